@@ -36,7 +36,7 @@ if TARGET not in ("kiln", "mlflow"):
     raise pytest.UsageError(f"KILN_COMPAT_TARGET must be 'kiln' or 'mlflow', got {TARGET!r}")
 
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
-STARTUP_TIMEOUT_S = float(os.environ.get("KILN_COMPAT_STARTUP_TIMEOUT", "60" if TARGET == "mlflow" else "20"))
+STARTUP_TIMEOUT_S = float(os.environ.get("KILN_COMPAT_STARTUP_TIMEOUT", "180" if TARGET == "mlflow" else "20"))
 SHUTDOWN_TIMEOUT_S = 30.0
 
 
