@@ -1,0 +1,213 @@
+#include "storage/sqlite/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln::storage::sqlite {
+namespace {
+
+// v1: experiments, runs and their params/tags/metrics, datasets and inputs.
+constexpr const char* kV1 = R"sql(
+CREATE TABLE experiments (
+  experiment_id     INTEGER PRIMARY KEY,
+  name              TEXT NOT NULL UNIQUE,
+  artifact_location TEXT NOT NULL,
+  lifecycle_stage   TEXT NOT NULL DEFAULT 'active',
+  creation_time     INTEGER NOT NULL,
+  last_update_time  INTEGER NOT NULL
+);
+CREATE TABLE experiment_tags (
+  experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  key           TEXT NOT NULL,
+  value         TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, key)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+  id              INTEGER PRIMARY KEY,
+  run_id          TEXT NOT NULL UNIQUE,
+  experiment_id   INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  name            TEXT NOT NULL DEFAULT '',
+  user_id         TEXT NOT NULL DEFAULT '',
+  status          TEXT NOT NULL,
+  start_time      INTEGER NOT NULL,
+  end_time        INTEGER,
+  artifact_uri    TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  deleted_time    INTEGER
+);
+CREATE INDEX runs_experiment ON runs(experiment_id);
+CREATE TABLE params (
+  run_pk INTEGER NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_pk, key)
+) WITHOUT ROWID;
+CREATE TABLE tags (
+  run_pk INTEGER NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_pk, key)
+) WITHOUT ROWID;
+-- value is 0 when is_nan = 1 (SQLite turns NaN into NULL); +-Inf stored as REAL inf.
+CREATE TABLE metrics (
+  run_pk    INTEGER NOT NULL REFERENCES runs(id),
+  key       TEXT NOT NULL,
+  step      INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  value     REAL NOT NULL,
+  is_nan    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_pk, key, step, timestamp, value, is_nan)
+) WITHOUT ROWID;
+CREATE TABLE latest_metrics (
+  run_pk    INTEGER NOT NULL REFERENCES runs(id),
+  key       TEXT NOT NULL,
+  step      INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  value     REAL NOT NULL,
+  is_nan    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_pk, key)
+) WITHOUT ROWID;
+CREATE TABLE datasets (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  name          TEXT NOT NULL,
+  digest        TEXT NOT NULL,
+  source_type   TEXT NOT NULL DEFAULT '',
+  source        TEXT NOT NULL DEFAULT '',
+  schema        TEXT NOT NULL DEFAULT '',
+  profile       TEXT NOT NULL DEFAULT '',
+  UNIQUE (experiment_id, name, digest)
+);
+CREATE TABLE dataset_inputs (
+  id         INTEGER PRIMARY KEY,
+  run_pk     INTEGER NOT NULL REFERENCES runs(id),
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  UNIQUE (run_pk, dataset_id)
+);
+CREATE TABLE input_tags (
+  input_id INTEGER NOT NULL REFERENCES dataset_inputs(id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (input_id, key)
+) WITHOUT ROWID;
+)sql";
+
+// v2: MLflow 3 logged models, run <-> model links, model linkage on metric
+// points, and the indexes that keep SearchRuns fast at 10k+ runs.
+constexpr const char* kV2 = R"sql(
+CREATE TABLE logged_models (
+  model_id               TEXT PRIMARY KEY,
+  experiment_id          INTEGER NOT NULL REFERENCES experiments(experiment_id),
+  name                   TEXT NOT NULL,
+  artifact_uri           TEXT NOT NULL,
+  creation_timestamp     INTEGER NOT NULL,
+  last_updated_timestamp INTEGER NOT NULL,
+  status                 TEXT NOT NULL,
+  status_message         TEXT NOT NULL DEFAULT '',
+  lifecycle_stage        TEXT NOT NULL DEFAULT 'active',
+  model_type             TEXT NOT NULL DEFAULT '',
+  source_run_id          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX logged_models_experiment
+  ON logged_models(experiment_id, creation_timestamp DESC, model_id);
+CREATE TABLE logged_model_tags (
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+CREATE TABLE logged_model_params (
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (model_id, key)
+) WITHOUT ROWID;
+CREATE TABLE logged_model_metrics (
+  model_id  TEXT NOT NULL,
+  key       TEXT NOT NULL,
+  step      INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  value     REAL NOT NULL,
+  is_nan    INTEGER NOT NULL DEFAULT 0,
+  run_id    TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (model_id, key, step, timestamp, value, is_nan, run_id)
+) WITHOUT ROWID;
+CREATE TABLE run_model_inputs (
+  run_pk   INTEGER NOT NULL REFERENCES runs(id),
+  model_id TEXT NOT NULL,
+  PRIMARY KEY (run_pk, model_id)
+) WITHOUT ROWID;
+CREATE TABLE run_model_outputs (
+  run_pk   INTEGER NOT NULL REFERENCES runs(id),
+  model_id TEXT NOT NULL,
+  step     INTEGER NOT NULL,
+  PRIMARY KEY (run_pk, model_id, step)
+) WITHOUT ROWID;
+ALTER TABLE metrics ADD COLUMN model_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_experiment_order
+  ON runs(experiment_id, lifecycle_stage, start_time DESC, run_id);
+CREATE INDEX latest_metrics_key_value ON latest_metrics(key, value);
+CREATE INDEX params_key_value ON params(key, value);
+CREATE INDEX tags_key_value ON tags(key, value);
+CREATE INDEX dataset_inputs_dataset ON dataset_inputs(dataset_id);
+CREATE INDEX experiments_creation ON experiments(creation_time DESC, experiment_id);
+)sql";
+
+const std::vector<const char*>& Steps() {
+  static const std::vector<const char*> steps = {kV1, kV2};
+  return steps;
+}
+
+Status ApplyStep(SqliteConn& conn, int version, const char* sql) {
+  KILN_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  // Re-check under the write lock: another process may have migrated already.
+  StatusOr<int> current = ReadSchemaVersion(conn);
+  Status s = current.status();
+  if (s.ok() && *current < version) {
+    s = conn.Exec(sql);
+    if (s.ok()) {
+      s = conn.Exec("INSERT INTO schema_migrations(version) VALUES (" +
+                    std::to_string(version) + ")");
+    }
+  }
+  if (s.ok()) s = conn.Exec("COMMIT");
+  if (!s.ok()) {
+    (void)conn.Exec("ROLLBACK");
+    return Status(s.code(), "migration to schema version " + std::to_string(version) +
+                                " failed: " + s.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Steps().size()); }
+
+StatusOr<int> ReadSchemaVersion(SqliteConn& conn) {
+  KILN_ASSIGN_OR_RETURN(
+      int64_t has_table,
+      conn.QueryInt("SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                    "name='schema_migrations'"));
+  if (has_table == 0) return 0;
+  KILN_ASSIGN_OR_RETURN(int64_t v,
+                        conn.QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  return static_cast<int>(v);
+}
+
+Status MigrateTo(SqliteConn& conn, int target) {
+  if (target < 0 || target > LatestSchemaVersion()) {
+    return InvalidArgument("unknown schema version " + std::to_string(target));
+  }
+  KILN_RETURN_IF_ERROR(conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER)"));
+  KILN_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
+  if (current > target) {
+    return FailedPrecondition("database schema version " + std::to_string(current) +
+                              " is newer than " + std::to_string(target));
+  }
+  for (int v = current + 1; v <= target; ++v) {
+    KILN_RETURN_IF_ERROR(ApplyStep(conn, v, Steps()[v - 1]));
+  }
+  return Status::Ok();
+}
+
+}  // namespace kiln::storage::sqlite

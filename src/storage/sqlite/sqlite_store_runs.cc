@@ -1,0 +1,274 @@
+// SqliteTrackingStore: run writes (create/update/lifecycle, log batch, tags,
+// inputs and outputs).
+#include <cmath>
+
+#include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sqlite/store_queries.h"
+
+namespace kiln::storage {
+
+using sqlite::kRunNameTag;
+using sqlite::RunRef;
+using sqlite::SqliteConn;
+using sqlite::Stmt;
+
+namespace {
+
+Status UpsertRunTag(SqliteConn& c, int64_t run_pk, const std::string& key,
+                    const std::string& value) {
+  KILN_ASSIGN_OR_RETURN(Stmt st,
+                        c.Prepare("INSERT INTO tags(run_pk, key, value) VALUES (?, ?, ?) "
+                                  "ON CONFLICT DO UPDATE SET value = excluded.value"));
+  st.Args(run_pk, key, value);
+  return st.Run();
+}
+
+Status SetRunName(SqliteConn& c, int64_t run_pk, const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET name = ? WHERE id = ?"));
+  st.Args(name, run_pk);
+  return st.Run();
+}
+
+Status LogParams(SqliteConn& c, const RunRef& run, const std::string& run_id,
+                 const std::vector<Param>& params) {
+  if (params.empty()) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO params(run_pk, key, value) "
+                                            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
+  for (const auto& p : params) {
+    ins.Args(run.pk, p.key, p.value);
+    KILN_RETURN_IF_ERROR(ins.Run());
+    if (c.Changes() > 0) continue;
+    KILN_ASSIGN_OR_RETURN(Stmt old,
+                          c.Prepare("SELECT value FROM params WHERE run_pk = ? AND key = ?"));
+    old.Args(run.pk, p.key);
+    KILN_ASSIGN_OR_RETURN(bool row, old.Step());
+    if (row && old.Text(0) != p.value) {
+      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                             "' was already logged with value='" + old.Text(0) +
+                             "' for run ID='" + run_id + "'. Attempted logging new value '" +
+                             p.value + "'.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LogMetrics(SqliteConn& c, const RunRef& run, const std::string& run_id,
+                  const std::vector<Metric>& metrics) {
+  if (metrics.empty()) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(
+      Stmt point, c.Prepare("INSERT OR IGNORE INTO metrics(run_pk, key, step, timestamp, value, "
+                            "is_nan, model_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  // Latest value per key: the greatest (step, timestamp, value), as in MLflow.
+  KILN_ASSIGN_OR_RETURN(
+      Stmt latest,
+      c.Prepare("INSERT INTO latest_metrics(run_pk, key, step, timestamp, value, is_nan) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(run_pk, key) DO UPDATE SET "
+                "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
+                "is_nan = excluded.is_nan "
+                "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+                "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"));
+  for (const auto& m : metrics) {
+    const bool is_nan = std::isnan(m.value);
+    const double v = sqlite::StoredMetricValue(m.value);
+    point.Args(run.pk, m.key, m.step, m.timestamp, v, int64_t{is_nan}, m.model_id);
+    KILN_RETURN_IF_ERROR(point.Run());
+    if (c.Changes() == 0) continue;  // identical point already stored
+    latest.Args(run.pk, m.key, m.step, m.timestamp, v, int64_t{is_nan});
+    KILN_RETURN_IF_ERROR(latest.Run());
+    if (!m.model_id.empty()) {
+      KILN_ASSIGN_OR_RETURN(
+          Stmt lm, c.Prepare("INSERT OR IGNORE INTO logged_model_metrics(model_id, key, step, "
+                             "timestamp, value, is_nan, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      lm.Args(m.model_id, m.key, m.step, m.timestamp, v, int64_t{is_nan}, run_id);
+      KILN_RETURN_IF_ERROR(lm.Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status LogTags(SqliteConn& c, const RunRef& run, const std::vector<Tag>& tags) {
+  for (const auto& t : tags) {
+    KILN_RETURN_IF_ERROR(UpsertRunTag(c, run.pk, t.key, t.value));
+    if (t.key == kRunNameTag) KILN_RETURN_IF_ERROR(SetRunName(c, run.pk, t.value));
+  }
+  return Status::Ok();
+}
+
+StatusOr<int64_t> UpsertDataset(SqliteConn& c, int64_t experiment_id, const Dataset& d) {
+  KILN_ASSIGN_OR_RETURN(
+      Stmt ins, c.Prepare("INSERT INTO datasets(experiment_id, name, digest, source_type, source, "
+                          "schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT(experiment_id, name, digest) DO NOTHING"));
+  ins.Args(experiment_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile);
+  KILN_RETURN_IF_ERROR(ins.Run());
+  if (c.Changes() > 0) return c.LastInsertRowId();
+  return c.QueryInt("SELECT id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+                    {experiment_id, d.name, d.digest});
+}
+
+}  // namespace
+
+StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vector<Tag>& tags) {
+  std::vector<Run> created;
+  Status s = Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e,
+                          sqlite::FindActiveExperiment(c, info.experiment_id));
+    KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM runs WHERE run_id = ?"));
+    dup.Bind(1, info.run_id);
+    KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
+    if (exists) return AlreadyExists("Run with id=" + info.run_id + " already exists");
+
+    std::string name = info.run_name;
+    if (name.empty()) {
+      for (const auto& t : tags) {
+        if (t.key == kRunNameTag) name = t.value;
+      }
+    }
+    KILN_ASSIGN_OR_RETURN(
+        Stmt ins, c.Prepare("INSERT INTO runs(run_id, experiment_id, name, user_id, status, "
+                            "start_time, end_time, artifact_uri, lifecycle_stage) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')"));
+    ins.Args(info.run_id, e.id, name, info.user_id, info.status, info.start_time);
+    if (info.end_time) {
+      ins.Bind(7, *info.end_time);
+    } else {
+      ins.BindNull(7);
+    }
+    ins.Bind(8, e.artifact_location + "/" + info.run_id + "/artifacts");
+    KILN_RETURN_IF_ERROR(ins.Run());
+    int64_t pk = c.LastInsertRowId();
+    for (const auto& t : tags) {
+      if (t.key == kRunNameTag) continue;
+      KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, t.key, t.value));
+    }
+    if (!name.empty()) KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, kRunNameTag, name));
+    KILN_ASSIGN_OR_RETURN(created, sqlite::LoadRuns(c, {pk}));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (created.empty()) return Internal("created run vanished");
+  return std::move(created.front());
+}
+
+StatusOr<RunInfo> SqliteTrackingStore::UpdateRun(const std::string& run_id,
+                                                 const std::optional<std::string>& status,
+                                                 const std::optional<int64_t>& end_time,
+                                                 const std::optional<std::string>& run_name) {
+  RunInfo out;
+  Status s = Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    if (status) {
+      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET status = ? WHERE id = ?"));
+      st.Args(*status, r.pk);
+      KILN_RETURN_IF_ERROR(st.Run());
+    }
+    if (end_time) {
+      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET end_time = ? WHERE id = ?"));
+      st.Args(*end_time, r.pk);
+      KILN_RETURN_IF_ERROR(st.Run());
+    }
+    if (run_name) {
+      KILN_RETURN_IF_ERROR(SetRunName(c, r.pk, *run_name));
+      KILN_RETURN_IF_ERROR(UpsertRunTag(c, r.pk, kRunNameTag, *run_name));
+    }
+    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRunInfo(c, r.pk));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status SqliteTrackingStore::SetRunLifecycle(const std::string& run_id, const std::string& stage,
+                                            int64_t now_ms) {
+  if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
+    return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
+  }
+  return Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(
+        Stmt st, c.Prepare("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?"));
+    st.Bind(1, stage);
+    if (stage == kLifecycleDeleted) {
+      st.Bind(2, now_ms);
+    } else {
+      st.BindNull(2);
+    }
+    st.Bind(3, r.pk);
+    return st.Run();
+  });
+}
+
+Status SqliteTrackingStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
+                                     const std::vector<Param>& params,
+                                     const std::vector<Tag>& tags) {
+  return Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_RETURN_IF_ERROR(LogParams(c, r, run_id, params));
+    KILN_RETURN_IF_ERROR(LogMetrics(c, r, run_id, metrics));
+    return LogTags(c, r, tags);
+  });
+}
+
+Status SqliteTrackingStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
+  return Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM tags WHERE run_pk = ? AND key = ?"));
+    st.Args(r.pk, key);
+    KILN_RETURN_IF_ERROR(st.Run());
+    if (c.Changes() == 0) {
+      return NotFound("No tag with name: " + key + " in run with id " + run_id);
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteTrackingStore::LogInputs(const std::string& run_id,
+                                      const std::vector<DatasetInput>& datasets,
+                                      const std::vector<ModelInput>& models) {
+  return Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    for (const auto& in : datasets) {
+      KILN_ASSIGN_OR_RETURN(int64_t dataset_id, UpsertDataset(c, r.experiment_id, in.dataset));
+      KILN_ASSIGN_OR_RETURN(Stmt link,
+                            c.Prepare("INSERT INTO dataset_inputs(run_pk, dataset_id) VALUES "
+                                      "(?, ?) ON CONFLICT(run_pk, dataset_id) DO NOTHING"));
+      link.Args(r.pk, dataset_id);
+      KILN_RETURN_IF_ERROR(link.Run());
+      if (c.Changes() == 0) continue;  // already an input of this run: idempotent
+      int64_t input_id = c.LastInsertRowId();
+      KILN_ASSIGN_OR_RETURN(
+          Stmt tag, c.Prepare("INSERT INTO input_tags(input_id, key, value) VALUES (?, ?, ?) "
+                              "ON CONFLICT DO UPDATE SET value = excluded.value"));
+      for (const auto& t : in.tags) {
+        tag.Args(input_id, t.key, t.value);
+        KILN_RETURN_IF_ERROR(tag.Run());
+      }
+    }
+    KILN_ASSIGN_OR_RETURN(
+        Stmt model, c.Prepare("INSERT OR IGNORE INTO run_model_inputs(run_pk, model_id) "
+                              "VALUES (?, ?)"));
+    for (const auto& m : models) {
+      model.Args(r.pk, m.model_id);
+      KILN_RETURN_IF_ERROR(model.Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteTrackingStore::LogOutputs(const std::string& run_id,
+                                       const std::vector<ModelOutput>& models) {
+  return Write([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(
+        Stmt st, c.Prepare("INSERT OR IGNORE INTO run_model_outputs(run_pk, model_id, step) "
+                           "VALUES (?, ?, ?)"));
+    for (const auto& m : models) {
+      st.Args(r.pk, m.model_id, m.step);
+      KILN_RETURN_IF_ERROR(st.Run());
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace kiln::storage

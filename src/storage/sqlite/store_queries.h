@@ -1,0 +1,52 @@
+// Internal helpers of SqliteTrackingStore: entity lookups with MLflow-style
+// errors and set-based loaders that turn row ids into full entities.
+//
+// Free functions over a caller-provided connection (inside the caller's
+// transaction); not synchronised themselves.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/sqlite/sqlite_db.h"
+#include "storage/tracking_entities.h"
+
+namespace kiln::storage::sqlite {
+
+inline constexpr const char* kRunNameTag = "mlflow.runName";
+
+struct ExperimentRef {
+  int64_t id = 0;
+  std::string lifecycle_stage;
+  std::string artifact_location;
+};
+
+struct RunRef {
+  int64_t pk = 0;
+  int64_t experiment_id = 0;
+  std::string lifecycle_stage;
+};
+
+// NotFound "Experiment with id '<id>' does not exist."
+StatusOr<ExperimentRef> FindExperiment(SqliteConn& c, const std::string& experiment_id);
+// Same, plus FailedPrecondition when the experiment is not active.
+StatusOr<ExperimentRef> FindActiveExperiment(SqliteConn& c, const std::string& experiment_id);
+// NotFound "Run with id=<id> not found".
+StatusOr<RunRef> FindRun(SqliteConn& c, const std::string& run_id);
+// Same, plus FailedPrecondition "The run <id> must be in the 'active' state...".
+StatusOr<RunRef> FindActiveRun(SqliteConn& c, const std::string& run_id);
+
+// Loads complete entities for the given ids, preserving the input order.
+StatusOr<std::vector<Experiment>> LoadExperiments(SqliteConn& c, const std::vector<int64_t>& ids);
+StatusOr<std::vector<Run>> LoadRuns(SqliteConn& c, const std::vector<int64_t>& run_pks);
+StatusOr<std::vector<LoggedModel>> LoadLoggedModels(SqliteConn& c,
+                                                    const std::vector<std::string>& ids);
+StatusOr<RunInfo> LoadRunInfo(SqliteConn& c, int64_t run_pk);
+
+// Metric values: NaN is stored as value 0 with is_nan = 1.
+inline double StoredMetricValue(double v) { return v != v ? 0.0 : v; }
+double DecodeMetricValue(double stored, bool is_nan);
+
+}  // namespace kiln::storage::sqlite
