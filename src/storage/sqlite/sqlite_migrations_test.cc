@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+
+#include "storage/sqlite/migrations.h"
+#include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/sqlite_test_util.h"
+
+namespace kiln::storage::testing {
+namespace {
+
+using sqlite::SqliteConn;
+
+class SqliteMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    path_ = dir_ + "/legacy.db";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // A version-1 database holding one experiment, one run and its data,
+  // written with raw SQL the way an old kiln would have.
+  void CreateV1Database() {
+    auto conn = SqliteConn::Open(path_, false);
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_TRUE(sqlite::MigrateTo(**conn, 1).ok());
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO experiments VALUES (7, 'legacy', 's3://b/7', 'active', "
+                           "10, 11);"
+                           "INSERT INTO experiment_tags VALUES (7, 'owner', 'ops');"
+                           "INSERT INTO runs(id, run_id, experiment_id, name, user_id, status, "
+                           "start_time, end_time, artifact_uri, lifecycle_stage) VALUES "
+                           "(1, 'oldrun', 7, 'old', 'u', 'FINISHED', 100, 200, "
+                           "'s3://b/7/oldrun/artifacts', 'active');"
+                           "INSERT INTO params VALUES (1, 'lr', '0.1');"
+                           "INSERT INTO tags VALUES (1, 'mlflow.runName', 'old');"
+                           "INSERT INTO metrics VALUES (1, 'acc', 0, 5, 0.5, 0), "
+                           "(1, 'acc', 1, 6, 0.7, 0);"
+                           "INSERT INTO latest_metrics VALUES (1, 'acc', 1, 6, 0.7, 0);")
+                    .ok());
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(SqliteMigrationTest, FreshDatabaseIsLatest) {
+  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  ASSERT_TRUE(store.ok());
+  auto v = SqliteSchemaVersion(path_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, LatestSqliteSchemaVersion());
+  EXPECT_GE(LatestSqliteSchemaVersion(), 2);
+  EXPECT_EQ((*store)->GetExperiment("0")->artifact_location, "mlflow-artifacts:/0");
+}
+
+TEST_F(SqliteMigrationTest, OlderSchemaRefusedWithoutMigrateOnOpen) {
+  CreateV1Database();
+  EXPECT_EQ(*SqliteSchemaVersion(path_), 1);
+  SqliteOptions opts;
+  opts.migrate_on_open = false;
+  auto store = SqliteTrackingStore::Create(path_, opts);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "database schema version 1 is older than " +
+                std::to_string(LatestSqliteSchemaVersion()) + "; run `kiln migrate`");
+  EXPECT_EQ(*SqliteSchemaVersion(path_), 1) << "refusing must not modify the database";
+
+  ASSERT_TRUE(MigrateSqlite(path_).ok());
+  EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
+  ASSERT_TRUE(MigrateSqlite(path_).ok()) << "migrating twice is a no-op";
+  auto after = SqliteTrackingStore::Create(path_, opts);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)->GetRun("oldrun")->params.size(), 1u);
+}
+
+TEST_F(SqliteMigrationTest, UpgradesV1InPlaceWithoutLoss) {
+  CreateV1Database();
+  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto& s = **store;
+  EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
+
+  auto e = s.GetExperiment("7");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->name, "legacy");
+  ASSERT_EQ(e->tags.size(), 1u);
+  EXPECT_EQ(e->tags[0].value, "ops");
+  EXPECT_EQ(s.GetExperiment("0").status().code(), StatusCode::kNotFound)
+      << "a non-empty database gets no Default experiment";
+
+  auto r = s.GetRun("oldrun");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->info.run_name, "old");
+  EXPECT_EQ(r->info.end_time.value_or(0), 200);
+  ASSERT_EQ(r->metrics.size(), 1u);
+  EXPECT_EQ(r->metrics[0].value, 0.7);
+  auto h = s.GetMetricHistory("oldrun", "acc", 0, 10);
+  ASSERT_EQ(h->items.size(), 2u);
+  EXPECT_EQ(h->items[0].model_id, "");
+
+  // v2 features work on the upgraded database.
+  ASSERT_TRUE(s.LogOutputs("oldrun", {{"m-1", 1}}).ok());
+  LoggedModel m;
+  m.model_id = "m-1";
+  m.experiment_id = "7";
+  m.name = "model";
+  auto cm = s.CreateLoggedModel(m);
+  ASSERT_TRUE(cm.ok()) << cm.status().ToString();
+  EXPECT_EQ(cm->artifact_uri, "s3://b/7/models/m-1/artifacts");
+  auto id = s.CreateExperiment("new", "", "s3://b", {}, 1);
+  EXPECT_EQ(*id, "8");
+}
+
+TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {
+  {
+    auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+    ASSERT_TRUE(store.ok());
+  }
+  auto conn = SqliteConn::Open(path_, false);
+  ASSERT_TRUE((*conn)->Exec("INSERT INTO schema_migrations VALUES (99)").ok());
+  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteMigrationTest, UnopenablePathIsUnavailable) {
+  auto store = SqliteTrackingStore::Create(dir_ + "/no/such/dir/x.db", SqliteOptions{});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace kiln::storage::testing
