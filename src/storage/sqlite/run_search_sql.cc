@@ -1,5 +1,6 @@
 #include "storage/sqlite/run_search_sql.h"
 
+#include <map>
 #include <string>
 
 #include "storage/tracking_entities.h"
@@ -80,12 +81,21 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
     int64_t v = 0;
     if (ParseInt64(id, &v)) exp_ids.push_back(v);  // non-numeric ids match nothing
   }
-  where_args.push_back(JsonIntArray(exp_ids));
+  if (exp_ids.size() == 1) {
+    where = " WHERE r.experiment_id = ?";  // lets the planner use an equality seek
+    where_args.push_back(exp_ids[0]);
+  } else {
+    where_args.push_back(JsonIntArray(exp_ids));
+  }
   if (std::string view = ViewTypeCondition(query.view, "r.lifecycle_stage"); !view.empty()) {
     where += " AND " + view;
   }
 
   int alias = 0;
+  // Metric keys inner-joined by an ordered comparison: their value is never
+  // NULL or NaN, so ordering on them needs no NULL/NaN buckets and SQLite can
+  // walk latest_metrics_key_value in order and stop at the LIMIT.
+  std::map<std::string, std::string> ordered_metric_alias;
   for (const auto& c : query.filter) {
     where += " AND ";
     if (const char* table = KeyedTable(c.entity)) {
@@ -99,6 +109,9 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
         KILN_RETURN_IF_ERROR(
             AppendComparison(a + ".value", c.op, c.value, true, &where, &where_args));
         where += ")";
+        if (c.op != CompareOp::kNe && c.op != CompareOp::kIn && c.op != CompareOp::kNotIn) {
+          ordered_metric_alias.emplace(c.key, a);
+        }
       } else {
         KILN_RETURN_IF_ERROR(
             AppendComparison(a + ".value", c.op, c.value, false, &where, &where_args));
@@ -115,6 +128,12 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
 
   std::string order = " ORDER BY ";
   for (const auto& o : query.order_by) {
+    if (o.entity == SearchEntity::kMetric) {
+      if (auto it = ordered_metric_alias.find(o.key); it != ordered_metric_alias.end()) {
+        order += it->second + ".value" + (o.ascending ? " ASC, " : " DESC, ");
+        continue;
+      }
+    }
     if (const char* table = KeyedTable(o.entity)) {
       std::string a = "o" + std::to_string(alias++);
       from += std::string(" LEFT JOIN ") + table + " " + a + " ON " + a + ".run_pk = r.id AND " +
