@@ -1,0 +1,199 @@
+// Run artifact listing and MLflow's proxied artifact API (mlflow-artifacts).
+#include "api/mlflow/handler_util.h"
+#include "api/mlflow/routes_internal.h"
+
+namespace kiln::api::mlflow {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kProxyScheme = "mlflow-artifacts:";
+
+// "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts"; nullopt for URIs
+// this server does not hold (a client-side location such as s3:// or file:).
+std::optional<std::string> StoreRelative(const std::string& uri) {
+  if (uri.rfind(kProxyScheme, 0) != 0) return std::nullopt;
+  std::string rest = uri.substr(kProxyScheme.size());
+  // mlflow-artifacts://host:port/path carries an authority; drop it.
+  if (rest.rfind("//", 0) == 0) {
+    size_t slash = rest.find('/', 2);
+    rest = slash == std::string::npos ? "" : rest.substr(slash);
+  }
+  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return rest;
+}
+
+std::string Join(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "/" + b;
+}
+
+std::string ContentTypeFor(const std::string& path) {
+  auto ends = [&](const char* ext) {
+    size_t n = std::char_traits<char>::length(ext);
+    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
+  };
+  if (ends(".json")) return "application/json";
+  if (ends(".txt") || ends(".log") || ends("MLmodel") || ends(".yaml") || ends(".yml") || ends(".py")) {
+    return "text/plain; charset=utf-8";
+  }
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".png")) return "image/png";
+  if (ends(".jpg") || ends(".jpeg")) return "image/jpeg";
+  if (ends(".svg")) return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+std::string BaseName(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+class ReaderSource final : public net::ResponseBodySource {
+ public:
+  explicit ReaderSource(std::unique_ptr<storage::ArtifactReader> reader) : reader_(std::move(reader)) {}
+  int64_t size() const override { return reader_->size(); }
+  StatusOr<size_t> Read(char* buffer, size_t capacity) override { return reader_->Read(buffer, capacity); }
+
+ private:
+  std::unique_ptr<storage::ArtifactReader> reader_;
+};
+
+class WriterSink final : public net::RequestBodySink {
+ public:
+  explicit WriterSink(std::unique_ptr<storage::ArtifactWriter> writer) : writer_(std::move(writer)) {}
+  Status Write(std::string_view chunk) override { return writer_->Write(chunk); }
+  net::HttpResponse Finish() override {
+    Status s = writer_->Commit();
+    if (!s.ok()) return ErrorResponse(s);
+    return JsonOk("{}");
+  }
+
+ private:
+  std::unique_ptr<storage::ArtifactWriter> writer_;
+};
+
+}  // namespace
+
+void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& ap, tracking::TrackingService& svc,
+                       storage::ArtifactStore& artifacts, const MlflowApiOptions& opt) {
+  // Run artifact listing: paths are relative to the run's artifact root.
+  AddRoute(r, "GET", p + "/artifacts/list", Json([&svc, &artifacts](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+    KILN_ASSIGN_OR_RETURN(auto run_id, f.String("run_id"));
+    if (!run_id || run_id->empty()) {
+      KILN_ASSIGN_OR_RETURN(run_id, f.String("run_uuid"));
+    }
+    if (!run_id || run_id->empty()) return MissingParameter("run_id");
+    KILN_ASSIGN_OR_RETURN(auto path, f.String("path"));
+    KILN_ASSIGN_OR_RETURN(auto run, svc.GetRun(*run_id));
+    json out = {{"root_uri", run.info.artifact_uri}};
+    auto root = StoreRelative(run.info.artifact_uri);
+    if (!root) return out;
+    std::string rel = path.value_or("");
+    while (!rel.empty() && rel.back() == '/') rel.pop_back();
+    KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(Join(*root, rel)));
+    json files = json::array();
+    for (const auto& e : entries) {
+      json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
+      if (!e.is_dir) file["file_size"] = e.size;
+      files.push_back(std::move(file));
+    }
+    if (!files.empty()) out["files"] = std::move(files);
+    return out;
+  }));
+
+  // Logged-model artifact listing (MLflow 3 UI).
+  AddRoute(r, "GET", p + "/logged-models/{model_id}/artifacts/directories",
+           Json([&svc, &artifacts](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
+             KILN_ASSIGN_OR_RETURN(auto model, svc.GetLoggedModel(std::string(req.PathParam("model_id")), false));
+             KILN_ASSIGN_OR_RETURN(auto path, f.String("artifact_directory_path"));
+             json out = {{"root_uri", model.artifact_uri}};
+             auto root = StoreRelative(model.artifact_uri);
+             if (!root) return out;
+             std::string rel = path.value_or("");
+             KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(Join(*root, rel)));
+             json files = json::array();
+             for (const auto& e : entries) {
+               json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
+               if (!e.is_dir) file["file_size"] = e.size;
+               files.push_back(std::move(file));
+             }
+             out["files"] = std::move(files);
+             return out;
+           }));
+
+  // Proxied artifact API: paths are relative to the artifact store root.
+  AddRoute(r, "GET", ap + "/artifacts", Json([&artifacts](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+    KILN_ASSIGN_OR_RETURN(auto path, f.String("path"));
+    std::string rel = path.value_or("");
+    while (!rel.empty() && rel.back() == '/') rel.pop_back();
+    KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(rel));
+    json files = json::array();
+    for (const auto& e : entries) {
+      json file = {{"path", BaseName(e.path)}, {"is_dir", e.is_dir}};
+      if (!e.is_dir) file["file_size"] = e.size;
+      files.push_back(std::move(file));
+    }
+    json out = json::object();
+    if (!files.empty()) out["files"] = std::move(files);
+    return out;
+  }));
+  AddRoute(r, "GET", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
+    std::string path(req.PathParam("path"));
+    auto reader = artifacts.OpenReader(path);
+    if (!reader.ok()) return ErrorResponse(reader.status());
+    net::HttpResponse res;
+    res.content_type = ContentTypeFor(path);
+    res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + BaseName(path) + "\"");
+    res.stream = std::make_unique<ReaderSource>(std::move(reader).value());
+    return res;
+  });
+  auto& upload = r.AddUpload("PUT", ap + "/artifacts/{path...}",
+                             [&artifacts](net::HttpRequest& req) -> StatusOr<std::unique_ptr<net::RequestBodySink>> {
+                               std::string path(req.PathParam("path"));
+                               if (path.empty()) return InvalidArgument("artifact path is required");
+                               KILN_ASSIGN_OR_RETURN(auto writer, artifacts.OpenWriter(path));
+                               return std::unique_ptr<net::RequestBodySink>(std::make_unique<WriterSink>(std::move(writer)));
+                             });
+  upload.render_error = RenderHttpLayerError;
+  upload.max_body_bytes = opt.max_upload_bytes;
+  AddRoute(r, "DELETE", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
+    Status s = artifacts.Delete(std::string(req.PathParam("path")));
+    if (!s.ok()) return ErrorResponse(s);
+    return JsonOk("{}");
+  });
+  for (const char* op : {"create", "complete", "abort"}) {
+    AddRoute(r, "POST", ap + "/mpu/" + op + "/{path...}", [](net::HttpRequest&) {
+      return ErrorResponse(Unimplemented(
+          "Multipart upload is not supported for the current artifact repository; upload with a single PUT."));
+    });
+  }
+}
+
+net::Route& AddRoute(net::Router& r, const std::string& method, const std::string& path, net::Handler handler) {
+  auto& route = r.Add(method, path, std::move(handler), net::Execution::kPool);
+  route.render_error = RenderHttpLayerError;
+  return route;
+}
+
+void AddMlflowRoutes(net::Router& router, tracking::TrackingService& service, storage::ArtifactStore& artifacts,
+                     const MlflowApiOptions& options) {
+  for (const std::string base : {"/api/2.0", "/ajax-api/2.0"}) {
+    const std::string p = base + "/mlflow";
+    AddExperimentRoutes(router, p, service, options);
+    AddRunRoutes(router, p, service);
+    AddLoggedModelRoutes(router, p, service);
+    AddArtifactRoutes(router, p, base + "/mlflow-artifacts", service, artifacts, options);
+  }
+  router.Add(
+      "GET", "/api/3.0/mlflow/server-info",
+      [](net::HttpRequest&) {
+        return JsonOk(R"({"store_type": "SqlStore", "workspaces_enabled": false})");
+      },
+      net::Execution::kInline);
+}
+
+}  // namespace kiln::api::mlflow

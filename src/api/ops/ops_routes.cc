@@ -1,0 +1,64 @@
+#include "api/ops/ops_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/process_stats.h"
+
+namespace kiln::api {
+
+void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegistry& metrics) {
+  router.Add(
+      "GET", "/health",
+      [&monitor](net::HttpRequest&) {
+        nlohmann::json checks = nlohmann::json::object();
+        bool healthy = true;
+        std::string failing;
+        for (const auto& c : monitor.Checks()) {
+          nlohmann::json entry = {{"status", c.ok ? "ok" : "failing"}, {"latency_ms", c.latency_ms}};
+          if (!c.ok) {
+            entry["error"] = c.message;
+            healthy = false;
+            if (failing.empty()) failing = c.name;
+          }
+          checks[c.name] = std::move(entry);
+        }
+        nlohmann::json body = {{"status", healthy ? "healthy" : "unhealthy"}, {"version", KILN_VERSION},
+                               {"checks", std::move(checks)}};
+        if (!healthy) body["failing"] = failing;
+        return net::HttpResponse::Json(healthy ? 200 : 503, body.dump());
+      },
+      net::Execution::kInline);
+
+  router.Add(
+      "GET", "/version", [](net::HttpRequest&) { return net::HttpResponse::Text(200, KILN_VERSION); },
+      net::Execution::kInline);
+
+  router.Add(
+      "GET", "/metrics",
+      [&metrics](net::HttpRequest&) {
+        net::HttpResponse r;
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        r.body = metrics.Render();
+        return r;
+      },
+      net::Execution::kPool);
+}
+
+void AddProcessCollector(MetricsRegistry& metrics) {
+  auto& rss = metrics.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  auto& vms = metrics.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
+  auto& cpu = metrics.Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  auto& fds = metrics.Gauge("process_open_fds", "Number of open file descriptors.");
+  auto& start = metrics.Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
+  metrics.AddCollector([&rss, &vms, &cpu, &fds, &start] {
+    ProcessStats s = SampleProcessStats();
+    rss.Set(static_cast<double>(s.resident_bytes));
+    vms.Set(static_cast<double>(s.virtual_bytes));
+    double delta = s.cpu_seconds - cpu.value();
+    if (delta > 0) cpu.Increment(delta);
+    fds.Set(static_cast<double>(s.open_fds));
+    start.Set(s.start_time_seconds);
+  });
+}
+
+}  // namespace kiln::api

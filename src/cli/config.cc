@@ -1,0 +1,129 @@
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+
+#include "core/log.h"
+
+namespace kiln::cli {
+namespace {
+
+// One row per setting: how to register it and how to read it from YAML.
+struct Setting {
+  const char* name;  // flag name without dashes; YAML key
+  const char* env;
+  const char* help;
+  std::function<void(CLI::App&, const std::string&, const std::string&, const std::string&)> add;
+  std::function<bool(const YAML::Node&)> from_yaml;
+};
+
+template <typename T>
+Setting Make(const char* name, const char* env, const char* help, T& field) {
+  return Setting{
+      name, env, help,
+      [&field](CLI::App& app, const std::string& flag, const std::string& env_name, const std::string& h) {
+        app.add_option(flag, field, h)->envname(env_name)->capture_default_str();
+      },
+      [&field](const YAML::Node& node) {
+        try {
+          field = node.as<T>();
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      }};
+}
+
+std::vector<Setting> Settings(Config& c) {
+  return {
+      Make("host", "KILN_HOST", "Address to listen on", c.host),
+      Make("port", "KILN_PORT", "HTTP port (0 picks a free one and logs it)", c.port),
+      Make("data-dir", "KILN_DATA_DIR", "Directory for the embedded metadata database and artifacts", c.data_dir),
+      Make("io-threads", "KILN_IO_THREADS", "HTTP I/O threads (0: one per core)", c.io_threads),
+      Make("workers", "KILN_WORKERS", "Worker threads for blocking work (0: max(4, 2 x cores))", c.workers),
+      Make("worker-queue", "KILN_WORKER_QUEUE", "Requests that may wait for a worker before 503", c.worker_queue),
+      Make("max-body-bytes", "KILN_MAX_BODY_BYTES", "Largest API request body (413 above)", c.max_body_bytes),
+      Make("max-upload-bytes", "KILN_MAX_UPLOAD_BYTES", "Largest artifact upload (413 above)", c.max_upload_bytes),
+      Make("max-header-bytes", "KILN_MAX_HEADER_BYTES", "Largest request header block (431 above)", c.max_header_bytes),
+      Make("read-timeout-ms", "KILN_READ_TIMEOUT_MS", "Time allowed to receive a request", c.read_timeout_ms),
+      Make("idle-timeout-ms", "KILN_IDLE_TIMEOUT_MS", "Keep-alive connection idle time", c.idle_timeout_ms),
+      Make("shutdown-grace-ms", "KILN_SHUTDOWN_GRACE_MS", "Time in-flight requests get on shutdown",
+           c.shutdown_grace_ms),
+      Make("log-level", "KILN_LOG_LEVEL", "debug, info, warn or error", c.log_level),
+      Make("access-log", "KILN_ACCESS_LOG", "Log one line per request", c.access_log),
+      Make("default-artifact-root", "KILN_DEFAULT_ARTIFACT_ROOT",
+           "Artifact location given to new experiments", c.default_artifact_root),
+      Make("health-interval-ms", "KILN_HEALTH_INTERVAL_MS", "How often /health probes the stores",
+           c.health_interval_ms),
+  };
+}
+
+std::string FindConfigPath(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+    if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+  }
+  if (const char* env = std::getenv("KILN_CONFIG")) return env;
+  return "";
+}
+
+}  // namespace
+
+void RegisterServeOptions(CLI::App& app, Config& config) {
+  app.add_option("--config", config.config_file, "YAML file with settings (keys as the flag names)")
+      ->envname("KILN_CONFIG");
+  for (auto& s : Settings(config)) s.add(app, std::string("--") + s.name, s.env, s.help);
+}
+
+Status LoadYamlConfig(int argc, char** argv, Config& config) {
+  std::string path = FindConfigPath(argc, argv);
+  if (path.empty()) return Status::Ok();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return InvalidArgument("config: cannot read YAML file '" + path + "': " + e.what());
+  }
+  if (!root.IsMap()) return InvalidArgument("config: '" + path + "' must hold a mapping of settings");
+  auto settings = Settings(config);
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    for (char& ch : key) {
+      if (ch == '_') ch = '-';
+    }
+    bool found = false;
+    for (auto& s : settings) {
+      if (key != s.name) continue;
+      found = true;
+      if (!s.from_yaml(kv.second)) return InvalidArgument("config: invalid value for setting '" + key + "'");
+    }
+    if (!found) return InvalidArgument("config: unknown setting '" + key + "' in " + path);
+  }
+  return Status::Ok();
+}
+
+Status ValidateConfig(const Config& c) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(c.host, ec);
+  if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
+  if (c.port < 0 || c.port > 65535) return InvalidArgument("invalid --port " + std::to_string(c.port));
+  if (c.data_dir.empty()) return InvalidArgument("invalid --data-dir: empty");
+  if (c.io_threads < 0 || c.io_threads > 256) return InvalidArgument("invalid --io-threads");
+  if (c.workers < 0 || c.workers > 1024) return InvalidArgument("invalid --workers");
+  if (c.worker_queue < 1) return InvalidArgument("invalid --worker-queue: must be at least 1");
+  if (c.max_body_bytes < 1024) return InvalidArgument("invalid --max-body-bytes: must be at least 1024");
+  if (c.max_header_bytes < 1024) return InvalidArgument("invalid --max-header-bytes: must be at least 1024");
+  if (c.read_timeout_ms < 1 || c.idle_timeout_ms < 1) return InvalidArgument("invalid --read-timeout-ms/--idle-timeout-ms");
+  if (c.health_interval_ms < 10) return InvalidArgument("invalid --health-interval-ms: must be at least 10");
+  log::Level level;
+  if (!log::ParseLevel(c.log_level, &level)) return InvalidArgument("invalid --log-level '" + c.log_level + "'");
+  return Status::Ok();
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,48 @@
+// Server configuration: defaults, then an optional YAML file, then KILN_*
+// environment variables, then command-line flags (each overriding the one
+// before). Every setting has one name used in all four places: the flag
+// `--data-dir`, the variable `KILN_DATA_DIR`, the YAML key `data-dir`
+// (or `data_dir`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace kiln::cli {
+
+struct Config {
+  std::string config_file;
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  std::string data_dir = "./kiln-data";
+  int io_threads = 0;    // 0: one per core
+  int workers = 0;       // 0: max(4, 2 x cores)
+  int worker_queue = 1024;
+  uint64_t max_body_bytes = 32ull << 20;
+  uint64_t max_upload_bytes = 64ull << 30;
+  uint64_t max_header_bytes = 16 * 1024;
+  int read_timeout_ms = 30000;
+  int idle_timeout_ms = 60000;
+  int shutdown_grace_ms = 30000;
+  std::string log_level = "info";
+  bool access_log = true;
+  std::string default_artifact_root = "mlflow-artifacts:";
+  int health_interval_ms = 1000;
+};
+
+// Registers every setting on `app` (flags with their env names and defaults).
+void RegisterServeOptions(CLI::App& app, Config& config);
+// Applies the YAML file named by --config/KILN_CONFIG (found in argv/env
+// before CLI11 parses) to `config`. Unknown keys and bad values are errors
+// naming the setting.
+Status LoadYamlConfig(int argc, char** argv, Config& config);
+// Checks ranges after parsing; errors name the setting.
+Status ValidateConfig(const Config& config);
+
+}  // namespace kiln::cli

@@ -1,0 +1,38 @@
+// kiln: one binary for the MLOps platform. Parses the command line and hands
+// off to a subcommand; nothing else lives here.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/config.h"
+#include "cli/serve.h"
+
+int main(int argc, char** argv) {
+  kiln::cli::Config config;
+  CLI::App app{"kiln: experiment tracking, model registry, features and serving in one binary"};
+  app.require_subcommand(1);
+  auto* serve = app.add_subcommand("serve", "Run the platform (embedded storage by default)");
+  kiln::cli::RegisterServeOptions(*serve, config);
+  auto* migrate = app.add_subcommand("migrate", "Upgrade the metadata database schema in place");
+  kiln::cli::RegisterServeOptions(*migrate, config);
+  app.add_subcommand("version", "Print the version");
+
+  if (auto s = kiln::cli::LoadYamlConfig(argc, argv, config); !s.ok()) {
+    std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
+    return 2;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (app.got_subcommand("version")) {
+    std::printf("%s\n", KILN_VERSION);
+    return 0;
+  }
+  if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
+    std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (app.got_subcommand("migrate")) return kiln::cli::Migrate(config);
+  return kiln::cli::Serve(config);
+}

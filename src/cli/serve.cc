@@ -1,0 +1,138 @@
+#include "cli/serve.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "api/mlflow/mlflow_routes.h"
+#include "api/ops/ops_routes.h"
+#include "core/health_monitor.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/worker_pool.h"
+#include "net/http_server.h"
+#include "storage/instrumented_tracking_store.h"
+#include "storage/local/local_artifact_store.h"
+#include "storage/sqlite/sqlite_tracking_store.h"
+#include "tracking/tracking_service.h"
+
+namespace kiln::cli {
+namespace {
+
+std::string DbPath(const Config& c) { return (std::filesystem::path(c.data_dir) / "kiln.db").string(); }
+std::string ArtifactsPath(const Config& c) { return (std::filesystem::path(c.data_dir) / "artifacts").string(); }
+
+Status EnsureDataDir(const Config& c) {
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir, ec);
+  if (ec) return InvalidArgument("invalid --data-dir '" + c.data_dir + "': " + ec.message());
+  return Status::Ok();
+}
+
+void AddPoolCollector(MetricsRegistry& metrics, const WorkerPool& pool) {
+  auto& depth = metrics.Gauge("kiln_worker_pool_queue_depth", "Jobs waiting for a worker thread");
+  auto& busy = metrics.Gauge("kiln_worker_pool_busy_threads", "Worker threads running a job");
+  auto& threads = metrics.Gauge("kiln_worker_pool_threads", "Worker threads");
+  auto& capacity = metrics.Gauge("kiln_worker_pool_queue_capacity", "Jobs that may wait before requests are refused");
+  metrics.AddCollector([&depth, &busy, &threads, &capacity, &pool] {
+    depth.Set(static_cast<double>(pool.queue_depth()));
+    busy.Set(static_cast<double>(pool.busy()));
+    threads.Set(static_cast<double>(pool.threads()));
+    capacity.Set(static_cast<double>(pool.max_queue()));
+  });
+}
+
+}  // namespace
+
+int Serve(const Config& config) {
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(config.log_level, &level);
+  log::SetLevel(level);
+  if (Status s = EnsureDataDir(config); !s.ok()) {
+    log::Error(s.message());
+    return 2;
+  }
+
+  MetricsRegistry metrics;
+  api::AddProcessCollector(metrics);
+
+  storage::SqliteOptions db_options;
+  db_options.default_artifact_root = config.default_artifact_root;
+  auto sqlite = storage::SqliteTrackingStore::Create(DbPath(config), db_options);
+  if (!sqlite.ok()) {
+    log::Error("cannot open metadata store " + DbPath(config) + ": " + sqlite.status().message());
+    return 1;
+  }
+  storage::InstrumentedTrackingStore store(**sqlite, metrics, "sqlite");
+  auto artifacts = storage::LocalArtifactStore::Create(ArtifactsPath(config));
+  if (!artifacts.ok()) {
+    log::Error("cannot open artifact store " + ArtifactsPath(config) + ": " + artifacts.status().message());
+    return 1;
+  }
+
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t workers = config.workers > 0 ? static_cast<size_t>(config.workers) : std::max<size_t>(4, 2 * cores);
+  WorkerPool pool(workers, static_cast<size_t>(config.worker_queue));
+  AddPoolCollector(metrics, pool);
+
+  storage::TrackingStore* store_ptr = &store;
+  storage::ArtifactStore* artifacts_ptr = artifacts->get();
+  HealthMonitor health({{"metadata_store", [store_ptr] { return store_ptr->Ping(); }},
+                        {"artifact_store", [artifacts_ptr] { return artifacts_ptr->Ping(); }}},
+                       std::chrono::milliseconds(config.health_interval_ms));
+
+  SystemClock clock;
+  tracking::TrackingService tracking(store, clock);
+
+  net::Router router;
+  api::AddOpsRoutes(router, health, metrics);
+  api::mlflow::MlflowApiOptions mlflow_options;
+  mlflow_options.default_artifact_root = config.default_artifact_root;
+  mlflow_options.max_upload_bytes = config.max_upload_bytes;
+  api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
+
+  net::HttpServerOptions http;
+  http.host = config.host;
+  http.port = static_cast<uint16_t>(config.port);
+  http.io_threads = config.io_threads > 0 ? static_cast<size_t>(config.io_threads) : cores;
+  http.max_header_bytes = config.max_header_bytes;
+  http.max_body_bytes = config.max_body_bytes;
+  http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  http.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  http.access_log = config.access_log;
+  auto server = net::HttpServer::Create(http, router, pool, metrics);
+  if (!server.ok()) {
+    log::Error(server.status().message());
+    return 1;
+  }
+  log::Info(std::string("kiln ") + KILN_VERSION + " listening on http://" + config.host + ":" +
+            std::to_string((*server)->port()) + " (data: " + config.data_dir + ", workers: " +
+            std::to_string(workers) + ", io threads: " + std::to_string(http.io_threads) + ")");
+  Status run = (*server)->Run();
+  // In-flight requests have finished; let queued work drain before the stores close.
+  pool.Shutdown();
+  log::Info("kiln stopped");
+  return run.ok() ? 0 : 1;
+}
+
+int Migrate(const Config& config) {
+  if (Status s = EnsureDataDir(config); !s.ok()) {
+    log::Error(s.message());
+    return 2;
+  }
+  auto before = storage::SqliteSchemaVersion(DbPath(config));
+  if (!before.ok()) {
+    log::Error("cannot read schema version: " + before.status().message());
+    return 1;
+  }
+  Status s = storage::MigrateSqlite(DbPath(config));
+  if (!s.ok()) {
+    log::Error("migration failed: " + s.message());
+    return 1;
+  }
+  log::Info("metadata schema at " + DbPath(config) + " migrated from version " + std::to_string(*before) + " to " +
+            std::to_string(storage::LatestSqliteSchemaVersion()));
+  return 0;
+}
+
+}  // namespace kiln::cli

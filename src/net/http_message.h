@@ -1,0 +1,78 @@
+// The request and response types that handlers see. They hide Beast so API
+// adapters depend only on this small surface.
+//
+// Value types owned by the connection handling one request; a handler may
+// read and modify them from whichever thread runs it, never concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace kiln::net {
+
+struct HttpRequest {
+  std::string method;       // "GET", "POST", ...
+  std::string target;       // as received: path?query
+  std::string path;         // percent-decoded path
+  std::string raw_path;     // path as received, still encoded
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::vector<std::pair<std::string, std::string>> path_params;  // from the route pattern
+  std::string body;
+  std::string request_id;
+
+  // First query value for key, or empty.
+  std::string_view QueryValue(std::string_view key) const;
+  bool HasQuery(std::string_view key) const;
+  std::vector<std::string> QueryValues(std::string_view key) const;
+  std::string_view Header(std::string_view lower_name) const;
+  std::string_view PathParam(std::string_view name) const;
+};
+
+// A response body produced in chunks on the worker pool (artifact downloads).
+class ResponseBodySource {
+ public:
+  virtual ~ResponseBodySource() = default;
+  virtual int64_t size() const = 0;
+  // Blocking; returns 0 at the end.
+  virtual StatusOr<size_t> Read(char* buffer, size_t capacity) = 0;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::unique_ptr<ResponseBodySource> stream;  // when set, replaces body
+
+  static HttpResponse Json(unsigned status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+  }
+  static HttpResponse Text(unsigned status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = std::move(body);
+    return r;
+  }
+};
+
+// Receives a streamed request body (artifact uploads) chunk by chunk on the
+// worker pool, then produces the response.
+class RequestBodySink {
+ public:
+  virtual ~RequestBodySink() = default;
+  virtual Status Write(std::string_view chunk) = 0;
+  virtual HttpResponse Finish() = 0;
+};
+
+}  // namespace kiln::net

@@ -1,0 +1,509 @@
+#include <utility>  // before Asio's coroutine headers (Boost 1.74 + GCC 12)
+
+#include "net/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <limits>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "net/pool_await.h"
+#include "net/url.h"
+
+namespace kiln::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using tcp_stream = beast::tcp_stream;  // its executor is the connection's strand
+
+namespace {
+
+constexpr size_t kStreamChunk = 1 << 20;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Per-connection state visible to the shutdown path. Touched only on the
+// connection's strand, except `busy`, which is atomic.
+struct ConnectionState {
+  tcp_stream* stream = nullptr;
+  bool alive = true;
+  std::atomic<bool> busy{false};
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, const Router& router, WorkerPool& pool, MetricsRegistry& metrics)
+      : options_(options),
+        router_(router),
+        pool_(pool),
+        metrics_(metrics),
+        acceptor_(ioc_),
+        signals_(ioc_),
+        in_flight_gauge_(metrics.Gauge("kiln_http_requests_in_flight", "HTTP requests being handled")),
+        connections_gauge_(metrics.Gauge("kiln_http_connections_open", "Open HTTP connections")) {}
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return InvalidArgument("invalid host '" + options_.host + "': " + ec.message());
+    tcp::endpoint ep(address, options_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
+                         ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return port_; }
+  int64_t in_flight() const { return in_flight_.load(); }
+
+  Status Run() {
+    asio::co_spawn(ioc_, Accept(), asio::detached);
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::Info("received signal " + std::to_string(sig) + ", shutting down gracefully");
+        BeginShutdown();
+      });
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+    return Status::Ok();
+  }
+
+  void Shutdown() {
+    asio::post(ioc_, [this] { BeginShutdown(); });
+  }
+
+ private:
+  void BeginShutdown() {
+    if (draining_.exchange(true)) return;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    signals_.cancel(ec);
+    CloseIdleConnections();
+    shutdown_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    asio::co_spawn(ioc_, WaitForDrain(), asio::detached);
+  }
+
+  void CloseIdleConnections() {
+    std::lock_guard lock(conns_mu_);
+    for (auto& weak : conns_) {
+      auto state = weak.lock();
+      if (!state || state->busy.load()) continue;
+      asio::post(state->stream->get_executor(), [state] {
+        if (state->alive && !state->busy.load()) {
+          boost::system::error_code ec;
+          state->stream->socket().cancel(ec);
+        }
+      });
+    }
+  }
+
+  asio::awaitable<void> WaitForDrain() {
+    asio::steady_timer timer(ioc_);
+    for (;;) {
+      size_t open;
+      {
+        std::lock_guard lock(conns_mu_);
+        conns_.remove_if([](const std::weak_ptr<ConnectionState>& w) { return w.expired(); });
+        open = conns_.size();
+      }
+      if (open == 0 || std::chrono::steady_clock::now() > shutdown_deadline_) break;
+      CloseIdleConnections();  // a connection may have turned idle since
+      timer.expires_after(std::chrono::milliseconds(10));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    ioc_.stop();
+  }
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (draining_ || ec == asio::error::operation_aborted) co_return;
+        log::Warn("accept failed: " + ec.message());
+        continue;
+      }
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, Session(tcp_stream(std::move(socket))), asio::detached);
+    }
+  }
+
+  std::string NextRequestId() {
+    static const uint64_t salt = std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+                                 static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%012llx", static_cast<unsigned long long>(salt & 0xffffffff),
+                  static_cast<unsigned long long>(request_counter_.fetch_add(1) + 1));
+    return buf;
+  }
+
+  void Record(const std::string& method, const std::string& route, unsigned status, double seconds) {
+    Labels labels{{"method", method}, {"route", route}, {"status", std::to_string(status)}};
+    metrics_.Counter("kiln_http_requests_total", "HTTP requests answered", labels).Increment();
+    metrics_.Histogram("kiln_http_request_duration_seconds", "Time from request header to response written", labels)
+        .Observe(seconds);
+  }
+
+  // Fills method, target, path, query and headers; false if the target is malformed.
+  static bool DecodeHeader(const http::request_header<>& h, HttpRequest* req) {
+    req->method = std::string(h.method_string());
+    req->target = std::string(h.target());
+    std::string_view target = req->target;
+    size_t q = target.find('?');
+    req->raw_path = std::string(target.substr(0, q));
+    auto path = PercentDecode(req->raw_path, false);
+    if (!path || path->empty() || (*path)[0] != '/') return false;
+    req->path = std::move(*path);
+    if (q != std::string_view::npos) {
+      auto query = ParseQuery(target.substr(q + 1));
+      if (!query) return false;
+      req->query = std::move(*query);
+    }
+    for (const auto& field : h) {
+      auto name = field.name_string();
+      req->headers.emplace_back(Lower(std::string_view(name.data(), name.size())), std::string(field.value()));
+    }
+    return true;
+  }
+
+  asio::awaitable<void> Session(tcp_stream stream) {
+    auto state = std::make_shared<ConnectionState>();
+    state->stream = &stream;
+    {
+      std::lock_guard lock(conns_mu_);
+      conns_.push_back(state);
+    }
+    connections_gauge_.Add(1);
+    beast::flat_buffer buffer;
+    for (;;) {
+      state->busy = false;
+      if (draining_) break;
+      http::request_parser<http::empty_body> header_parser;
+      header_parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+      // Beast 1.74 compares the length against an optional limit, so "none" would
+      // refuse every body: the real per-route limit is applied once routed.
+      header_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+      boost::system::error_code ec;
+      stream.expires_after(options_.idle_timeout);
+      co_await http::async_read_header(stream, buffer, header_parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          state->busy = true;
+          co_await WriteSimple(stream, 431, "request header too large", false);
+        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                   ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                   ec != asio::error::eof) {
+          state->busy = true;
+          co_await WriteSimple(stream, 400, "malformed request: " + ec.message(), false);
+        }
+        break;
+      }
+      state->busy = true;
+      in_flight_.fetch_add(1);
+      in_flight_gauge_.Add(1);
+      bool keep_alive = co_await HandleOne(stream, buffer, header_parser);
+      in_flight_.fetch_sub(1);
+      in_flight_gauge_.Add(-1);
+      if (!keep_alive) break;
+    }
+    state->alive = false;
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+    connections_gauge_.Add(-1);
+  }
+
+  asio::awaitable<void> WriteSimple(tcp_stream& stream, unsigned status, std::string message, bool keep_alive) {
+    auto res = DefaultErrorRenderer(status, "", message);
+    http::response<http::string_body> msg{static_cast<http::status>(status), 11};
+    msg.set(http::field::content_type, res.content_type);
+    msg.set(http::field::server, "kiln");
+    msg.keep_alive(keep_alive);
+    msg.body() = std::move(res.body);
+    msg.prepare_payload();
+    boost::system::error_code ec;
+    stream.expires_after(options_.read_timeout);
+    co_await http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // Handles one request whose header has been read. Returns whether the
+  // connection may be reused.
+  asio::awaitable<bool> HandleOne(tcp_stream& stream, beast::flat_buffer& buffer,
+                                  http::request_parser<http::empty_body>& header_parser) {
+    const auto started = std::chrono::steady_clock::now();
+    auto req = std::make_shared<HttpRequest>();
+    const auto& header = header_parser.get();
+    bool keep_alive = header.keep_alive() && !draining_;
+    std::string incoming_id(header["x-request-id"]);
+    req->request_id = (!incoming_id.empty() && incoming_id.size() <= 128) ? incoming_id : NextRequestId();
+
+    HttpResponse res;
+    std::string route_label = "unmatched";
+    bool body_consumed = false;
+    const Route* route = nullptr;
+
+    if (!DecodeHeader(header, req.get())) {
+      res = DefaultErrorRenderer(400, "BAD_REQUEST", "malformed request target");
+    } else {
+      RouteMatch match = router_.Match(req->method, req->path);
+      route = match.route;
+      if (!route && req->method == "HEAD") route = router_.Match("GET", req->path).route;
+      if (!route) {
+        res = match.path_known ? DefaultErrorRenderer(405, "METHOD_NOT_ALLOWED", "method not allowed")
+                               : router_.NotFound(*req);
+      } else {
+        route_label = route->label;
+        req->path_params = std::move(match.params);
+        uint64_t limit = route->max_body_bytes ? route->max_body_bytes : options_.max_body_bytes;
+        auto declared = header_parser.content_length();
+        if (declared && *declared > limit) {
+          res = route->render_error(413, "REQUEST_TOO_LARGE",
+                                    "request body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
+                                        std::to_string(limit) + " bytes");
+        } else {
+          if (header[http::field::expect] == "100-continue") {
+            static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            boost::system::error_code ec;
+            co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return false;
+          }
+          if (route->upload) {
+            auto outcome = co_await ReceiveUpload(stream, buffer, header_parser, *route, req, limit);
+            res = std::move(outcome.first);
+            body_consumed = outcome.second;
+          } else {
+            auto outcome = co_await ReadBodyAndDispatch(stream, buffer, header_parser, *route, req, limit);
+            res = std::move(outcome.first);
+            body_consumed = outcome.second;
+          }
+        }
+      }
+    }
+    // Unread body bytes would be parsed as the next request: close instead.
+    if (!body_consumed && !header_parser.is_done() && (header_parser.content_length().value_or(0) > 0 || header_parser.chunked())) {
+      keep_alive = false;
+    }
+    bool ok = co_await WriteResponse(stream, *req, res, keep_alive && !draining_);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Record(req->method, route_label, res.status, seconds);
+    if (options_.access_log) {
+      char line[160];
+      std::snprintf(line, sizeof line, " %u %.3fms id=%s", res.status, seconds * 1000, req->request_id.c_str());
+      log::Info("access " + req->method + " " + req->target.substr(0, 512) + line);
+    }
+    co_return ok && keep_alive && !draining_;
+  }
+
+  HttpResponse Invoke(const Route& route, HttpRequest& req) {
+    try {
+      return route.handler(req);
+    } catch (const std::exception& e) {
+      log::Error("handler for " + route.pattern + " threw: " + e.what());
+      return route.render_error(500, "INTERNAL_ERROR", "internal error");
+    }
+  }
+
+  asio::awaitable<std::pair<HttpResponse, bool>> ReadBodyAndDispatch(tcp_stream& stream, beast::flat_buffer& buffer,
+                                                                     http::request_parser<http::empty_body>& hp,
+                                                                     const Route& route,
+                                                                     const std::shared_ptr<HttpRequest>& req, uint64_t limit) {
+    http::request_parser<http::string_body> parser(std::move(hp));
+    parser.body_limit(limit);
+    boost::system::error_code ec;
+    if (!parser.is_done()) {
+      stream.expires_after(options_.read_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec == http::error::body_limit) {
+      co_return std::pair{route.render_error(413, "REQUEST_TOO_LARGE",
+                                             "request body exceeds the limit of " + std::to_string(limit) + " bytes"),
+                          false};
+    }
+    if (ec) co_return std::pair{route.render_error(400, "BAD_REQUEST", "cannot read request body: " + ec.message()), false};
+    req->body = std::move(parser.get().body());
+    if (route.execution == Execution::kInline) co_return std::pair{Invoke(route, *req), true};
+    auto result = co_await RunOnPool(pool_, [this, route_ptr = &route, req]() { return Invoke(*route_ptr, *req); });
+    if (!result) {
+      co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"), true};
+    }
+    co_return std::pair{std::move(*result), true};
+  }
+
+  asio::awaitable<std::pair<HttpResponse, bool>> ReceiveUpload(tcp_stream& stream, beast::flat_buffer& buffer,
+                                                               http::request_parser<http::empty_body>& hp,
+                                                               const Route& route, const std::shared_ptr<HttpRequest>& req,
+                                                               uint64_t limit) {
+    auto begun = co_await RunOnPool(pool_, [route_ptr = &route, req]() { return route_ptr->upload(*req); });
+    if (!begun) {
+      co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"), false};
+    }
+    if (!begun->ok()) {
+      co_return std::pair{route.render_error(400, "INVALID_PARAMETER_VALUE", begun->status().message()), false};
+    }
+    std::shared_ptr<RequestBodySink> sink = std::move(begun->value());
+    http::request_parser<http::buffer_body> parser(std::move(hp));
+    parser.body_limit(limit);
+    auto chunk = std::make_shared<std::vector<char>>(kStreamChunk);
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk->data();
+      parser.get().body().size = chunk->size();
+      boost::system::error_code ec;
+      stream.expires_after(options_.read_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::body_limit) {
+        co_return std::pair{route.render_error(413, "REQUEST_TOO_LARGE",
+                                               "upload exceeds the limit of " + std::to_string(limit) + " bytes"),
+                            false};
+      }
+      if (ec) co_return std::pair{route.render_error(400, "BAD_REQUEST", "upload interrupted: " + ec.message()), false};
+      size_t n = chunk->size() - parser.get().body().size;
+      if (n == 0) continue;
+      std::optional<Status> written;
+      for (int attempt = 0; attempt < 200 && !written; ++attempt) {
+        written = co_await RunOnPool(pool_, [sink, chunk, n]() { return sink->Write(std::string_view(chunk->data(), n)); });
+        if (!written) co_await Sleep(std::chrono::milliseconds(5));
+      }
+      if (!written) co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy"), false};
+      if (!written->ok()) co_return std::pair{route.render_error(500, "INTERNAL_ERROR", written->message()), false};
+    }
+    std::optional<HttpResponse> finished;
+    for (int attempt = 0; attempt < 200 && !finished; ++attempt) {
+      finished = co_await RunOnPool(pool_, [sink]() { return sink->Finish(); });
+      if (!finished) co_await Sleep(std::chrono::milliseconds(5));
+    }
+    if (!finished) co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy"), true};
+    co_return std::pair{std::move(*finished), true};
+  }
+
+  asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(d);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  template <typename Message>
+  void SetCommonFields(Message& msg, const HttpRequest& req, const HttpResponse& res, bool keep_alive) {
+    msg.set(http::field::server, "kiln");
+    msg.set(http::field::content_type, res.content_type);
+    msg.set("X-Request-Id", req.request_id);
+    for (const auto& [k, v] : res.headers) msg.set(k, v);
+    msg.keep_alive(keep_alive);
+  }
+
+  asio::awaitable<bool> WriteResponse(tcp_stream& stream, const HttpRequest& req, HttpResponse& res, bool keep_alive) {
+    boost::system::error_code ec;
+    stream.expires_after(options_.read_timeout);
+    if (!res.stream) {
+      http::response<http::string_body> msg{static_cast<http::status>(res.status), 11};
+      SetCommonFields(msg, req, res, keep_alive);
+      msg.body() = std::move(res.body);
+      msg.prepare_payload();
+      if (req.method == "HEAD") msg.body().clear();
+      co_await http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+      co_return !ec;
+    }
+    std::shared_ptr<ResponseBodySource> source = std::move(res.stream);
+    http::response<http::buffer_body> msg{static_cast<http::status>(res.status), 11};
+    SetCommonFields(msg, req, res, keep_alive);
+    msg.content_length(static_cast<uint64_t>(source->size()));
+    msg.body().data = nullptr;
+    msg.body().more = true;
+    http::response_serializer<http::buffer_body> serializer{msg};
+    co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    if (req.method == "HEAD") co_return true;
+    auto chunk = std::make_shared<std::vector<char>>(kStreamChunk);
+    int64_t remaining = source->size();
+    while (remaining > 0) {
+      std::optional<StatusOr<size_t>> got;
+      for (int attempt = 0; attempt < 200 && !got; ++attempt) {
+        size_t want = static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(chunk->size())));
+        got = co_await RunOnPool(pool_, [source, chunk, want]() { return source->Read(chunk->data(), want); });
+        if (!got) co_await Sleep(std::chrono::milliseconds(5));
+      }
+      // The status line is already sent: on failure the only honest signal
+      // left is to cut the connection short of Content-Length.
+      if (!got || !got->ok() || **got == 0) co_return false;
+      msg.body().data = chunk->data();
+      msg.body().size = **got;
+      msg.body().more = true;
+      stream.expires_after(options_.read_timeout);
+      co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;
+      remaining -= static_cast<int64_t>(**got);
+    }
+    msg.body().data = nullptr;
+    msg.body().more = false;
+    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  HttpServerOptions options_;
+  const Router& router_;
+  WorkerPool& pool_;
+  MetricsRegistry& metrics_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::chrono::steady_clock::time_point shutdown_deadline_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> request_counter_{0};
+  GaugeMetric& in_flight_gauge_;
+  GaugeMetric& connections_gauge_;
+  std::mutex conns_mu_;
+  std::list<std::weak_ptr<ConnectionState>> conns_;  // GUARDED_BY(conns_mu_)
+};
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options, const Router& router,
+                                                         WorkerPool& pool, MetricsRegistry& metrics) {
+  auto impl = std::make_unique<Impl>(options, router, pool, metrics);
+  KILN_RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+uint16_t HttpServer::port() const { return impl_->port(); }
+Status HttpServer::Run() { return impl_->Run(); }
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+int64_t HttpServer::in_flight() const { return impl_->in_flight(); }
+
+}  // namespace kiln::net

@@ -1,0 +1,65 @@
+// HttpServer: HTTP/1.1 on Boost.Beast with C++20 coroutines.
+//
+// - A fixed set of I/O threads share one io_context; each connection runs on
+//   its own strand, so a connection's reads and writes never race.
+// - Limits: header bytes (431), body bytes per route (413), read and idle
+//   timeouts (the connection is closed).
+// - Routes marked Execution::kPool run on the WorkerPool; when its queue is
+//   full the request is refused with 503 in the route's error format.
+// - Streamed routes: uploads are handed to a RequestBodySink chunk by chunk
+//   and downloads are read from a ResponseBodySource chunk by chunk, both on
+//   the pool, so memory stays flat for any artifact size.
+// - Every response carries X-Request-Id; requests are counted and timed in
+//   the MetricsRegistry; an access-log line per request when enabled.
+// - Shutdown(): stop accepting, close idle connections, let in-flight
+//   requests finish (bounded by shutdown_grace), then Run() returns.
+//
+// The server borrows the router, pool and registry; they must outlive it.
+// Run() blocks the calling thread; Shutdown() is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/metrics.h"
+#include "core/status.h"
+#include "core/worker_pool.h"
+#include "net/router.h"
+
+namespace kiln::net {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 5000;  // 0 picks a free port; see HttpServer::port()
+  size_t io_threads = 2;
+  uint64_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 32ull << 20;       // default for routes without their own limit
+  std::chrono::milliseconds read_timeout{30000};  // receiving one request
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait between requests
+  std::chrono::milliseconds shutdown_grace{30000};
+  bool access_log = true;
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
+};
+
+class HttpServer {
+ public:
+  static StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options, const Router& router,
+                                                      WorkerPool& pool, MetricsRegistry& metrics);
+  ~HttpServer();
+
+  uint16_t port() const;
+  // Serves until shutdown completes. Returns OK after a graceful shutdown.
+  Status Run();
+  void Shutdown();
+  int64_t in_flight() const;
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln::net

@@ -1,0 +1,50 @@
+// RunOnPool: run a blocking function on the WorkerPool from a coroutine and
+// resume on the coroutine's executor with its result. Yields nullopt when the
+// pool refused the job (queue full), so the caller can answer 503.
+//
+// `fn` must own everything it touches (capture by value or shared_ptr): the
+// worker may still hold it while the awaiting coroutine is torn down.
+//
+// Deliberately not a coroutine itself: GCC 12 mishandles by-value coroutine
+// parameters with non-trivial destructors in some co_await expressions, so
+// this returns the async operation directly.
+#pragma once
+
+#include <utility>  // before Asio's coroutine headers (Boost 1.74 + GCC 12)
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+#include "core/worker_pool.h"
+
+namespace kiln::net {
+
+template <typename Fn>
+boost::asio::awaitable<std::optional<std::invoke_result_t<Fn&>>> RunOnPool(WorkerPool& pool, Fn fn) {
+  using Result = std::invoke_result_t<Fn&>;
+  namespace asio = boost::asio;
+  auto shared_fn = std::make_shared<Fn>(std::move(fn));
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<Result>)>(
+      [&pool, shared_fn](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
+        bool accepted = pool.TrySubmit([shared_handler, shared_fn, executor]() {
+          std::optional<Result> result(std::in_place, (*shared_fn)());
+          asio::post(executor, [shared_handler, result = std::move(result)]() mutable {
+            (*shared_handler)(std::move(result));
+          });
+        });
+        if (!accepted) {
+          asio::post(executor, [shared_handler]() mutable { (*shared_handler)(std::optional<Result>()); });
+        }
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace kiln::net

@@ -1,0 +1,75 @@
+// Router: maps (method, path) to a handler. Patterns are literal segments,
+// `{name}` (one segment) and a trailing `{name...}` (the rest of the path,
+// possibly empty). Literal-only routes are found by hash lookup; patterned
+// routes are tried in registration order.
+//
+// Each route says where it runs (inline on the I/O thread for cheap
+// in-memory work, or on the worker pool for anything that blocks) and how
+// errors raised by the HTTP layer itself (413, 503, 408) are rendered for
+// that protocol.
+//
+// Build the router fully before the server starts; afterwards it is read-only
+// and safe to share between threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/http_message.h"
+
+namespace kiln::net {
+
+enum class Execution { kInline, kPool };
+
+using Handler = std::function<HttpResponse(HttpRequest&)>;
+// Starts a streamed upload: returns a sink, or an error response.
+using UploadHandler = std::function<StatusOr<std::unique_ptr<RequestBodySink>>(HttpRequest&)>;
+// Renders an error the HTTP layer raises (status, short code, message).
+using ErrorRenderer = std::function<HttpResponse(unsigned status, std::string_view code, std::string_view message)>;
+
+HttpResponse DefaultErrorRenderer(unsigned status, std::string_view code, std::string_view message);
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  std::string label;  // metrics label: the pattern
+  Execution execution = Execution::kPool;
+  Handler handler;
+  UploadHandler upload;  // set for streamed-body routes instead of handler
+  ErrorRenderer render_error = DefaultErrorRenderer;
+  uint64_t max_body_bytes = 0;  // 0: the server default
+
+  std::vector<std::string> segments;  // parsed pattern
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  bool path_known = false;  // some route matched the path but not the method
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+class Router {
+ public:
+  Route& Add(std::string method, std::string pattern, Handler handler, Execution execution = Execution::kPool);
+  Route& AddUpload(std::string method, std::string pattern, UploadHandler upload);
+  RouteMatch Match(std::string_view method, std::string_view path) const;
+  // Answer for paths no route knows (MLflow's client expects a bare 404).
+  void SetNotFound(Handler handler) { not_found_ = std::move(handler); }
+  HttpResponse NotFound(HttpRequest& req) const;
+
+ private:
+  Route& AddRoute(Route route);
+  static bool MatchPattern(const Route& r, std::string_view path,
+                           std::vector<std::pair<std::string, std::string>>* params);
+
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::unordered_map<std::string, std::vector<const Route*>> literal_;  // path -> routes
+  std::vector<const Route*> patterned_;
+  Handler not_found_;
+};
+
+}  // namespace kiln::net
