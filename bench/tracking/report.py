@@ -38,10 +38,12 @@ def fmt(v, unit=""):
 
 def wrk_get(d, field):
     """Value + error note from a wrk-json result."""
+    if d and "skipped" in d:
+        return None, "skipped: " + d["skipped"]
     if not d or "requests" not in d:
         return None, None
     if d["requests"] == 0:
-        return None, "no successful requests"
+        return (0.0 if field == "rps" else None), f"no request completed within the {d['duration_us'] / 1e6:.0f} s run"
     note = None
     errs = d.get("errors", {})
     bad = {k: v for k, v in errs.items() if v}
@@ -175,7 +177,7 @@ def main():
     out.append(f"# Tracking benchmark {os.path.basename(run)}")
     out.append("")
     for k in ("date_utc", "cpu", "nproc", "mem", "os", "kernel", "mlflow", "fasttrackml",
-              "kiln_commit", "nginx", "wrk", "duration_s", "cmdline"):
+              "kiln_commit", "kiln_binary", "nginx", "wrk", "duration_s", "cmdline"):
         if k in meta:
             out.append(f"- {k}: {meta[k]}")
     out.append("")
