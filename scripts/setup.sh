@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what kiln needs to build and test, only when it is missing:
+# Debian packages (compiler, CMake, C++ libraries, test servers) and a
+# project-local Python virtualenv with the pinned ecosystem clients.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(g++ cmake ninja-build pkg-config make
+      libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
+      prometheus sqlite3 python3-venv)
+
+missing=()
+for p in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The virtualenv is rebuilt when the pinned requirements change.
+REQ=tests/compat/requirements.txt
+STAMP=.venv/.requirements.sha256
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating .venv with the pinned test clients"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -r "$REQ"
+  echo "$want" > "$STAMP"
+fi
