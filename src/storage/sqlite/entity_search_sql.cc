@@ -92,8 +92,10 @@ SqlQuery Assemble(const std::string& from, std::vector<SqlArg> from_args, const 
   q.sql = from + where + order + " LIMIT ? OFFSET ?";
   q.args = std::move(from_args);
   for (auto& a : where_args) q.args.push_back(std::move(a));
-  q.args.push_back(limit + 1);
-  q.args.push_back(offset);
+  // In-place construction: GCC 12 -O2 reports a false -Wmaybe-uninitialized
+  // when moving a temporary variant<..., std::string> into the vector.
+  q.args.emplace_back(std::in_place_type<int64_t>, limit + 1);
+  q.args.emplace_back(std::in_place_type<int64_t>, offset);
   return q;
 }
 

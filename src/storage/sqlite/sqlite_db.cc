@@ -105,9 +105,10 @@ std::string Stmt::Text(int col) const {
 
 // --- SqliteConn ---
 
-StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, bool query_only) {
+StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, bool query_only,
+                                                       bool create) {
   sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqliteError(rc, db, "open " + path);

@@ -74,9 +74,10 @@ class Stmt {
 
 class SqliteConn {
  public:
-  // Opens (creating if needed) `path` with WAL, synchronous=NORMAL,
+  // Opens `path` (creating it when `create`) with WAL, synchronous=NORMAL,
   // busy_timeout, foreign keys and case-sensitive LIKE.
-  static StatusOr<std::unique_ptr<SqliteConn>> Open(const std::string& path, bool query_only);
+  static StatusOr<std::unique_ptr<SqliteConn>> Open(const std::string& path, bool query_only,
+                                                    bool create = true);
   ~SqliteConn();
   SqliteConn(const SqliteConn&) = delete;
   SqliteConn& operator=(const SqliteConn&) = delete;

@@ -126,6 +126,12 @@ TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {
   EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
 }
 
+TEST_F(SqliteMigrationTest, VersionOfMissingFileIsAnErrorAndCreatesNothing) {
+  auto v = SqliteSchemaVersion(path_);
+  EXPECT_EQ(v.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
 TEST_F(SqliteMigrationTest, UnopenablePathIsUnavailable) {
   auto store = SqliteTrackingStore::Create(dir_ + "/no/such/dir/x.db", SqliteOptions{});
   ASSERT_FALSE(store.ok());

@@ -226,6 +226,31 @@ TEST_F(SqliteSearchRunsTest, OrderByMetricWithNullsLastAndPaging) {
   }
 }
 
+TEST_F(SqliteSearchRunsTest, OrderByFilteredMetric) {
+  ASSERT_TRUE(store_
+                  ->LogBatch(RunId(3), {M("acc", std::numeric_limits<double>::quiet_NaN(), 1, 0)},
+                             {}, {})
+                  .ok());
+  RunQuery q = Query();
+  q.filter.push_back({SearchEntity::kMetric, "acc", CompareOp::kGt, 0.1});
+  q.order_by.push_back({SearchEntity::kMetric, "acc", true});
+  q.max_results = 5;
+  auto ids = Ids(q);
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_EQ(ids[0], RunId(101));  // acc(100) == 0.1 is not > 0.1; 102 has no acc
+  EXPECT_EQ(ids[1], RunId(103));
+  q.order_by[0].ascending = false;
+  EXPECT_EQ(Ids(q)[0], RunId(299));
+  // "!=" keeps NaN rows, which then sort after the numbers.
+  RunQuery ne = Query();
+  ne.filter.push_back({SearchEntity::kMetric, "acc", CompareOp::kNe, 0.5});
+  ne.order_by.push_back({SearchEntity::kMetric, "acc", true});
+  auto all = Ids(ne);
+  ASSERT_EQ(all.size(), 201u);
+  EXPECT_EQ(all.front(), RunId(1));
+  EXPECT_EQ(all.back(), RunId(3));
+}
+
 TEST_F(SqliteSearchRunsTest, OrderByParamTagAttribute) {
   RunQuery q = Query();
   q.order_by.push_back({SearchEntity::kParam, "model", true});

@@ -48,7 +48,8 @@ int LatestSqliteSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 
 StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
   try {
-    KILN_ASSIGN_OR_RETURN(auto conn, SqliteConn::Open(db_path, /*query_only=*/false));
+    KILN_ASSIGN_OR_RETURN(auto conn,
+                          SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
     return sqlite::ReadSchemaVersion(*conn);
   } catch (const std::exception& e) {
     return Internal(std::string("sqlite: ") + e.what());
@@ -192,6 +193,9 @@ StatusOr<Experiment> SqliteTrackingStore::GetExperimentByName(const std::string&
 }
 
 StatusOr<Page<Experiment>> SqliteTrackingStore::SearchExperiments(const ExperimentQuery& query) {
+  if (query.max_results < 0 || query.offset < 0) {
+    return InvalidArgument("max_results and offset must be non-negative");
+  }
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildExperimentSearchSql(query));
   Page<Experiment> page;
   Status s = Read([&](SqliteConn& c) -> Status {
