@@ -126,10 +126,19 @@ TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {
   EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
 }
 
-TEST_F(SqliteMigrationTest, VersionOfMissingFileIsAnErrorAndCreatesNothing) {
+TEST_F(SqliteMigrationTest, VersionOfMissingFileIsZeroAndCreatesNothing) {
   auto v = SqliteSchemaVersion(path_);
-  EXPECT_EQ(v.status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 0);
   EXPECT_FALSE(std::filesystem::exists(path_));
+  // `kiln migrate` on a fresh data dir creates the latest schema.
+  ASSERT_TRUE(MigrateSqlite(path_).ok());
+  EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
+  SqliteOptions opts;
+  opts.migrate_on_open = false;
+  auto store = SqliteTrackingStore::Create(path_, opts);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->GetExperiment("0")->name, "Default");
 }
 
 TEST_F(SqliteMigrationTest, UnopenablePathIsUnavailable) {

@@ -3,6 +3,8 @@
 #include "storage/sqlite/sqlite_tracking_store.h"
 
 #include <chrono>
+#include <filesystem>
+#include <system_error>
 #include <exception>
 
 #include "storage/sqlite/entity_search_sql.h"
@@ -48,6 +50,8 @@ int LatestSqliteSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 
 StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
   try {
+    std::error_code ec;
+    if (!std::filesystem::exists(db_path, ec) && !ec) return 0;  // never created: version 0
     KILN_ASSIGN_OR_RETURN(auto conn,
                           SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
     return sqlite::ReadSchemaVersion(*conn);
