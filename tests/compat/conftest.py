@@ -222,7 +222,7 @@ class ServerProcess:
         self.returncode = self.proc.returncode
         if check and self.kind == "kiln":
             assert self.returncode == 0, (
-                f"kiln exited with status {self.returncode} after SIGTERM (expected 0).\n--- log ---\n"
+                f"kiln: {describe_exit(self.returncode)} after SIGTERM (expected exit status 0).\n--- log ---\n"
                 f"{self.log_text()[-4000:]}")
         return self.returncode
 
@@ -234,6 +234,7 @@ class ServerProcess:
 def pytest_configure(config):
     config.addinivalue_line("markers", "kiln_only: kiln-specific behaviour; skipped when KILN_COMPAT_TARGET=mlflow")
     config.addinivalue_line("markers", "slow: long-running test (large transfers, many runs)")
+    config.addinivalue_line("markers", "timeout_s(n): per-phase timeout for this test (default KILN_COMPAT_TEST_TIMEOUT)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -243,6 +244,59 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "kiln_only" in item.keywords:
             item.add_marker(skip)
+
+
+TEST_TIMEOUT_S = int(os.environ.get("KILN_COMPAT_TEST_TIMEOUT", "150"))
+_timed_out = {"flag": False}
+
+
+class CompatTestTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    _timed_out["flag"] = True
+    raise CompatTestTimeout(f"test phase exceeded {TEST_TIMEOUT_S}s (KILN_COMPAT_TEST_TIMEOUT); "
+                            "the server is probably hung")
+
+
+def _with_alarm(seconds: int):
+    """SIGALRM-based per-phase timeout (no pytest-timeout dependency)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+    return previous
+
+
+def _clear_alarm(previous):
+    if previous is None:
+        return
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _phase_timeout(item) -> int:
+    marker = item.get_closest_marker("timeout_s")
+    return int(marker.args[0]) if marker else TEST_TIMEOUT_S
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    prev = _with_alarm(_phase_timeout(item))
+    try:
+        yield
+    finally:
+        _clear_alarm(prev)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    prev = _with_alarm(max(_phase_timeout(item), int(STARTUP_TIMEOUT_S) + 30))
+    try:
+        yield
+    finally:
+        _clear_alarm(prev)
 
 
 def pytest_report_header(config):
@@ -267,35 +321,87 @@ def compat_tmp_root():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def server_proc(compat_tmp_root):
-    """The shared server process for the session (handle, not just the URL)."""
-    srv = ServerProcess(TARGET, compat_tmp_root / "shared-data")
-    srv.start()
-    yield srv
-    srv.stop(check=True)
+def describe_exit(rc: int | None) -> str:
+    if rc is None:
+        return "still running"
+    if rc < 0:
+        try:
+            return f"killed by {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit status {rc}"
+
+
+class SharedServer:
+    """The session's shared server. If it dies (e.g. a crash in a kiln under
+    development) the test that was running fails with the exit status and log
+    tail, and the next test gets a fresh server instead of a cascade of
+    connection errors."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.current: ServerProcess | None = None
+        self.generation = 0
+
+    def ensure(self) -> ServerProcess:
+        if self.current is None or self.current.proc.poll() is not None:
+            self.generation += 1
+            name = "shared-data" if self.generation == 1 else f"shared-data-{self.generation}"
+            self.current = ServerProcess(TARGET, self.root / name)
+            self.current.start()
+        return self.current
 
 
 @pytest.fixture(scope="session")
+def shared_server(compat_tmp_root):
+    holder = SharedServer(compat_tmp_root)
+    yield holder
+    if holder.current is not None and holder.current.proc.poll() is None:
+        holder.current.stop(check=True)  # SIGTERM; kiln must exit 0
+
+
+@pytest.fixture
+def server_proc(shared_server) -> ServerProcess:
+    """Handle (pid, data_dir, log) of the shared server process."""
+    return shared_server.ensure()
+
+
+@pytest.fixture
 def server(server_proc) -> str:
     """Base URL (http://127.0.0.1:<port>) of the shared server."""
     return server_proc.url
 
 
 @pytest.fixture(autouse=True)
-def _tracking_uri(request, monkeypatch):
-    """Point both the fluent API and MlflowClient at the shared server."""
+def _tracking_uri(request, monkeypatch, server_proc):
+    """Point both the fluent API and MlflowClient at the shared server, and
+    fail the test loudly if the server died while it ran."""
     import mlflow
 
-    url = request.getfixturevalue("server")
+    url = server_proc.url
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     # Keep client-side retries short so error-path tests fail fast.
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
     mlflow.set_tracking_uri(url)
     yield url
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
+    try:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+    except Exception:
+        pass
+    if _timed_out["flag"]:
+        # The server is probably wedged: replace it so later tests get a clean one.
+        _timed_out["flag"] = False
+        server_proc.stop(check=False)
+        pytest.fail(f"timed out; the shared {server_proc.kind} server was restarted "
+                    f"(it then exited with {describe_exit(server_proc.returncode)}).\n"
+                    f"--- log tail ({server_proc.log_path}) ---\n{server_proc.log_text()[-3000:]}", pytrace=False)
+    rc = server_proc.proc.poll()
+    if rc is not None:
+        server_proc.returncode = rc
+        pytest.fail(f"the shared {server_proc.kind} server died during this test ({describe_exit(rc)}).\n"
+                    f"--- log tail ({server_proc.log_path}) ---\n{server_proc.log_text()[-3000:]}", pytrace=False)
 
 
 @pytest.fixture

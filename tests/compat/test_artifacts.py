@@ -308,7 +308,7 @@ RSS_LIMIT_MB = 200
     "size_mb",
     [
         64,
-        pytest.param(1024, marks=[pytest.mark.kiln_only, pytest.mark.slow]),
+        pytest.param(1024, marks=[pytest.mark.kiln_only, pytest.mark.slow, pytest.mark.timeout_s(300)]),
     ],
 )
 def test_large_streaming_transfer(server, server_proc, size_mb):
