@@ -179,7 +179,8 @@ def main():
     for k in ("date_utc", "cpu", "nproc", "mem", "os", "kernel", "mlflow", "fasttrackml",
               "kiln_commit", "kiln_binary", "nginx", "wrk", "duration_s", "cmdline"):
         if k in meta:
-            out.append(f"- {k}: {meta[k]}")
+            label = {"kiln_commit": "repo HEAD at start"}.get(k, k)
+            out.append(f"- {label}: {meta[k]}")
     out.append("")
     hdr = ["metric"] + cols + [f"kiln/{b}" for b in ratio_cols]
     out.append("| " + " | ".join(hdr) + " |")
