@@ -4,7 +4,7 @@
 # generator (wrk + the Python driver). See docs/benchmarks.md.
 #
 # Usage: bench/tracking/run.sh [--duration SECONDS] [--only mlflow,fasttrackml,kiln,nginx]
-#                              [--search-runs N] [--history-points N] [--quick]
+#                              [--search-runs N] [--history-points N] [--quiet-wait S] [--quick]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY="$2"; shift 2 ;;
     --search-runs) SEARCH_RUNS="$2"; shift 2 ;;
     --history-points) HISTORY_POINTS="$2"; shift 2 ;;
+    --quiet-wait) QUIET_WAIT="$2"; shift 2 ;;
     --quick) DURATION=3; SEARCH_RUNS=500; HISTORY_POINTS=5000; SEQ_N=10; shift ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
