@@ -149,7 +149,10 @@ class HttpServer::Impl {
   asio::awaitable<void> Accept() {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      // Named, not a temporary: GCC 12 destroys non-trivial temporaries of a
+      // co_await expression twice (the same bug RunOnPool's callers avoid).
+      auto strand = asio::make_strand(ioc_);
+      tcp::socket socket = co_await acceptor_.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (draining_ || ec == asio::error::operation_aborted) co_return;
         log::Warn("accept failed: " + ec.message());
@@ -221,12 +224,14 @@ class HttpServer::Impl {
       if (ec) {
         if (ec == http::error::header_limit) {
           state->busy = true;
-          co_await WriteSimple(stream, 431, "request header too large", false);
+          const std::string message = "request header too large";
+          co_await WriteSimple(stream, 431, message, false);
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                    ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                    ec != asio::error::eof) {
           state->busy = true;
-          co_await WriteSimple(stream, 400, "malformed request: " + ec.message(), false);
+          const std::string message = "malformed request: " + ec.message();
+          co_await WriteSimple(stream, 400, message, false);
         }
         break;
       }
@@ -245,7 +250,7 @@ class HttpServer::Impl {
     connections_gauge_.Add(-1);
   }
 
-  asio::awaitable<void> WriteSimple(tcp_stream& stream, unsigned status, std::string message, bool keep_alive) {
+  asio::awaitable<void> WriteSimple(tcp_stream& stream, unsigned status, const std::string& message, bool keep_alive) {
     auto res = DefaultErrorRenderer(status, "", message);
     http::response<http::string_body> msg{static_cast<http::status>(status), 11};
     msg.set(http::field::content_type, res.content_type);
@@ -355,7 +360,8 @@ class HttpServer::Impl {
     if (ec) co_return std::pair{route.render_error(400, "BAD_REQUEST", "cannot read request body: " + ec.message()), false};
     req->body = std::move(parser.get().body());
     if (route.execution == Execution::kInline) co_return std::pair{Invoke(route, *req), true};
-    auto result = co_await RunOnPool(pool_, [this, route_ptr = &route, req]() { return Invoke(*route_ptr, *req); });
+    auto job = [this, route_ptr = &route, req]() { return Invoke(*route_ptr, *req); };
+    auto result = co_await RunOnPool(pool_, std::move(job));
     if (!result) {
       co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"), true};
     }
@@ -366,7 +372,8 @@ class HttpServer::Impl {
                                                                http::request_parser<http::empty_body>& hp,
                                                                const Route& route, const std::shared_ptr<HttpRequest>& req,
                                                                uint64_t limit) {
-    auto begun = co_await RunOnPool(pool_, [route_ptr = &route, req]() { return route_ptr->upload(*req); });
+    auto begin_job = [route_ptr = &route, req]() { return route_ptr->upload(*req); };
+    auto begun = co_await RunOnPool(pool_, std::move(begin_job));
     if (!begun) {
       co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"), false};
     }
@@ -394,7 +401,8 @@ class HttpServer::Impl {
       if (n == 0) continue;
       std::optional<Status> written;
       for (int attempt = 0; attempt < 200 && !written; ++attempt) {
-        written = co_await RunOnPool(pool_, [sink, chunk, n]() { return sink->Write(std::string_view(chunk->data(), n)); });
+        auto write_job = [sink, chunk, n]() { return sink->Write(std::string_view(chunk->data(), n)); };
+        written = co_await RunOnPool(pool_, std::move(write_job));
         if (!written) co_await Sleep(std::chrono::milliseconds(5));
       }
       if (!written) co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy"), false};
@@ -402,7 +410,8 @@ class HttpServer::Impl {
     }
     std::optional<HttpResponse> finished;
     for (int attempt = 0; attempt < 200 && !finished; ++attempt) {
-      finished = co_await RunOnPool(pool_, [sink]() { return sink->Finish(); });
+      auto finish_job = [sink]() { return sink->Finish(); };
+      finished = co_await RunOnPool(pool_, std::move(finish_job));
       if (!finished) co_await Sleep(std::chrono::milliseconds(5));
     }
     if (!finished) co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy"), true};
@@ -453,7 +462,8 @@ class HttpServer::Impl {
       std::optional<StatusOr<size_t>> got;
       for (int attempt = 0; attempt < 200 && !got; ++attempt) {
         size_t want = static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(chunk->size())));
-        got = co_await RunOnPool(pool_, [source, chunk, want]() { return source->Read(chunk->data(), want); });
+        auto read_job = [source, chunk, want]() { return source->Read(chunk->data(), want); };
+        got = co_await RunOnPool(pool_, std::move(read_job));
         if (!got) co_await Sleep(std::chrono::milliseconds(5));
       }
       // The status line is already sent: on failure the only honest signal

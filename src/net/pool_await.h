@@ -5,9 +5,10 @@
 // `fn` must own everything it touches (capture by value or shared_ptr): the
 // worker may still hold it while the awaiting coroutine is torn down.
 //
-// Deliberately not a coroutine itself: GCC 12 mishandles by-value coroutine
-// parameters with non-trivial destructors in some co_await expressions, so
-// this returns the async operation directly.
+// GCC 12 destroys non-trivial temporaries of a co_await full-expression
+// twice (seen here as a use-after-free under ASan): callers must pass a named
+// lambda with std::move, never a lambda temporary. This function is also
+// deliberately not a coroutine itself and returns the operation directly.
 #pragma once
 
 #include <utility>  // before Asio's coroutine headers (Boost 1.74 + GCC 12)
