@@ -81,6 +81,10 @@ StatusOr<std::string> TrackingService::CreateExperiment(const std::string& name,
 StatusOr<storage::Experiment> TrackingService::GetExperiment(const std::string& experiment_id) {
   KILN_RETURN_IF_ERROR(RequireId(experiment_id, "experiment_id"));
   KILN_RETURN_IF_ERROR(ValidateExperimentId(experiment_id));
+  // Experiment ids are integers; anything else is a malformed id, not a missing one.
+  if (experiment_id.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgument("Invalid value '" + experiment_id + "' for parameter 'experiment_id': expected an integer id.");
+  }
   return store_.GetExperiment(experiment_id);
 }
 
@@ -286,8 +290,6 @@ StatusOr<PagedResult<storage::Metric>> TrackingService::GetMetricHistory(const s
     return InvalidArgument("Invalid value " + std::to_string(*max_results) +
                            " for parameter 'max_results' supplied. It must be a positive integer.");
   }
-  // The run must exist even when it has no points (MLflow answers 404).
-  KILN_RETURN_IF_ERROR(store_.GetRun(run_id).status());
   int64_t limit = max_results.value_or(std::numeric_limits<int64_t>::max() / 2);
   KILN_ASSIGN_OR_RETURN(auto page, store_.GetMetricHistory(run_id, key, offset, limit));
   return ToPaged(std::move(page), offset);
@@ -312,37 +314,34 @@ StatusOr<std::vector<storage::Metric>> TrackingService::GetMetricHistoryBulkInte
   if (req.start_step.has_value() != req.end_step.has_value()) {
     return InvalidArgument("If either start step or end step are specified, both must be specified.");
   }
-  std::vector<std::vector<storage::Metric>> per_run;
-  std::set<int64_t> steps;
+  std::vector<storage::Metric> out;
   for (const auto& run_id : req.run_ids) {
     KILN_RETURN_IF_ERROR(ValidateRunId(run_id));
     KILN_RETURN_IF_ERROR(store_.GetRun(run_id).status());
     KILN_ASSIGN_OR_RETURN(auto page, store_.GetMetricHistory(run_id, req.metric_key, 0,
                                                              std::numeric_limits<int64_t>::max() / 2,
                                                              req.start_step, req.end_step));
+    // Sample each run's steps evenly, always keeping its first and last.
+    std::set<int64_t> steps;
+    for (const auto& m : page.items) steps.insert(m.step);
+    std::vector<int64_t> all(steps.begin(), steps.end());
+    std::set<int64_t> chosen;
+    if (static_cast<int64_t>(all.size()) <= max_results) {
+      chosen = std::move(steps);
+    } else if (max_results == 1) {
+      chosen.insert(all.front());
+    } else {
+      const double stride = static_cast<double>(all.size() - 1) / static_cast<double>(max_results - 1);
+      for (int64_t i = 0; i < max_results; ++i) {
+        size_t idx = static_cast<size_t>(static_cast<double>(i) * stride + 0.5);
+        chosen.insert(all[std::min(idx, all.size() - 1)]);
+      }
+      chosen.insert(all.back());
+    }
     for (auto& m : page.items) {
+      if (!chosen.count(m.step)) continue;
       m.run_id = run_id;
-      steps.insert(m.step);
-    }
-    per_run.push_back(std::move(page.items));
-  }
-  // Sample evenly across the union of steps, always keeping the first and last.
-  std::set<int64_t> chosen;
-  std::vector<int64_t> all(steps.begin(), steps.end());
-  if (static_cast<int64_t>(all.size()) <= max_results) {
-    chosen = steps;
-  } else {
-    const double stride = static_cast<double>(all.size() - 1) / static_cast<double>(max_results - 1);
-    for (int64_t i = 0; i < max_results; ++i) {
-      chosen.insert(all[static_cast<size_t>(std::min<double>(static_cast<double>(all.size() - 1), i * stride + 0.5))]);
-    }
-    chosen.insert(all.front());
-    chosen.insert(all.back());
-  }
-  std::vector<storage::Metric> out;
-  for (auto& points : per_run) {
-    for (auto& m : points) {
-      if (chosen.count(m.step)) out.push_back(std::move(m));
+      out.push_back(std::move(m));
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const storage::Metric& a, const storage::Metric& b) {

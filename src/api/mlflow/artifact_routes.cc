@@ -76,6 +76,19 @@ class WriterSink final : public net::RequestBodySink {
   std::unique_ptr<storage::ArtifactWriter> writer_;
 };
 
+// MLflow answers an artifact path that escapes the root with 400
+// INVALID_PARAMETER_VALUE; the store says PermissionDenied.
+Status AsMlflowPathError(Status s) {
+  if (s.code() == StatusCode::kPermissionDenied) return InvalidArgument(s.message());
+  return s;
+}
+
+template <typename T>
+StatusOr<T> AsMlflowPathError(StatusOr<T> s) {
+  if (!s.ok()) return AsMlflowPathError(s.status());
+  return s;
+}
+
 }  // namespace
 
 void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& ap, tracking::TrackingService& svc,
@@ -94,7 +107,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     if (!root) return out;
     std::string rel = path.value_or("");
     while (!rel.empty() && rel.back() == '/') rel.pop_back();
-    KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(Join(*root, rel)));
+    KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(Join(*root, rel))));
     json files = json::array();
     for (const auto& e : entries) {
       json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
@@ -114,7 +127,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
              auto root = StoreRelative(model.artifact_uri);
              if (!root) return out;
              std::string rel = path.value_or("");
-             KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(Join(*root, rel)));
+             KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(Join(*root, rel))));
              json files = json::array();
              for (const auto& e : entries) {
                json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
@@ -130,7 +143,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     KILN_ASSIGN_OR_RETURN(auto path, f.String("path"));
     std::string rel = path.value_or("");
     while (!rel.empty() && rel.back() == '/') rel.pop_back();
-    KILN_ASSIGN_OR_RETURN(auto entries, artifacts.List(rel));
+    KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(rel)));
     json files = json::array();
     for (const auto& e : entries) {
       json file = {{"path", BaseName(e.path)}, {"is_dir", e.is_dir}};
@@ -144,7 +157,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
   AddRoute(r, "GET", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
     std::string path(req.PathParam("path"));
     auto reader = artifacts.OpenReader(path);
-    if (!reader.ok()) return ErrorResponse(reader.status());
+    if (!reader.ok()) return ErrorResponse(AsMlflowPathError(reader.status()));
     net::HttpResponse res;
     res.content_type = ContentTypeFor(path);
     res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + BaseName(path) + "\"");
@@ -155,14 +168,15 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
                              [&artifacts](net::HttpRequest& req) -> StatusOr<std::unique_ptr<net::RequestBodySink>> {
                                std::string path(req.PathParam("path"));
                                if (path.empty()) return InvalidArgument("artifact path is required");
-                               KILN_ASSIGN_OR_RETURN(auto writer, artifacts.OpenWriter(path));
+                               KILN_ASSIGN_OR_RETURN(auto writer, AsMlflowPathError(artifacts.OpenWriter(path)));
                                return std::unique_ptr<net::RequestBodySink>(std::make_unique<WriterSink>(std::move(writer)));
                              });
   upload.render_error = RenderHttpLayerError;
   upload.max_body_bytes = opt.max_upload_bytes;
   AddRoute(r, "DELETE", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
     Status s = artifacts.Delete(std::string(req.PathParam("path")));
-    if (!s.ok()) return ErrorResponse(s);
+    // Deleting what is not there succeeds, as in MLflow.
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return ErrorResponse(AsMlflowPathError(s));
     return JsonOk("{}");
   });
   for (const char* op : {"create", "complete", "abort"}) {

@@ -9,10 +9,7 @@ std::string Dump(const nlohmann::json& j) {
 net::Handler Json(JsonHandler fn) {
   return [fn = std::move(fn)](net::HttpRequest& req) {
     auto fields = RequestFields::From(req);
-    if (!fields.ok()) {
-      // MLflow answers an unparseable body with BAD_REQUEST.
-      return RenderHttpLayerError(400, "BAD_REQUEST", fields.status().message());
-    }
+    if (!fields.ok()) return ErrorResponse(fields.status());
     auto result = fn(*fields, req);
     if (!result.ok()) return ErrorResponse(result.status());
     return JsonOk(Dump(*result));

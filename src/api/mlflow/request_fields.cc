@@ -91,12 +91,15 @@ StatusOr<RequestFields> RequestFields::From(const net::HttpRequest& req) {
     }
     return f;
   }
-  if (req.body.empty()) {
+  // MLflow reads a body only when it is declared JSON; anything else counts as
+  // an empty request, which then fails on its first required field.
+  const bool declared_json = req.Header("content-type").find("json") != std::string_view::npos;
+  if (req.body.empty() || !declared_json) {
     f.json_ = nlohmann::json::object();
     return f;
   }
   f.json_ = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (f.json_.is_discarded()) return InvalidArgument("Malformed JSON in request body");
+  if (f.json_.is_discarded()) return InvalidArgument("Malformed JSON in request body: " + req.body.substr(0, 200));
   if (!f.json_.is_object()) return InvalidArgument("Request body must be a JSON object");
   return f;
 }
@@ -142,7 +145,7 @@ StatusOr<std::vector<std::string>> RequestFields::StringList(const std::string& 
   std::vector<std::string> out;
   auto it = json_.find(key);
   if (it == json_.end() || it->is_null()) return out;
-  if (it->is_string()) {
+  if (it->is_string() && from_query_) {  // a single repeated-field value in a query string
     out.push_back(it->get<std::string>());
     return out;
   }
