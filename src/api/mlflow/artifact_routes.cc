@@ -1,6 +1,7 @@
 // Run artifact listing and MLflow's proxied artifact API (mlflow-artifacts).
 #include "api/mlflow/handler_util.h"
 #include "api/mlflow/routes_internal.h"
+#include "net/url.h"
 
 namespace kiln::api::mlflow {
 
@@ -89,6 +90,32 @@ StatusOr<T> AsMlflowPathError(StatusOr<T> s) {
   return s;
 }
 
+// The HTTP layer decodes a path once. A path that still decodes into a
+// traversal ("%252e%252e" -> "%2e%2e" -> "..") is an attack on whatever
+// decodes it next (a proxy, a client, S3); refuse it as MLflow does.
+Status RefuseEncodedTraversal(const std::string& path) {
+  std::string current = path;
+  for (int round = 0; round < 3; ++round) {
+    auto decoded = net::PercentDecode(current, false);
+    if (!decoded || *decoded == current) return Status::Ok();
+    current = std::move(*decoded);
+    if (current.find('\\') != std::string::npos || (!current.empty() && current[0] == '/') ||
+        current.find('\0') != std::string::npos) {
+      return InvalidArgument("Invalid path: '" + path + "' decodes to an unsafe path");
+    }
+    size_t start = 0;
+    while (start <= current.size()) {
+      size_t slash = current.find('/', start);
+      if (slash == std::string::npos) slash = current.size();
+      if (current.compare(start, slash - start, "..") == 0) {
+        return InvalidArgument("Invalid path: '" + path + "' decodes to a path with '..'");
+      }
+      start = slash + 1;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& ap, tracking::TrackingService& svc,
@@ -143,6 +170,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     KILN_ASSIGN_OR_RETURN(auto path, f.String("path"));
     std::string rel = path.value_or("");
     while (!rel.empty() && rel.back() == '/') rel.pop_back();
+    KILN_RETURN_IF_ERROR(RefuseEncodedTraversal(rel));
     KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(rel)));
     json files = json::array();
     for (const auto& e : entries) {
@@ -156,6 +184,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
   }));
   AddRoute(r, "GET", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
     std::string path(req.PathParam("path"));
+    if (Status unsafe = RefuseEncodedTraversal(path); !unsafe.ok()) return ErrorResponse(unsafe);
     auto reader = artifacts.OpenReader(path);
     if (!reader.ok()) return ErrorResponse(AsMlflowPathError(reader.status()));
     net::HttpResponse res;
@@ -168,13 +197,16 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
                              [&artifacts](net::HttpRequest& req) -> StatusOr<std::unique_ptr<net::RequestBodySink>> {
                                std::string path(req.PathParam("path"));
                                if (path.empty()) return InvalidArgument("artifact path is required");
+                               KILN_RETURN_IF_ERROR(RefuseEncodedTraversal(path));
                                KILN_ASSIGN_OR_RETURN(auto writer, AsMlflowPathError(artifacts.OpenWriter(path)));
                                return std::unique_ptr<net::RequestBodySink>(std::make_unique<WriterSink>(std::move(writer)));
                              });
   upload.render_error = RenderHttpLayerError;
   upload.max_body_bytes = opt.max_upload_bytes;
   AddRoute(r, "DELETE", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
-    Status s = artifacts.Delete(std::string(req.PathParam("path")));
+    std::string path(req.PathParam("path"));
+    if (Status unsafe = RefuseEncodedTraversal(path); !unsafe.ok()) return ErrorResponse(unsafe);
+    Status s = artifacts.Delete(path);
     // Deleting what is not there succeeds, as in MLflow.
     if (!s.ok() && s.code() != StatusCode::kNotFound) return ErrorResponse(AsMlflowPathError(s));
     return JsonOk("{}");
