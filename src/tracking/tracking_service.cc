@@ -291,8 +291,11 @@ StatusOr<PagedResult<storage::Metric>> TrackingService::GetMetricHistory(const s
                            " for parameter 'max_results' supplied. It must be a positive integer.");
   }
   int64_t limit = max_results.value_or(std::numeric_limits<int64_t>::max() / 2);
-  KILN_ASSIGN_OR_RETURN(auto page, store_.GetMetricHistory(run_id, key, offset, limit));
-  return ToPaged(std::move(page), offset);
+  auto page = store_.GetMetricHistory(run_id, key, offset, limit);
+  // MLflow answers the history of an unknown run with an empty list, not 404.
+  if (!page.ok() && page.status().code() == StatusCode::kNotFound) return PagedResult<storage::Metric>{};
+  if (!page.ok()) return page.status();
+  return ToPaged(std::move(page).value(), offset);
 }
 
 StatusOr<std::vector<storage::Metric>> TrackingService::GetMetricHistoryBulkInterval(const BulkIntervalRequest& req) {
