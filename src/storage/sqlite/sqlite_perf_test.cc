@@ -35,8 +35,6 @@ TEST_F(SqliteStoreTest, PerfBatchLogging) {
               kBatches, ms10, kBatches * 1000.0 / ms10, ms1000);
   EXPECT_EQ(store_->GetMetricHistory("r", "m3", 0, 5000)->items.size(),
             static_cast<size_t>(kBatches));
-  EXPECT_LT(ms10, 20000.0);
-  EXPECT_LT(ms1000, 2000.0);
 }
 
 TEST_F(SqliteStoreTest, PerfSearchTenThousandRuns) {
@@ -103,7 +101,7 @@ TEST_F(SqliteStoreTest, PerfSearchTenThousandRuns) {
               "param+tag filter: %.2f ms; default order: %.2f ms; metric order_by only: "
               "%.2f ms\n",
               per_query, param_query, default_query, order_only);
-  EXPECT_LT(per_query, 250.0);
+  (void)per_query;  // printed above; timing belongs to bench/, not to assertions
 }
 
 }  // namespace
