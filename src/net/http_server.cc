@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
@@ -172,11 +173,31 @@ class HttpServer::Impl {
     return buf;
   }
 
+  // Each I/O thread keeps its own map from (method, route, status) to the
+  // registry's children, so the hot path takes no lock after the first hit.
+  struct RequestSeries {
+    CounterMetric* count;
+    HistogramMetric* latency;
+  };
   void Record(const std::string& method, const std::string& route, unsigned status, double seconds) {
-    Labels labels{{"method", method}, {"route", route}, {"status", std::to_string(status)}};
-    metrics_.Counter("kiln_http_requests_total", "HTTP requests answered", labels).Increment();
-    metrics_.Histogram("kiln_http_request_duration_seconds", "Time from request header to response written", labels)
-        .Observe(seconds);
+    thread_local std::unordered_map<std::string, RequestSeries> series;
+    std::string key;
+    key.reserve(sizeof(void*) + method.size() + route.size() + 8);
+    // The registry's address is part of the key: a thread may serve more than
+    // one server over its life (tests do), each with its own registry.
+    const MetricsRegistry* registry = &metrics_;
+    key.append(reinterpret_cast<const char*>(&registry), sizeof registry);
+    key.append(method).append(1, ' ').append(route).append(1, ' ').append(std::to_string(status));
+    auto it = series.find(key);
+    if (it == series.end()) {
+      Labels labels{{"method", method}, {"route", route}, {"status", std::to_string(status)}};
+      RequestSeries s{&metrics_.Counter("kiln_http_requests_total", "HTTP requests answered", labels),
+                      &metrics_.Histogram("kiln_http_request_duration_seconds",
+                                          "Time from request header to response written", labels)};
+      it = series.emplace(std::move(key), s).first;
+    }
+    it->second.count->Increment();
+    it->second.latency->Observe(seconds);
   }
 
   // Fills method, target, path, query and headers; false if the target is malformed.
