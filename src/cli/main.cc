@@ -7,16 +7,22 @@
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
-  kiln::cli::Config config;
+  // One Config per subcommand: CLI11 applies KILN_* variables to every
+  // subcommand's options, so sharing one would let the unused subcommand's
+  // environment values overwrite the flags of the one that runs.
+  kiln::cli::Config serve_config;
+  kiln::cli::Config migrate_config;
   CLI::App app{"kiln: experiment tracking, model registry, features and serving in one binary"};
   app.require_subcommand(1);
   auto* serve = app.add_subcommand("serve", "Run the platform (embedded storage by default)");
-  kiln::cli::RegisterServeOptions(*serve, config);
+  kiln::cli::RegisterServeOptions(*serve, serve_config);
   auto* migrate = app.add_subcommand("migrate", "Upgrade the metadata database schema in place");
-  kiln::cli::RegisterServeOptions(*migrate, config);
+  kiln::cli::RegisterServeOptions(*migrate, migrate_config);
   app.add_subcommand("version", "Print the version");
 
-  if (auto s = kiln::cli::LoadYamlConfig(argc, argv, config); !s.ok()) {
+  kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
+  if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
+  if (auto s = yaml; !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
     return 2;
   }
@@ -29,6 +35,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", KILN_VERSION);
     return 0;
   }
+  const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
     return 2;
