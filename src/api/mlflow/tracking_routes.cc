@@ -188,24 +188,24 @@ void AddRunRoutes(net::Router& r, const std::string& p, TrackingService& svc) {
     KILN_RETURN_IF_ERROR(svc.LogMetric(id, m));
     return json::object();
   }));
-  AddRoute(r, "POST", p + "/runs/log-parameter", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
-    KILN_ASSIGN_OR_RETURN(auto id, RunIdOf(f));
-    KILN_ASSIGN_OR_RETURN(auto key, f.String("key"));
-    KILN_ASSIGN_OR_RETURN(auto value, f.String("value"));
-    if (!key) return MissingParameter("key");
-    if (!value) return MissingParameter("value");
-    KILN_RETURN_IF_ERROR(svc.LogParam(id, {*key, *value}));
-    return json::object();
-  }));
-  AddRoute(r, "POST", p + "/runs/set-tag", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
-    KILN_ASSIGN_OR_RETURN(auto id, RunIdOf(f));
-    KILN_ASSIGN_OR_RETURN(auto key, f.String("key"));
-    KILN_ASSIGN_OR_RETURN(auto value, f.String("value"));
-    if (!key) return MissingParameter("key");
-    if (!value) return MissingParameter("value");
-    KILN_RETURN_IF_ERROR(svc.SetTag(id, {*key, *value}));
-    return json::object();
-  }));
+  // log-parameter and set-tag carry the same {run_id, key, value} shape.
+  auto key_value_route = [&r, &p](const std::string& path, auto apply) {
+    AddRoute(r, "POST", p + path, Json([apply](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+      KILN_ASSIGN_OR_RETURN(auto id, RunIdOf(f));
+      KILN_ASSIGN_OR_RETURN(auto key, f.String("key"));
+      KILN_ASSIGN_OR_RETURN(auto value, f.String("value"));
+      if (!key) return MissingParameter("key");
+      if (!value) return MissingParameter("value");
+      KILN_RETURN_IF_ERROR(apply(id, *key, *value));
+      return json::object();
+    }));
+  };
+  key_value_route("/runs/log-parameter", [&svc](const std::string& id, const std::string& k, const std::string& v) {
+    return svc.LogParam(id, {k, v});
+  });
+  key_value_route("/runs/set-tag", [&svc](const std::string& id, const std::string& k, const std::string& v) {
+    return svc.SetTag(id, {k, v});
+  });
   AddRoute(r, "POST", p + "/runs/delete-tag", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto id, RunIdOf(f));
     KILN_ASSIGN_OR_RETURN(auto key, f.RequiredString("key"));
