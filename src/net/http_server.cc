@@ -326,7 +326,12 @@ class HttpServer::Impl {
                                        asio::redirect_error(asio::use_awaitable, ec));
             if (ec) co_return false;
           }
-          if (route->upload) {
+          if (route->execution == Execution::kInline && !route->upload && header_parser.is_done()) {
+            // Memory-only route without a body (/health, /version): answer
+            // right here, no body parser and no extra coroutine frame.
+            res = Invoke(*route, *req);
+            body_consumed = true;
+          } else if (route->upload) {
             auto outcome = co_await ReceiveUpload(stream, buffer, header_parser, *route, req, limit);
             res = std::move(outcome.first);
             body_consumed = outcome.second;
