@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 
@@ -97,14 +98,28 @@ class SqliteTrackingStore final : public TrackingStore {
 
   SqliteTrackingStore(std::unique_ptr<sqlite::SqliteConn> writer,
                       std::unique_ptr<sqlite::ReadPool> readers);
-  // Runs fn inside BEGIN IMMEDIATE ... COMMIT on the write connection (rolled
-  // back when fn fails). Catches exceptions.
+  // Applies fn atomically on the write connection and returns its status.
+  // Group commit: concurrent writers queue up; whichever thread finds no
+  // commit in progress becomes the leader and runs every queued fn in one
+  // BEGIN IMMEDIATE ... COMMIT, each inside its own SAVEPOINT, so a failing
+  // fn rolls back alone while the others share one commit. Catches exceptions.
   Status Write(const TxnFn& fn);
   // Runs fn inside a read transaction on a pooled read connection.
   Status Read(const TxnFn& fn);
 
-  std::mutex write_mu_;
-  std::unique_ptr<sqlite::SqliteConn> writer_;  // guarded by write_mu_
+  struct PendingWrite {
+    const TxnFn* fn;
+    Status result;
+    bool done = false;
+  };
+  // Runs one group on the write connection; called by the leader only.
+  void CommitGroup(const std::vector<PendingWrite*>& group);
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<PendingWrite*> queue_;  // guarded by queue_mu_
+  bool leader_active_ = false;        // guarded by queue_mu_
+  std::unique_ptr<sqlite::SqliteConn> writer_;  // used only by the current leader
   std::unique_ptr<sqlite::ReadPool> readers_;
 };
 
