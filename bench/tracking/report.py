@@ -200,7 +200,7 @@ def main():
         for b in ratio_cols:
             k, o = vals.get("kiln"), vals.get(b)
             if better and k is not None and o not in (None, 0) and k != 0 and b in vals:
-                cells.append(f"{k / o:.2f}")
+                cells.append(f"{k / o:.3g}")
             else:
                 cells.append("")
         out.append("| " + " | ".join(cells) + " |")
