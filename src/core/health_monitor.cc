@@ -31,6 +31,7 @@ void HealthMonitor::ProbeAll() {
   }
   std::lock_guard lock(mu_);
   checks_ = std::move(results);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void HealthMonitor::Loop() {

@@ -6,7 +6,9 @@
 // must stay callable for the monitor's lifetime.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -35,6 +37,9 @@ class HealthMonitor {
 
   std::vector<HealthCheck> Checks() const;
   bool Healthy() const;
+  // Bumped after every probe round; lets readers cache what they derive
+  // from Checks() until the next round.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   void ProbeAll();
@@ -46,6 +51,7 @@ class HealthMonitor {
   std::condition_variable cv_;
   std::vector<HealthCheck> checks_;  // GUARDED_BY(mu_)
   bool stopping_ = false;            // GUARDED_BY(mu_)
+  std::atomic<uint64_t> generation_{0};
   std::thread thread_;
 };
 

@@ -29,7 +29,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-using tcp_stream = beast::tcp_stream;  // its executor is the connection's strand
+using tcp_stream = beast::tcp_stream;  // its executor is the connection's single-threaded context
 
 namespace {
 
@@ -42,7 +42,7 @@ std::string Lower(std::string_view s) {
 }
 
 // Per-connection state visible to the shutdown path. Touched only on the
-// connection's strand, except `busy`, which is atomic.
+// connection's own io_context thread, except `busy`, which is atomic.
 struct ConnectionState {
   tcp_stream* stream = nullptr;
   bool alive = true;
@@ -58,8 +58,9 @@ class HttpServer::Impl {
         router_(router),
         pool_(pool),
         metrics_(metrics),
-        acceptor_(ioc_),
-        signals_(ioc_),
+        contexts_(MakeContexts(options.io_threads)),
+        acceptor_(*contexts_[0]),
+        signals_(*contexts_[0]),
         in_flight_gauge_(metrics.Gauge("kiln_http_requests_in_flight", "HTTP requests being handled")),
         connections_gauge_(metrics.Gauge("kiln_http_connections_open", "Open HTTP connections")) {}
 
@@ -84,7 +85,7 @@ class HttpServer::Impl {
   int64_t in_flight() const { return in_flight_.load(); }
 
   Status Run() {
-    asio::co_spawn(ioc_, Accept(), asio::detached);
+    asio::co_spawn(*contexts_[0], Accept(), asio::detached);
     if (options_.handle_signals) {
       signals_.add(SIGINT);
       signals_.add(SIGTERM);
@@ -95,14 +96,17 @@ class HttpServer::Impl {
       });
     }
     std::vector<std::thread> threads;
-    for (size_t i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    // Keep every context running even while it has no connection yet.
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (auto& c : contexts_) guards.push_back(asio::make_work_guard(*c));
+    for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+    contexts_[0]->run();
     for (auto& t : threads) t.join();
     return Status::Ok();
   }
 
   void Shutdown() {
-    asio::post(ioc_, [this] { BeginShutdown(); });
+    asio::post(*contexts_[0], [this] { BeginShutdown(); });
   }
 
  private:
@@ -113,7 +117,7 @@ class HttpServer::Impl {
     signals_.cancel(ec);
     CloseIdleConnections();
     shutdown_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
-    asio::co_spawn(ioc_, WaitForDrain(), asio::detached);
+    asio::co_spawn(*contexts_[0], WaitForDrain(), asio::detached);
   }
 
   void CloseIdleConnections() {
@@ -131,7 +135,7 @@ class HttpServer::Impl {
   }
 
   asio::awaitable<void> WaitForDrain() {
-    asio::steady_timer timer(ioc_);
+    asio::steady_timer timer(*contexts_[0]);
     for (;;) {
       size_t open;
       {
@@ -144,16 +148,18 @@ class HttpServer::Impl {
       timer.expires_after(std::chrono::milliseconds(10));
       co_await timer.async_wait(asio::use_awaitable);
     }
-    ioc_.stop();
+    for (auto& c : contexts_) c->stop();
   }
 
   asio::awaitable<void> Accept() {
     for (;;) {
       boost::system::error_code ec;
-      // Named, not a temporary: GCC 12 destroys non-trivial temporaries of a
-      // co_await expression twice (the same bug RunOnPool's callers avoid).
-      auto strand = asio::make_strand(ioc_);
-      tcp::socket socket = co_await acceptor_.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
+      // Connections are spread round-robin over single-threaded contexts, so
+      // a connection needs no strand. The executor is a named object, not a
+      // temporary: GCC 12 destroys non-trivial temporaries of a co_await
+      // expression twice (the same bug RunOnPool's callers avoid).
+      auto target = contexts_[next_context_++ % contexts_.size()]->get_executor();
+      tcp::socket socket = co_await acceptor_.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (draining_ || ec == asio::error::operation_aborted) co_return;
         log::Warn("accept failed: " + ec.message());
@@ -514,7 +520,15 @@ class HttpServer::Impl {
   const Router& router_;
   WorkerPool& pool_;
   MetricsRegistry& metrics_;
-  asio::io_context ioc_;
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(size_t n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (size_t i = 0; i < std::max<size_t>(1, n); ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+
+  // One single-threaded io_context per I/O thread; [0] also owns the acceptor.
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  size_t next_context_ = 0;  // touched only by the accept loop on contexts_[0]
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   uint16_t port_ = 0;

@@ -1,7 +1,8 @@
 // HttpServer: HTTP/1.1 on Boost.Beast with C++20 coroutines.
 //
-// - A fixed set of I/O threads share one io_context; each connection runs on
-//   its own strand, so a connection's reads and writes never race.
+// - A fixed set of I/O threads, each running its own single-threaded
+//   io_context; connections are spread over them round-robin and stay on one
+//   thread, so a connection's reads and writes never race and need no strand.
 // - Limits: header bytes (431), body bytes per route (413), read and idle
 //   timeouts (the connection is closed).
 // - Routes marked Execution::kPool run on the WorkerPool; when its queue is

@@ -10,6 +10,19 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
   router.Add(
       "GET", "/health",
       [&monitor](net::HttpRequest&) {
+        // The verdict only changes once per probe round: render it once per
+        // round and I/O thread, not once per request.
+        struct Rendered {
+          const HealthMonitor* monitor = nullptr;
+          uint64_t generation = ~0ull;
+          unsigned status = 0;
+          std::string body;
+        };
+        thread_local Rendered cache;
+        const uint64_t generation = monitor.generation();
+        if (cache.monitor == &monitor && cache.generation == generation) {
+          return net::HttpResponse::Json(cache.status, cache.body);
+        }
         nlohmann::json checks = nlohmann::json::object();
         bool healthy = true;
         std::string failing;
@@ -25,7 +38,8 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
         nlohmann::json body = {{"status", healthy ? "healthy" : "unhealthy"}, {"version", KILN_VERSION},
                                {"checks", std::move(checks)}};
         if (!healthy) body["failing"] = failing;
-        return net::HttpResponse::Json(healthy ? 200 : 503, body.dump());
+        cache = Rendered{&monitor, generation, healthy ? 200u : 503u, body.dump()};
+        return net::HttpResponse::Json(cache.status, cache.body);
       },
       net::Execution::kInline);
 
