@@ -80,7 +80,10 @@ server_cmd() {
       printf '%s\n' "$WORK/fml-venv/bin/fml" server --listen-address "127.0.0.1:$port" \
         --database-uri "sqlite://$dir/fml.db" --default-artifact-root "$dir/artifacts" ;;
     kiln)
-      printf '%s\n' "$KILN" serve --host 127.0.0.1 --port "$port" --data-dir "$dir/data" ;;
+      # No per-request access log, like the nginx ceiling (access_log off);
+      # set KILN_BENCH_ACCESS_LOG=true to measure with it.
+      printf '%s\n' "$KILN" serve --host 127.0.0.1 --port "$port" --data-dir "$dir/data" \
+        "--access-log=${KILN_BENCH_ACCESS_LOG:-false}" ;;
     nginx)
       sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" "$HERE/nginx.conf.in" > "$dir/nginx.conf"
       printf '%s\n' /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" ;;
