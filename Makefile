@@ -1,5 +1,5 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat asan clean
+.PHONY: setup build build-debug run test test-unit test-compat asan tidy format clean
 
 JOBS ?= $(shell nproc)
 
@@ -31,6 +31,13 @@ asan: setup
 	cmake --preset asan >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
+
+# Static analysis and formatting (Debian packages clang-tidy, clang-format).
+tidy: build
+	run-clang-tidy -p build/release -quiet 'src/.*'
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h')
 
 clean:
 	rm -rf build
