@@ -116,6 +116,25 @@ Status RefuseEncodedTraversal(const std::string& path) {
   return Status::Ok();
 }
 
+// Lists the direct children of `rel` under an artifact root URI the way
+// MLflow's artifacts/list does: paths relative to the root, sizes for files.
+StatusOr<json> ListUnderRoot(storage::ArtifactStore& artifacts, const std::string& root_uri, std::string rel) {
+  json out = {{"root_uri", root_uri}};
+  auto root = StoreRelative(root_uri);
+  if (!root) return out;  // a location the client writes to itself
+  while (!rel.empty() && rel.back() == '/') rel.pop_back();
+  KILN_RETURN_IF_ERROR(RefuseEncodedTraversal(rel));
+  KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(Join(*root, rel))));
+  json files = json::array();
+  for (const auto& e : entries) {
+    json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
+    if (!e.is_dir) file["file_size"] = e.size;
+    files.push_back(std::move(file));
+  }
+  if (!files.empty()) out["files"] = std::move(files);
+  return out;
+}
+
 }  // namespace
 
 void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& ap, tracking::TrackingService& svc,
@@ -129,20 +148,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     if (!run_id || run_id->empty()) return MissingParameter("run_id");
     KILN_ASSIGN_OR_RETURN(auto path, f.String("path"));
     KILN_ASSIGN_OR_RETURN(auto run, svc.GetRun(*run_id));
-    json out = {{"root_uri", run.info.artifact_uri}};
-    auto root = StoreRelative(run.info.artifact_uri);
-    if (!root) return out;
-    std::string rel = path.value_or("");
-    while (!rel.empty() && rel.back() == '/') rel.pop_back();
-    KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(Join(*root, rel))));
-    json files = json::array();
-    for (const auto& e : entries) {
-      json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
-      if (!e.is_dir) file["file_size"] = e.size;
-      files.push_back(std::move(file));
-    }
-    if (!files.empty()) out["files"] = std::move(files);
-    return out;
+    return ListUnderRoot(artifacts, run.info.artifact_uri, path.value_or(""));
   }));
 
   // Logged-model artifact listing (MLflow 3 UI).
@@ -150,19 +156,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
            Json([&svc, &artifacts](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
              KILN_ASSIGN_OR_RETURN(auto model, svc.GetLoggedModel(std::string(req.PathParam("model_id")), false));
              KILN_ASSIGN_OR_RETURN(auto path, f.String("artifact_directory_path"));
-             json out = {{"root_uri", model.artifact_uri}};
-             auto root = StoreRelative(model.artifact_uri);
-             if (!root) return out;
-             std::string rel = path.value_or("");
-             KILN_ASSIGN_OR_RETURN(auto entries, AsMlflowPathError(artifacts.List(Join(*root, rel))));
-             json files = json::array();
-             for (const auto& e : entries) {
-               json file = {{"path", Join(rel, BaseName(e.path))}, {"is_dir", e.is_dir}};
-               if (!e.is_dir) file["file_size"] = e.size;
-               files.push_back(std::move(file));
-             }
-             out["files"] = std::move(files);
-             return out;
+             return ListUnderRoot(artifacts, model.artifact_uri, path.value_or(""));
            }));
 
   // Proxied artifact API: paths are relative to the artifact store root.
