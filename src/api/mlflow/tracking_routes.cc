@@ -54,6 +54,21 @@ StatusOr<std::vector<storage::DatasetInput>> DecodeDatasetInputs(const RequestFi
   return out;
 }
 
+// Filter, view type, max_results, order_by and page token: the fields every
+// search request shares (the view type's field name differs by entity).
+template <typename SearchRequest>
+Status DecodeSearchPage(const RequestFields& f, const std::string& view_key, SearchRequest& req) {
+  KILN_ASSIGN_OR_RETURN(auto filter, f.String("filter"));
+  KILN_ASSIGN_OR_RETURN(auto view, f.String(view_key));
+  KILN_ASSIGN_OR_RETURN(req.max_results, f.Int64("max_results"));
+  KILN_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
+  KILN_ASSIGN_OR_RETURN(auto token, f.String("page_token"));
+  req.filter = filter.value_or("");
+  req.view_type = view.value_or("");
+  req.page_token = token.value_or("");
+  return Status::Ok();
+}
+
 StatusOr<std::string> RunIdOf(const RequestFields& f) {
   KILN_ASSIGN_OR_RETURN(auto run_id, f.String("run_id"));
   if (run_id && !run_id->empty()) return *run_id;
@@ -85,14 +100,7 @@ void AddExperimentRoutes(net::Router& r, const std::string& p, TrackingService& 
   }));
   auto search = Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     tracking::SearchExperimentsRequest req;
-    KILN_ASSIGN_OR_RETURN(auto filter, f.String("filter"));
-    KILN_ASSIGN_OR_RETURN(auto view, f.String("view_type"));
-    KILN_ASSIGN_OR_RETURN(req.max_results, f.Int64("max_results"));
-    KILN_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
-    KILN_ASSIGN_OR_RETURN(auto token, f.String("page_token"));
-    req.filter = filter.value_or("");
-    req.view_type = view.value_or("");
-    req.page_token = token.value_or("");
+    KILN_RETURN_IF_ERROR(DecodeSearchPage(f, "view_type", req));
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchExperiments(req));
     json out = json::object();
     if (!page.items.empty()) {
@@ -275,14 +283,7 @@ void AddRunRoutes(net::Router& r, const std::string& p, TrackingService& svc) {
   auto search = Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     tracking::SearchRunsRequest req;
     KILN_ASSIGN_OR_RETURN(req.experiment_ids, f.StringList("experiment_ids"));
-    KILN_ASSIGN_OR_RETURN(auto filter, f.String("filter"));
-    KILN_ASSIGN_OR_RETURN(auto view, f.String("run_view_type"));
-    KILN_ASSIGN_OR_RETURN(req.max_results, f.Int64("max_results"));
-    KILN_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
-    KILN_ASSIGN_OR_RETURN(auto token, f.String("page_token"));
-    req.filter = filter.value_or("");
-    req.view_type = view.value_or("");
-    req.page_token = token.value_or("");
+    KILN_RETURN_IF_ERROR(DecodeSearchPage(f, "run_view_type", req));
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchRuns(req));
     return RunsPage(page);
   });
