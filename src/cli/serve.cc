@@ -12,7 +12,9 @@
 #include "net/http_server.h"
 #include "storage/instrumented_tracking_store.h"
 #include "storage/local/local_artifact_store.h"
+#include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
+#include "registry/registry_service.h"
 #include "tracking/tracking_service.h"
 
 namespace kiln::cli {
@@ -82,6 +84,10 @@ int Serve(const Config& config) {
 
   SystemClock clock;
   tracking::TrackingService tracking(store, clock);
+  // The registry shares the tracking store's database file and write path.
+  storage::SqliteRegistryStore registry_store((*sqlite)->database());
+  registry::EventRecorder registry_events;
+  registry::RegistryService registry(registry_store, tracking, **artifacts, clock, registry_events);
 
   net::Router router;
   api::AddOpsRoutes(router, health, metrics);
@@ -89,6 +95,7 @@ int Serve(const Config& config) {
   mlflow_options.default_artifact_root = config.default_artifact_root;
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
   api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
+  api::mlflow::AddRegistryRoutes(router, registry);
 
   net::HttpServerOptions http;
   http.host = config.host;

@@ -409,7 +409,7 @@ const std::vector<std::string_view> kStringAttrComparators = {"!=", "=", "LIKE",
 const std::vector<std::string_view> kDatasetKeys = {"name", "digest", "context"};
 const std::vector<std::string_view> kRunIdentifiers = {"metric", "parameter", "tag", "attribute", "dataset"};
 
-enum class Domain { kRuns, kExperiments, kLoggedModels };
+enum class Domain { kRuns, kExperiments, kLoggedModels, kRegisteredModels, kModelVersions };
 
 struct Alias {
   std::string_view from;
@@ -460,6 +460,28 @@ const Rules& LoggedModelRules() {
   return r;
 }
 
+const Rules& RegisteredModelRules() {
+  static const Rules r{Domain::kRegisteredModels,
+                       {"name"},
+                       {"name", "creation_timestamp", "last_updated_timestamp", "timestamp"},
+                       {},
+                       {{"timestamp", "creation_timestamp"}}};
+  return r;
+}
+
+const Rules& ModelVersionRules() {
+  static const Rules r{Domain::kModelVersions,
+                       {"name", "version_number", "run_id", "source_path"},
+                       {"name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"},
+                       {"version_number"},
+                       {{"timestamp", "creation_timestamp"}}};
+  return r;
+}
+
+bool IsRegistry(const Rules& rules) {
+  return rules.domain == Domain::kRegisteredModels || rules.domain == Domain::kModelVersions;
+}
+
 std::string Canonical(const Rules& rules, std::string_view key) {
   for (const Alias& a : rules.aliases) {
     if (a.from == key) return std::string(a.to);
@@ -468,6 +490,12 @@ std::string Canonical(const Rules& rules, std::string_view key) {
 }
 
 StatusOr<SearchEntity> ResolveEntity(const Rules& rules, std::string_view entity) {
+  if (IsRegistry(rules)) {
+    if (entity == "attribute") return SearchEntity::kAttribute;
+    if (entity == "tag" || entity == "tags") return SearchEntity::kTag;
+    return Invalid("Invalid entity type '" + std::string(entity) +
+                   "'. Valid entity types are ('attribute', 'tag', 'tags')");
+  }
   if (rules.domain == Domain::kExperiments) {
     if (entity == "attribute") return SearchEntity::kAttribute;
     if (entity == "tag" || entity == "tags") return SearchEntity::kTag;
@@ -601,7 +629,13 @@ StatusOr<FilterClause> ToClause(const Rules& rules, const RawClause& raw) {
                                      std::string(v.raw)));
       } else if (v.kind == RawValue::kList) {
         bool list_ok = rules.domain == Domain::kLoggedModels ||
-                       (rules.domain == Domain::kRuns && out.key == "run_id");
+                       (rules.domain == Domain::kRuns && out.key == "run_id") ||
+                       (rules.domain == Domain::kRegisteredModels && out.key == "name") ||
+                       (rules.domain == Domain::kModelVersions && (out.key == "name" || out.key == "run_id"));
+        if (!list_ok && IsRegistry(rules)) {
+          return Invalid("Only the 'name' and 'run_id' attributes support comparison with a list of quoted "
+                         "string values.");
+        }
         if (!list_ok) {
           return Invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
         }
@@ -704,7 +738,7 @@ StatusOr<OrderBy> ParseOrderByEntry(const Rules& rules, std::string_view entry) 
   out.entity = resolved.first;
   out.key = resolved.second;
   if (out.entity == SearchEntity::kAttribute) out.key = Canonical(rules, out.key);
-  if (rules.domain == Domain::kExperiments && out.entity != SearchEntity::kAttribute) {
+  if ((rules.domain == Domain::kExperiments || IsRegistry(rules)) && out.entity != SearchEntity::kAttribute) {
     return Invalid("Invalid order_by entity: tag");
   }
   if (out.entity == SearchEntity::kDataset) return Invalid("Invalid identifier type 'dataset'");
@@ -772,6 +806,22 @@ StatusOr<std::vector<OrderBy>> ParseLoggedModelOrderBy(const std::vector<LoggedM
     out.push_back(std::move(o));
   }
   return out;
+}
+
+StatusOr<std::vector<FilterClause>> ParseRegisteredModelFilter(std::string_view filter) {
+  return ParseFilter(RegisteredModelRules(), filter);
+}
+
+StatusOr<std::vector<OrderBy>> ParseRegisteredModelOrderBy(const std::vector<std::string>& order_by) {
+  return ParseOrderBy(RegisteredModelRules(), order_by);
+}
+
+StatusOr<std::vector<FilterClause>> ParseModelVersionFilter(std::string_view filter) {
+  return ParseFilter(ModelVersionRules(), filter);
+}
+
+StatusOr<std::vector<OrderBy>> ParseModelVersionOrderBy(const std::vector<std::string>& order_by) {
+  return ParseOrderBy(ModelVersionRules(), order_by);
 }
 
 }  // namespace kiln::tracking

@@ -73,4 +73,17 @@ struct LoggedModelOrderField {
 StatusOr<std::vector<storage::OrderBy>> ParseLoggedModelOrderBy(
     const std::vector<LoggedModelOrderField>& order_by);
 
+// Registered-model search (model registry). Attributes: name (= != LIKE ILIKE,
+// IN / NOT IN); tag/tags (= != LIKE ILIKE). order_by: name,
+// creation_timestamp, last_updated_timestamp (timestamp -> creation_timestamp).
+StatusOr<std::vector<storage::FilterClause>> ParseRegisteredModelFilter(std::string_view filter);
+StatusOr<std::vector<storage::OrderBy>> ParseRegisteredModelOrderBy(const std::vector<std::string>& order_by);
+
+// Model-version search. Attributes: name and run_id (= != LIKE ILIKE IN NOT
+// IN), source_path (= != LIKE ILIKE), version_number (numeric comparators);
+// tag/tags. order_by: name, version_number, creation_timestamp,
+// last_updated_timestamp.
+StatusOr<std::vector<storage::FilterClause>> ParseModelVersionFilter(std::string_view filter);
+StatusOr<std::vector<storage::OrderBy>> ParseModelVersionOrderBy(const std::vector<std::string>& order_by);
+
 }  // namespace kiln::tracking

@@ -1,5 +1,6 @@
 #include "tracking/validation.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -319,5 +320,85 @@ StatusOr<storage::ViewType> ParseViewType(std::string_view view_type) {
 }
 
 Status ValidateViewType(std::string_view view_type) { return ParseViewType(view_type).status(); }
+
+
+// --- model registry (mlflow/utils/validation.py, model_version_stages.py) ---
+
+namespace {
+
+Status RegistryLengthLimit(std::string_view entity, size_t limit, std::string_view value) {
+  if (Utf8Length(value) <= limit) return Status::Ok();
+  return InvalidArgument("'" + std::string(entity) + "' exceeds the maximum length of " + std::to_string(limit) +
+                         " characters");
+}
+
+}  // namespace
+
+Status ValidateRegisteredModelName(std::string_view name, std::string_view path) {
+  bool blank = std::all_of(name.begin(), name.end(), [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); });
+  if (blank) return InvalidArgument("Missing value for required parameter '" + std::string(path) + "'.");
+  if (name.find('/') != std::string_view::npos || name.find(':') != std::string_view::npos) {
+    return InvalidArgument("Invalid model name '" + std::string(name) + "'. Names cannot contain '/' or ':'.");
+  }
+  std::string norm = NormPath(name);
+  if (norm != name || norm == "." || norm.starts_with("..") || norm.starts_with("/")) {
+    return InvalidArgument(InvalidValue(
+        "name", JsonQuote(name),
+        "Names may be treated as files in certain cases, and must not resolve to other names when treated as "
+        "such. This name would resolve to " +
+            PyRepr(norm)));
+  }
+  return Status::Ok();
+}
+
+Status ValidateRegistryTag(std::string_view key, std::string_view value) {
+  KILN_RETURN_IF_ERROR(ValidateKeyName(key, "key"));
+  KILN_RETURN_IF_ERROR(RegistryLengthLimit("key", kMaxRegistryTagKeyLength, key));
+  return RegistryLengthLimit("value", kMaxRegistryTagValLength, value);
+}
+
+Status ValidateAliasName(std::string_view alias) {
+  if (alias.empty()) return InvalidArgument("Registered model alias name cannot be empty.");
+  for (char c : alias) {
+    auto u = static_cast<unsigned char>(c);
+    bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '_' || c == '-' ||
+              u >= 0x80;
+    if (!ok) {
+      return InvalidArgument("Invalid alias name: '" + std::string(alias) +
+                             "'. Names may only contain alphanumerics, underscores (_), and dashes (-).");
+    }
+  }
+  return RegistryLengthLimit("Registered model alias name", kMaxAliasLength, alias);
+}
+
+Status ValidateAliasNotReserved(std::string_view alias) {
+  if (IEquals(alias, "latest")) return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
+  if (alias.size() >= 2 && (alias[0] == 'v' || alias[0] == 'V') &&
+      std::all_of(alias.begin() + 1, alias.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return InvalidArgument("Version alias name '" + std::string(alias) + "' is reserved.");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> CanonicalStage(std::string_view stage) {
+  for (const char* s : {"None", "Staging", "Production", "Archived"}) {
+    if (IEquals(stage, s)) return std::string(s);
+  }
+  return InvalidArgument("Invalid Model Version stage: " + std::string(stage) +
+                         ". Value must be one of None, Staging, Production, Archived.");
+}
+
+StatusOr<int64_t> ParseModelVersion(std::string_view version) {
+  std::string_view v = version;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+    return InvalidArgument("Parameter 'version' must be an integer, got '" + std::string(version) + "'.");
+  }
+  return out;
+}
 
 }  // namespace kiln::tracking

@@ -99,4 +99,26 @@ Status ValidateRunStatus(std::string_view status);
 StatusOr<storage::ViewType> ParseViewType(std::string_view view_type);
 Status ValidateViewType(std::string_view view_type);
 
+// --- model registry ---
+inline constexpr size_t kMaxRegistryTagKeyLength = 250;
+inline constexpr size_t kMaxRegistryTagValLength = 100000;
+inline constexpr size_t kMaxAliasLength = 255;
+inline constexpr int64_t kSearchRegisteredModelsMaxResultsDefault = 100;
+inline constexpr int64_t kSearchRegisteredModelsMaxResultsThreshold = 1000;
+inline constexpr int64_t kSearchModelVersionsMaxResultsDefault = 10000;
+inline constexpr int64_t kSearchModelVersionsMaxResultsThreshold = 200000;
+
+// Non-blank, no '/' or ':', unchanged by path normalisation.
+Status ValidateRegisteredModelName(std::string_view name, std::string_view path = "name");
+// Tag key rules as for runs; key <= 250, value <= 100,000 code points.
+Status ValidateRegistryTag(std::string_view key, std::string_view value);
+// Non-empty, [\w-]*, <= 255 code points.
+Status ValidateAliasName(std::string_view alias);
+// Refuses "latest" (any case) and v<digits>, which name versions in model URIs.
+Status ValidateAliasNotReserved(std::string_view alias);
+// None / Staging / Production / Archived, any case; returns the canonical form.
+StatusOr<std::string> CanonicalStage(std::string_view stage);
+// A model version number as Python's int() reads it.
+StatusOr<int64_t> ParseModelVersion(std::string_view version);
+
 }  // namespace kiln::tracking

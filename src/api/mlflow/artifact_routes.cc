@@ -116,6 +116,14 @@ Status RefuseEncodedTraversal(const std::string& path) {
   return Status::Ok();
 }
 
+// Registered model versions are immutable: their folder takes no writes
+// through the artifact API, only reads.
+Status RefuseReadOnly(const std::string& path, const std::string& prefix) {
+  if (prefix.empty() || (path != prefix && !path.starts_with(prefix + "/"))) return Status::Ok();
+  return PermissionDenied("'" + path + "' is in the model registry's storage, which is read-only; delete the model "
+                          "version through the registry instead");
+}
+
 // Lists the direct children of `rel` under an artifact root URI the way
 // MLflow's artifacts/list does: paths relative to the root, sizes for files.
 StatusOr<json> ListUnderRoot(storage::ArtifactStore& artifacts, const std::string& root_uri, std::string rel) {
@@ -188,18 +196,20 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     return res;
   });
   auto& upload = r.AddUpload("PUT", ap + "/artifacts/{path...}",
-                             [&artifacts](net::HttpRequest& req) -> StatusOr<std::unique_ptr<net::RequestBodySink>> {
+                             [&artifacts, opt](net::HttpRequest& req) -> StatusOr<std::unique_ptr<net::RequestBodySink>> {
                                std::string path(req.PathParam("path"));
                                if (path.empty()) return InvalidArgument("artifact path is required");
                                KILN_RETURN_IF_ERROR(RefuseEncodedTraversal(path));
+                               KILN_RETURN_IF_ERROR(RefuseReadOnly(path, opt.read_only_prefix));
                                KILN_ASSIGN_OR_RETURN(auto writer, AsMlflowPathError(artifacts.OpenWriter(path)));
                                return std::unique_ptr<net::RequestBodySink>(std::make_unique<WriterSink>(std::move(writer)));
                              });
   upload.render_error = RenderHttpLayerError;
   upload.max_body_bytes = opt.max_upload_bytes;
-  AddRoute(r, "DELETE", ap + "/artifacts/{path...}", [&artifacts](net::HttpRequest& req) {
+  AddRoute(r, "DELETE", ap + "/artifacts/{path...}", [&artifacts, opt](net::HttpRequest& req) {
     std::string path(req.PathParam("path"));
     if (Status unsafe = RefuseEncodedTraversal(path); !unsafe.ok()) return ErrorResponse(unsafe);
+    if (Status ro = RefuseReadOnly(path, opt.read_only_prefix); !ro.ok()) return ErrorResponse(ro);
     Status s = artifacts.Delete(path);
     // Deleting what is not there succeeds, as in MLflow.
     if (!s.ok() && s.code() != StatusCode::kNotFound) return ErrorResponse(AsMlflowPathError(s));

@@ -153,8 +153,75 @@ CREATE INDEX dataset_inputs_dataset ON dataset_inputs(dataset_id);
 CREATE INDEX experiments_creation ON experiments(creation_time DESC, experiment_id);
 )sql";
 
+// v3: the model registry (registered models, versions, tags, aliases) and its
+// event log. Versions hang off the model's integer id so a rename is one row.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE registered_models (
+  id                INTEGER PRIMARY KEY,
+  name              TEXT NOT NULL UNIQUE,
+  creation_time     INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  user_id           TEXT NOT NULL DEFAULT '',
+  description       TEXT NOT NULL DEFAULT '',
+  next_version      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX registered_models_created ON registered_models(creation_time);
+CREATE INDEX registered_models_updated ON registered_models(last_updated_time);
+CREATE TABLE model_versions (
+  model_pk          INTEGER NOT NULL REFERENCES registered_models(id),
+  version           INTEGER NOT NULL,
+  creation_time     INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  user_id           TEXT NOT NULL DEFAULT '',
+  current_stage     TEXT NOT NULL DEFAULT 'None',
+  description       TEXT NOT NULL DEFAULT '',
+  source            TEXT NOT NULL DEFAULT '',
+  run_id            TEXT NOT NULL DEFAULT '',
+  status            TEXT NOT NULL DEFAULT 'READY',
+  status_message    TEXT NOT NULL DEFAULT '',
+  run_link          TEXT NOT NULL DEFAULT '',
+  model_id          TEXT NOT NULL DEFAULT '',
+  storage_path      TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (model_pk, version)
+) WITHOUT ROWID;
+CREATE INDEX model_versions_run ON model_versions(run_id);
+CREATE INDEX model_versions_stage ON model_versions(model_pk, current_stage, version);
+CREATE TABLE registered_model_tags (
+  model_pk INTEGER NOT NULL REFERENCES registered_models(id),
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (model_pk, key)
+) WITHOUT ROWID;
+CREATE TABLE model_version_tags (
+  model_pk INTEGER NOT NULL,
+  version  INTEGER NOT NULL,
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (model_pk, version, key),
+  FOREIGN KEY (model_pk, version) REFERENCES model_versions(model_pk, version)
+) WITHOUT ROWID;
+CREATE TABLE registered_model_aliases (
+  model_pk INTEGER NOT NULL REFERENCES registered_models(id),
+  alias    TEXT NOT NULL,
+  version  INTEGER NOT NULL,
+  PRIMARY KEY (model_pk, alias),
+  FOREIGN KEY (model_pk, version) REFERENCES model_versions(model_pk, version)
+) WITHOUT ROWID;
+CREATE TABLE registry_events (
+  id          INTEGER PRIMARY KEY,
+  timestamp   INTEGER NOT NULL,
+  actor       TEXT NOT NULL DEFAULT '',
+  action      TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  version     TEXT NOT NULL DEFAULT '',
+  before_json TEXT NOT NULL DEFAULT '',
+  after_json  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX registry_events_name ON registry_events(name, id);
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3};
   return steps;
 }
 

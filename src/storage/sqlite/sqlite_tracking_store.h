@@ -1,11 +1,11 @@
 // SqliteTrackingStore: the embedded (SQLite) implementation of TrackingStore.
 //
-// Ownership: owns one write connection and a pool of read connections to the
-// database file; both are closed when the store is destroyed.
-// Thread-safety: every method is thread-safe. Writes are serialised by a mutex
-// around the write connection, each inside BEGIN IMMEDIATE ... COMMIT; reads
-// take a pooled read connection for the duration of one call and run inside a
-// read transaction (a consistent WAL snapshot), in parallel with writes.
+// Ownership: owns the sqlite::Database (one write connection with group commit
+// and a pool of read connections); both are closed when the store is destroyed.
+// Thread-safety: every method is thread-safe. Writes go through the
+// Database's group commit; reads take a pooled read connection for one call
+// and run inside a read transaction (a consistent WAL snapshot), in parallel
+// with writes.
 #pragma once
 
 #include <functional>
@@ -22,6 +22,7 @@ namespace kiln::storage {
 namespace sqlite {
 class SqliteConn;
 class ReadPool;
+class Database;
 }  // namespace sqlite
 
 struct SqliteOptions {
@@ -93,34 +94,18 @@ class SqliteTrackingStore final : public TrackingStore {
                               const std::vector<Param>& params) override;
   StatusOr<Page<LoggedModel>> SearchLoggedModels(const LoggedModelQuery& query) override;
 
+ // The database file behind this store, shared with the registry store
+  // (which must be destroyed first).
+  sqlite::Database& database() { return *db_; }
+
  private:
   using TxnFn = std::function<Status(sqlite::SqliteConn&)>;
 
-  SqliteTrackingStore(std::unique_ptr<sqlite::SqliteConn> writer,
-                      std::unique_ptr<sqlite::ReadPool> readers);
-  // Applies fn atomically on the write connection and returns its status.
-  // Group commit: concurrent writers queue up; whichever thread finds no
-  // commit in progress becomes the leader and runs every queued fn in one
-  // BEGIN IMMEDIATE ... COMMIT, each inside its own SAVEPOINT, so a failing
-  // fn rolls back alone while the others share one commit. Catches exceptions.
+  explicit SqliteTrackingStore(std::unique_ptr<sqlite::Database> db);
   Status Write(const TxnFn& fn);
-  // Runs fn inside a read transaction on a pooled read connection.
   Status Read(const TxnFn& fn);
 
-  struct PendingWrite {
-    const TxnFn* fn;
-    Status result;
-    bool done = false;
-  };
-  // Runs one group on the write connection; called by the leader only.
-  void CommitGroup(const std::vector<PendingWrite*>& group);
-
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<PendingWrite*> queue_;  // guarded by queue_mu_
-  bool leader_active_ = false;        // guarded by queue_mu_
-  std::unique_ptr<sqlite::SqliteConn> writer_;  // used only by the current leader
-  std::unique_ptr<sqlite::ReadPool> readers_;
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace kiln::storage

@@ -1,0 +1,540 @@
+#include "registry/registry_service.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "registry/model_uri.h"
+#include "registry/registry_json.h"
+#include "storage/artifact_copy.h"
+#include "tracking/search_filter_parser.h"
+#include "tracking/validation.h"
+
+namespace kiln::registry {
+
+using storage::EventContext;
+using storage::ModelVersion;
+using storage::RegisteredModel;
+using storage::Tag;
+
+namespace {
+
+constexpr size_t kMaxPackageFileBytes = 1 << 20;  // MLmodel and requirements.txt
+
+Status InvalidSource(const std::string& source, const std::string& id_name) {
+  return InvalidArgument("Invalid model version source: '" + source + "'. The " + id_name +
+                         " request parameter must identify the resource that contains the source.");
+}
+
+bool Within(const std::string& path, const std::string& root) {
+  return path == root || root.empty() || path.starts_with(root + "/");
+}
+
+std::string Joined(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "/" + b;
+}
+
+bool IsSet(const std::optional<std::string>& s) { return s.has_value() && !s->empty(); }
+
+// Reads a small text file whole; NotFound when missing.
+StatusOr<std::string> ReadSmallFile(storage::ArtifactStore& store, const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(auto reader, store.OpenReader(path));
+  if (reader->size() > static_cast<int64_t>(kMaxPackageFileBytes)) {
+    return InvalidArgument(path + " is larger than " + std::to_string(kMaxPackageFileBytes) + " bytes");
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(reader->size()));
+  size_t got = 0;
+  while (got < out.size()) {
+    KILN_ASSIGN_OR_RETURN(size_t n, reader->Read(out.data() + got, out.size() - got));
+    if (n == 0) break;
+    got += n;
+  }
+  out.resize(got);
+  return out;
+}
+
+Status ValidateTags(const std::vector<Tag>& tags) {
+  for (const Tag& t : tags) KILN_RETURN_IF_ERROR(tracking::ValidateRegistryTag(t.key, t.value));
+  return Status::Ok();
+}
+
+// MLflow's json.dumps of [{"name": ..., "version": ...}, ...].
+std::string ModelVersionsTagValue(const nlohmann::json& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i) out += ", ";
+    out += "{\"name\": " + list[i]["name"].dump() + ", \"version\": " + list[i]["version"].dump() + "}";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+RegistryService::RegistryService(storage::RegistryStore& store, tracking::TrackingService& tracking,
+                                 storage::ArtifactStore& artifacts, const Clock& clock, EventRecorder& events,
+                                 RegistryOptions options)
+    : store_(store),
+      tracking_(tracking),
+      artifacts_(artifacts),
+      clock_(clock),
+      events_(events),
+      options_(std::move(options)) {}
+
+std::string RegistryService::StorageUri(const std::string& storage_path) {
+  return "mlflow-artifacts:/" + storage_path;
+}
+
+EventContext RegistryService::Event(const std::string& actor, const std::string& action) const {
+  EventContext ev;
+  ev.timestamp = clock_.NowMillis();
+  ev.actor = actor;
+  ev.action = action;
+  ev.model_json = [](const RegisteredModel& m) { return RegisteredModelJson(m).dump(); };
+  ev.version_json = [](const ModelVersion& v) { return ModelVersionJson(v).dump(); };
+  return ev;
+}
+
+void RegistryService::Publish(const EventContext& ev) { events_.Publish(ev.recorded); }
+
+// --- registered models ---
+
+StatusOr<RegisteredModel> RegistryService::CreateRegisteredModel(const std::string& actor, const std::string& name,
+                                                                 const std::vector<Tag>& tags,
+                                                                 const std::string& description) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(ValidateTags(tags));
+  RegisteredModel m;
+  m.name = name;
+  m.creation_timestamp = m.last_updated_timestamp = clock_.NowMillis();
+  m.description = description;
+  m.tags = tags;
+  m.user_id = actor;
+  EventContext ev = Event(actor, "create_registered_model");
+  KILN_ASSIGN_OR_RETURN(RegisteredModel out, store_.CreateRegisteredModel(m, ev));
+  Publish(ev);
+  return out;
+}
+
+StatusOr<RegisteredModel> RegistryService::GetRegisteredModel(const std::string& name) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  return store_.GetRegisteredModel(name);
+}
+
+StatusOr<RegisteredModel> RegistryService::RenameRegisteredModel(const std::string& actor, const std::string& name,
+                                                                 const std::string& new_name) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(new_name, "new_name"));
+  EventContext ev = Event(actor, "rename_registered_model");
+  KILN_ASSIGN_OR_RETURN(RegisteredModel out, store_.RenameRegisteredModel(name, new_name, ev.timestamp, ev));
+  Publish(ev);
+  return out;
+}
+
+StatusOr<RegisteredModel> RegistryService::UpdateRegisteredModel(const std::string& actor, const std::string& name,
+                                                                 const std::string& description) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  EventContext ev = Event(actor, "update_registered_model");
+  KILN_ASSIGN_OR_RETURN(RegisteredModel out, store_.UpdateRegisteredModel(name, description, ev.timestamp, ev));
+  Publish(ev);
+  return out;
+}
+
+Status RegistryService::DeleteRegisteredModel(const std::string& actor, const std::string& name) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  EventContext ev = Event(actor, "delete_registered_model");
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> paths, store_.DeleteRegisteredModel(name, ev));
+  Publish(ev);
+  for (const std::string& p : paths) {
+    Status s = artifacts_.Delete(p);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("registry: cannot delete " + p + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+StatusOr<PagedResult<RegisteredModel>> RegistryService::SearchRegisteredModels(const SearchRequest& req) {
+  storage::RegisteredModelQuery q;
+  q.max_results = req.max_results.value_or(tracking::kSearchRegisteredModelsMaxResultsDefault);
+  if (q.max_results > tracking::kSearchRegisteredModelsMaxResultsThreshold) {
+    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
+                           std::to_string(tracking::kSearchRegisteredModelsMaxResultsThreshold) +
+                           ", but got value " + std::to_string(q.max_results));
+  }
+  if (q.max_results < 0) {
+    return InvalidArgument("Invalid value for request parameter max_results. It must be a positive integer, but got " +
+                           std::to_string(q.max_results));
+  }
+  KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseRegisteredModelFilter(req.filter));
+  KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseRegisteredModelOrderBy(req.order_by));
+  if (!req.page_token.empty()) {
+    KILN_ASSIGN_OR_RETURN(q.offset, tracking::DecodePageToken(req.page_token));
+  }
+  KILN_ASSIGN_OR_RETURN(auto page, store_.SearchRegisteredModels(q));
+  PagedResult<RegisteredModel> out;
+  out.items = std::move(page.items);
+  if (page.has_more) out.next_page_token = tracking::EncodePageToken(q.offset + q.max_results);
+  return out;
+}
+
+StatusOr<std::vector<ModelVersion>> RegistryService::GetLatestVersions(const std::string& name,
+                                                                      const std::vector<std::string>& stages) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  std::vector<std::string> canonical;
+  for (const std::string& s : stages) {
+    KILN_ASSIGN_OR_RETURN(std::string c, tracking::CanonicalStage(s));
+    canonical.push_back(std::move(c));
+  }
+  return store_.GetLatestVersions(name, canonical);
+}
+
+Status RegistryService::SetRegisteredModelTag(const std::string& actor, const std::string& name,
+                                              const std::string& key, const std::string& value) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegistryTag(key, value));
+  EventContext ev = Event(actor, "set_registered_model_tag");
+  KILN_RETURN_IF_ERROR(store_.SetRegisteredModelTag(name, {key, value}, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+Status RegistryService::DeleteRegisteredModelTag(const std::string& actor, const std::string& name,
+                                                 const std::string& key) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateTagName(key));
+  EventContext ev = Event(actor, "delete_registered_model_tag");
+  KILN_RETURN_IF_ERROR(store_.DeleteRegisteredModelTag(name, key, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+Status RegistryService::SetAlias(const std::string& actor, const std::string& name, const std::string& alias,
+                                 const std::string& version) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateAliasName(alias));
+  KILN_RETURN_IF_ERROR(tracking::ValidateAliasNotReserved(alias));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  EventContext ev = Event(actor, "set_registered_model_alias");
+  KILN_RETURN_IF_ERROR(store_.SetAlias(name, alias, v, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+Status RegistryService::DeleteAlias(const std::string& actor, const std::string& name, const std::string& alias) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateAliasName(alias));
+  EventContext ev = Event(actor, "delete_registered_model_alias");
+  KILN_RETURN_IF_ERROR(store_.DeleteAlias(name, alias, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+StatusOr<ModelVersion> RegistryService::GetModelVersionByAlias(const std::string& name, const std::string& alias) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_RETURN_IF_ERROR(tracking::ValidateAliasName(alias));
+  return store_.GetModelVersionByAlias(name, alias);
+}
+
+// --- model versions ---
+
+StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveSource(const CreateModelVersionRequest& req) {
+  const std::string& src = req.source;
+  ResolvedSource out;
+  out.run_id = req.run_id.value_or("");
+  out.model_id = req.model_id.value_or("");
+  if (IsModelsUri(src)) {
+    KILN_ASSIGN_OR_RETURN(ModelUri uri, ParseModelsUri(src));
+    if (uri.kind == ModelUri::Kind::kLoggedModel) {
+      if (!IsSet(req.model_id) || *req.model_id != uri.model_id) return InvalidSource(src, "model_id");
+      auto lm = tracking_.GetLoggedModel(uri.model_id, /*allow_deleted=*/false);
+      if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
+      KILN_RETURN_IF_ERROR(lm.status());
+      KILN_ASSIGN_OR_RETURN(out.store_path, ArtifactStorePath(lm->artifact_uri));
+      if (out.run_id.empty()) out.run_id = lm->source_run_id;
+      return out;
+    }
+    KILN_ASSIGN_OR_RETURN(ModelVersion mv, ResolveModelUri(src));
+    if ((req.run_id && *req.run_id != mv.run_id) || (req.model_id && *req.model_id != mv.model_id)) {
+      return InvalidArgument("Invalid model version source: '" + src +
+                             "'. The run_id and model_id request parameters must match the referenced model "
+                             "version.");
+    }
+    out.store_path = mv.storage_path;
+    out.run_id = mv.run_id;
+    out.model_id = mv.model_id;
+    return out;
+  }
+  if (IsRunsUri(src)) {
+    if (IsSet(req.model_id)) return InvalidSource(src, "model_id");
+    KILN_ASSIGN_OR_RETURN(RunsUri ru, ParseRunsUri(src));
+    if (!IsSet(req.run_id) || *req.run_id != ru.run_id) return InvalidSource(src, "run_id");
+    auto run = tracking_.GetRun(ru.run_id);
+    if (run.status().code() == StatusCode::kNotFound) return InvalidSource(src, "run_id");
+    KILN_RETURN_IF_ERROR(run.status());
+    KILN_ASSIGN_OR_RETURN(std::string base, ArtifactStorePath(run->info.artifact_uri));
+    out.store_path = Joined(base, ru.path);
+    return out;
+  }
+  KILN_ASSIGN_OR_RETURN(out.store_path, ArtifactStorePath(src));
+  if (IsSet(req.model_id)) {
+    auto lm = tracking_.GetLoggedModel(*req.model_id, /*allow_deleted=*/false);
+    if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
+    KILN_RETURN_IF_ERROR(lm.status());
+    KILN_ASSIGN_OR_RETURN(std::string root, ArtifactStorePath(lm->artifact_uri));
+    if (!Within(out.store_path, root)) return InvalidSource(src, "model_id");
+    return out;
+  }
+  if (!IsSet(req.run_id)) return InvalidSource(src, "run_id");
+  auto run = tracking_.GetRun(*req.run_id);
+  if (run.status().code() == StatusCode::kNotFound) return InvalidSource(src, "run_id");
+  KILN_RETURN_IF_ERROR(run.status());
+  KILN_ASSIGN_OR_RETURN(std::string root, ArtifactStorePath(run->info.artifact_uri));
+  if (!Within(out.store_path, root)) return InvalidSource(src, "run_id");
+  return out;
+}
+
+void RegistryService::LinkLoggedModel(const std::string& model_id, const std::string& name, int64_t version) {
+  // MLflow tags the logged model with the versions registered from it
+  // (mlflow.modelVersions); the UI shows the link. Best effort, as in MLflow.
+  auto lm = tracking_.GetLoggedModel(model_id, /*allow_deleted=*/false);
+  if (!lm.ok()) return;
+  nlohmann::json list = nlohmann::json::array();
+  for (const Tag& t : lm->tags) {
+    if (t.key != "mlflow.modelVersions") continue;
+    nlohmann::json parsed = nlohmann::json::parse(t.value, nullptr, false);
+    if (parsed.is_array()) list = std::move(parsed);
+  }
+  nlohmann::json entry = {{"name", name}, {"version", std::to_string(version)}};
+  if (std::find(list.begin(), list.end(), entry) == list.end()) list.push_back(entry);
+  Status s = tracking_.SetLoggedModelTags(model_id, {{"mlflow.modelVersions", ModelVersionsTagValue(list)}});
+  if (!s.ok()) log::Warn("registry: cannot tag logged model " + model_id + ": " + s.message());
+}
+
+StatusOr<ModelVersion> RegistryService::CreateModelVersion(const std::string& actor,
+                                                           const CreateModelVersionRequest& req) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(req.name));
+  if (req.source.empty()) return InvalidArgument("Missing value for required parameter 'source'.");
+  KILN_RETURN_IF_ERROR(ValidateTags(req.tags));
+  // Fail before copying anything when the model is missing.
+  KILN_RETURN_IF_ERROR(store_.GetRegisteredModel(req.name).status());
+  KILN_ASSIGN_OR_RETURN(ResolvedSource source, ResolveSource(req));
+
+  ModelVersion v;
+  v.name = req.name;
+  v.source = req.source;
+  v.run_id = source.run_id;
+  v.model_id = source.model_id;
+  v.run_link = req.run_link;
+  v.description = req.description;
+  v.tags = req.tags;
+  v.user_id = actor;
+  v.storage_path = options_.storage_prefix + "/" + NewHexId();
+  v.status = "READY";
+
+  // The registry's own copy: deleting or rewriting the source later cannot
+  // change what this version serves.
+  auto copied = storage::CopyArtifactTree(artifacts_, source.store_path, v.storage_path);
+  if (!copied.ok()) {
+    (void)artifacts_.Delete(v.storage_path);
+    return Status(copied.status().code(),
+                  "cannot copy model files from '" + req.source + "': " + copied.status().message());
+  }
+  v.creation_timestamp = v.last_updated_timestamp = clock_.NowMillis();
+  EventContext ev = Event(actor, "create_model_version");
+  auto created = store_.CreateModelVersion(v, ev);
+  if (!created.ok()) {
+    (void)artifacts_.Delete(v.storage_path);
+    return created.status();
+  }
+  Publish(ev);
+  if (!created->model_id.empty()) LinkLoggedModel(created->model_id, created->name, created->version);
+  return created;
+}
+
+StatusOr<ModelVersion> RegistryService::GetModelVersion(const std::string& name, const std::string& version) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  return store_.GetModelVersion(name, v);
+}
+
+StatusOr<ModelVersion> RegistryService::UpdateModelVersion(const std::string& actor, const std::string& name,
+                                                           const std::string& version,
+                                                           const std::string& description) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  EventContext ev = Event(actor, "update_model_version");
+  KILN_ASSIGN_OR_RETURN(ModelVersion out, store_.UpdateModelVersion(name, v, description, ev.timestamp, ev));
+  Publish(ev);
+  return out;
+}
+
+StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& actor, const std::string& name,
+                                                        const std::string& version, const std::string& stage,
+                                                        bool archive_existing) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  KILN_ASSIGN_OR_RETURN(std::string canonical, tracking::CanonicalStage(stage));
+  if (archive_existing && canonical != storage::kStageStaging && canonical != storage::kStageProduction) {
+    return InvalidArgument("Model version transition cannot archive existing model versions because '" + stage +
+                           "' is not an Active stage. Valid stages are ['Staging', 'Production']");
+  }
+  EventContext ev = Event(actor, "transition_model_version_stage");
+  KILN_ASSIGN_OR_RETURN(ModelVersion out,
+                        store_.TransitionStage(name, v, canonical, archive_existing, ev.timestamp, ev));
+  Publish(ev);
+  return out;
+}
+
+Status RegistryService::DeleteModelVersion(const std::string& actor, const std::string& name,
+                                           const std::string& version) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  EventContext ev = Event(actor, "delete_model_version");
+  KILN_ASSIGN_OR_RETURN(std::string path, store_.DeleteModelVersion(name, v, ev));
+  Publish(ev);
+  if (!path.empty()) {
+    Status s = artifacts_.Delete(path);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("registry: cannot delete " + path + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+StatusOr<PagedResult<ModelVersion>> RegistryService::SearchModelVersions(const SearchRequest& req) {
+  storage::ModelVersionQuery q;
+  q.max_results = req.max_results.value_or(tracking::kSearchModelVersionsMaxResultsDefault);
+  if (q.max_results < 1) {
+    return InvalidArgument("Invalid value for max_results. It must be a positive integer, but got " +
+                           std::to_string(q.max_results));
+  }
+  if (q.max_results > tracking::kSearchModelVersionsMaxResultsThreshold) {
+    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
+                           std::to_string(tracking::kSearchModelVersionsMaxResultsThreshold) +
+                           ", but got value " + std::to_string(q.max_results));
+  }
+  KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseModelVersionFilter(req.filter));
+  KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseModelVersionOrderBy(req.order_by));
+  if (!req.page_token.empty()) {
+    KILN_ASSIGN_OR_RETURN(q.offset, tracking::DecodePageToken(req.page_token));
+  }
+  KILN_ASSIGN_OR_RETURN(auto page, store_.SearchModelVersions(q));
+  PagedResult<ModelVersion> out;
+  out.items = std::move(page.items);
+  if (page.has_more) out.next_page_token = tracking::EncodePageToken(q.offset + q.max_results);
+  return out;
+}
+
+StatusOr<std::string> RegistryService::GetDownloadUri(const std::string& name, const std::string& version) {
+  KILN_ASSIGN_OR_RETURN(ModelVersion v, GetModelVersion(name, version));
+  return StorageUri(v.storage_path);
+}
+
+Status RegistryService::SetModelVersionTag(const std::string& actor, const std::string& name,
+                                           const std::string& version, const std::string& key,
+                                           const std::string& value) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegistryTag(key, value));
+  EventContext ev = Event(actor, "set_model_version_tag");
+  KILN_RETURN_IF_ERROR(store_.SetModelVersionTag(name, v, {key, value}, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+Status RegistryService::DeleteModelVersionTag(const std::string& actor, const std::string& name,
+                                              const std::string& version, const std::string& key) {
+  KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
+  KILN_ASSIGN_OR_RETURN(int64_t v, tracking::ParseModelVersion(version));
+  KILN_RETURN_IF_ERROR(tracking::ValidateTagName(key));
+  EventContext ev = Event(actor, "delete_model_version_tag");
+  KILN_RETURN_IF_ERROR(store_.DeleteModelVersionTag(name, v, key, ev));
+  Publish(ev);
+  return Status::Ok();
+}
+
+// --- packages, URIs, events ---
+
+StatusOr<VersionPackage> RegistryService::GetPackage(const std::string& name, const std::string& version) {
+  KILN_ASSIGN_OR_RETURN(ModelVersion v, GetModelVersion(name, version));
+  KILN_ASSIGN_OR_RETURN(auto entries, storage::ListArtifactTree(artifacts_, v.storage_path));
+  std::vector<model_format::PackageFile> files;
+  bool has_mlmodel = false;
+  bool has_requirements = false;
+  for (const auto& e : entries) {
+    files.push_back({e.path, e.size});
+    has_mlmodel = has_mlmodel || e.path == model_format::kMlModelFile;
+    has_requirements = has_requirements || e.path == model_format::kRequirementsFile;
+  }
+  VersionPackage out;
+  out.artifact_uri = StorageUri(v.storage_path);
+  if (!has_mlmodel) {
+    out.package = model_format::PackageWithoutMlModel(std::move(files));
+    return out;
+  }
+  KILN_ASSIGN_OR_RETURN(std::string mlmodel, ReadSmallFile(artifacts_, Joined(v.storage_path, "MLmodel")));
+  std::string requirements;
+  if (has_requirements) {
+    auto text = ReadSmallFile(artifacts_, Joined(v.storage_path, model_format::kRequirementsFile));
+    if (text.ok()) requirements = std::move(*text);
+  }
+  auto package = model_format::ReadMlflowModel(mlmodel, files, requirements);
+  if (!package.ok()) {
+    out.package = model_format::PackageWithoutMlModel(std::move(files));
+    out.package.reason = package.status().message();
+    return out;
+  }
+  out.package = std::move(*package);
+  return out;
+}
+
+StatusOr<ModelVersion> RegistryService::ResolveModelUri(const std::string& uri) {
+  KILN_ASSIGN_OR_RETURN(ModelUri parsed, ParseModelsUri(uri));
+  switch (parsed.kind) {
+    case ModelUri::Kind::kLoggedModel:
+      return InvalidArgument("'" + uri + "' names a logged model, not a registered model version");
+    case ModelUri::Kind::kVersion:
+      return GetModelVersion(parsed.name, std::to_string(parsed.version));
+    case ModelUri::Kind::kAlias:
+      return GetModelVersionByAlias(parsed.name, parsed.alias);
+    case ModelUri::Kind::kLatest:
+    case ModelUri::Kind::kStage: {
+      std::vector<std::string> stages;
+      if (parsed.kind == ModelUri::Kind::kStage) stages.push_back(parsed.stage);
+      KILN_ASSIGN_OR_RETURN(auto versions, GetLatestVersions(parsed.name, stages));
+      if (versions.empty()) {
+        return NotFound("No versions of model with name '" + parsed.name + "'" +
+                        (stages.empty() ? "" : " and stage '" + parsed.stage + "'") + " found");
+      }
+      return *std::max_element(versions.begin(), versions.end(),
+                               [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
+    }
+  }
+  return InvalidArgument("unsupported model URI '" + uri + "'");
+}
+
+StatusOr<PagedResult<storage::RegistryEvent>> RegistryService::ListEvents(const std::string& name,
+                                                                         std::optional<int64_t> max_results,
+                                                                         const std::string& page_token) {
+  storage::RegistryEventQuery q;
+  q.name = name;
+  q.max_results = max_results.value_or(100);
+  if (q.max_results < 1 || q.max_results > 1000) {
+    return InvalidArgument("Invalid value for max_results. It must be between 1 and 1000, but got " +
+                           std::to_string(q.max_results));
+  }
+  if (!page_token.empty()) {
+    KILN_ASSIGN_OR_RETURN(q.after_id, tracking::DecodePageToken(page_token));
+  }
+  ++q.max_results;  // one more tells whether another page exists
+  KILN_ASSIGN_OR_RETURN(auto events, store_.ListEvents(q));
+  PagedResult<storage::RegistryEvent> out;
+  if (static_cast<int64_t>(events.size()) == q.max_results) {
+    events.pop_back();
+    out.next_page_token = tracking::EncodePageToken(events.back().id);
+  }
+  out.items = std::move(events);
+  return out;
+}
+
+}  // namespace kiln::registry

@@ -1,0 +1,20 @@
+// Translates RegisteredModelQuery and ModelVersionQuery into parameterised
+// SELECTs returning the page's keys in order (LIMIT max_results + 1 so the
+// caller can tell whether another page exists).
+//
+// Stateless free functions; not synchronised.
+#pragma once
+
+#include "core/status.h"
+#include "storage/registry_entities.h"
+#include "storage/sqlite/search_sql_common.h"
+
+namespace kiln::storage::sqlite {
+
+// Columns: registered_models.id.
+StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& query);
+
+// Columns: model_versions.model_pk, model_versions.version, registered_models.name.
+StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query);
+
+}  // namespace kiln::storage::sqlite

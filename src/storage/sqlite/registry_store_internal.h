@@ -1,0 +1,23 @@
+// Event recording shared by SqliteRegistryStore's two source files.
+//
+// Stateless free functions; not synchronised.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+#include "storage/registry_store.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace kiln::storage::sqlite {
+
+// Stores one event for `name` (rendered through ev's callbacks) in the
+// caller's transaction and appends it to ev.recorded. No-op without an action.
+Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
+                        const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after);
+Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version,
+                          const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after);
+
+}  // namespace kiln::storage::sqlite

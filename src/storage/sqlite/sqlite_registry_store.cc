@@ -1,0 +1,289 @@
+// SqliteRegistryStore: registered models, aliases, search and events.
+// Model versions live in sqlite_registry_versions.cc.
+#include "storage/sqlite/sqlite_registry_store.h"
+
+#include "storage/sqlite/registry_rows.h"
+#include "storage/sqlite/registry_search_sql.h"
+#include "storage/sqlite/registry_store_internal.h"
+#include "storage/sqlite/sqlite_database.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace kiln::storage {
+
+using sqlite::SqliteConn;
+using sqlite::Stmt;
+
+namespace sqlite {
+
+Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
+                        const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after) {
+  if (ev.action.empty()) return Status::Ok();
+  RegistryEvent e;
+  e.timestamp = ev.timestamp;
+  e.actor = ev.actor;
+  e.action = ev.action;
+  e.name = name;
+  if (ev.model_json) {
+    if (before) e.before_json = ev.model_json(*before);
+    if (after) e.after_json = ev.model_json(*after);
+  }
+  KILN_RETURN_IF_ERROR(InsertEvent(c, e));
+  e.id = c.LastInsertRowId();
+  ev.recorded.push_back(std::move(e));
+  return Status::Ok();
+}
+
+Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version,
+                          const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after) {
+  if (ev.action.empty()) return Status::Ok();
+  RegistryEvent e;
+  e.timestamp = ev.timestamp;
+  e.actor = ev.actor;
+  e.action = ev.action;
+  e.name = name;
+  e.version = std::to_string(version);
+  if (ev.version_json) {
+    if (before) e.before_json = ev.version_json(*before);
+    if (after) e.after_json = ev.version_json(*after);
+  }
+  KILN_RETURN_IF_ERROR(InsertEvent(c, e));
+  e.id = c.LastInsertRowId();
+  ev.recorded.push_back(std::move(e));
+  return Status::Ok();
+}
+
+}  // namespace sqlite
+
+using sqlite::RecordModelEvent;
+
+StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) {
+  RegisteredModel out;
+  Status s = db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM registered_models WHERE name = ?"));
+    dup.Bind(1, model.name);
+    KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
+    if (exists) return AlreadyExists("Registered Model (name=" + model.name + ") already exists.");
+    dup.Reset();
+    KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO registered_models(name, creation_time, last_updated_time, "
+                                              "user_id, description) VALUES (?, ?, ?, ?, ?)"));
+    ins.Args(model.name, model.creation_timestamp, model.last_updated_timestamp, model.user_id, model.description);
+    KILN_RETURN_IF_ERROR(ins.Run());
+    int64_t pk = c.LastInsertRowId();
+    KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) "
+                                              "VALUES (?, ?, ?)"));
+    for (const Tag& t : model.tags) {
+      tag.Args(pk, t.key, t.value);
+      KILN_RETURN_IF_ERROR(tag.Run());
+    }
+    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, model.name, std::nullopt, out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<RegisteredModel> SqliteRegistryStore::GetRegisteredModel(const std::string& name) {
+  RegisteredModel out;
+  Status s = db_.Read([&](SqliteConn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<RegisteredModel> SqliteRegistryStore::RenameRegisteredModel(const std::string& name,
+                                                                     const std::string& new_name, int64_t now_ms,
+                                                                     EventContext& ev) {
+  RegisteredModel out;
+  Status s = db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    if (new_name != name) {
+      KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM registered_models WHERE name = ?"));
+      dup.Bind(1, new_name);
+      KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
+      if (exists) return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
+    }
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET name = ?, last_updated_time = ? "
+                                             "WHERE id = ?"));
+    up.Args(new_name, now_ms, pk);
+    KILN_RETURN_IF_ERROR(up.Run());
+    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, new_name, before, out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::string& name,
+                                                                     const std::string& description, int64_t now_ms,
+                                                                     EventContext& ev) {
+  RegisteredModel out;
+  Status s = db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET description = ?, last_updated_time = ? "
+                                             "WHERE id = ?"));
+    up.Args(description, now_ms, pk);
+    KILN_RETURN_IF_ERROR(up.Run());
+    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, name, before, out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteRegistryStore::DeleteRegisteredModel(const std::string& name,
+                                                                            EventContext& ev) {
+  std::vector<std::string> paths;
+  Status s = db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    paths.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt sel, c.Prepare("SELECT storage_path FROM model_versions WHERE model_pk = ?"));
+    sel.Bind(1, pk);
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(bool row, sel.Step());
+      if (!row) break;
+      if (!sel.IsNull(0) && !sel.Text(0).empty()) paths.push_back(sel.Text(0));
+    }
+    sel.Reset();
+    for (const char* sql : {"DELETE FROM registered_model_aliases WHERE model_pk = ?",
+                            "DELETE FROM model_version_tags WHERE model_pk = ?",
+                            "DELETE FROM model_versions WHERE model_pk = ?",
+                            "DELETE FROM registered_model_tags WHERE model_pk = ?",
+                            "DELETE FROM registered_models WHERE id = ?"}) {
+      KILN_ASSIGN_OR_RETURN(Stmt del, c.Prepare(sql));
+      del.Bind(1, pk);
+      KILN_RETURN_IF_ERROR(del.Run());
+    }
+    return RecordModelEvent(c, ev, name, before, std::nullopt);
+  });
+  if (!s.ok()) return s;
+  return paths;
+}
+
+StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(const RegisteredModelQuery& query) {
+  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery sql, sqlite::BuildRegisteredModelSearchSql(query));
+  Page<RegisteredModel> page;
+  Status s = db_.Read([&](SqliteConn& c) -> Status {
+    page.items.clear();
+    std::vector<int64_t> pks;
+    {
+      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql.sql));
+      st.BindAll(sql.args);
+      while (true) {
+        KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        pks.push_back(st.Int(0));
+      }
+    }
+    page.has_more = static_cast<int64_t>(pks.size()) > query.max_results;
+    if (page.has_more) pks.resize(static_cast<size_t>(query.max_results));
+    for (int64_t pk : pks) {
+      KILN_ASSIGN_OR_RETURN(RegisteredModel m, sqlite::LoadRegisteredModel(c, pk));
+      page.items.push_back(std::move(m));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return page;
+}
+
+Status SqliteRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) {
+  return db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) "
+                                             "VALUES (?, ?, ?)"));
+    st.Args(pk, tag.key, tag.value);
+    KILN_RETURN_IF_ERROR(st.Run());
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, name, before, after);
+  });
+}
+
+Status SqliteRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
+                                                     EventContext& ev) {
+  return db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM registered_model_tags WHERE model_pk = ? AND key = ?"));
+    st.Args(pk, key);
+    KILN_RETURN_IF_ERROR(st.Run());
+    if (c.Changes() == 0) return Status::Ok();  // as MLflow: deleting a missing tag is fine
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, name, before, after);
+  });
+}
+
+Status SqliteRegistryStore::SetAlias(const std::string& name, const std::string& alias, int64_t version,
+                                     EventContext& ev) {
+  return db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_RETURN_IF_ERROR(sqlite::RequireModelVersion(c, pk, name, version).status());
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO registered_model_aliases(model_pk, alias, "
+                                             "version) VALUES (?, ?, ?)"));
+    st.Args(pk, alias, version);
+    KILN_RETURN_IF_ERROR(st.Run());
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, name, before, after);
+  });
+}
+
+Status SqliteRegistryStore::DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) {
+  return db_.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM registered_model_aliases WHERE model_pk = ? AND alias = ?"));
+    st.Args(pk, alias);
+    KILN_RETURN_IF_ERROR(st.Run());
+    if (c.Changes() == 0) return Status::Ok();  // nothing changed, nothing to record
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    return RecordModelEvent(c, ev, name, before, after);
+  });
+}
+
+StatusOr<std::vector<RegistryEvent>> SqliteRegistryStore::ListEvents(const RegistryEventQuery& query) {
+  std::vector<RegistryEvent> out;
+  Status s = db_.Read([&](SqliteConn& c) -> Status {
+    out.clear();
+    const char* sql = query.name.empty()
+                          ? "SELECT id, timestamp, actor, action, name, version, before_json, after_json "
+                            "FROM registry_events WHERE id > ? AND ? = '' ORDER BY id LIMIT ?"
+                          : "SELECT id, timestamp, actor, action, name, version, before_json, after_json "
+                            "FROM registry_events WHERE id > ? AND name = ? ORDER BY id LIMIT ?";
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
+    st.Args(query.after_id, query.name, query.max_results);
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      RegistryEvent e;
+      e.id = st.Int(0);
+      e.timestamp = st.Int(1);
+      e.actor = st.Text(2);
+      e.action = st.Text(3);
+      e.name = st.Text(4);
+      e.version = st.Text(5);
+      e.before_json = st.Text(6);
+      e.after_json = st.Text(7);
+      out.push_back(std::move(e));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace kiln::storage

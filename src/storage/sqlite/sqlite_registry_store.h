@@ -1,0 +1,58 @@
+// SqliteRegistryStore: the embedded (SQLite) implementation of RegistryStore.
+// It lives in the same database file as the tracking store and shares its
+// sqlite::Database (one write connection with group commit, pooled readers).
+//
+// Ownership: borrows the Database, which must outlive the store.
+// Thread-safety: every method is thread-safe (see sqlite::Database).
+#pragma once
+
+#include <memory>
+
+#include "storage/registry_store.h"
+
+namespace kiln::storage {
+
+namespace sqlite {
+class Database;
+}  // namespace sqlite
+
+class SqliteRegistryStore final : public RegistryStore {
+ public:
+  explicit SqliteRegistryStore(sqlite::Database& db) : db_(db) {}
+
+  StatusOr<RegisteredModel> CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) override;
+  StatusOr<RegisteredModel> GetRegisteredModel(const std::string& name) override;
+  StatusOr<RegisteredModel> RenameRegisteredModel(const std::string& name, const std::string& new_name,
+                                                  int64_t now_ms, EventContext& ev) override;
+  StatusOr<RegisteredModel> UpdateRegisteredModel(const std::string& name, const std::string& description,
+                                                  int64_t now_ms, EventContext& ev) override;
+  StatusOr<std::vector<std::string>> DeleteRegisteredModel(const std::string& name, EventContext& ev) override;
+  StatusOr<Page<RegisteredModel>> SearchRegisteredModels(const RegisteredModelQuery& query) override;
+  Status SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) override;
+  Status DeleteRegisteredModelTag(const std::string& name, const std::string& key, EventContext& ev) override;
+  Status SetAlias(const std::string& name, const std::string& alias, int64_t version, EventContext& ev) override;
+  Status DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) override;
+
+  StatusOr<ModelVersion> CreateModelVersion(const ModelVersion& version, EventContext& ev) override;
+  StatusOr<ModelVersion> GetModelVersion(const std::string& name, int64_t version) override;
+  StatusOr<ModelVersion> GetModelVersionByAlias(const std::string& name, const std::string& alias) override;
+  StatusOr<ModelVersion> UpdateModelVersion(const std::string& name, int64_t version,
+                                            const std::string& description, int64_t now_ms,
+                                            EventContext& ev) override;
+  StatusOr<ModelVersion> TransitionStage(const std::string& name, int64_t version, const std::string& stage,
+                                         bool archive_existing, int64_t now_ms, EventContext& ev) override;
+  StatusOr<std::string> DeleteModelVersion(const std::string& name, int64_t version, EventContext& ev) override;
+  StatusOr<Page<ModelVersion>> SearchModelVersions(const ModelVersionQuery& query) override;
+  StatusOr<std::vector<ModelVersion>> GetLatestVersions(const std::string& name,
+                                                        const std::vector<std::string>& stages) override;
+  Status SetModelVersionTag(const std::string& name, int64_t version, const Tag& tag, EventContext& ev) override;
+  Status DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key,
+                               EventContext& ev) override;
+
+  StatusOr<std::vector<RegistryEvent>> ListEvents(const RegistryEventQuery& query) override;
+
+ private:
+  sqlite::Database& db_;
+};
+
+}  // namespace kiln::storage
