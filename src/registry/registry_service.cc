@@ -234,6 +234,13 @@ Status RegistryService::DeleteAlias(const std::string& actor, const std::string&
 StatusOr<ModelVersion> RegistryService::GetModelVersionByAlias(const std::string& name, const std::string& alias) {
   KILN_RETURN_IF_ERROR(tracking::ValidateRegisteredModelName(name));
   KILN_RETURN_IF_ERROR(tracking::ValidateAliasName(alias));
+  if (tracking::IsLatestAlias(alias)) {
+    // "latest" (any case) is the highest version, whatever its stage.
+    KILN_ASSIGN_OR_RETURN(auto versions, store_.GetLatestVersions(name, {}));
+    if (versions.empty()) return NotFound("Latest version not found for model " + name + ".");
+    return *std::max_element(versions.begin(), versions.end(),
+                             [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
+  }
   return store_.GetModelVersionByAlias(name, alias);
 }
 

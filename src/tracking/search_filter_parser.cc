@@ -627,6 +627,9 @@ StatusOr<FilterClause> ToClause(const Rules& rules, const RawClause& raw) {
       if (Contains(rules.numeric_keys, out.key)) {
         KILN_RETURN_IF_ERROR(numeric("Expected numeric value type for numeric attribute: " + out.key + ". Found " +
                                      std::string(v.raw)));
+        if (rules.domain == Domain::kModelVersions && std::get<double>(out.value) != std::floor(std::get<double>(out.value))) {
+          return Invalid("Expected an integer value for version_number. Found " + std::string(v.raw));
+        }
       } else if (v.kind == RawValue::kList) {
         bool list_ok = rules.domain == Domain::kLoggedModels ||
                        (rules.domain == Domain::kRuns && out.key == "run_id") ||

@@ -408,7 +408,9 @@ Status TrackingService::DeleteLoggedModel(const std::string& model_id) {
 
 Status TrackingService::SetLoggedModelTags(const std::string& model_id, const std::vector<storage::Tag>& tags) {
   KILN_RETURN_IF_ERROR(RequireId(model_id, "model_id"));
-  for (const auto& t : tags) KILN_RETURN_IF_ERROR(ValidateTag(t.key, t.value));
+  // MLflow limits logged-model tag names but not their values: the registry's
+  // mlflow.modelVersions tag grows with every version registered from the model.
+  for (const auto& t : tags) KILN_RETURN_IF_ERROR(ValidateTagName(t.key));
   return store_.SetLoggedModelTags(model_id, tags);
 }
 

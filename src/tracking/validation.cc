@@ -371,8 +371,10 @@ Status ValidateAliasName(std::string_view alias) {
   return RegistryLengthLimit("Registered model alias name", kMaxAliasLength, alias);
 }
 
+bool IsLatestAlias(std::string_view alias) { return IEquals(alias, "latest"); }
+
 Status ValidateAliasNotReserved(std::string_view alias) {
-  if (IEquals(alias, "latest")) return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
+  if (IsLatestAlias(alias)) return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
   if (alias.size() >= 2 && (alias[0] == 'v' || alias[0] == 'V') &&
       std::all_of(alias.begin() + 1, alias.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument("Version alias name '" + std::string(alias) + "' is reserved.");

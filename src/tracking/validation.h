@@ -116,6 +116,8 @@ Status ValidateRegistryTag(std::string_view key, std::string_view value);
 Status ValidateAliasName(std::string_view alias);
 // Refuses "latest" (any case) and v<digits>, which name versions in model URIs.
 Status ValidateAliasNotReserved(std::string_view alias);
+// "latest" in any case: names a model's highest version wherever an alias may.
+bool IsLatestAlias(std::string_view alias);
 // None / Staging / Production / Archived, any case; returns the canonical form.
 StatusOr<std::string> CanonicalStage(std::string_view stage);
 // A model version number as Python's int() reads it.

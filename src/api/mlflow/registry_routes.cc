@@ -176,8 +176,7 @@ void AddModelVersionRoutes(net::Router& r, const std::string& p, RegistryService
     KILN_ASSIGN_OR_RETURN(auto k, DecodeVersionKey(f));
     KILN_ASSIGN_OR_RETURN(auto stage, f.RequiredString("stage"));
     KILN_ASSIGN_OR_RETURN(auto archive, f.Bool("archive_existing_versions"));
-    if (!archive) return MissingParameter("archive_existing_versions");
-    KILN_ASSIGN_OR_RETURN(auto v, svc.TransitionStage(ActorOf(req), k.name, k.version, stage, *archive));
+    KILN_ASSIGN_OR_RETURN(auto v, svc.TransitionStage(ActorOf(req), k.name, k.version, stage, archive.value_or(false)));
     return json{{"model_version", registry::ModelVersionJson(v)}};
   }));
   AddRoute(r, "GET", p + "/model-versions/search", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {

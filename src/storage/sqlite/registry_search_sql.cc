@@ -1,5 +1,6 @@
 #include "storage/sqlite/registry_search_sql.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace kiln::storage::sqlite {
@@ -11,9 +12,11 @@ struct Column {
   bool numeric;
 };
 
+// As in MLflow's SQL store, every timestamp key orders registered models by
+// their last update.
 constexpr Column kModelColumns[] = {
     {"name", "rm.name", false},
-    {"creation_timestamp", "rm.creation_time", true},
+    {"creation_timestamp", "rm.last_updated_time", true},
     {"last_updated_timestamp", "rm.last_updated_time", true},
 };
 
@@ -73,9 +76,14 @@ Status AppendWhere(const std::vector<FilterClause>& filter, const Column (&cols)
 template <size_t N>
 StatusOr<std::string> OrderSql(const std::vector<OrderBy>& order_by, const Column (&cols)[N]) {
   std::string out;
+  std::vector<std::string_view> seen;
   for (const OrderBy& o : order_by) {
     const Column* col = o.entity == SearchEntity::kAttribute ? Find(cols, o.key) : nullptr;
     if (!col) return InvalidArgument("Invalid order_by key '" + o.key + "'");
+    if (std::find(seen.begin(), seen.end(), std::string_view(col->expr)) != seen.end()) {
+      return InvalidArgument("`order_by` contains duplicate fields: " + o.key);
+    }
+    seen.push_back(col->expr);
     out += out.empty() ? " ORDER BY " : ", ";
     out += std::string(col->expr) + (o.ascending ? " ASC" : " DESC");
   }
@@ -115,7 +123,10 @@ StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query) {
                                    "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = mv.model_pk "
                                    "AND t.version = mv.version AND t.key = ? AND ",
                                    &q));
-  KILN_ASSIGN_OR_RETURN(std::string order, OrderSql(query.order_by, kVersionColumns));
+  // MLflow's default order: most recently updated first.
+  static const std::vector<OrderBy> kDefaultOrder = {{SearchEntity::kAttribute, "last_updated_timestamp", false}};
+  KILN_ASSIGN_OR_RETURN(std::string order,
+                        OrderSql(query.order_by.empty() ? kDefaultOrder : query.order_by, kVersionColumns));
   if (!HasKey(query.order_by, "name")) order += order.empty() ? " ORDER BY rm.name ASC" : ", rm.name ASC";
   if (!HasKey(query.order_by, "version_number")) order += ", mv.version DESC";
   q.sql += order + " LIMIT ? OFFSET ?";
