@@ -410,7 +410,17 @@ class HttpServer::Impl {
       co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"), false};
     }
     if (!begun->ok()) {
-      co_return std::pair{route.render_error(400, "INVALID_PARAMETER_VALUE", begun->status().message()), false};
+      const Status& refused = begun->status();
+      unsigned status = 400;
+      const char* code = "INVALID_PARAMETER_VALUE";
+      switch (refused.code()) {
+        case StatusCode::kPermissionDenied: status = 403; code = "PERMISSION_DENIED"; break;
+        case StatusCode::kNotFound: status = 404; code = "RESOURCE_DOES_NOT_EXIST"; break;
+        case StatusCode::kUnavailable: status = 503; code = "TEMPORARILY_UNAVAILABLE"; break;
+        case StatusCode::kInternal: status = 500; code = "INTERNAL_ERROR"; break;
+        default: break;
+      }
+      co_return std::pair{route.render_error(status, code, refused.message()), false};
     }
     std::shared_ptr<RequestBodySink> sink = std::move(begun->value());
     http::request_parser<http::buffer_body> parser(std::move(hp));

@@ -463,9 +463,9 @@ const Rules& LoggedModelRules() {
 const Rules& RegisteredModelRules() {
   static const Rules r{Domain::kRegisteredModels,
                        {"name"},
-                       {"name", "creation_timestamp", "last_updated_timestamp", "timestamp"},
+                       {"name", "last_updated_timestamp", "timestamp"},
                        {},
-                       {{"timestamp", "creation_timestamp"}}};
+                       {{"timestamp", "last_updated_timestamp"}}};
   return r;
 }
 

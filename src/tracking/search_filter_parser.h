@@ -75,7 +75,7 @@ StatusOr<std::vector<storage::OrderBy>> ParseLoggedModelOrderBy(
 
 // Registered-model search (model registry). Attributes: name (= != LIKE ILIKE,
 // IN / NOT IN); tag/tags (= != LIKE ILIKE). order_by: name,
-// creation_timestamp, last_updated_timestamp (timestamp -> creation_timestamp).
+// last_updated_timestamp (alias timestamp), as MLflow accepts.
 StatusOr<std::vector<storage::FilterClause>> ParseRegisteredModelFilter(std::string_view filter);
 StatusOr<std::vector<storage::OrderBy>> ParseRegisteredModelOrderBy(const std::vector<std::string>& order_by);
 

@@ -350,5 +350,3 @@ def test_large_streaming_transfer(server, server_proc, size_mb):
         assert sampler.max_kb < RSS_LIMIT_MB * 1024, (
             f"kiln RSS reached {sampler.max_kb / 1024:.0f} MB during a {size_mb} MiB transfer "
             f"(limit {RSS_LIMIT_MB} MB): artifacts must be streamed, not buffered")
-    if TARGET == "kiln" and size_mb >= 1024:
-        assert t_total < 60, f"1 GiB round trip took {t_total:.1f}s"

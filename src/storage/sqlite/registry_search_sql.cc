@@ -12,11 +12,9 @@ struct Column {
   bool numeric;
 };
 
-// As in MLflow's SQL store, every timestamp key orders registered models by
-// their last update.
 constexpr Column kModelColumns[] = {
     {"name", "rm.name", false},
-    {"creation_timestamp", "rm.last_updated_time", true},
+    {"creation_timestamp", "rm.creation_time", true},
     {"last_updated_timestamp", "rm.last_updated_time", true},
 };
 
