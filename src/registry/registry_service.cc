@@ -72,6 +72,33 @@ std::string ModelVersionsTagValue(const nlohmann::json& list) {
   return out + "]";
 }
 
+// MLflow's max_results rules for a registry search.
+StatusOr<int64_t> MaxResults(const SearchRequest& req, int64_t default_value, int64_t threshold, int64_t min) {
+  int64_t n = req.max_results.value_or(default_value);
+  if (n < min) {
+    return InvalidArgument("Invalid value for max_results. It must be a positive integer, but got " +
+                           std::to_string(n));
+  }
+  if (n > threshold) {
+    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
+                           std::to_string(threshold) + ", but got value " + std::to_string(n));
+  }
+  return n;
+}
+
+StatusOr<int64_t> Offset(const SearchRequest& req) {
+  if (req.page_token.empty()) return int64_t{0};
+  return tracking::DecodePageToken(req.page_token);
+}
+
+template <typename T>
+PagedResult<T> Paged(storage::Page<T> page, int64_t offset, int64_t max_results) {
+  PagedResult<T> out;
+  out.items = std::move(page.items);
+  if (page.has_more) out.next_page_token = tracking::EncodePageToken(offset + max_results);
+  return out;
+}
+
 }  // namespace
 
 RegistryService::RegistryService(storage::RegistryStore& store, tracking::TrackingService& tracking,
@@ -157,26 +184,14 @@ Status RegistryService::DeleteRegisteredModel(const std::string& actor, const st
 
 StatusOr<PagedResult<RegisteredModel>> RegistryService::SearchRegisteredModels(const SearchRequest& req) {
   storage::RegisteredModelQuery q;
-  q.max_results = req.max_results.value_or(tracking::kSearchRegisteredModelsMaxResultsDefault);
-  if (q.max_results > tracking::kSearchRegisteredModelsMaxResultsThreshold) {
-    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
-                           std::to_string(tracking::kSearchRegisteredModelsMaxResultsThreshold) +
-                           ", but got value " + std::to_string(q.max_results));
-  }
-  if (q.max_results < 0) {
-    return InvalidArgument("Invalid value for request parameter max_results. It must be a positive integer, but got " +
-                           std::to_string(q.max_results));
-  }
+  // MLflow accepts 0 here (an empty page), unlike for model versions.
+  KILN_ASSIGN_OR_RETURN(q.max_results, MaxResults(req, tracking::kSearchRegisteredModelsMaxResultsDefault,
+                                                  tracking::kSearchRegisteredModelsMaxResultsThreshold, 0));
+  KILN_ASSIGN_OR_RETURN(q.offset, Offset(req));
   KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseRegisteredModelFilter(req.filter));
   KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseRegisteredModelOrderBy(req.order_by));
-  if (!req.page_token.empty()) {
-    KILN_ASSIGN_OR_RETURN(q.offset, tracking::DecodePageToken(req.page_token));
-  }
   KILN_ASSIGN_OR_RETURN(auto page, store_.SearchRegisteredModels(q));
-  PagedResult<RegisteredModel> out;
-  out.items = std::move(page.items);
-  if (page.has_more) out.next_page_token = tracking::EncodePageToken(q.offset + q.max_results);
-  return out;
+  return Paged(std::move(page), q.offset, q.max_results);
 }
 
 StatusOr<std::vector<ModelVersion>> RegistryService::GetLatestVersions(const std::string& name,
@@ -410,26 +425,13 @@ Status RegistryService::DeleteModelVersion(const std::string& actor, const std::
 
 StatusOr<PagedResult<ModelVersion>> RegistryService::SearchModelVersions(const SearchRequest& req) {
   storage::ModelVersionQuery q;
-  q.max_results = req.max_results.value_or(tracking::kSearchModelVersionsMaxResultsDefault);
-  if (q.max_results < 1) {
-    return InvalidArgument("Invalid value for max_results. It must be a positive integer, but got " +
-                           std::to_string(q.max_results));
-  }
-  if (q.max_results > tracking::kSearchModelVersionsMaxResultsThreshold) {
-    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
-                           std::to_string(tracking::kSearchModelVersionsMaxResultsThreshold) +
-                           ", but got value " + std::to_string(q.max_results));
-  }
+  KILN_ASSIGN_OR_RETURN(q.max_results, MaxResults(req, tracking::kSearchModelVersionsMaxResultsDefault,
+                                                  tracking::kSearchModelVersionsMaxResultsThreshold, 1));
+  KILN_ASSIGN_OR_RETURN(q.offset, Offset(req));
   KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseModelVersionFilter(req.filter));
   KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseModelVersionOrderBy(req.order_by));
-  if (!req.page_token.empty()) {
-    KILN_ASSIGN_OR_RETURN(q.offset, tracking::DecodePageToken(req.page_token));
-  }
   KILN_ASSIGN_OR_RETURN(auto page, store_.SearchModelVersions(q));
-  PagedResult<ModelVersion> out;
-  out.items = std::move(page.items);
-  if (page.has_more) out.next_page_token = tracking::EncodePageToken(q.offset + q.max_results);
-  return out;
+  return Paged(std::move(page), q.offset, q.max_results);
 }
 
 StatusOr<std::string> RegistryService::GetDownloadUri(const std::string& name, const std::string& version) {

@@ -56,6 +56,37 @@ Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& na
 
 using sqlite::RecordModelEvent;
 
+namespace {
+
+// Applies `change(conn, pk)` to an existing registered model in one write
+// transaction and records the event with the model as it was before and
+// after. `change` answers whether it changed anything; no change, no event.
+template <typename Change>
+Status MutateModel(sqlite::Database& db, EventContext& ev, const std::string& name, RegisteredModel* out,
+                   Change change) {
+  return db.Write([&](SqliteConn& c) -> Status {
+    ev.recorded.clear();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(bool changed, change(c, pk));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    if (changed) KILN_RETURN_IF_ERROR(RecordModelEvent(c, ev, after.name, before, after));
+    if (out) *out = std::move(after);
+    return Status::Ok();
+  });
+}
+
+// Runs one statement with the given arguments; true when it touched a row.
+template <typename... A>
+StatusOr<bool> Exec(SqliteConn& c, const char* sql, const A&... args) {
+  KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
+  st.Args(args...);
+  KILN_RETURN_IF_ERROR(st.Run());
+  return c.Changes() > 0;
+}
+
+}  // namespace
+
 StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) {
   RegisteredModel out;
   Status s = db_.Write([&](SqliteConn& c) -> Status {
@@ -98,24 +129,15 @@ StatusOr<RegisteredModel> SqliteRegistryStore::RenameRegisteredModel(const std::
                                                                      const std::string& new_name, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
     if (new_name != name) {
       KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM registered_models WHERE name = ?"));
       dup.Bind(1, new_name);
       KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
       if (exists) return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
     }
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET name = ?, last_updated_time = ? "
-                                             "WHERE id = ?"));
-    up.Args(new_name, now_ms, pk);
-    KILN_RETURN_IF_ERROR(up.Run());
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, new_name, before, out);
-  });
-  if (!s.ok()) return s;
+    return Exec(c, "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE id = ?", new_name, now_ms, pk);
+  }));
   return out;
 }
 
@@ -123,18 +145,10 @@ StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::
                                                                      const std::string& description, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET description = ?, last_updated_time = ? "
-                                             "WHERE id = ?"));
-    up.Args(description, now_ms, pk);
-    KILN_RETURN_IF_ERROR(up.Run());
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, name, before, out);
-  });
-  if (!s.ok()) return s;
+  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
+    return Exec(c, "UPDATE registered_models SET description = ?, last_updated_time = ? WHERE id = ?", description,
+                now_ms, pk);
+  }));
   return out;
 }
 
@@ -197,61 +211,32 @@ StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(cons
 }
 
 Status SqliteRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) "
-                                             "VALUES (?, ?, ?)"));
-    st.Args(pk, tag.key, tag.value);
-    KILN_RETURN_IF_ERROR(st.Run());
-    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, name, before, after);
+  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+    return Exec(c, "INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) VALUES (?, ?, ?)", pk, tag.key,
+                tag.value);
   });
 }
 
 Status SqliteRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
                                                      EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM registered_model_tags WHERE model_pk = ? AND key = ?"));
-    st.Args(pk, key);
-    KILN_RETURN_IF_ERROR(st.Run());
-    if (c.Changes() == 0) return Status::Ok();  // as MLflow: deleting a missing tag is fine
-    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, name, before, after);
+  // As MLflow: deleting a missing tag is fine (and records nothing).
+  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+    return Exec(c, "DELETE FROM registered_model_tags WHERE model_pk = ? AND key = ?", pk, key);
   });
 }
 
 Status SqliteRegistryStore::SetAlias(const std::string& name, const std::string& alias, int64_t version,
                                      EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
     KILN_RETURN_IF_ERROR(sqlite::RequireModelVersion(c, pk, name, version).status());
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO registered_model_aliases(model_pk, alias, "
-                                             "version) VALUES (?, ?, ?)"));
-    st.Args(pk, alias, version);
-    KILN_RETURN_IF_ERROR(st.Run());
-    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, name, before, after);
+    return Exec(c, "INSERT OR REPLACE INTO registered_model_aliases(model_pk, alias, version) VALUES (?, ?, ?)", pk,
+                alias, version);
   });
 }
 
 Status SqliteRegistryStore::DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
-    ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
-    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM registered_model_aliases WHERE model_pk = ? AND alias = ?"));
-    st.Args(pk, alias);
-    KILN_RETURN_IF_ERROR(st.Run());
-    if (c.Changes() == 0) return Status::Ok();  // nothing changed, nothing to record
-    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
-    return RecordModelEvent(c, ev, name, before, after);
+  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+    return Exec(c, "DELETE FROM registered_model_aliases WHERE model_pk = ? AND alias = ?", pk, alias);
   });
 }
 
