@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 
@@ -61,6 +62,8 @@ std::vector<Setting> Settings(Config& c) {
            "Artifact location given to new experiments", c.default_artifact_root),
       Make("health-interval-ms", "KILN_HEALTH_INTERVAL_MS", "How often /health probes the stores",
            c.health_interval_ms),
+      Make("model-repository", "KILN_MODEL_REPOSITORY",
+           "Directory of models to serve (Triton layout DIR/<model>/<version>/model.*)", c.model_repository),
   };
 }
 
@@ -114,6 +117,12 @@ Status ValidateConfig(const Config& c) {
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
   if (c.port < 0 || c.port > 65535) return InvalidArgument("invalid --port " + std::to_string(c.port));
   if (c.data_dir.empty()) return InvalidArgument("invalid --data-dir: empty");
+  if (!c.model_repository.empty()) {
+    std::error_code fs_ec;
+    if (!std::filesystem::is_directory(c.model_repository, fs_ec)) {
+      return InvalidArgument("invalid --model-repository '" + c.model_repository + "': not a directory");
+    }
+  }
   if (c.io_threads < 0 || c.io_threads > 256) return InvalidArgument("invalid --io-threads");
   if (c.workers < 0 || c.workers > 1024) return InvalidArgument("invalid --workers");
   if (c.worker_queue < 1) return InvalidArgument("invalid --worker-queue: must be at least 1");

@@ -34,6 +34,7 @@ struct Config {
   bool access_log = true;
   std::string default_artifact_root = "mlflow-artifacts:";
   int health_interval_ms = 1000;
+  std::string model_repository;  // empty: no model directory
 };
 
 // Registers every setting on `app` (flags with their env names and defaults).

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "api/mlflow/mlflow_routes.h"
+#include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
 #include "core/health_monitor.h"
 #include "core/log.h"
@@ -15,6 +16,7 @@
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
 #include "registry/registry_service.h"
+#include "serving/model_repository.h"
 #include "tracking/tracking_service.h"
 
 namespace kiln::cli {
@@ -96,6 +98,16 @@ int Serve(const Config& config) {
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
   api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
   api::mlflow::AddRegistryRoutes(router, registry);
+  serving::ModelRepository models(config.model_repository);
+  models.LoadAll();
+  for (const auto& m : models.Index()) {
+    if (m.state == "READY") {
+      log::Info("serving model " + m.name + " version " + m.version);
+    } else {
+      log::Warn("model " + m.name + " is not served: " + m.reason);
+    }
+  }
+  api::v2::AddV2Routes(router, models, KILN_VERSION);
 
   net::HttpServerOptions http;
   http.host = config.host;

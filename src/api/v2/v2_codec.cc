@@ -1,0 +1,221 @@
+#include "api/v2/v2_codec.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace kiln::api::v2 {
+
+using nlohmann::json;
+using serving::DataType;
+using serving::Tensor;
+
+namespace {
+
+constexpr int64_t kMaxElements = int64_t{1} << 28;
+
+template <typename T>
+void Append(std::vector<char>& out, T v) {
+  const size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &v, sizeof(T));
+}
+
+// Appends one JSON scalar as an element of `type`; false when it does not fit.
+bool AppendElement(const json& v, DataType type, std::vector<char>& out) {
+  switch (type) {
+    case DataType::kBool:
+      if (!v.is_boolean()) return false;
+      Append<uint8_t>(out, v.get<bool>() ? 1 : 0);
+      return true;
+    case DataType::kFp32:
+    case DataType::kFp64: {
+      double d;
+      if (v.is_number()) {
+        d = v.get<double>();
+      } else if (v.is_null()) {
+        d = std::numeric_limits<double>::quiet_NaN();  // JSON has no NaN; null stands for a missing value
+      } else {
+        return false;
+      }
+      if (type == DataType::kFp32) {
+        Append<float>(out, static_cast<float>(d));
+      } else {
+        Append<double>(out, d);
+      }
+      return true;
+    }
+    case DataType::kBytes: {
+      if (!v.is_string()) return false;
+      const auto& s = v.get_ref<const std::string&>();
+      Append<uint32_t>(out, static_cast<uint32_t>(s.size()));
+      out.insert(out.end(), s.begin(), s.end());
+      return true;
+    }
+    case DataType::kFp16:
+      return false;  // no runtime takes FP16 yet
+    default: {
+      if (!v.is_number_integer()) return false;
+      if (v.is_number_unsigned()) {
+        const uint64_t u = v.get<uint64_t>();
+        switch (type) {
+          case DataType::kUint8: if (u > 0xff) return false; Append<uint8_t>(out, static_cast<uint8_t>(u)); return true;
+          case DataType::kUint16: if (u > 0xffff) return false; Append<uint16_t>(out, static_cast<uint16_t>(u)); return true;
+          case DataType::kUint32: if (u > 0xffffffffu) return false; Append<uint32_t>(out, static_cast<uint32_t>(u)); return true;
+          case DataType::kUint64: Append<uint64_t>(out, u); return true;
+          default: break;
+        }
+      }
+      const int64_t i = v.get<int64_t>();
+      switch (type) {
+        case DataType::kInt8: if (i < -128 || i > 127) return false; Append<int8_t>(out, static_cast<int8_t>(i)); return true;
+        case DataType::kInt16: if (i < -32768 || i > 32767) return false; Append<int16_t>(out, static_cast<int16_t>(i)); return true;
+        case DataType::kInt32: if (i < INT32_MIN || i > INT32_MAX) return false; Append<int32_t>(out, static_cast<int32_t>(i)); return true;
+        case DataType::kInt64: Append<int64_t>(out, i); return true;
+        case DataType::kUint8: case DataType::kUint16: case DataType::kUint32: case DataType::kUint64:
+          return false;  // negative into an unsigned type
+        default: return false;
+      }
+    }
+  }
+}
+
+// Flattens nested arrays depth-first (row-major), bounded by `limit` elements.
+Status Flatten(const json& data, DataType type, const std::string& field, int64_t limit, int depth,
+               std::vector<char>& out, int64_t& count) {
+  if (depth > 32) return InvalidArgument(field + " is nested too deeply");
+  if (data.is_array()) {
+    for (const json& item : data) KILN_RETURN_IF_ERROR(Flatten(item, type, field, limit, depth + 1, out, count));
+    return Status::Ok();
+  }
+  if (++count > limit) return InvalidArgument(field + " has more elements than its shape");
+  if (!AppendElement(data, type, out)) {
+    return InvalidArgument(field + " holds " + data.dump() + ", which is not a valid " +
+                           std::string(serving::DataTypeName(type)) + " value");
+  }
+  return Status::Ok();
+}
+
+json ElementsJson(const Tensor& t) {
+  json out = json::array();
+  const size_t width = serving::ElementSize(t.dtype);
+  const char* p = t.data.data();
+  auto read = [&](auto tag, size_t i) {
+    decltype(tag) v;
+    std::memcpy(&v, p + i * sizeof(v), sizeof(v));
+    return v;
+  };
+  const size_t n = width ? t.data.size() / width : 0;
+  for (size_t i = 0; i < n; ++i) {
+    switch (t.dtype) {
+      case DataType::kBool: out.push_back(read(uint8_t{}, i) != 0); break;
+      case DataType::kFp32: { float f = read(float{}, i); out.push_back(std::isfinite(f) ? json(f) : json(nullptr)); break; }
+      case DataType::kFp64: { double d = read(double{}, i); out.push_back(std::isfinite(d) ? json(d) : json(nullptr)); break; }
+      case DataType::kInt8: out.push_back(read(int8_t{}, i)); break;
+      case DataType::kInt16: out.push_back(read(int16_t{}, i)); break;
+      case DataType::kInt32: out.push_back(read(int32_t{}, i)); break;
+      case DataType::kInt64: out.push_back(read(int64_t{}, i)); break;
+      case DataType::kUint8: out.push_back(read(uint8_t{}, i)); break;
+      case DataType::kUint16: out.push_back(read(uint16_t{}, i)); break;
+      case DataType::kUint32: out.push_back(read(uint32_t{}, i)); break;
+      case DataType::kUint64: out.push_back(read(uint64_t{}, i)); break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<InferRequest> DecodeInferRequest(std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("malformed JSON: the body must be a JSON object");
+  InferRequest req;
+  if (auto it = doc.find("id"); it != doc.end()) {
+    if (!it->is_string()) return InvalidArgument("'id' must be a string");
+    req.id = it->get<std::string>();
+  }
+  auto inputs = doc.find("inputs");
+  if (inputs == doc.end() || !inputs->is_array() || inputs->empty()) {
+    return InvalidArgument("'inputs' must be a non-empty array");
+  }
+  for (size_t i = 0; i < inputs->size(); ++i) {
+    const json& in = (*inputs)[i];
+    const std::string field = "inputs[" + std::to_string(i) + "]";
+    if (!in.is_object()) return InvalidArgument(field + " must be an object");
+    Tensor t;
+    auto name = in.find("name");
+    if (name == in.end() || !name->is_string()) return InvalidArgument(field + ".name must be a string");
+    t.name = name->get<std::string>();
+    auto dtype = in.find("datatype");
+    if (dtype == in.end() || !dtype->is_string()) return InvalidArgument(field + ".datatype must be a string");
+    auto parsed = serving::ParseDataType(dtype->get<std::string>());
+    if (!parsed) return InvalidArgument(field + ".datatype '" + dtype->get<std::string>() + "' is not a V2 datatype");
+    t.dtype = *parsed;
+    auto shape = in.find("shape");
+    if (shape == in.end() || !shape->is_array()) return InvalidArgument(field + ".shape must be an array");
+    int64_t elements = 1;
+    for (const json& d : *shape) {
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) {
+        return InvalidArgument(field + ".shape must hold non-negative integers");
+      }
+      t.shape.push_back(d.get<int64_t>());
+      elements = t.shape.back() == 0 ? 0 : elements * t.shape.back();
+      if (elements > kMaxElements) return InvalidArgument(field + ".shape is too large");
+    }
+    auto data = in.find("data");
+    if (data == in.end()) return InvalidArgument(field + ".data is missing");
+    int64_t count = 0;
+    KILN_RETURN_IF_ERROR(Flatten(*data, t.dtype, field + ".data", elements, 0, t.data, count));
+    if (count != elements) {
+      return InvalidArgument(field + ".data has " + std::to_string(count) + " elements, its shape needs " +
+                             std::to_string(elements));
+    }
+    req.inputs.push_back(std::move(t));
+  }
+  if (auto outs = doc.find("outputs"); outs != doc.end()) {
+    if (!outs->is_array()) return InvalidArgument("'outputs' must be an array");
+    for (const json& o : *outs) {
+      if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
+        return InvalidArgument("every entry of 'outputs' needs a string 'name'");
+      }
+      req.outputs.push_back(o["name"].get<std::string>());
+    }
+  }
+  return req;
+}
+
+json EncodeInferResponse(const std::string& model, const std::string& version, const std::string& id,
+                         const std::vector<Tensor>& outputs) {
+  json outs = json::array();
+  for (const Tensor& t : outputs) {
+    outs.push_back({{"name", t.name},
+                    {"datatype", serving::DataTypeName(t.dtype)},
+                    {"shape", t.shape},
+                    {"data", ElementsJson(t)}});
+  }
+  json out = {{"model_name", model}, {"model_version", version}, {"outputs", std::move(outs)}};
+  if (!id.empty()) out["id"] = id;
+  return out;
+}
+
+net::HttpResponse ErrorResponse(unsigned http_status, std::string_view message) {
+  return net::HttpResponse::Json(http_status, json{{"error", message}}.dump());
+}
+
+net::HttpResponse ErrorResponse(const Status& status) {
+  unsigned http = 500;
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: http = 400; break;
+    case StatusCode::kNotFound: http = 404; break;
+    case StatusCode::kUnavailable: http = 503; break;
+    case StatusCode::kResourceExhausted: http = 503; break;
+    case StatusCode::kUnimplemented: http = 501; break;
+    default: break;
+  }
+  return ErrorResponse(http, status.message());
+}
+
+net::HttpResponse JsonResponse(const json& body) { return net::HttpResponse::Json(200, body.dump()); }
+
+}  // namespace kiln::api::v2

@@ -1,0 +1,117 @@
+#include "api/v2/v2_routes.h"
+
+#include <algorithm>
+
+#include "api/v2/v2_codec.h"
+
+namespace kiln::api::v2 {
+
+using nlohmann::json;
+using serving::ModelRepository;
+
+namespace {
+
+net::HttpResponse RenderHttpError(unsigned status, std::string_view, std::string_view message) {
+  return ErrorResponse(status, message);
+}
+
+void Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h,
+         net::Execution where = net::Execution::kPool) {
+  auto& route = r.Add(method, path, std::move(h), where);
+  route.render_error = RenderHttpError;
+}
+
+json SpecsJson(const std::vector<serving::TensorSpec>& specs) {
+  json out = json::array();
+  for (const auto& s : specs) {
+    out.push_back({{"name", s.name}, {"datatype", serving::DataTypeName(s.dtype)}, {"shape", s.shape}});
+  }
+  return out;
+}
+
+std::string VersionParam(net::HttpRequest& req) {
+  std::string_view v = req.PathParam("version");
+  return std::string(v);
+}
+
+net::HttpResponse Metadata(ModelRepository& repo, net::HttpRequest& req) {
+  std::string name(req.PathParam("model"));
+  auto model = repo.Get(name, VersionParam(req));
+  if (!model.ok()) return ErrorResponse(model.status());
+  json versions = json::array();
+  for (int64_t v : repo.Versions(name)) versions.push_back(std::to_string(v));
+  const auto& rt = *(*model)->runtime;
+  return JsonResponse({{"name", name},
+                       {"versions", std::move(versions)},
+                       {"platform", rt.backend()},
+                       {"inputs", SpecsJson(rt.inputs())},
+                       {"outputs", SpecsJson(rt.outputs())}});
+}
+
+net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
+  std::string name(req.PathParam("model"));
+  auto model = repo.Get(name, VersionParam(req));
+  if (!model.ok()) return ErrorResponse(model.status());
+  return JsonResponse({{"name", name}, {"ready", true}});
+}
+
+net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
+  std::string name(req.PathParam("model"));
+  auto model = repo.Get(name, VersionParam(req));
+  if (!model.ok()) return ErrorResponse(model.status());
+  auto request = DecodeInferRequest(req.body);
+  if (!request.ok()) return ErrorResponse(request.status());
+  const serving::Runtime& rt = *(*model)->runtime;
+  for (const std::string& o : request->outputs) {
+    const auto& outs = rt.outputs();
+    if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o; })) {
+      return ErrorResponse(400, "unknown output '" + o + "' for model '" + name + "'");
+    }
+  }
+  auto outputs = (*model)->runtime->Execute(request->inputs);
+  if (!outputs.ok()) return ErrorResponse(outputs.status());
+  if (!request->outputs.empty()) {
+    std::erase_if(*outputs, [&](const serving::Tensor& t) {
+      return std::find(request->outputs.begin(), request->outputs.end(), t.name) == request->outputs.end();
+    });
+  }
+  return JsonResponse(EncodeInferResponse(name, std::to_string((*model)->version), request->id, *outputs));
+}
+
+}  // namespace
+
+void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version) {
+  Add(r, "GET", "/v2", [server_version](net::HttpRequest&) {
+    return JsonResponse({{"name", "kiln"}, {"version", server_version}, {"extensions", {"model_repository"}}});
+  }, net::Execution::kInline);
+  Add(r, "GET", "/v2/health/live", [](net::HttpRequest&) { return JsonResponse({{"live", true}}); },
+      net::Execution::kInline);
+  Add(r, "GET", "/v2/health/ready", [](net::HttpRequest&) { return JsonResponse({{"ready", true}}); },
+      net::Execution::kInline);
+  Add(r, "GET", "/v2/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
+  for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
+    Add(r, "GET", base, [&repo](net::HttpRequest& req) { return Metadata(repo, req); });
+    Add(r, "GET", base + "/ready", [&repo](net::HttpRequest& req) { return Ready(repo, req); });
+    Add(r, "POST", base + "/infer", [&repo](net::HttpRequest& req) { return Infer(repo, req); });
+  }
+  Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest&) {
+    json out = json::array();
+    for (const auto& m : repo.Index()) {
+      json entry = {{"name", m.name}, {"state", m.state}};
+      if (!m.version.empty()) entry["version"] = m.version;
+      if (!m.reason.empty()) entry["reason"] = m.reason;
+      out.push_back(std::move(entry));
+    }
+    return JsonResponse(out);
+  });
+  Add(r, "POST", "/v2/repository/models/{model}/load", [&repo](net::HttpRequest& req) {
+    Status s = repo.Load(std::string(req.PathParam("model")));
+    return s.ok() ? JsonResponse(json::object()) : ErrorResponse(s);
+  });
+  Add(r, "POST", "/v2/repository/models/{model}/unload", [&repo](net::HttpRequest& req) {
+    Status s = repo.Unload(std::string(req.PathParam("model")));
+    return s.ok() ? JsonResponse(json::object()) : ErrorResponse(s);
+  });
+}
+
+}  // namespace kiln::api::v2

@@ -1,0 +1,17 @@
+// The Open Inference Protocol (KServe V2) REST adapter: server and model
+// metadata, health, JSON inference, and Triton's model-repository extension
+// (index, load, unload). Errors are {"error": "..."} with 400 (bad request),
+// 404 (unknown model or version), 501, 503 (not ready).
+#pragma once
+
+#include <string>
+
+#include "net/router.h"
+#include "serving/model_repository.h"
+
+namespace kiln::api::v2 {
+
+// Borrows the repository, which must outlive the router.
+void AddV2Routes(net::Router& router, serving::ModelRepository& repository, const std::string& server_version);
+
+}  // namespace kiln::api::v2

@@ -1,0 +1,77 @@
+// ModelRepository: the models kiln serves, loaded from a directory in
+// Triton's layout
+//     DIR/<model>/<version>/model.{json,ubj,bst,xgb}   XGBoost
+//     DIR/<model>/<version>/model.txt                  LightGBM
+// or KServe's single-model layout DIR/<model>/model.* (served as version 1).
+// Models load, unload and reload while the server runs; a model that fails
+// to load is kept in the index with its reason and never stops the server.
+//
+// Ownership: owns the loaded runtimes through shared_ptr, so a request that
+// holds a model keeps it alive across an unload or reload.
+// Thread-safety: every method is thread-safe. Loading reads files and may
+// take a while: call from the worker pool, never from an I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "serving/runtime.h"
+
+namespace kiln::serving {
+
+// One loaded version.
+struct ServedModel {
+  std::string name;
+  int64_t version = 1;
+  std::string path;  // the model file
+  std::shared_ptr<Runtime> runtime;
+};
+
+struct ModelState {
+  std::string name;
+  std::string version;  // empty when nothing loaded
+  std::string state;    // READY | UNAVAILABLE | UNLOADED
+  std::string reason;   // why not READY
+};
+
+// Loads the runtime for one model file by its name (model.json -> XGBoost…).
+StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path);
+
+class ModelRepository {
+ public:
+  // `root` may be empty: then only models added with Add() exist.
+  explicit ModelRepository(std::string root) : root_(std::move(root)) {}
+
+  // Loads every model under the root; failures are recorded, not returned.
+  void LoadAll();
+  // (Re)loads one model from the root: all its versions. NotFound when the
+  // directory does not exist; InvalidArgument (with the reason) when nothing
+  // loads. On failure the previously loaded versions stay served.
+  Status Load(const std::string& name);
+  Status Unload(const std::string& name);
+  // The given version, or the highest when version is empty. NotFound names
+  // what is missing; Unavailable when the model failed to load.
+  StatusOr<std::shared_ptr<const ServedModel>> Get(const std::string& name, const std::string& version = "") const;
+  std::vector<ModelState> Index() const;
+  std::vector<std::string> ReadyModels() const;
+  // Versions served for `name`, ascending.
+  std::vector<int64_t> Versions(const std::string& name) const;
+
+ private:
+  struct Entry {
+    std::map<int64_t, std::shared_ptr<const ServedModel>> versions;
+    std::string state = "UNAVAILABLE";
+    std::string reason;
+  };
+
+  const std::string root_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> models_;  // guarded by mu_
+};
+
+}  // namespace kiln::serving

@@ -1,0 +1,42 @@
+// Tensors as the inference protocols carry them: a name, a V2 datatype, a
+// shape and row-major little-endian bytes. The serving runtimes read and
+// write these; the protocol adapters (V2 REST/gRPC, V1) convert to and from
+// their wire forms.
+//
+// Value types; not synchronised.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::serving {
+
+enum class DataType { kBool, kUint8, kUint16, kUint32, kUint64, kInt8, kInt16, kInt32, kInt64, kFp16, kFp32, kFp64, kBytes };
+
+// "FP32" etc. as the V2 protocol spells them; nullopt for anything else.
+std::optional<DataType> ParseDataType(std::string_view name);
+std::string_view DataTypeName(DataType t);
+// Bytes per element; 0 for BYTES (variable length).
+size_t ElementSize(DataType t);
+
+// What a model declares about one input or output. -1 is a variable dimension.
+struct TensorSpec {
+  std::string name;
+  DataType dtype = DataType::kFp32;
+  std::vector<int64_t> shape;
+};
+
+struct Tensor {
+  std::string name;
+  DataType dtype = DataType::kFp32;
+  std::vector<int64_t> shape;
+  std::vector<char> data;  // row-major; BYTES: 4-byte LE length + bytes per element
+
+  int64_t ElementCount() const;
+};
+
+}  // namespace kiln::serving

@@ -1,0 +1,225 @@
+"""Model serving over the Open Inference Protocol (KServe V2) REST, JSON tensors.
+
+kiln serves XGBoost models from a Triton-layout model repository
+(--model-repository DIR/<model>/<version>/model.{json,ubj,bst}); every test
+trains its own models with the real `xgboost` package and compares kiln's
+predictions with xgboost's over 1,000+ rows that include missing values
+(JSON null stands for NaN). kiln-only: MLflow's server has no V2 endpoints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import requests
+import xgboost as xgb
+
+pytestmark = pytest.mark.kiln_only
+
+ROWS = 1200
+FEATURES = 8
+RTOL = 1e-5
+
+
+def _data(seed: int):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(ROWS, FEATURES)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X, rng
+
+
+def _train(objective: str, seed: int, **params):
+    X, rng = _data(seed)
+    if objective.startswith("multi:"):
+        y = rng.integers(0, 3, size=ROWS)
+        params["num_class"] = 3
+    elif objective == "binary:logistic":
+        y = (np.nan_to_num(X[:, 0]) + rng.normal(scale=0.5, size=ROWS) > 0).astype(int)
+    else:
+        y = np.nan_to_num(X[:, 0]) * 2 + rng.normal(size=ROWS)
+    dtrain = xgb.DMatrix(X, label=y)
+    if objective.startswith("rank:"):
+        dtrain.set_group([ROWS // 12] * 12)
+        y = rng.integers(0, 4, size=ROWS)
+        dtrain.set_label(y)
+    booster = xgb.train({"objective": objective, "max_depth": 5, "eta": 0.3, **params}, dtrain, num_boost_round=30)
+    return booster, X
+
+
+def _rows_json(X: np.ndarray):
+    return [[None if np.isnan(v) else float(v) for v in row] for row in X]
+
+
+def _infer(url: str, model: str, X: np.ndarray, version: str | None = None, **extra):
+    path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/infer"
+    body = {"id": "req-1", "inputs": [{"name": "input-0", "shape": list(X.shape), "datatype": "FP32",
+                                       "data": _rows_json(X)}], **extra}
+    return requests.post(url + path, json=body, timeout=60)
+
+
+def _assert_close(got, expected):
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape
+    err = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))
+    assert err.max() <= RTOL, f"max relative error {err.max():.3g}"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    trained = {}
+    for name, objective, fmt, seed in [
+        ("binary-json", "binary:logistic", "json", 1),
+        ("multi-ubj", "multi:softprob", "ubj", 2),
+        ("reg-bst", "reg:squarederror", "bst", 3),
+        ("rank-json", "rank:pairwise", "json", 4),
+        ("ndcg-ubj", "rank:ndcg", "ubj", 6),
+        ("softmax-json", "multi:softmax", "json", 7),
+    ]:
+        booster, X = _train(objective, seed)
+        d = root / name / "1"
+        d.mkdir(parents=True)
+        if fmt == "bst":
+            (d / "model.bst").write_bytes(booster.save_raw("deprecated"))
+        else:
+            booster.save_model(str(d / f"model.{fmt}"))
+        trained[name] = (booster, X)
+    # KServe's single-model layout: the file directly in the model folder.
+    booster, X = _train("binary:logistic", 5)
+    (root / "kserve-style").mkdir()
+    booster.save_model(str(root / "kserve-style" / "model.json"))
+    trained["kserve-style"] = (booster, X)
+    # A model that cannot load must not take the server down.
+    (root / "broken" / "1").mkdir(parents=True)
+    (root / "broken" / "1" / "model.json").write_text("{not a model")
+    return root, trained
+
+
+@pytest.fixture(scope="module")
+def served(repo, compat_tmp_root):
+    from conftest import ServerProcess  # the suite's own process wrapper
+
+    root, trained = repo
+    srv = ServerProcess("kiln", compat_tmp_root / "serving-v2", ["--model-repository", str(root)])
+    srv.start()
+    yield srv.url, root, trained
+    srv.stop(check=True)
+
+
+@pytest.mark.parametrize("name", ["binary-json", "multi-ubj", "reg-bst", "rank-json", "ndcg-ubj", "softmax-json",
+                                  "kserve-style"])
+def test_predictions_equal_xgboost(served, name):
+    url, _, trained = served
+    booster, X = trained[name]
+    expected = booster.predict(xgb.DMatrix(X))
+    r = _infer(url, name, X)
+    assert r.status_code == 200, r.text[:500]
+    body = r.json()
+    assert body["model_name"] == name and body["model_version"] == "1" and body["id"] == "req-1"
+    (out,) = body["outputs"]
+    assert out["name"] == "output-0" and out["datatype"] == "FP32"
+    assert out["shape"] == list(expected.shape)
+    _assert_close(np.asarray(out["data"]).reshape(expected.shape), expected)
+
+
+def test_metadata_health_and_index(served):
+    url, _, trained = served
+    assert requests.get(url + "/v2/health/live", timeout=10).json() == {"live": True}
+    assert requests.get(url + "/v2/health/ready", timeout=10).json() == {"ready": True}
+    server = requests.get(url + "/v2", timeout=10).json()
+    assert server["name"] == "kiln" and "model_repository" in server["extensions"]
+    meta = requests.get(url + "/v2/models/multi-ubj", timeout=10).json()
+    assert meta["platform"] == "xgboost" and meta["versions"] == ["1"]
+    assert meta["inputs"] == [{"name": "input-0", "datatype": "FP32", "shape": [-1, FEATURES]}]
+    assert meta["outputs"] == [{"name": "output-0", "datatype": "FP32", "shape": [-1, 3]}]
+    assert requests.get(url + "/v2/models/binary-json/versions/1/ready", timeout=10).json()["ready"] is True
+    models = requests.get(url + "/v2/models", timeout=10).json()["models"]
+    assert sorted(models) == sorted(trained)
+    index = {m["name"]: m for m in requests.post(url + "/v2/repository/index", json={}, timeout=10).json()}
+    assert index["broken"]["state"] == "UNAVAILABLE" and "cannot load XGBoost model" in index["broken"]["reason"]
+    assert index["reg-bst"]["state"] == "READY"
+
+
+@pytest.mark.parametrize("case,mutate,status,needle", [
+    ("wrong-shape", lambda b: b["inputs"][0].update(shape=[2, FEATURES + 1], data=[0.0] * (2 * (FEATURES + 1))),
+     400, "expected [-1, 8]"),
+    ("count-mismatch", lambda b: b["inputs"][0].update(data=[0.0] * 3), 400, "its shape needs"),
+    ("wrong-datatype", lambda b: b["inputs"][0].update(datatype="INT32", data=[0] * (2 * FEATURES)), 400,
+     "datatype INT32"),
+    ("unknown-datatype", lambda b: b["inputs"][0].update(datatype="FLOAT"), 400, "not a V2 datatype"),
+    ("string-values", lambda b: b["inputs"][0].update(data=["x"] * (2 * FEATURES)), 400, "not a valid FP32"),
+    ("missing-input", lambda b: b.update(inputs=[]), 400, "non-empty array"),
+    ("wrong-input-name", lambda b: b["inputs"][0].update(name="features"), 400, "unexpected input"),
+    ("unknown-output", lambda b: b.update(outputs=[{"name": "probabilities"}]), 400, "unknown output"),
+    ("negative-dim", lambda b: b["inputs"][0].update(shape=[-2, FEATURES]), 400, "non-negative"),
+])
+def test_bad_requests_get_v2_errors(served, case, mutate, status, needle):
+    url, _, trained = served
+    _, X = trained["binary-json"]
+    body = {"inputs": [{"name": "input-0", "shape": [2, FEATURES], "datatype": "FP32", "data": _rows_json(X[:2])}]}
+    mutate(body)
+    r = requests.post(url + "/v2/models/binary-json/infer", json=body, timeout=10)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+    # Still serving correctly afterwards.
+    ok = _infer(url, "binary-json", X[:4])
+    assert ok.status_code == 200
+
+
+def test_unknown_model_version_and_malformed_json(served):
+    url, _, trained = served
+    _, X = trained["binary-json"]
+    assert _infer(url, "nope", X[:1]).status_code == 404
+    r = _infer(url, "binary-json", X[:1], version="7")
+    assert r.status_code == 404 and "no version 7" in r.json()["error"]
+    r = requests.post(url + "/v2/models/binary-json/infer", data=b"{", timeout=10)
+    assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
+    r = requests.post(url + "/v2/models/broken/infer", json={"inputs": []}, timeout=10)
+    assert r.status_code == 503 and "not ready" in r.json()["error"]
+
+
+def test_load_unload_and_reload_without_restart(served):
+    url, root, _ = served
+    booster, X = _train("reg:squarederror", 9)
+    d = root / "hot" / "1"
+    d.mkdir(parents=True)
+    booster.save_model(str(d / "model.json"))
+    assert _infer(url, "hot", X[:5]).status_code == 404
+    assert requests.post(url + "/v2/repository/models/hot/load", timeout=30).status_code == 200
+    r = _infer(url, "hot", X)
+    _assert_close(r.json()["outputs"][0]["data"], booster.predict(xgb.DMatrix(X)))
+    # A second version appears on reload and becomes the default.
+    booster2, _ = _train("reg:squarederror", 10)
+    (root / "hot" / "2").mkdir()
+    booster2.save_model(str(root / "hot" / "2" / "model.json"))
+    assert requests.post(url + "/v2/repository/models/hot/load", timeout=30).status_code == 200
+    r = _infer(url, "hot", X)
+    assert r.json()["model_version"] == "2"
+    _assert_close(r.json()["outputs"][0]["data"], booster2.predict(xgb.DMatrix(X)))
+    r = _infer(url, "hot", X, version="1")
+    _assert_close(r.json()["outputs"][0]["data"], booster.predict(xgb.DMatrix(X)))
+    # A broken reload keeps serving what was loaded.
+    (root / "hot" / "2" / "model.json").write_text("garbage")
+    (root / "hot" / "1" / "model.json").write_text("garbage")
+    r = requests.post(url + "/v2/repository/models/hot/load", timeout=30)
+    assert r.status_code == 400 and "failed to load" in r.json()["error"]
+    assert _infer(url, "hot", X[:3]).status_code == 200
+    assert requests.post(url + "/v2/repository/models/hot/unload", timeout=30).status_code == 200
+    assert _infer(url, "hot", X[:3]).status_code == 503
+    assert requests.post(url + "/v2/repository/models/nope/load", timeout=30).status_code == 404
+    assert requests.post(url + "/v2/repository/models/..%2f..%2fetc/load", timeout=30).status_code in (400, 404)
+    shutil.rmtree(root / "hot")
+
+
+def test_missing_model_repository_is_a_config_error(tmp_path):
+    from conftest import kiln_binary
+
+    r = subprocess.run([str(kiln_binary()), "serve", "--port", "0", "--data-dir", str(tmp_path / "data"),
+                        "--model-repository", str(tmp_path / "does-not-exist")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2
+    assert "--model-repository" in r.stderr + r.stdout
