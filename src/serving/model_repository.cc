@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "serving/lightgbm_runtime.h"
 #include "serving/xgboost_runtime.h"
 
 namespace kiln::serving {
@@ -45,7 +46,10 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path) {
     return std::unique_ptr<Runtime>(std::move(rt));
   }
   if (file == "model.onnx") return Unimplemented("ONNX models are not served yet (" + path + ")");
-  if (file == "model.txt") return Unimplemented("LightGBM models are not served yet (" + path + ")");
+  if (file == "model.txt") {
+    KILN_ASSIGN_OR_RETURN(auto rt, LightGbmRuntime::LoadFile(path));
+    return std::unique_ptr<Runtime>(std::move(rt));
+  }
   return InvalidArgument("no runtime for model file '" + file + "'");
 }
 

@@ -1,9 +1,9 @@
 """Model serving over the Open Inference Protocol (KServe V2) REST, JSON tensors.
 
-kiln serves XGBoost models from a Triton-layout model repository
+kiln serves XGBoost and LightGBM models from a Triton-layout model repository
 (--model-repository DIR/<model>/<version>/model.{json,ubj,bst}); every test
-trains its own models with the real `xgboost` package and compares kiln's
-predictions with xgboost's over 1,000+ rows that include missing values
+trains its own models with the real `xgboost` / `lightgbm` packages and
+compares kiln's predictions with theirs over 1,000+ rows that include missing values
 (JSON null stands for NaN). kiln-only: MLflow's server has no V2 endpoints.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import lightgbm as lgb
 import numpy as np
 import pytest
 import requests
@@ -88,6 +89,24 @@ def repo(tmp_path_factory):
         else:
             booster.save_model(str(d / f"model.{fmt}"))
         trained[name] = (booster, X)
+    # LightGBM text models, evaluated by kiln's own C++ evaluator.
+    for name, params, seed in [
+        ("lgb-binary", {"objective": "binary"}, 11),
+        ("lgb-multi", {"objective": "multiclass", "num_class": 3}, 12),
+        ("lgb-regression", {"objective": "regression"}, 13),
+    ]:
+        X, rng = _data(seed)
+        if params["objective"] == "multiclass":
+            y = rng.integers(0, 3, size=ROWS)
+        elif params["objective"] == "binary":
+            y = (np.nan_to_num(X[:, 1]) > 0).astype(int)
+        else:
+            y = np.nan_to_num(X[:, 1]) * 3 + rng.normal(size=ROWS)
+        model = lgb.train({**params, "num_leaves": 15, "verbose": -1, "num_threads": 1, "seed": seed},
+                          lgb.Dataset(X, label=y), num_boost_round=25)
+        (root / name / "1").mkdir(parents=True)
+        model.save_model(str(root / name / "1" / "model.txt"))
+        trained[name] = (model, X)
     # KServe's single-model layout: the file directly in the model folder.
     booster, X = _train("binary:logistic", 5)
     (root / "kserve-style").mkdir()
@@ -111,11 +130,11 @@ def served(repo, compat_tmp_root):
 
 
 @pytest.mark.parametrize("name", ["binary-json", "multi-ubj", "reg-bst", "rank-json", "ndcg-ubj", "softmax-json",
-                                  "kserve-style"])
-def test_predictions_equal_xgboost(served, name):
+                                  "kserve-style", "lgb-binary", "lgb-multi", "lgb-regression"])
+def test_predictions_equal_reference(served, name):
     url, _, trained = served
-    booster, X = trained[name]
-    expected = booster.predict(xgb.DMatrix(X))
+    model, X = trained[name]
+    expected = model.predict(X) if name.startswith("lgb-") else model.predict(xgb.DMatrix(X))
     r = _infer(url, name, X)
     assert r.status_code == 200, r.text[:500]
     body = r.json()
@@ -139,6 +158,7 @@ def test_metadata_health_and_index(served):
     assert requests.get(url + "/v2/models/binary-json/versions/1/ready", timeout=10).json()["ready"] is True
     models = requests.get(url + "/v2/models", timeout=10).json()["models"]
     assert sorted(models) == sorted(trained)
+    assert requests.get(url + "/v2/models/lgb-multi", timeout=10).json()["platform"] == "lightgbm"
     index = {m["name"]: m for m in requests.post(url + "/v2/repository/index", json={}, timeout=10).json()}
     assert index["broken"]["state"] == "UNAVAILABLE" and "cannot load XGBoost model" in index["broken"]["reason"]
     assert index["reg-bst"]["state"] == "READY"

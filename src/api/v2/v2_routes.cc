@@ -62,6 +62,12 @@ net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
   auto request = DecodeInferRequest(req.body);
   if (!request.ok()) return ErrorResponse(request.status());
   const serving::Runtime& rt = *(*model)->runtime;
+  for (const serving::Tensor& in : request->inputs) {
+    const auto& ins = rt.inputs();
+    if (std::none_of(ins.begin(), ins.end(), [&](const auto& s) { return s.name == in.name; })) {
+      return ErrorResponse(400, "unexpected input '" + in.name + "' for model '" + name + "'");
+    }
+  }
   for (const std::string& o : request->outputs) {
     const auto& outs = rt.outputs();
     if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o; })) {
