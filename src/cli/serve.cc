@@ -98,7 +98,19 @@ int Serve(const Config& config) {
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
   api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
   api::mlflow::AddRegistryRoutes(router, registry);
-  serving::ModelRepository models(config.model_repository);
+  // Serving reads registered versions from the registry's own copies.
+  const std::string artifacts_root = (*artifacts)->root();
+  serving::ModelRepository models(
+      config.model_repository, [&registry, artifacts_root](const std::string& uri) -> StatusOr<serving::ResolvedModel> {
+        KILN_ASSIGN_OR_RETURN(storage::ModelVersion mv, registry.ResolveModelUri(uri));
+        KILN_ASSIGN_OR_RETURN(auto pkg, registry.GetPackage(mv.name, std::to_string(mv.version)));
+        if (!pkg.package.servable) {
+          return InvalidArgument("'" + uri + "' (version " + std::to_string(mv.version) +
+                                 ") cannot be served: " + pkg.package.reason);
+        }
+        return serving::ResolvedModel{mv.version, pkg.package.runtime,
+                                      artifacts_root + "/" + mv.storage_path + "/" + pkg.package.model_file};
+      });
   models.LoadAll();
   for (const auto& m : models.Index()) {
     if (m.state == "READY") {

@@ -53,6 +53,41 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path) {
   return InvalidArgument("no runtime for model file '" + file + "'");
 }
 
+StatusOr<std::unique_ptr<Runtime>> LoadRuntime(const std::string& runtime, const std::string& path) {
+  if (runtime == "xgboost") {
+    KILN_ASSIGN_OR_RETURN(auto rt, XgboostRuntime::LoadFile(path));
+    return std::unique_ptr<Runtime>(std::move(rt));
+  }
+  if (runtime == "lightgbm") {
+    KILN_ASSIGN_OR_RETURN(auto rt, LightGbmRuntime::LoadFile(path));
+    return std::unique_ptr<Runtime>(std::move(rt));
+  }
+  if (runtime == "onnx") return Unimplemented("ONNX models are not served yet (" + path + ")");
+  return InvalidArgument("unknown runtime '" + runtime + "'");
+}
+
+Status ModelRepository::LoadUri(const std::string& name, const std::string& uri) {
+  if (!ValidName(name)) return InvalidArgument("invalid model name '" + name + "'");
+  if (!resolver_) return Unimplemented("this server has no model registry to load '" + uri + "' from");
+  KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolver_(uri));
+  KILN_ASSIGN_OR_RETURN(auto rt, LoadRuntime(resolved.runtime, resolved.path));
+  auto served = std::make_shared<ServedModel>();
+  served->name = name;
+  served->version = resolved.version;
+  served->path = resolved.path;
+  served->runtime = std::shared_ptr<Runtime>(std::move(rt));
+  Entry fresh;
+  fresh.versions[resolved.version] = std::move(served);
+  fresh.state = "READY";
+  Install(name, std::move(fresh));
+  return Status::Ok();
+}
+
+void ModelRepository::Install(const std::string& name, Entry fresh) {
+  std::lock_guard lock(mu_);
+  models_[name] = std::move(fresh);
+}
+
 void ModelRepository::LoadAll() {
   if (root_.empty()) return;
   std::error_code ec;

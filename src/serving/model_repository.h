@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,11 +42,24 @@ struct ModelState {
 
 // Loads the runtime for one model file by its name (model.json -> XGBoost…).
 StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path);
+// Loads `path` with the named runtime ("xgboost", "lightgbm", "onnx").
+StatusOr<std::unique_ptr<Runtime>> LoadRuntime(const std::string& runtime, const std::string& path);
+
+// A model URI (e.g. models:/fraud@champion) resolved to files on disk: the
+// registry's answer, without serving knowing about the registry.
+struct ResolvedModel {
+  int64_t version = 1;
+  std::string runtime;  // "xgboost" | "lightgbm" | "onnx"
+  std::string path;     // the model file
+};
+using ModelUriResolver = std::function<StatusOr<ResolvedModel>(const std::string& uri)>;
 
 class ModelRepository {
  public:
-  // `root` may be empty: then only models added with Add() exist.
-  explicit ModelRepository(std::string root) : root_(std::move(root)) {}
+  // `root` may be empty (no model directory). `resolver` may be empty (no
+  // registry): then LoadUri() is refused.
+  explicit ModelRepository(std::string root, ModelUriResolver resolver = {})
+      : root_(std::move(root)), resolver_(std::move(resolver)) {}
 
   // Loads every model under the root; failures are recorded, not returned.
   void LoadAll();
@@ -53,6 +67,10 @@ class ModelRepository {
   // directory does not exist; InvalidArgument (with the reason) when nothing
   // loads. On failure the previously loaded versions stay served.
   Status Load(const std::string& name);
+  // Serves `name` from a model URI (the registry's copy of that version),
+  // replacing whatever `name` served; on failure nothing changes. Loading the
+  // same alias again picks up where it points now.
+  Status LoadUri(const std::string& name, const std::string& uri);
   Status Unload(const std::string& name);
   // The given version, or the highest when version is empty. NotFound names
   // what is missing; Unavailable when the model failed to load.
@@ -69,7 +87,11 @@ class ModelRepository {
     std::string reason;
   };
 
+  // Installs `fresh` as the entry for `name`.
+  void Install(const std::string& name, Entry fresh);
+
   const std::string root_;
+  const ModelUriResolver resolver_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> models_;  // guarded by mu_
 };

@@ -243,3 +243,68 @@ def test_missing_model_repository_is_a_config_error(tmp_path):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 2
     assert "--model-repository" in r.stderr + r.stdout
+
+
+def test_serves_registered_versions_by_alias(served):
+    """A registered model version (the registry's own copy) is served by
+    model URI, and loading the alias again follows it to its new version."""
+    import mlflow
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LinearRegression
+
+    url, _, _ = served
+    mlflow.set_tracking_uri(url)
+    client = MlflowClient(url)
+    name = "served-" + str(abs(hash(url)) % 100000)
+    X, rng = _data(21)
+    boosters = []
+    for seed in (21, 22):
+        booster, _ = _train("binary:logistic", seed)
+        with mlflow.start_run():
+            info = mlflow.xgboost.log_model(booster, name="model", pip_requirements=["xgboost"])
+        mv = mlflow.register_model(info.model_uri, name)
+        boosters.append((booster, mv.version))
+    client.set_registered_model_alias(name, "champion", boosters[0][1])
+
+    load = lambda uri: requests.post(url + f"/v2/repository/models/{name}/load",  # noqa: E731
+                                     json={"parameters": {"model_uri": uri}}, timeout=60)
+    r = load(f"models:/{name}@champion")
+    assert r.status_code == 200, r.text
+    r = _infer(url, name, X)
+    assert r.status_code == 200, r.text
+    assert r.json()["model_version"] == boosters[0][1]
+    _assert_close(r.json()["outputs"][0]["data"], boosters[0][0].predict(xgb.DMatrix(X)))
+
+    client.set_registered_model_alias(name, "champion", boosters[1][1])
+    assert load(f"models:/{name}@champion").status_code == 200
+    r = _infer(url, name, X)
+    assert r.json()["model_version"] == boosters[1][1]
+    _assert_close(r.json()["outputs"][0]["data"], boosters[1][0].predict(xgb.DMatrix(X)))
+
+    # LightGBM through mlflow.lightgbm (model.lgb in the registry's copy).
+    lgb_model, _ = (lgb.train({"objective": "regression", "verbose": -1, "num_threads": 1},
+                              lgb.Dataset(X, label=np.nan_to_num(X[:, 2])), num_boost_round=10), None)
+    with mlflow.start_run():
+        info = mlflow.lightgbm.log_model(lgb_model, name="model", pip_requirements=["lightgbm"])
+    mlflow.register_model(info.model_uri, name + "-lgb")
+    r = requests.post(url + f"/v2/repository/models/{name}-lgb/load",
+                      json={"parameters": {"model_uri": f"models:/{name}-lgb/1"}}, timeout=60)
+    assert r.status_code == 200, r.text
+    r = _infer(url, name + "-lgb", X)
+    _assert_close(r.json()["outputs"][0]["data"], lgb_model.predict(X))
+
+    # What cannot be served says why, and changes nothing.
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(LinearRegression().fit(np.nan_to_num(X), np.nan_to_num(X[:, 0])),
+                                        name="model", pip_requirements=["scikit-learn"])
+    mlflow.register_model(info.model_uri, name + "-sk")
+    r = requests.post(url + f"/v2/repository/models/{name}/load",
+                      json={"parameters": {"model_uri": f"models:/{name}-sk/1"}}, timeout=60)
+    assert r.status_code == 400 and "sklearn" in r.json()["error"], r.text
+    assert _infer(url, name, X[:2]).json()["model_version"] == boosters[1][1]
+    r = load(f"models:/{name}@nosuchalias")
+    assert r.status_code == 400, r.text
+    r = load("models:/no-such-model/1")
+    assert r.status_code == 404, r.text
+    r = requests.post(url + f"/v2/repository/models/{name}/load", data=b"{", timeout=10)
+    assert r.status_code == 400 and "malformed" in r.json()["error"]

@@ -110,8 +110,22 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
     }
     return JsonResponse(out);
   });
+  // kiln extension: {"parameters": {"model_uri": "models:/fraud@champion"}}
+  // serves a registered version (the registry's copy) under this name.
   Add(r, "POST", "/v2/repository/models/{model}/load", [&repo](net::HttpRequest& req) {
-    Status s = repo.Load(std::string(req.PathParam("model")));
+    std::string name(req.PathParam("model"));
+    std::string uri;
+    if (!req.body.empty()) {
+      json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_discarded() || !body.is_object()) return ErrorResponse(400, "malformed JSON body");
+      if (auto params = body.find("parameters"); params != body.end() && params->is_object()) {
+        if (auto u = params->find("model_uri"); u != params->end()) {
+          if (!u->is_string()) return ErrorResponse(400, "parameters.model_uri must be a string");
+          uri = u->get<std::string>();
+        }
+      }
+    }
+    Status s = uri.empty() ? repo.Load(name) : repo.LoadUri(name, uri);
     return s.ok() ? JsonResponse(json::object()) : ErrorResponse(s);
   });
   Add(r, "POST", "/v2/repository/models/{model}/unload", [&repo](net::HttpRequest& req) {
