@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
 namespace kiln::api::v2 {
@@ -35,6 +36,9 @@ bool AppendElement(const json& v, DataType type, std::vector<char>& out) {
         d = v.get<double>();
       } else if (v.is_null()) {
         d = std::numeric_limits<double>::quiet_NaN();  // JSON has no NaN; null stands for a missing value
+      } else if (v.is_string() && (v == "NaN" || v == "Infinity" || v == "-Infinity")) {
+        d = v == "NaN" ? std::numeric_limits<double>::quiet_NaN()
+                       : (v == "Infinity" ? 1.0 : -1.0) * std::numeric_limits<double>::infinity();
       } else {
         return false;
       }
@@ -127,18 +131,109 @@ json ElementsJson(const Tensor& t) {
 
 }  // namespace
 
-StatusOr<InferRequest> DecodeInferRequest(std::string_view body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+namespace {
+
+// Python's json and rapidjson (tritonclient) write NaN, Infinity and
+// -Infinity as bare literals, which JSON does not have. Outside strings they
+// become the strings "NaN", "Infinity", "-Infinity", which float tensors
+// accept. Only used when the strict parse failed.
+std::string QuoteNonFiniteLiterals(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() + 32);
+  bool in_string = false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < in.size()) {
+        out.push_back(in[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (in.substr(i, 3) == "NaN") {
+      out += "\"NaN\"";
+      i += 2;
+    } else if (in.substr(i, 8) == "Infinity") {
+      out += "\"Infinity\"";
+      i += 7;
+    } else if (in.substr(i, 9) == "-Infinity") {
+      out += "\"-Infinity\"";
+      i += 8;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Checks a BYTES tensor's raw form: `count` elements, each a 4-byte
+// little-endian length and that many bytes, exactly filling `raw`.
+Status CheckBytesElements(std::string_view raw, int64_t count, const std::string& field) {
+  size_t at = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t len = 0;
+    if (raw.size() - at < sizeof(len)) return InvalidArgument(field + ": BYTES element " + std::to_string(i) + " is cut short");
+    std::memcpy(&len, raw.data() + at, sizeof(len));
+    at += sizeof(len);
+    if (raw.size() - at < len) {
+      return InvalidArgument(field + ": BYTES element " + std::to_string(i) + " claims " + std::to_string(len) +
+                             " bytes, only " + std::to_string(raw.size() - at) + " remain");
+    }
+    at += len;
+  }
+  if (at != raw.size()) return InvalidArgument(field + ": " + std::to_string(raw.size() - at) + " bytes after the last BYTES element");
+  return Status::Ok();
+}
+
+StatusOr<std::optional<int64_t>> BinarySize(const json& in, const std::string& field) {
+  auto params = in.find("parameters");
+  if (params == in.end()) return std::optional<int64_t>();
+  if (!params->is_object()) return InvalidArgument(field + ".parameters must be an object");
+  auto size = params->find("binary_data_size");
+  if (size == params->end()) return std::optional<int64_t>();
+  if (!size->is_number_unsigned()) return InvalidArgument(field + ".parameters.binary_data_size must be a non-negative integer");
+  return std::optional<int64_t>(size->get<int64_t>());
+}
+
+bool BoolParam(const json& obj, const char* key) {
+  auto params = obj.find("parameters");
+  if (params == obj.end() || !params->is_object()) return false;
+  auto v = params->find(key);
+  return v != params->end() && v->is_boolean() && v->get<bool>();
+}
+
+}  // namespace
+
+StatusOr<InferRequest> DecodeInferRequest(std::string_view body, std::optional<size_t> json_length) {
+  std::string_view header = body;
+  std::string_view binary;
+  if (json_length) {
+    if (*json_length > body.size()) {
+      return InvalidArgument("Inference-Header-Content-Length " + std::to_string(*json_length) +
+                             " is past the end of the " + std::to_string(body.size()) + "-byte body");
+    }
+    header = body.substr(0, *json_length);
+    binary = body.substr(*json_length);
+  }
+  json doc = json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) doc = json::parse(QuoteNonFiniteLiterals(header), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("malformed JSON: the body must be a JSON object");
   InferRequest req;
   if (auto it = doc.find("id"); it != doc.end()) {
     if (!it->is_string()) return InvalidArgument("'id' must be a string");
     req.id = it->get<std::string>();
   }
+  req.binary_outputs = BoolParam(doc, "binary_data_output");
   auto inputs = doc.find("inputs");
   if (inputs == doc.end() || !inputs->is_array() || inputs->empty()) {
     return InvalidArgument("'inputs' must be a non-empty array");
   }
+  size_t cursor = 0;
   for (size_t i = 0; i < inputs->size(); ++i) {
     const json& in = (*inputs)[i];
     const std::string field = "inputs[" + std::to_string(i) + "]";
@@ -163,15 +258,38 @@ StatusOr<InferRequest> DecodeInferRequest(std::string_view body) {
       elements = t.shape.back() == 0 ? 0 : elements * t.shape.back();
       if (elements > kMaxElements) return InvalidArgument(field + ".shape is too large");
     }
+    KILN_ASSIGN_OR_RETURN(std::optional<int64_t> raw_size, BinarySize(in, field));
     auto data = in.find("data");
-    if (data == in.end()) return InvalidArgument(field + ".data is missing");
-    int64_t count = 0;
-    KILN_RETURN_IF_ERROR(Flatten(*data, t.dtype, field + ".data", elements, 0, t.data, count));
-    if (count != elements) {
-      return InvalidArgument(field + ".data has " + std::to_string(count) + " elements, its shape needs " +
-                             std::to_string(elements));
+    if (raw_size) {
+      if (data != in.end()) return InvalidArgument(field + " has both binary data and 'data'");
+      if (static_cast<uint64_t>(*raw_size) > binary.size() - cursor) {
+        return InvalidArgument(field + ".parameters.binary_data_size " + std::to_string(*raw_size) +
+                               " is past the end of the binary data (" + std::to_string(binary.size() - cursor) +
+                               " bytes left)");
+      }
+      std::string_view raw = binary.substr(cursor, static_cast<size_t>(*raw_size));
+      cursor += raw.size();
+      if (t.dtype == DataType::kBytes) {
+        KILN_RETURN_IF_ERROR(CheckBytesElements(raw, elements, field));
+      } else if (raw.size() != static_cast<size_t>(elements) * serving::ElementSize(t.dtype)) {
+        return InvalidArgument(field + " has " + std::to_string(raw.size()) + " bytes of binary data, its shape and "
+                               "datatype need " + std::to_string(static_cast<size_t>(elements) *
+                                                                 serving::ElementSize(t.dtype)));
+      }
+      t.data.assign(raw.begin(), raw.end());
+    } else {
+      if (data == in.end()) return InvalidArgument(field + ".data is missing");
+      int64_t count = 0;
+      KILN_RETURN_IF_ERROR(Flatten(*data, t.dtype, field + ".data", elements, 0, t.data, count));
+      if (count != elements) {
+        return InvalidArgument(field + ".data has " + std::to_string(count) + " elements, its shape needs " +
+                               std::to_string(elements));
+      }
     }
     req.inputs.push_back(std::move(t));
+  }
+  if (cursor != binary.size()) {
+    return InvalidArgument(std::to_string(binary.size() - cursor) + " bytes of binary data belong to no input");
   }
   if (auto outs = doc.find("outputs"); outs != doc.end()) {
     if (!outs->is_array()) return InvalidArgument("'outputs' must be an array");
@@ -179,24 +297,36 @@ StatusOr<InferRequest> DecodeInferRequest(std::string_view body) {
       if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
         return InvalidArgument("every entry of 'outputs' needs a string 'name'");
       }
-      req.outputs.push_back(o["name"].get<std::string>());
+      req.outputs.push_back({o["name"].get<std::string>(), BoolParam(o, "binary_data")});
     }
   }
   return req;
 }
 
-json EncodeInferResponse(const std::string& model, const std::string& version, const std::string& id,
-                         const std::vector<Tensor>& outputs) {
+std::string EncodeInferResponse(const std::string& model, const std::string& version, const std::string& id,
+                                const std::vector<Tensor>& outputs, const std::vector<std::string>& binary,
+                                bool binary_all, std::optional<size_t>* json_length) {
   json outs = json::array();
+  std::string raw;
   for (const Tensor& t : outputs) {
-    outs.push_back({{"name", t.name},
-                    {"datatype", serving::DataTypeName(t.dtype)},
-                    {"shape", t.shape},
-                    {"data", ElementsJson(t)}});
+    json o = {{"name", t.name}, {"datatype", serving::DataTypeName(t.dtype)}, {"shape", t.shape}};
+    if (binary_all || std::find(binary.begin(), binary.end(), t.name) != binary.end()) {
+      o["parameters"] = {{"binary_data_size", t.data.size()}};
+      raw.append(t.data.begin(), t.data.end());
+    } else {
+      o["data"] = ElementsJson(t);
+    }
+    outs.push_back(std::move(o));
   }
   json out = {{"model_name", model}, {"model_version", version}, {"outputs", std::move(outs)}};
   if (!id.empty()) out["id"] = id;
-  return out;
+  std::string body = out.dump();
+  if (raw.empty() && !binary_all && binary.empty()) {
+    json_length->reset();
+    return body;
+  }
+  *json_length = body.size();
+  return body + raw;
 }
 
 net::HttpResponse ErrorResponse(unsigned http_status, std::string_view message) {

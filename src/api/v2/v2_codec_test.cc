@@ -27,7 +27,22 @@ TEST(V2Codec, NestedAndFlatDataWithNullAsNaN) {
   EXPECT_EQ(At<float>(t, 0), 1.0f);
   EXPECT_TRUE(std::isnan(At<float>(t, 1)));
   EXPECT_EQ(At<float>(t, 3), -4.0f);
-  EXPECT_EQ(req->outputs, (std::vector<std::string>{"y"}));
+  ASSERT_EQ(req->outputs.size(), 1u);
+  EXPECT_EQ(req->outputs[0].name, "y");
+  EXPECT_FALSE(req->outputs[0].binary);
+}
+
+TEST(V2Codec, NonFiniteLiteralsAsPythonWritesThem) {
+  auto req = DecodeInferRequest(
+      R"({"inputs":[{"name":"x","shape":[4],"datatype":"FP64","data":[NaN,Infinity,-Infinity,"NaN"]}]})");
+  ASSERT_TRUE(req.ok()) << req.status().message();
+  EXPECT_TRUE(std::isnan(At<double>(req->inputs[0], 0)));
+  EXPECT_EQ(At<double>(req->inputs[0], 1), INFINITY);
+  EXPECT_EQ(At<double>(req->inputs[0], 2), -INFINITY);
+  // Inside strings the words stay text; a BYTES tensor keeps them.
+  auto s = DecodeInferRequest(R"({"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","data":["NaN \" Infinity"]}]})");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_FALSE(DecodeInferRequest(R"({"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[NaN]}]})").ok());
 }
 
 TEST(V2Codec, IntegerBoolAndBytes) {
@@ -72,11 +87,62 @@ TEST(V2Codec, ResponseEncodesNonFiniteAsNull) {
   float v[2] = {0.25f, NAN};
   t.data.resize(sizeof(v));
   std::memcpy(t.data.data(), v, sizeof(v));
-  auto j = EncodeInferResponse("m", "3", "", {t});
+  std::optional<size_t> json_length;
+  auto j = nlohmann::json::parse(EncodeInferResponse("m", "3", "", {t}, {}, false, &json_length));
+  EXPECT_FALSE(json_length.has_value());
   EXPECT_EQ(j["model_version"], "3");
   EXPECT_FALSE(j.contains("id"));
   EXPECT_EQ(j["outputs"][0]["data"][0], 0.25);
   EXPECT_TRUE(j["outputs"][0]["data"][1].is_null());
+}
+
+std::string BinaryBody(const std::string& header, const std::string& raw) { return header + raw; }
+
+TEST(V2Codec, BinaryInputsAndOutputs) {
+  float v[3] = {1.5f, NAN, -2.0f};
+  std::string raw(reinterpret_cast<const char*>(v), sizeof(v));
+  std::string header =
+      R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","parameters":{"binary_data_size":12}}],)"
+      R"("outputs":[{"name":"y","parameters":{"binary_data":true}}]})";
+  auto req = DecodeInferRequest(BinaryBody(header, raw), header.size());
+  ASSERT_TRUE(req.ok()) << req.status().message();
+  EXPECT_EQ(req->inputs[0].data.size(), 12u);
+  EXPECT_TRUE(std::isnan(At<float>(req->inputs[0], 1)));
+  ASSERT_EQ(req->outputs.size(), 1u);
+  EXPECT_TRUE(req->outputs[0].binary);
+
+  serving::Tensor y = req->inputs[0];
+  y.name = "y";
+  std::optional<size_t> json_length;
+  std::string body = EncodeInferResponse("m", "1", "id", {y}, {"y"}, false, &json_length);
+  ASSERT_TRUE(json_length.has_value());
+  auto j = nlohmann::json::parse(body.substr(0, *json_length));
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 12);
+  EXPECT_FALSE(j["outputs"][0].contains("data"));
+  EXPECT_EQ(body.substr(*json_length), raw);
+}
+
+TEST(V2Codec, BinaryFramingThatLies) {
+  const std::string h12 =
+      R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","parameters":{"binary_data_size":12}}]})";
+  const std::string raw(12, '\0');
+  EXPECT_FALSE(DecodeInferRequest(h12 + raw, h12.size() + 13).ok());         // header length past the body
+  EXPECT_FALSE(DecodeInferRequest(h12 + raw.substr(0, 8), h12.size()).ok());  // truncated payload
+  EXPECT_FALSE(DecodeInferRequest(h12 + raw + "x", h12.size()).ok());         // bytes nobody claims
+  EXPECT_FALSE(DecodeInferRequest(h12 + raw, h12.size() - 1).ok());           // header cut short
+  const std::string h8 =
+      R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","parameters":{"binary_data_size":8}}]})";
+  EXPECT_FALSE(DecodeInferRequest(h8 + raw.substr(0, 8), h8.size()).ok());  // size disagrees with the shape
+  // BYTES: two elements whose lengths must add up exactly.
+  const std::string hb =
+      R"({"inputs":[{"name":"s","shape":[2],"datatype":"BYTES","parameters":{"binary_data_size":11}}]})";
+  std::string good("\x02\0\0\0hi\x01\0\0\0!", 11);
+  EXPECT_TRUE(DecodeInferRequest(hb + good, hb.size()).ok());
+  std::string lying("\x09\0\0\0hi\x01\0\0\0!", 11);
+  EXPECT_FALSE(DecodeInferRequest(hb + lying, hb.size()).ok());
+  const std::string both =
+      R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2,3],"parameters":{"binary_data_size":12}}]})";
+  EXPECT_FALSE(DecodeInferRequest(both + raw, both.size()).ok());
 }
 
 TEST(V2Codec, ErrorStatuses) {

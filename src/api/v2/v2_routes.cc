@@ -1,6 +1,8 @@
 #include "api/v2/v2_routes.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 #include "api/v2/v2_codec.h"
 
@@ -55,11 +57,25 @@ net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
   return JsonResponse({{"name", name}, {"ready", true}});
 }
 
+// Triton's binary tensor extension: the JSON header's length, when present.
+StatusOr<std::optional<size_t>> JsonHeaderLength(const net::HttpRequest& req) {
+  std::string_view v = req.Header("inference-header-content-length");
+  if (v.empty()) return std::optional<size_t>();
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) {
+    return InvalidArgument("Inference-Header-Content-Length '" + std::string(v) + "' is not a byte count");
+  }
+  return std::optional<size_t>(n);
+}
+
 net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
   auto model = repo.Get(name, VersionParam(req));
   if (!model.ok()) return ErrorResponse(model.status());
-  auto request = DecodeInferRequest(req.body);
+  auto header_length = JsonHeaderLength(req);
+  if (!header_length.ok()) return ErrorResponse(header_length.status());
+  auto request = DecodeInferRequest(req.body, *header_length);
   if (!request.ok()) return ErrorResponse(request.status());
   const serving::Runtime& rt = *(*model)->runtime;
   for (const serving::Tensor& in : request->inputs) {
@@ -68,20 +84,33 @@ net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
       return ErrorResponse(400, "unexpected input '" + in.name + "' for model '" + name + "'");
     }
   }
-  for (const std::string& o : request->outputs) {
+  std::vector<std::string> wanted;
+  std::vector<std::string> binary;
+  for (const RequestedOutput& o : request->outputs) {
     const auto& outs = rt.outputs();
-    if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o; })) {
-      return ErrorResponse(400, "unknown output '" + o + "' for model '" + name + "'");
+    if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o.name; })) {
+      return ErrorResponse(400, "unknown output '" + o.name + "' for model '" + name + "'");
     }
+    wanted.push_back(o.name);
+    if (o.binary) binary.push_back(o.name);
   }
   auto outputs = (*model)->runtime->Execute(request->inputs);
   if (!outputs.ok()) return ErrorResponse(outputs.status());
-  if (!request->outputs.empty()) {
+  if (!wanted.empty()) {
     std::erase_if(*outputs, [&](const serving::Tensor& t) {
-      return std::find(request->outputs.begin(), request->outputs.end(), t.name) == request->outputs.end();
+      return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
     });
   }
-  return JsonResponse(EncodeInferResponse(name, std::to_string((*model)->version), request->id, *outputs));
+  std::optional<size_t> json_length;
+  std::string body = EncodeInferResponse(name, std::to_string((*model)->version), request->id, *outputs, binary,
+                                         request->binary_outputs && wanted.empty(), &json_length);
+  if (!json_length) return net::HttpResponse::Json(200, std::move(body));
+  net::HttpResponse res;
+  res.status = 200;
+  res.content_type = "application/octet-stream";
+  res.headers.emplace_back("Inference-Header-Content-Length", std::to_string(*json_length));
+  res.body = std::move(body);
+  return res;
 }
 
 }  // namespace

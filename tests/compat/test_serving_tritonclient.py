@@ -1,0 +1,96 @@
+"""tritonclient.http, unmodified and with its defaults (binary tensors in both
+directions), against kiln's V2 REST endpoint; predictions compared with the
+xgboost and lightgbm packages. kiln-only: MLflow's server has no V2 API."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+import tritonclient.http as httpclient
+import xgboost as xgb
+from tritonclient.utils import InferenceServerException
+
+pytestmark = pytest.mark.kiln_only
+
+ROWS = 1000
+FEATURES = 6
+
+
+@pytest.fixture(scope="module")
+def triton(tmp_path_factory, compat_tmp_root):
+    from conftest import ServerProcess
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(ROWS, FEATURES)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) > 0).astype(int)
+    root = tmp_path_factory.mktemp("triton-models")
+    booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 4},
+                        xgb.DMatrix(X, label=rng.integers(0, 3, ROWS)), 20)
+    (root / "xgb" / "1").mkdir(parents=True)
+    booster.save_model(str(root / "xgb" / "1" / "model.ubj"))
+    lgbm = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1}, lgb.Dataset(X, label=y), 20)
+    (root / "lgb" / "3").mkdir(parents=True)
+    lgbm.save_model(str(root / "lgb" / "3" / "model.txt"))
+    srv = ServerProcess("kiln", compat_tmp_root / "serving-triton", ["--model-repository", str(root)])
+    srv.start()
+    client = httpclient.InferenceServerClient(url=srv.url.removeprefix("http://"))
+    yield client, X, booster, lgbm
+    client.close()
+    srv.stop(check=True)
+
+
+def _close(got, expected):
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape
+    err = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))
+    assert err.max() <= 1e-5, err.max()
+
+
+def test_health_and_metadata(triton):
+    client, *_ = triton
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.is_model_ready("xgb") and client.is_model_ready("lgb", "3")
+    assert not client.is_model_ready("nope")
+    meta = client.get_model_metadata("xgb")
+    assert meta["platform"] == "xgboost" and meta["inputs"][0]["shape"] == [-1, FEATURES]
+    assert client.get_server_metadata()["name"] == "kiln"
+
+
+@pytest.mark.parametrize("binary_in,binary_out", [(True, True), (False, False), (True, False), (False, True)])
+def test_infer_xgboost(triton, binary_in, binary_out):
+    client, X, booster, _ = triton
+    inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
+    inp.set_data_from_numpy(X, binary_data=binary_in)
+    out = httpclient.InferRequestedOutput("output-0", binary_data=binary_out)
+    result = client.infer("xgb", [inp], outputs=[out], request_id="r1")
+    got = result.as_numpy("output-0")
+    if not binary_out:
+        got = np.asarray(got, dtype=np.float32)
+    _close(got, booster.predict(xgb.DMatrix(X)))
+    assert result.get_response()["id"] == "r1"
+
+
+def test_infer_lightgbm_default_outputs(triton):
+    client, X, _, lgbm = triton
+    inp = httpclient.InferInput("input-0", list(X.shape), "FP64")
+    inp.set_data_from_numpy(X.astype(np.float64))
+    result = client.infer("lgb", [inp], model_version="3")  # no outputs named: all, binary
+    _close(result.as_numpy("output-0"), lgbm.predict(X))
+
+
+def test_errors_reach_the_client(triton):
+    client, X, *_ = triton
+    bad = httpclient.InferInput("input-0", [2, FEATURES + 1], "FP32")
+    bad.set_data_from_numpy(np.zeros((2, FEATURES + 1), dtype=np.float32))
+    with pytest.raises(InferenceServerException, match=r"expected \[-1, 6\]"):
+        client.infer("xgb", [bad])
+    ok = httpclient.InferInput("input-0", [1, FEATURES], "FP32")
+    ok.set_data_from_numpy(np.zeros((1, FEATURES), dtype=np.float32))
+    with pytest.raises(InferenceServerException, match="not found"):
+        client.infer("nope", [ok])
+    with pytest.raises(InferenceServerException, match="unknown output"):
+        client.infer("xgb", [ok], outputs=[httpclient.InferRequestedOutput("probs")])
+    assert client.infer("xgb", [ok]).as_numpy("output-0").shape == (1, 3)
