@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "api/mlflow/mlflow_routes.h"
+#include "api/v1/v1_routes.h"
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
 #include "core/health_monitor.h"
@@ -120,6 +121,7 @@ int Serve(const Config& config) {
     }
   }
   api::v2::AddV2Routes(router, models, KILN_VERSION);
+  api::v1::AddV1Routes(router, models);
 
   net::HttpServerOptions http;
   http.host = config.host;

@@ -308,3 +308,25 @@ def test_serves_registered_versions_by_alias(served):
     assert r.status_code == 404, r.text
     r = requests.post(url + f"/v2/repository/models/{name}/load", data=b"{", timeout=10)
     assert r.status_code == 400 and "malformed" in r.json()["error"]
+
+
+def test_kserve_v1_predict(served):
+    url, _, trained = served
+    booster, X = trained["multi-ubj"]
+    assert "multi-ubj" in requests.get(url + "/v1/models", timeout=10).json()["models"]
+    assert requests.get(url + "/v1/models/multi-ubj", timeout=10).json() == {"name": "multi-ubj", "ready": True}
+    r = requests.post(url + "/v1/models/multi-ubj:predict", json={"instances": _rows_json(X)}, timeout=60)
+    assert r.status_code == 200, r.text
+    _assert_close(r.json()["predictions"], booster.predict(xgb.DMatrix(X)))
+    lgbm, Xl = trained["lgb-binary"]
+    r = requests.post(url + "/v1/models/lgb-binary:predict", json={"inputs": _rows_json(Xl[:50])}, timeout=60)
+    _assert_close(r.json()["predictions"], lgbm.predict(Xl[:50]))
+    for body, needle in [({"instances": [[1.0] * FEATURES, [1.0]]}, "instances[0] has"),
+                         ({"instances": [["a"] * FEATURES]}, "not a number"),
+                         ({"rows": []}, "needs 'instances'"),
+                         ({"instances": [[1.0] * (FEATURES + 2)]}, "expected [-1, 8]")]:
+        r = requests.post(url + "/v1/models/multi-ubj:predict", json=body, timeout=10)
+        assert r.status_code == 400 and needle in r.json()["error"], r.text
+    assert requests.post(url + "/v1/models/nope:predict", json={"instances": [[1.0]]}, timeout=10).status_code == 404
+    assert requests.post(url + "/v1/models/multi-ubj:explain", json={"instances": [[1.0]]},
+                         timeout=10).status_code == 404

@@ -1,0 +1,119 @@
+#include "api/v1/v1_routes.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "api/v2/v2_codec.h"
+
+namespace kiln::api::v1 {
+
+using nlohmann::json;
+using v2::ErrorResponse;
+using v2::JsonResponse;
+
+namespace {
+
+// Rows of numbers (null = missing) as one FP64 [rows, features] tensor.
+StatusOr<serving::Tensor> RowsTensor(const json& rows, const std::string& input_name) {
+  if (!rows.is_array() || rows.empty()) return InvalidArgument("'instances' must be a non-empty array of rows");
+  serving::Tensor t;
+  t.name = input_name;
+  t.dtype = serving::DataType::kFp64;
+  size_t width = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const json& row = rows[r];
+    if (!row.is_array()) return InvalidArgument("instances[" + std::to_string(r) + "] must be an array of numbers");
+    if (r == 0) width = row.size();
+    if (row.size() != width) {
+      return InvalidArgument("instances[" + std::to_string(r) + "] has " + std::to_string(row.size()) +
+                             " values, instances[0] has " + std::to_string(width));
+    }
+    for (const json& v : row) {
+      double d;
+      if (v.is_number()) {
+        d = v.get<double>();
+      } else if (v.is_null()) {
+        d = std::numeric_limits<double>::quiet_NaN();
+      } else {
+        return InvalidArgument("instances[" + std::to_string(r) + "] holds " + v.dump() + ", not a number");
+      }
+      const size_t at = t.data.size();
+      t.data.resize(at + sizeof(d));
+      std::memcpy(t.data.data() + at, &d, sizeof(d));
+    }
+  }
+  t.shape = {static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)};
+  return t;
+}
+
+json Predictions(const serving::Tensor& out) {
+  json preds = json::array();
+  const int64_t rows = out.shape.empty() ? 0 : out.shape[0];
+  const int64_t per_row = out.shape.size() > 1 ? out.shape[1] : 1;
+  auto value = [&](int64_t i) -> json {
+    float f;
+    std::memcpy(&f, out.data.data() + i * sizeof(float), sizeof(f));
+    return std::isfinite(f) ? json(f) : json(nullptr);
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    if (out.shape.size() == 1) {
+      preds.push_back(value(r));
+      continue;
+    }
+    json row = json::array();
+    for (int64_t c = 0; c < per_row; ++c) row.push_back(value(r * per_row + c));
+    preds.push_back(std::move(row));
+  }
+  return preds;
+}
+
+net::HttpResponse Predict(serving::ModelRepository& repo, const std::string& name, const std::string& body) {
+  auto model = repo.Get(name);
+  if (!model.ok()) return ErrorResponse(model.status());
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return ErrorResponse(400, "malformed JSON: the body must be an object");
+  const json* rows = doc.contains("instances") ? &doc["instances"] : (doc.contains("inputs") ? &doc["inputs"] : nullptr);
+  if (!rows) return ErrorResponse(400, "the body needs 'instances' (or 'inputs')");
+  const serving::Runtime& rt = *(*model)->runtime;
+  if (rt.inputs().size() != 1 || rt.outputs().empty() || rt.outputs()[0].dtype != serving::DataType::kFp32) {
+    return ErrorResponse(400, "model '" + name + "' does not take V1 rows; use the V2 protocol");
+  }
+  auto tensor = RowsTensor(*rows, rt.inputs()[0].name);
+  if (!tensor.ok()) return ErrorResponse(tensor.status());
+  std::vector<serving::Tensor> inputs;
+  inputs.push_back(std::move(*tensor));
+  auto outputs = (*model)->runtime->Execute(inputs);
+  if (!outputs.ok()) return ErrorResponse(outputs.status());
+  return JsonResponse({{"predictions", Predictions(outputs->front())}});
+}
+
+void Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h) {
+  auto& route = r.Add(method, path, std::move(h), net::Execution::kPool);
+  route.render_error = [](unsigned status, std::string_view, std::string_view message) {
+    return ErrorResponse(status, message);
+  };
+}
+
+}  // namespace
+
+void AddV1Routes(net::Router& r, serving::ModelRepository& repo) {
+  Add(r, "GET", "/v1/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
+  Add(r, "GET", "/v1/models/{model}", [&repo](net::HttpRequest& req) {
+    std::string name(req.PathParam("model"));
+    auto model = repo.Get(name);
+    if (!model.ok()) return ErrorResponse(model.status());
+    return JsonResponse({{"name", name}, {"ready", true}});
+  });
+  // The verb shares the segment with the name: /v1/models/fraud:predict.
+  Add(r, "POST", "/v1/models/{model_verb}", [&repo](net::HttpRequest& req) {
+    std::string target(req.PathParam("model_verb"));
+    size_t colon = target.rfind(':');
+    if (colon == std::string::npos || target.substr(colon + 1) != "predict") {
+      return ErrorResponse(404, "unknown V1 verb in '" + target + "' (supported: :predict)");
+    }
+    return Predict(repo, target.substr(0, colon), req.body);
+  });
+}
+
+}  // namespace kiln::api::v1
