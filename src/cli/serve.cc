@@ -17,6 +17,7 @@
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
 #include "registry/registry_service.h"
+#include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
 #include "tracking/tracking_service.h"
 
@@ -120,7 +121,8 @@ int Serve(const Config& config) {
       log::Warn("model " + m.name + " is not served: " + m.reason);
     }
   }
-  api::v2::AddV2Routes(router, models, KILN_VERSION);
+  serving::InferenceMetrics inference_metrics(metrics, models);
+  api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics);
   api::v1::AddV1Routes(router, models);
 
   net::HttpServerOptions http;

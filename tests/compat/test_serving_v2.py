@@ -330,3 +330,28 @@ def test_kserve_v1_predict(served):
     assert requests.post(url + "/v1/models/nope:predict", json={"instances": [[1.0]]}, timeout=10).status_code == 404
     assert requests.post(url + "/v1/models/multi-ubj:explain", json={"instances": [[1.0]]},
                          timeout=10).status_code == 404
+
+
+def test_inference_metrics(served):
+    import re
+
+    url, _, trained = served
+    _, X = trained["reg-bst"]
+    for _ in range(3):
+        assert _infer(url, "reg-bst", X[:7]).status_code == 200
+    bad = {"inputs": [{"name": "input-0", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+    assert requests.post(url + "/v2/models/reg-bst/infer", json=bad, timeout=10).status_code == 400
+    text = requests.get(url + "/metrics", timeout=10).text
+
+    def value(pattern):
+        m = re.search(pattern + r" ([0-9.e+]+)$", text, re.M)
+        assert m, pattern
+        return float(m.group(1))
+
+    ok = r'kiln_inference_requests_total\{model="reg-bst",version="1",outcome="ok"\}'
+    assert value(ok) >= 3
+    assert value(r'kiln_inference_requests_total\{model="reg-bst",version="1",outcome="bad_request"\}') >= 1
+    assert value(r'kiln_inference_compute_seconds_count\{model="reg-bst",version="1"\}') >= 3
+    assert value(r'kiln_inference_batch_rows_bucket\{model="reg-bst",version="1",le="8"\}') >= 3
+    assert value(r'kiln_inference_batch_rows_bucket\{model="reg-bst",version="1",le="4"\}') == 0
+    assert value(r"kiln_models_loaded") >= len(trained)

@@ -1,6 +1,7 @@
 #include "api/v2/v2_routes.h"
 
 #include <algorithm>
+#include <chrono>
 #include <charconv>
 #include <optional>
 
@@ -69,15 +70,51 @@ StatusOr<std::optional<size_t>> JsonHeaderLength(const net::HttpRequest& req) {
   return std::optional<size_t>(n);
 }
 
-net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
-  std::string name(req.PathParam("model"));
-  auto model = repo.Get(name, VersionParam(req));
+// Records one inference for the model's metrics when it goes out of scope:
+// the outcome follows the response status.
+class InferenceRecord {
+ public:
+  InferenceRecord(serving::InferenceMetrics* metrics, const serving::ServedModel& model)
+      : metrics_(metrics), model_(model), start_(std::chrono::steady_clock::now()) {}
+  InferenceRecord(const InferenceRecord&) = delete;
+  InferenceRecord& operator=(const InferenceRecord&) = delete;
+  void Computed(double seconds, int64_t rows) {
+    compute_seconds_ = seconds;
+    rows_ = rows;
+  }
+  net::HttpResponse Finish(net::HttpResponse res) {
+    if (metrics_) {
+      const char* outcome = res.status < 400 ? "ok" : (res.status < 500 ? "bad_request" : "error");
+      std::chrono::duration<double> total = std::chrono::steady_clock::now() - start_;
+      metrics_->Record(model_.name, model_.version, outcome, total.count(), compute_seconds_, rows_);
+    }
+    return res;
+  }
+
+ private:
+  serving::InferenceMetrics* metrics_;
+  const serving::ServedModel& model_;
+  std::chrono::steady_clock::time_point start_;
+  double compute_seconds_ = 0;
+  int64_t rows_ = 0;
+};
+
+net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpRequest& req, InferenceRecord& record);
+
+net::HttpResponse Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, net::HttpRequest& req) {
+  auto model = repo.Get(std::string(req.PathParam("model")), VersionParam(req));
   if (!model.ok()) return ErrorResponse(model.status());
+  InferenceRecord record(metrics, **model);
+  return record.Finish(InferModel(**model, req, record));
+}
+
+net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpRequest& req, InferenceRecord& record) {
+  const std::string& name = served.name;
   auto header_length = JsonHeaderLength(req);
   if (!header_length.ok()) return ErrorResponse(header_length.status());
   auto request = DecodeInferRequest(req.body, *header_length);
   if (!request.ok()) return ErrorResponse(request.status());
-  const serving::Runtime& rt = *(*model)->runtime;
+  const serving::Runtime& rt = *served.runtime;
   for (const serving::Tensor& in : request->inputs) {
     const auto& ins = rt.inputs();
     if (std::none_of(ins.begin(), ins.end(), [&](const auto& s) { return s.name == in.name; })) {
@@ -94,15 +131,19 @@ net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
     wanted.push_back(o.name);
     if (o.binary) binary.push_back(o.name);
   }
-  auto outputs = (*model)->runtime->Execute(request->inputs);
+  const auto compute_start = std::chrono::steady_clock::now();
+  auto outputs = served.runtime->Execute(request->inputs);
+  std::chrono::duration<double> compute = std::chrono::steady_clock::now() - compute_start;
   if (!outputs.ok()) return ErrorResponse(outputs.status());
+  const auto& first = request->inputs.front();
+  record.Computed(compute.count(), first.shape.size() > 1 ? first.shape[0] : 1);
   if (!wanted.empty()) {
     std::erase_if(*outputs, [&](const serving::Tensor& t) {
       return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
     });
   }
   std::optional<size_t> json_length;
-  std::string body = EncodeInferResponse(name, std::to_string((*model)->version), request->id, *outputs, binary,
+  std::string body = EncodeInferResponse(name, std::to_string(served.version), request->id, *outputs, binary,
                                          request->binary_outputs && wanted.empty(), &json_length);
   if (!json_length) return net::HttpResponse::Json(200, std::move(body));
   net::HttpResponse res;
@@ -115,7 +156,8 @@ net::HttpResponse Infer(ModelRepository& repo, net::HttpRequest& req) {
 
 }  // namespace
 
-void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version) {
+void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version,
+                 serving::InferenceMetrics* metrics) {
   Add(r, "GET", "/v2", [server_version](net::HttpRequest&) {
     return JsonResponse({{"name", "kiln"}, {"version", server_version}, {"extensions", {"model_repository"}}});
   }, net::Execution::kInline);
@@ -127,7 +169,7 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
   for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     Add(r, "GET", base, [&repo](net::HttpRequest& req) { return Metadata(repo, req); });
     Add(r, "GET", base + "/ready", [&repo](net::HttpRequest& req) { return Ready(repo, req); });
-    Add(r, "POST", base + "/infer", [&repo](net::HttpRequest& req) { return Infer(repo, req); });
+    Add(r, "POST", base + "/infer", [&repo, metrics](net::HttpRequest& req) { return Infer(repo, metrics, req); });
   }
   Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest&) {
     json out = json::array();

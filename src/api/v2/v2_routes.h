@@ -7,11 +7,13 @@
 #include <string>
 
 #include "net/router.h"
+#include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
 
 namespace kiln::api::v2 {
 
-// Borrows the repository, which must outlive the router.
-void AddV2Routes(net::Router& router, serving::ModelRepository& repository, const std::string& server_version);
+// Borrows the repository and metrics (may be null), which must outlive the router.
+void AddV2Routes(net::Router& router, serving::ModelRepository& repository, const std::string& server_version,
+                 serving::InferenceMetrics* metrics = nullptr);
 
 }  // namespace kiln::api::v2
