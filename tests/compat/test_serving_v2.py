@@ -256,11 +256,14 @@ def test_serves_registered_versions_by_alias(served):
     mlflow.set_tracking_uri(url)
     client = MlflowClient(url)
     name = "served-" + str(abs(hash(url)) % 100000)
+    # An explicit experiment: the fluent API's active experiment belongs to
+    # the suite's shared server, not to this one.
+    exp_id = client.create_experiment(name + "-exp")
     X, rng = _data(21)
     boosters = []
     for seed in (21, 22):
         booster, _ = _train("binary:logistic", seed)
-        with mlflow.start_run():
+        with mlflow.start_run(experiment_id=exp_id):
             info = mlflow.xgboost.log_model(booster, name="model", pip_requirements=["xgboost"])
         mv = mlflow.register_model(info.model_uri, name)
         boosters.append((booster, mv.version))
@@ -284,7 +287,7 @@ def test_serves_registered_versions_by_alias(served):
     # LightGBM through mlflow.lightgbm (model.lgb in the registry's copy).
     lgb_model, _ = (lgb.train({"objective": "regression", "verbose": -1, "num_threads": 1},
                               lgb.Dataset(X, label=np.nan_to_num(X[:, 2])), num_boost_round=10), None)
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=exp_id):
         info = mlflow.lightgbm.log_model(lgb_model, name="model", pip_requirements=["lightgbm"])
     mlflow.register_model(info.model_uri, name + "-lgb")
     r = requests.post(url + f"/v2/repository/models/{name}-lgb/load",
@@ -294,7 +297,7 @@ def test_serves_registered_versions_by_alias(served):
     _assert_close(r.json()["outputs"][0]["data"], lgb_model.predict(X))
 
     # What cannot be served says why, and changes nothing.
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=exp_id):
         info = mlflow.sklearn.log_model(LinearRegression().fit(np.nan_to_num(X), np.nan_to_num(X[:, 0])),
                                         name="model", pip_requirements=["scikit-learn"])
     mlflow.register_model(info.model_uri, name + "-sk")
