@@ -12,6 +12,7 @@
 // take a while: call from the worker pool, never from an I/O thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -25,12 +26,26 @@
 
 namespace kiln::serving {
 
+// Triton-style statistics of one loaded version (what /stats reports).
+// Updated lock-free by concurrent requests.
+struct ModelStats {
+  std::atomic<uint64_t> success_count{0};
+  std::atomic<uint64_t> success_ns{0};
+  std::atomic<uint64_t> fail_count{0};
+  std::atomic<uint64_t> fail_ns{0};
+  std::atomic<uint64_t> compute_ns{0};
+  std::atomic<uint64_t> execution_count{0};
+  std::atomic<uint64_t> inference_count{0};  // rows
+  std::atomic<int64_t> last_inference_ms{0};
+};
+
 // One loaded version.
 struct ServedModel {
   std::string name;
   int64_t version = 1;
   std::string path;  // the model file
   std::shared_ptr<Runtime> runtime;
+  mutable ModelStats stats;
 };
 
 struct ModelState {

@@ -94,3 +94,24 @@ def test_errors_reach_the_client(triton):
     with pytest.raises(InferenceServerException, match="unknown output"):
         client.infer("xgb", [ok], outputs=[httpclient.InferRequestedOutput("probs")])
     assert client.infer("xgb", [ok]).as_numpy("output-0").shape == (1, 3)
+
+
+def test_triton_config_and_statistics(triton):
+    client, X, *_ = triton
+    config = client.get_model_config("xgb")
+    assert config["max_batch_size"] > 0
+    assert config["input"] == [{"name": "input-0", "data_type": "TYPE_FP32", "dims": [FEATURES]}]
+    assert config["output"] == [{"name": "output-0", "data_type": "TYPE_FP32", "dims": [3]}]
+    before = client.get_inference_statistics("lgb", "3")["model_stats"][0]
+    inp = httpclient.InferInput("input-0", [5, FEATURES], "FP32")
+    inp.set_data_from_numpy(X[:5])
+    client.infer("lgb", [inp])
+    after = client.get_inference_statistics("lgb", "3")["model_stats"][0]
+    assert after["inference_count"] == before["inference_count"] + 5
+    assert after["execution_count"] == before["execution_count"] + 1
+    assert int(after["inference_stats"]["success"]["count"]) == int(before["inference_stats"]["success"]["count"]) + 1
+    assert int(after["inference_stats"]["compute_infer"]["ns"]) > int(before["inference_stats"]["compute_infer"]["ns"])
+    names = {m["name"] for m in client.get_inference_statistics()["model_stats"]}
+    assert names == {"xgb", "lgb"}
+    with pytest.raises(InferenceServerException):
+        client.get_model_config("nope")

@@ -51,6 +51,81 @@ net::HttpResponse Metadata(ModelRepository& repo, net::HttpRequest& req) {
                        {"outputs", SpecsJson(rt.outputs())}});
 }
 
+// Triton's model configuration (perf_analyzer reads it): the batch
+// dimension is implied by max_batch_size, so dims leave it out.
+std::string TritonType(serving::DataType t) {
+  std::string_view n = serving::DataTypeName(t);
+  if (n == "BYTES") return "TYPE_STRING";
+  return "TYPE_" + std::string(n);
+}
+
+json TritonTensors(const std::vector<serving::TensorSpec>& specs) {
+  json out = json::array();
+  for (const auto& s : specs) {
+    std::vector<int64_t> dims(s.shape.begin() + (s.shape.empty() ? 0 : 1), s.shape.end());
+    if (dims.empty()) dims.push_back(1);
+    out.push_back({{"name", s.name}, {"data_type", TritonType(s.dtype)}, {"dims", dims}});
+  }
+  return out;
+}
+
+net::HttpResponse Config(ModelRepository& repo, net::HttpRequest& req) {
+  std::string name(req.PathParam("model"));
+  auto model = repo.Get(name, VersionParam(req));
+  if (!model.ok()) return ErrorResponse(model.status());
+  const auto& rt = *(*model)->runtime;
+  return JsonResponse({{"name", name},
+                       {"platform", rt.backend()},
+                       {"backend", rt.backend()},
+                       {"max_batch_size", 4096},
+                       {"input", TritonTensors(rt.inputs())},
+                       {"output", TritonTensors(rt.outputs())},
+                       {"version_policy", {{"latest", {{"num_versions", 1}}}}}});
+}
+
+json Duration(uint64_t count, uint64_t ns) { return {{"count", count}, {"ns", ns}}; }
+
+net::HttpResponse Stats(ModelRepository& repo, net::HttpRequest& req) {
+  std::string name(req.PathParam("model"));
+  std::string version = VersionParam(req);
+  std::vector<std::string> names;
+  if (name.empty()) {
+    names = repo.ReadyModels();
+  } else {
+    names.push_back(name);
+  }
+  json stats = json::array();
+  for (const std::string& n : names) {
+    std::vector<std::string> versions;
+    if (!version.empty()) {
+      versions.push_back(version);
+    } else {
+      for (int64_t v : repo.Versions(n)) versions.push_back(std::to_string(v));
+      if (versions.empty() && !name.empty()) return ErrorResponse(repo.Get(n).status());
+    }
+    for (const std::string& v : versions) {
+      auto model = repo.Get(n, v);
+      if (!model.ok()) return ErrorResponse(model.status());
+      const serving::ModelStats& st = (*model)->stats;
+      const uint64_t executions = st.execution_count.load(std::memory_order_relaxed);
+      stats.push_back({{"name", n},
+                       {"version", v},
+                       {"last_inference", st.last_inference_ms.load(std::memory_order_relaxed)},
+                       {"inference_count", st.inference_count.load(std::memory_order_relaxed)},
+                       {"execution_count", executions},
+                       {"inference_stats",
+                        {{"success", Duration(st.success_count.load(), st.success_ns.load())},
+                         {"fail", Duration(st.fail_count.load(), st.fail_ns.load())},
+                         {"queue", Duration(executions, 0)},
+                         {"compute_input", Duration(executions, 0)},
+                         {"compute_infer", Duration(executions, st.compute_ns.load())},
+                         {"compute_output", Duration(executions, 0)}}},
+                       {"batch_stats", json::array()}});
+    }
+  }
+  return JsonResponse({{"model_stats", std::move(stats)}});
+}
+
 net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
   auto model = repo.Get(name, VersionParam(req));
@@ -83,10 +158,24 @@ class InferenceRecord {
     rows_ = rows;
   }
   net::HttpResponse Finish(net::HttpResponse res) {
+    std::chrono::duration<double> total = std::chrono::steady_clock::now() - start_;
+    const bool ok = res.status < 400;
     if (metrics_) {
-      const char* outcome = res.status < 400 ? "ok" : (res.status < 500 ? "bad_request" : "error");
-      std::chrono::duration<double> total = std::chrono::steady_clock::now() - start_;
+      const char* outcome = ok ? "ok" : (res.status < 500 ? "bad_request" : "error");
       metrics_->Record(model_.name, model_.version, outcome, total.count(), compute_seconds_, rows_);
+    }
+    auto& st = model_.stats;
+    const auto ns = static_cast<uint64_t>(total.count() * 1e9);
+    (ok ? st.success_count : st.fail_count).fetch_add(1, std::memory_order_relaxed);
+    (ok ? st.success_ns : st.fail_ns).fetch_add(ns, std::memory_order_relaxed);
+    if (ok) {
+      st.compute_ns.fetch_add(static_cast<uint64_t>(compute_seconds_ * 1e9), std::memory_order_relaxed);
+      st.execution_count.fetch_add(1, std::memory_order_relaxed);
+      st.inference_count.fetch_add(static_cast<uint64_t>(rows_), std::memory_order_relaxed);
+      st.last_inference_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count(),
+                                 std::memory_order_relaxed);
     }
     return res;
   }
@@ -159,16 +248,19 @@ net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpReques
 void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version,
                  serving::InferenceMetrics* metrics) {
   Add(r, "GET", "/v2", [server_version](net::HttpRequest&) {
-    return JsonResponse({{"name", "kiln"}, {"version", server_version}, {"extensions", {"model_repository"}}});
+    return JsonResponse({{"name", "kiln"}, {"version", server_version}, {"extensions", {"model_repository", "statistics", "binary_tensor_data", "model_configuration"}}});
   }, net::Execution::kInline);
   Add(r, "GET", "/v2/health/live", [](net::HttpRequest&) { return JsonResponse({{"live", true}}); },
       net::Execution::kInline);
   Add(r, "GET", "/v2/health/ready", [](net::HttpRequest&) { return JsonResponse({{"ready", true}}); },
       net::Execution::kInline);
   Add(r, "GET", "/v2/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
+  Add(r, "GET", "/v2/models/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
   for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     Add(r, "GET", base, [&repo](net::HttpRequest& req) { return Metadata(repo, req); });
     Add(r, "GET", base + "/ready", [&repo](net::HttpRequest& req) { return Ready(repo, req); });
+    Add(r, "GET", base + "/config", [&repo](net::HttpRequest& req) { return Config(repo, req); });
+    Add(r, "GET", base + "/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
     Add(r, "POST", base + "/infer", [&repo, metrics](net::HttpRequest& req) { return Infer(repo, metrics, req); });
   }
   Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest&) {
