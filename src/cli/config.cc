@@ -64,6 +64,11 @@ std::vector<Setting> Settings(Config& c) {
            c.health_interval_ms),
       Make("model-repository", "KILN_MODEL_REPOSITORY",
            "Directory of models to serve (Triton layout DIR/<model>/<version>/model.*)", c.model_repository),
+      Make("max-batch-rows", "KILN_MAX_BATCH_ROWS", "Rows one inference execution may batch (1: no batching)",
+           c.max_batch_rows),
+      Make("max-queue-delay-us", "KILN_MAX_QUEUE_DELAY_US", "How long a request may wait for others to batch with",
+           c.max_queue_delay_us),
+      Make("model-queue", "KILN_MODEL_QUEUE", "Requests that may wait per model before 503", c.model_queue),
   };
 }
 
@@ -117,6 +122,11 @@ Status ValidateConfig(const Config& c) {
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
   if (c.port < 0 || c.port > 65535) return InvalidArgument("invalid --port " + std::to_string(c.port));
   if (c.data_dir.empty()) return InvalidArgument("invalid --data-dir: empty");
+  if (c.max_batch_rows < 1 || c.max_batch_rows > (1 << 20)) return InvalidArgument("invalid --max-batch-rows");
+  if (c.max_queue_delay_us < 0 || c.max_queue_delay_us > 10'000'000) {
+    return InvalidArgument("invalid --max-queue-delay-us");
+  }
+  if (c.model_queue < 1 || c.model_queue > (1 << 20)) return InvalidArgument("invalid --model-queue");
   if (!c.model_repository.empty()) {
     std::error_code fs_ec;
     if (!std::filesystem::is_directory(c.model_repository, fs_ec)) {

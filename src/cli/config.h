@@ -35,6 +35,9 @@ struct Config {
   std::string default_artifact_root = "mlflow-artifacts:";
   int health_interval_ms = 1000;
   std::string model_repository;  // empty: no model directory
+  int max_batch_rows = 64;         // dynamic batching default per model
+  int max_queue_delay_us = 200;
+  int model_queue = 256;           // requests waiting per model; 503 above
 };
 
 // Registers every setting on `app` (flags with their env names and defaults).

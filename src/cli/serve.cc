@@ -112,7 +112,9 @@ int Serve(const Config& config) {
         }
         return serving::ResolvedModel{mv.version, pkg.package.runtime,
                                       artifacts_root + "/" + mv.storage_path + "/" + pkg.package.model_file};
-      });
+      },
+      serving::BatchingOptions{config.max_batch_rows, std::chrono::microseconds(config.max_queue_delay_us),
+                               static_cast<size_t>(config.model_queue)});
   models.LoadAll();
   for (const auto& m : models.Index()) {
     if (m.state == "READY") {

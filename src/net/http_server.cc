@@ -392,6 +392,22 @@ class HttpServer::Impl {
     if (ec) co_return std::pair{route.render_error(400, "BAD_REQUEST", "cannot read request body: " + ec.message()), false};
     req->body = std::move(parser.get().body());
     if (route.execution == Execution::kInline) co_return std::pair{Invoke(route, *req), true};
+    if (route.async) {
+      auto start = [route_ptr = &route, req](Responder respond) {
+        try {
+          route_ptr->async(req, std::move(respond));
+        } catch (const std::exception& e) {
+          log::Error("handler for " + route_ptr->pattern + " threw: " + e.what());
+        }
+      };
+      HttpResponse fallback = route.render_error(500, "INTERNAL_ERROR", "internal error: the request was dropped");
+      auto deferred = co_await AwaitDeferred(pool_, std::move(start), std::move(fallback));
+      if (!deferred) {
+        co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"),
+                            true};
+      }
+      co_return std::pair{std::move(*deferred), true};
+    }
     auto job = [this, route_ptr = &route, req]() { return Invoke(*route_ptr, *req); };
     auto result = co_await RunOnPool(pool_, std::move(job));
     if (!result) {

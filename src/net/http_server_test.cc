@@ -236,3 +236,50 @@ TEST_F(HttpServerTest, CountsRequestsInMetrics) {
 
 }  // namespace
 }  // namespace kiln::net
+
+namespace kiln::net {
+namespace {
+
+TEST_F(HttpServerTest, AsyncRouteAnswersFromAnotherThreadWithoutHoldingAWorker) {
+  // The responder is answered by a helper thread after the worker returned;
+  // with one worker and eight requests in flight, all are answered.
+  std::mutex mu;
+  std::vector<Responder> pending;
+  router_.AddAsync("POST", "/later", [&](std::shared_ptr<HttpRequest> req, Responder respond) {
+    std::lock_guard lock(mu);
+    pending.push_back([respond, body = req->body](HttpResponse) mutable {
+      respond(HttpResponse::Text(200, "done:" + body));
+    });
+  });
+  router_.AddAsync("POST", "/dropped", [](std::shared_ptr<HttpRequest>, Responder) {});
+  Start({}, /*workers=*/1, /*queue=*/16);
+  std::atomic<bool> stop{false};
+  std::thread answerer([&] {
+    while (!stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::lock_guard lock(mu);
+      for (auto& r : pending) r(HttpResponse{});
+      pending.clear();
+    }
+  });
+  std::vector<std::thread> clients;
+  std::vector<std::string> replies(8);
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&, i] {
+      std::string req = "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n" +
+                        std::to_string(i);
+      replies[i] = RawExchange(port(), req, std::chrono::milliseconds(3000));
+    });
+  }
+  for (auto& c : clients) c.join();
+  for (int i = 0; i < 8; ++i) EXPECT_NE(replies[i].find("done:" + std::to_string(i)), std::string::npos) << replies[i];
+  // A handler that drops its responder produces a 500, not a hung connection.
+  std::string raw = RawExchange(port(), "POST /dropped HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                                std::chrono::milliseconds(3000));
+  EXPECT_NE(raw.find("HTTP/1.1 500"), std::string::npos) << raw;
+  stop = true;
+  answerer.join();
+}
+
+}  // namespace
+}  // namespace kiln::net

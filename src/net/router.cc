@@ -55,6 +55,15 @@ Route& Router::AddUpload(std::string method, std::string pattern, UploadHandler 
   return AddRoute(std::move(r));
 }
 
+Route& Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler) {
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.async = std::move(handler);
+  r.execution = Execution::kPool;
+  return AddRoute(std::move(r));
+}
+
 Route& Router::AddRoute(Route route) {
   route.label = route.pattern;
   for (auto s : SplitPath(route.pattern)) route.segments.emplace_back(s);

@@ -28,6 +28,12 @@ enum class Execution { kInline, kPool };
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 // Starts a streamed upload: returns a sink, or an error response.
 using UploadHandler = std::function<StatusOr<std::unique_ptr<RequestBodySink>>(HttpRequest&)>;
+// Completes a deferred response: call exactly once, from any thread.
+using Responder = std::function<void(HttpResponse)>;
+// Starts on a worker thread and answers through the Responder, possibly later
+// and from another thread (a batcher), so no worker waits for the answer.
+// If every copy of the Responder is dropped unanswered, the client gets a 500.
+using AsyncHandler = std::function<void(std::shared_ptr<HttpRequest>, Responder)>;
 // Renders an error the HTTP layer raises (status, short code, message).
 using ErrorRenderer = std::function<HttpResponse(unsigned status, std::string_view code, std::string_view message)>;
 
@@ -40,6 +46,7 @@ struct Route {
   Execution execution = Execution::kPool;
   Handler handler;
   UploadHandler upload;  // set for streamed-body routes instead of handler
+  AsyncHandler async;    // set for deferred-answer routes instead of handler
   ErrorRenderer render_error = DefaultErrorRenderer;
   uint64_t max_body_bytes = 0;  // 0: the server default
 
@@ -56,6 +63,7 @@ class Router {
  public:
   Route& Add(std::string method, std::string pattern, Handler handler, Execution execution = Execution::kPool);
   Route& AddUpload(std::string method, std::string pattern, UploadHandler upload);
+  Route& AddAsync(std::string method, std::string pattern, AsyncHandler handler);
   RouteMatch Match(std::string_view method, std::string_view path) const;
   // Answer for paths no route knows (MLflow's client expects a bare 404).
   void SetNotFound(Handler handler) { not_found_ = std::move(handler); }

@@ -13,7 +13,7 @@ InferenceMetrics::InferenceMetrics(MetricsRegistry& metrics, const ModelReposito
 }
 
 void InferenceMetrics::Record(const std::string& model, int64_t version, const std::string& outcome,
-                              double request_seconds, double compute_seconds, int64_t rows) {
+                              double request_seconds, const BatchTiming& timing) {
   const Labels labels = {{"model", model}, {"version", std::to_string(version)}};
   Labels with_outcome = labels;
   with_outcome.emplace_back("outcome", outcome);
@@ -22,11 +22,13 @@ void InferenceMetrics::Record(const std::string& model, int64_t version, const s
   metrics_.Histogram("kiln_inference_request_seconds", "Inference request time in kiln, decoding to encoding", labels)
       .Observe(request_seconds);
   if (outcome != "ok") return;
+  metrics_.Histogram("kiln_inference_queue_seconds", "Time a request waited in the model's batching queue", labels)
+      .Observe(timing.queue_seconds);
   metrics_.Histogram("kiln_inference_compute_seconds", "Time the runtime spent executing", labels)
-      .Observe(compute_seconds);
+      .Observe(timing.compute_seconds);
   static const std::vector<double> kRows = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
-  metrics_.Histogram("kiln_inference_batch_rows", "Rows per runtime execution", labels, kRows)
-      .Observe(static_cast<double>(rows));
+  metrics_.Histogram("kiln_inference_batch_rows", "Rows per runtime execution (after batching)", labels, kRows)
+      .Observe(static_cast<double>(timing.batch_rows));
 }
 
 }  // namespace kiln::serving

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/metrics.h"
+#include "serving/dynamic_batcher.h"
 #include "serving/model_repository.h"
 
 namespace kiln::serving {
@@ -22,7 +23,7 @@ class InferenceMetrics {
 
   // outcome: "ok", "bad_request" (the caller's fault) or "error".
   void Record(const std::string& model, int64_t version, const std::string& outcome, double request_seconds,
-              double compute_seconds, int64_t rows);
+              const BatchTiming& timing);
 
  private:
   MetricsRegistry& metrics_;

@@ -1,7 +1,11 @@
 #include "serving/model_repository.h"
 
 #include <charconv>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "serving/lightgbm_runtime.h"
 #include "serving/xgboost_runtime.h"
@@ -66,18 +70,55 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntime(const std::string& runtime, const
   return InvalidArgument("unknown runtime '" + runtime + "'");
 }
 
+StatusOr<BatchingOptions> ModelRepository::BatchingFor(const std::string& name) const {
+  BatchingOptions out = batching_;
+  if (root_.empty()) return out;
+  const fs::path file = fs::path(root_) / name / "config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return out;
+  std::ifstream in(file);
+  nlohmann::json cfg = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (cfg.is_discarded() || !cfg.is_object()) return InvalidArgument(file.string() + " is not a JSON object");
+  auto positive = [&](const char* key, int64_t max, int64_t* value) -> Status {
+    auto it = cfg.find(key);
+    if (it == cfg.end()) return Status::Ok();
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > max) {
+      return InvalidArgument(file.string() + ": '" + key + "' must be an integer from 0 to " + std::to_string(max));
+    }
+    *value = it->get<int64_t>();
+    return Status::Ok();
+  };
+  int64_t rows = out.max_batch_rows;
+  int64_t delay = out.max_queue_delay.count();
+  int64_t queue = static_cast<int64_t>(out.max_queue);
+  KILN_RETURN_IF_ERROR(positive("max_batch_size", 1 << 20, &rows));
+  KILN_RETURN_IF_ERROR(positive("max_queue_delay_microseconds", 10'000'000, &delay));
+  KILN_RETURN_IF_ERROR(positive("max_queue_size", 1 << 20, &queue));
+  out.max_batch_rows = std::max<int64_t>(rows, 1);
+  out.max_queue_delay = std::chrono::microseconds(delay);
+  out.max_queue = static_cast<size_t>(std::max<int64_t>(queue, 1));
+  return out;
+}
+
+std::shared_ptr<const ServedModel> ModelRepository::Serve(const std::string& name, int64_t version,
+                                                          const std::string& path, std::unique_ptr<Runtime> runtime,
+                                                          const BatchingOptions& batching) const {
+  auto served = std::make_shared<ServedModel>();
+  served->name = name;
+  served->version = version;
+  served->path = path;
+  served->runtime = std::shared_ptr<Runtime>(std::move(runtime));
+  served->batcher = std::make_shared<DynamicBatcher>(served->runtime, batching);
+  return served;
+}
+
 Status ModelRepository::LoadUri(const std::string& name, const std::string& uri) {
   if (!ValidName(name)) return InvalidArgument("invalid model name '" + name + "'");
   if (!resolver_) return Unimplemented("this server has no model registry to load '" + uri + "' from");
   KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolver_(uri));
   KILN_ASSIGN_OR_RETURN(auto rt, LoadRuntime(resolved.runtime, resolved.path));
-  auto served = std::make_shared<ServedModel>();
-  served->name = name;
-  served->version = resolved.version;
-  served->path = resolved.path;
-  served->runtime = std::shared_ptr<Runtime>(std::move(rt));
   Entry fresh;
-  fresh.versions[resolved.version] = std::move(served);
+  fresh.versions[resolved.version] = Serve(name, resolved.version, resolved.path, std::move(rt), batching_);
   fresh.state = "READY";
   Install(name, std::move(fresh));
   return Status::Ok();
@@ -119,23 +160,23 @@ Status ModelRepository::Load(const std::string& name) {
 
   Entry fresh;
   std::string errors;
+  auto batching = BatchingFor(name);
+  if (!batching.ok()) {
+    errors = batching.status().message();
+    files.clear();
+  }
   for (const auto& [version, path] : files) {
     auto rt = LoadRuntimeForFile(path);
     if (!rt.ok()) {
       errors += (errors.empty() ? "" : "; ") + ("version " + std::to_string(version) + ": " + rt.status().message());
       continue;
     }
-    auto served = std::make_shared<ServedModel>();
-    served->name = name;
-    served->version = version;
-    served->path = path;
-    served->runtime = std::shared_ptr<Runtime>(std::move(*rt));
-    fresh.versions[version] = std::move(served);
+    fresh.versions[version] = Serve(name, version, path, std::move(*rt), *batching);
   }
   std::lock_guard lock(mu_);
   Entry& entry = models_[name];
   if (fresh.versions.empty()) {
-    std::string reason = files.empty() ? "no model file (model.json, model.ubj, model.bst, model.txt, model.onnx) "
+    std::string reason = !errors.empty() ? errors : files.empty() ? "no model file (model.json, model.ubj, model.bst, model.txt, model.onnx) "
                                          "in the model directory or its version folders"
                                        : errors;
     entry.reason = reason;

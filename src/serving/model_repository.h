@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "serving/dynamic_batcher.h"
 #include "serving/runtime.h"
 
 namespace kiln::serving {
@@ -33,6 +34,7 @@ struct ModelStats {
   std::atomic<uint64_t> success_ns{0};
   std::atomic<uint64_t> fail_count{0};
   std::atomic<uint64_t> fail_ns{0};
+  std::atomic<uint64_t> queue_ns{0};
   std::atomic<uint64_t> compute_ns{0};
   std::atomic<uint64_t> execution_count{0};
   std::atomic<uint64_t> inference_count{0};  // rows
@@ -45,6 +47,7 @@ struct ServedModel {
   int64_t version = 1;
   std::string path;  // the model file
   std::shared_ptr<Runtime> runtime;
+  std::shared_ptr<DynamicBatcher> batcher;  // every inference goes through it
   mutable ModelStats stats;
 };
 
@@ -73,8 +76,11 @@ class ModelRepository {
  public:
   // `root` may be empty (no model directory). `resolver` may be empty (no
   // registry): then LoadUri() is refused.
-  explicit ModelRepository(std::string root, ModelUriResolver resolver = {})
-      : root_(std::move(root)), resolver_(std::move(resolver)) {}
+  // `batching` is the default for every model; DIR/<model>/config.json may
+  // override it with {"max_batch_size", "max_queue_delay_microseconds",
+  // "max_queue_size"}.
+  explicit ModelRepository(std::string root, ModelUriResolver resolver = {}, BatchingOptions batching = {})
+      : root_(std::move(root)), resolver_(std::move(resolver)), batching_(batching) {}
 
   // Loads every model under the root; failures are recorded, not returned.
   void LoadAll();
@@ -106,7 +112,13 @@ class ModelRepository {
   void Install(const std::string& name, Entry fresh);
 
   const std::string root_;
+  // The model's batching options: the defaults, overridden by its config.json.
+  StatusOr<BatchingOptions> BatchingFor(const std::string& name) const;
+  std::shared_ptr<const ServedModel> Serve(const std::string& name, int64_t version, const std::string& path,
+                                           std::unique_ptr<Runtime> runtime, const BatchingOptions& batching) const;
+
   const ModelUriResolver resolver_;
+  const BatchingOptions batching_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> models_;  // guarded by mu_
 };

@@ -358,3 +358,34 @@ def test_inference_metrics(served):
     assert value(r'kiln_inference_batch_rows_bucket\{model="reg-bst",version="1",le="8"\}') >= 3
     assert value(r'kiln_inference_batch_rows_bucket\{model="reg-bst",version="1",le="4"\}') == 0
     assert value(r"kiln_models_loaded") >= len(trained)
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(repo, kiln_factory):
+    """16 clients send different rows at once to a kiln that waits up to 20 ms
+    to batch; every response carries exactly its own predictions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root, trained = repo
+    srv = kiln_factory("--model-repository", str(root), "--max-queue-delay-us", "20000", "--max-batch-rows", "256")
+    booster, X = trained["multi-ubj"]
+    expected = booster.predict(xgb.DMatrix(X))
+
+    def worker(t):
+        s = requests.Session()
+        for i in range(t, 320, 16):
+            rows = X[i % ROWS: i % ROWS + 1 + (i % 3)]
+            body = {"id": str(i), "inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP32",
+                                              "data": _rows_json(rows)}]}
+            r = s.post(srv.url + "/v2/models/multi-ubj/infer", json=body, timeout=60)
+            assert r.status_code == 200, r.text
+            out = r.json()
+            assert out["id"] == str(i)
+            got = np.asarray(out["outputs"][0]["data"]).reshape(out["outputs"][0]["shape"])
+            _assert_close(got, expected[i % ROWS: i % ROWS + len(rows)])
+        return True
+
+    with ThreadPoolExecutor(16) as pool:
+        assert all(pool.map(worker, range(16)))
+    stats = requests.get(srv.url + "/v2/models/multi-ubj/stats", timeout=10).json()["model_stats"][0]
+    assert int(stats["inference_stats"]["success"]["count"]) == 320
+    assert stats["inference_count"] == sum(1 + (i % 3) for i in range(320))

@@ -68,24 +68,30 @@ json Predictions(const serving::Tensor& out) {
   return preds;
 }
 
-net::HttpResponse Predict(serving::ModelRepository& repo, const std::string& name, const std::string& body) {
+void Predict(serving::ModelRepository& repo, const std::string& name, const std::string& body,
+             net::Responder respond) {
   auto model = repo.Get(name);
-  if (!model.ok()) return ErrorResponse(model.status());
+  if (!model.ok()) return respond(ErrorResponse(model.status()));
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return ErrorResponse(400, "malformed JSON: the body must be an object");
+  if (doc.is_discarded() || !doc.is_object()) return respond(ErrorResponse(400, "malformed JSON: the body must be an object"));
   const json* rows = doc.contains("instances") ? &doc["instances"] : (doc.contains("inputs") ? &doc["inputs"] : nullptr);
-  if (!rows) return ErrorResponse(400, "the body needs 'instances' (or 'inputs')");
-  const serving::Runtime& rt = *(*model)->runtime;
+  if (!rows) return respond(ErrorResponse(400, "the body needs 'instances' (or 'inputs')"));
+  std::shared_ptr<const serving::ServedModel> served = *model;
+  const serving::Runtime& rt = *served->runtime;
   if (rt.inputs().size() != 1 || rt.outputs().empty() || rt.outputs()[0].dtype != serving::DataType::kFp32) {
-    return ErrorResponse(400, "model '" + name + "' does not take V1 rows; use the V2 protocol");
+    return respond(ErrorResponse(400, "model '" + name + "' does not take V1 rows; use the V2 protocol"));
   }
   auto tensor = RowsTensor(*rows, rt.inputs()[0].name);
-  if (!tensor.ok()) return ErrorResponse(tensor.status());
+  if (!tensor.ok()) return respond(ErrorResponse(tensor.status()));
   std::vector<serving::Tensor> inputs;
   inputs.push_back(std::move(*tensor));
-  auto outputs = (*model)->runtime->Execute(inputs);
-  if (!outputs.ok()) return ErrorResponse(outputs.status());
-  return JsonResponse({{"predictions", Predictions(outputs->front())}});
+  // Rows queue at the model's batcher like V2 requests; it answers from its thread.
+  Status queued = served->batcher->Submit(
+      std::move(inputs), [served, respond](StatusOr<std::vector<serving::Tensor>> out, const serving::BatchTiming&) {
+        if (!out.ok()) return respond(ErrorResponse(out.status()));
+        respond(JsonResponse({{"predictions", Predictions(out->front())}}));
+      });
+  if (!queued.ok()) respond(ErrorResponse(queued));
 }
 
 void Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h) {
@@ -106,14 +112,19 @@ void AddV1Routes(net::Router& r, serving::ModelRepository& repo) {
     return JsonResponse({{"name", name}, {"ready", true}});
   });
   // The verb shares the segment with the name: /v1/models/fraud:predict.
-  Add(r, "POST", "/v1/models/{model_verb}", [&repo](net::HttpRequest& req) {
-    std::string target(req.PathParam("model_verb"));
-    size_t colon = target.rfind(':');
-    if (colon == std::string::npos || target.substr(colon + 1) != "predict") {
-      return ErrorResponse(404, "unknown V1 verb in '" + target + "' (supported: :predict)");
-    }
-    return Predict(repo, target.substr(0, colon), req.body);
-  });
+  auto& predict = r.AddAsync("POST", "/v1/models/{model_verb}",
+                             [&repo](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
+                               std::string target(req->PathParam("model_verb"));
+                               size_t colon = target.rfind(':');
+                               if (colon == std::string::npos || target.substr(colon + 1) != "predict") {
+                                 return respond(
+                                     ErrorResponse(404, "unknown V1 verb in '" + target + "' (supported: :predict)"));
+                               }
+                               Predict(repo, target.substr(0, colon), req->body, std::move(respond));
+                             });
+  predict.render_error = [](unsigned status, std::string_view, std::string_view message) {
+    return ErrorResponse(status, message);
+  };
 }
 
 }  // namespace kiln::api::v1

@@ -116,7 +116,7 @@ net::HttpResponse Stats(ModelRepository& repo, net::HttpRequest& req) {
                        {"inference_stats",
                         {{"success", Duration(st.success_count.load(), st.success_ns.load())},
                          {"fail", Duration(st.fail_count.load(), st.fail_ns.load())},
-                         {"queue", Duration(executions, 0)},
+                         {"queue", Duration(executions, st.queue_ns.load())},
                          {"compute_input", Duration(executions, 0)},
                          {"compute_infer", Duration(executions, st.compute_ns.load())},
                          {"compute_output", Duration(executions, 0)}}},
@@ -133,28 +133,16 @@ net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
   return JsonResponse({{"name", name}, {"ready", true}});
 }
 
-// Triton's binary tensor extension: the JSON header's length, when present.
-StatusOr<std::optional<size_t>> JsonHeaderLength(const net::HttpRequest& req) {
-  std::string_view v = req.Header("inference-header-content-length");
-  if (v.empty()) return std::optional<size_t>();
-  size_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) {
-    return InvalidArgument("Inference-Header-Content-Length '" + std::string(v) + "' is not a byte count");
-  }
-  return std::optional<size_t>(n);
-}
-
-// Records one inference for the model's metrics when it goes out of scope:
+// Records one inference (metrics and Triton statistics) when it finishes;
 // the outcome follows the response status.
 class InferenceRecord {
  public:
-  InferenceRecord(serving::InferenceMetrics* metrics, const serving::ServedModel& model)
-      : metrics_(metrics), model_(model), start_(std::chrono::steady_clock::now()) {}
+  InferenceRecord(serving::InferenceMetrics* metrics, std::shared_ptr<const serving::ServedModel> model)
+      : metrics_(metrics), model_(std::move(model)), start_(std::chrono::steady_clock::now()) {}
   InferenceRecord(const InferenceRecord&) = delete;
   InferenceRecord& operator=(const InferenceRecord&) = delete;
-  void Computed(double seconds, int64_t rows) {
-    compute_seconds_ = seconds;
+  void Computed(const serving::BatchTiming& t, int64_t rows) {
+    timing_ = t;
     rows_ = rows;
   }
   net::HttpResponse Finish(net::HttpResponse res) {
@@ -162,14 +150,15 @@ class InferenceRecord {
     const bool ok = res.status < 400;
     if (metrics_) {
       const char* outcome = ok ? "ok" : (res.status < 500 ? "bad_request" : "error");
-      metrics_->Record(model_.name, model_.version, outcome, total.count(), compute_seconds_, rows_);
+      metrics_->Record(model_->name, model_->version, outcome, total.count(), timing_);
     }
-    auto& st = model_.stats;
+    auto& st = model_->stats;
     const auto ns = static_cast<uint64_t>(total.count() * 1e9);
     (ok ? st.success_count : st.fail_count).fetch_add(1, std::memory_order_relaxed);
     (ok ? st.success_ns : st.fail_ns).fetch_add(ns, std::memory_order_relaxed);
     if (ok) {
-      st.compute_ns.fetch_add(static_cast<uint64_t>(compute_seconds_ * 1e9), std::memory_order_relaxed);
+      st.queue_ns.fetch_add(static_cast<uint64_t>(timing_.queue_seconds * 1e9), std::memory_order_relaxed);
+      st.compute_ns.fetch_add(static_cast<uint64_t>(timing_.compute_seconds * 1e9), std::memory_order_relaxed);
       st.execution_count.fetch_add(1, std::memory_order_relaxed);
       st.inference_count.fetch_add(static_cast<uint64_t>(rows_), std::memory_order_relaxed);
       st.last_inference_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -182,58 +171,68 @@ class InferenceRecord {
 
  private:
   serving::InferenceMetrics* metrics_;
-  const serving::ServedModel& model_;
+  std::shared_ptr<const serving::ServedModel> model_;
   std::chrono::steady_clock::time_point start_;
-  double compute_seconds_ = 0;
+  serving::BatchTiming timing_;
   int64_t rows_ = 0;
 };
 
-net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpRequest& req, InferenceRecord& record);
-
-net::HttpResponse Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, net::HttpRequest& req) {
-  auto model = repo.Get(std::string(req.PathParam("model")), VersionParam(req));
-  if (!model.ok()) return ErrorResponse(model.status());
-  InferenceRecord record(metrics, **model);
-  return record.Finish(InferModel(**model, req, record));
+// Triton's binary tensor extension: the JSON header's length, when present.
+StatusOr<std::optional<size_t>> JsonHeaderLength(const net::HttpRequest& req) {
+  std::string_view v = req.Header("inference-header-content-length");
+  if (v.empty()) return std::optional<size_t>();
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) {
+    return InvalidArgument("Inference-Header-Content-Length '" + std::string(v) + "' is not a byte count");
+  }
+  return std::optional<size_t>(n);
 }
 
-net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpRequest& req, InferenceRecord& record) {
-  const std::string& name = served.name;
-  auto header_length = JsonHeaderLength(req);
-  if (!header_length.ok()) return ErrorResponse(header_length.status());
-  auto request = DecodeInferRequest(req.body, *header_length);
-  if (!request.ok()) return ErrorResponse(request.status());
+// What the response needs besides the outputs.
+struct ResponsePlan {
+  std::string id;
+  std::vector<std::string> wanted;  // empty: all outputs
+  std::vector<std::string> binary;
+  bool binary_all = false;
+};
+
+// Decodes and checks a request against the model; the inputs go to the batcher.
+StatusOr<std::pair<std::vector<serving::Tensor>, ResponsePlan>> Prepare(const serving::ServedModel& served,
+                                                                        const net::HttpRequest& req) {
+  KILN_ASSIGN_OR_RETURN(std::optional<size_t> header_length, JsonHeaderLength(req));
+  KILN_ASSIGN_OR_RETURN(InferRequest request, DecodeInferRequest(req.body, header_length));
   const serving::Runtime& rt = *served.runtime;
-  for (const serving::Tensor& in : request->inputs) {
+  for (const serving::Tensor& in : request.inputs) {
     const auto& ins = rt.inputs();
     if (std::none_of(ins.begin(), ins.end(), [&](const auto& s) { return s.name == in.name; })) {
-      return ErrorResponse(400, "unexpected input '" + in.name + "' for model '" + name + "'");
+      return InvalidArgument("unexpected input '" + in.name + "' for model '" + served.name + "'");
     }
   }
-  std::vector<std::string> wanted;
-  std::vector<std::string> binary;
-  for (const RequestedOutput& o : request->outputs) {
+  ResponsePlan plan;
+  plan.id = request.id;
+  for (const RequestedOutput& o : request.outputs) {
     const auto& outs = rt.outputs();
     if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o.name; })) {
-      return ErrorResponse(400, "unknown output '" + o.name + "' for model '" + name + "'");
+      return InvalidArgument("unknown output '" + o.name + "' for model '" + served.name + "'");
     }
-    wanted.push_back(o.name);
-    if (o.binary) binary.push_back(o.name);
+    plan.wanted.push_back(o.name);
+    if (o.binary) plan.binary.push_back(o.name);
   }
-  const auto compute_start = std::chrono::steady_clock::now();
-  auto outputs = served.runtime->Execute(request->inputs);
-  std::chrono::duration<double> compute = std::chrono::steady_clock::now() - compute_start;
-  if (!outputs.ok()) return ErrorResponse(outputs.status());
-  const auto& first = request->inputs.front();
-  record.Computed(compute.count(), first.shape.size() > 1 ? first.shape[0] : 1);
-  if (!wanted.empty()) {
-    std::erase_if(*outputs, [&](const serving::Tensor& t) {
-      return std::find(wanted.begin(), wanted.end(), t.name) == wanted.end();
+  plan.binary_all = request.binary_outputs && plan.wanted.empty();
+  return std::make_pair(std::move(request.inputs), std::move(plan));
+}
+
+net::HttpResponse Respond(const serving::ServedModel& served, const ResponsePlan& plan,
+                          std::vector<serving::Tensor> outputs) {
+  if (!plan.wanted.empty()) {
+    std::erase_if(outputs, [&](const serving::Tensor& t) {
+      return std::find(plan.wanted.begin(), plan.wanted.end(), t.name) == plan.wanted.end();
     });
   }
   std::optional<size_t> json_length;
-  std::string body = EncodeInferResponse(name, std::to_string(served.version), request->id, *outputs, binary,
-                                         request->binary_outputs && wanted.empty(), &json_length);
+  std::string body = EncodeInferResponse(served.name, std::to_string(served.version), plan.id, outputs, plan.binary,
+                                         plan.binary_all, &json_length);
   if (!json_length) return net::HttpResponse::Json(200, std::move(body));
   net::HttpResponse res;
   res.status = 200;
@@ -241,6 +240,30 @@ net::HttpResponse InferModel(const serving::ServedModel& served, net::HttpReques
   res.headers.emplace_back("Inference-Header-Content-Length", std::to_string(*json_length));
   res.body = std::move(body);
   return res;
+}
+
+// Runs on a worker: decodes, then queues the rows at the model's batcher,
+// which answers from its own thread; the worker is free at once.
+void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, std::shared_ptr<net::HttpRequest> req,
+           net::Responder respond) {
+  auto model = repo.Get(std::string(req->PathParam("model")), VersionParam(*req));
+  if (!model.ok()) return respond(ErrorResponse(model.status()));
+  std::shared_ptr<const serving::ServedModel> served = *model;
+  auto record = std::make_shared<InferenceRecord>(metrics, served);
+  auto prepared = Prepare(*served, *req);
+  if (!prepared.ok()) return respond(record->Finish(ErrorResponse(prepared.status())));
+  const auto& first = prepared->first.front();
+  const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
+  auto plan = std::make_shared<const ResponsePlan>(std::move(prepared->second));
+  Status queued = served->batcher->Submit(
+      std::move(prepared->first),
+      [served, record, plan, rows, respond](StatusOr<std::vector<serving::Tensor>> out,
+                                            const serving::BatchTiming& timing) {
+        if (!out.ok()) return respond(record->Finish(ErrorResponse(out.status())));
+        record->Computed(timing, rows);
+        respond(record->Finish(Respond(*served, *plan, std::move(*out))));
+      });
+  if (!queued.ok()) respond(record->Finish(ErrorResponse(queued)));
 }
 
 }  // namespace
@@ -261,7 +284,11 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
     Add(r, "GET", base + "/ready", [&repo](net::HttpRequest& req) { return Ready(repo, req); });
     Add(r, "GET", base + "/config", [&repo](net::HttpRequest& req) { return Config(repo, req); });
     Add(r, "GET", base + "/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
-    Add(r, "POST", base + "/infer", [&repo, metrics](net::HttpRequest& req) { return Infer(repo, metrics, req); });
+    auto& infer = r.AddAsync("POST", base + "/infer",
+                             [&repo, metrics](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
+                               Infer(repo, metrics, std::move(req), std::move(respond));
+                             });
+    infer.render_error = RenderHttpError;
   }
   Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest&) {
     json out = json::array();
