@@ -54,7 +54,7 @@ RUN="$WORK/serving-$STAMP"
 mkdir -p "$RUN"
 export TRACKING_LUA_DIR="$TRACKING/lua"
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$RUN/run.log" >&2; }
 tdrv() { "$PY" "$TRACKING/driver.py" "$@"; }   # launch, free-port, wait-quiet, wait-gone, rss, wrk
 sdrv() { "$PY" "$HERE/driver.py" "$@"; }       # model, mlserver-repo, check, report
 json_str() { "$PY" -c 'import json,sys;print(json.dumps(sys.stdin.read().strip()))'; }
@@ -151,7 +151,7 @@ record_meta() {
     echo "os=$(. /etc/os-release; echo "$PRETTY_NAME")"
     echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')"
     echo "model=$("$PY" -c "import json;d=json.load(open('$MD/expected.json'));print(f\"{d['trees']} trees, depth {d['max_depth']}, {d['features']} features, {d['objective']}, trained with xgboost {d['xgboost']} (project venv), model.json {d['model_bytes']:,} B sha256 {d['model_sha256'][:12]}; request bodies {d['single_body_bytes']} B (1 row) / {d['batch_body_bytes']:,} B ({d['batch_rows']} rows)\")")"
-    if [[ -x "$MSVENV/bin/python" && -z "$REUSE_MLSERVER" ]]; then
+    if [[ "$SKIP_MLSERVER" != 1 && -x "$MSVENV/bin/python" ]]; then
       echo "mlserver=$("$MSVENV/bin/python" - <<'PYEOF'
 import sys
 from importlib.metadata import version
@@ -226,8 +226,9 @@ bench_server() {
 
   if ! launch "$name" "$dir" "$port" "$SDIR/startup.json" "$timeout" "${cmd[@]}"; then
     fail startup "$(cat "$SDIR/startup.json" 2>/dev/null) (timeout ${timeout} s); see $name/server.log"
+    stop_server
     cp "$dir/server.log" "$SDIR/server.log" 2>/dev/null || true
-    stop_server; return 0
+    rm -rf "$dir"; return 0
   fi
   log "  ready: $(cat "$SDIR/startup.json")"
 
@@ -236,15 +237,18 @@ bench_server() {
     run_wrk single_c1 "$MD/single.json" 1 "$DURATION"
     run_wrk "single_c${CONNS}_warm" "$MD/single.json" "$CONNS" "$WARMUP"
     run_wrk "single_c${CONNS}" "$MD/single.json" "$CONNS" "$DURATION"
-    stop_server; rm -rf "$dir"; return 0
+    stop_server
+    cp "$dir/server.log" "$SDIR/server.log" 2>/dev/null || true
+    rm -rf "$dir"; return 0
   fi
 
   # same body to both servers: 200 and the reference prediction, before any load
   if ! sdrv check --port "$port" --model "$MODEL" --single "$MD/single.json" --batch "$MD/batch.json" \
         --expected "$MD/expected.json" > "$SDIR/check.json"; then
     fail check "$(cut -c1-600 "$SDIR/check.json")"
+    stop_server
     cp "$dir/server.log" "$SDIR/server.log" 2>/dev/null || true
-    stop_server; return 0
+    rm -rf "$dir"; return 0
   fi
   log "  check: $("$PY" -c "import json;d=json.load(open('$SDIR/check.json'));s=d['single'];print(s['output'],s['datatype'],s['shape'],s['values'],'max err',s['max_abs_err_vs_ref'],'batch max err',d['batch']['max_abs_err_vs_ref'])")"
 
