@@ -127,6 +127,15 @@ EventContext RegistryService::Event(const std::string& actor, const std::string&
 
 void RegistryService::Publish(const EventContext& ev) { events_.Publish(ev.recorded); }
 
+void RegistryService::DeleteCopies(const std::vector<std::string>& storage_paths) {
+  // The rows are gone already; a copy that cannot be removed is only wasted space.
+  for (const std::string& p : storage_paths) {
+    if (p.empty()) continue;
+    Status s = artifacts_.Delete(p);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("registry: cannot delete " + p + ": " + s.message());
+  }
+}
+
 // --- registered models ---
 
 StatusOr<RegisteredModel> RegistryService::CreateRegisteredModel(const std::string& actor, const std::string& name,
@@ -175,10 +184,7 @@ Status RegistryService::DeleteRegisteredModel(const std::string& actor, const st
   EventContext ev = Event(actor, "delete_registered_model");
   KILN_ASSIGN_OR_RETURN(std::vector<std::string> paths, store_.DeleteRegisteredModel(name, ev));
   Publish(ev);
-  for (const std::string& p : paths) {
-    Status s = artifacts_.Delete(p);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("registry: cannot delete " + p + ": " + s.message());
-  }
+  DeleteCopies(paths);
   return Status::Ok();
 }
 
@@ -416,10 +422,7 @@ Status RegistryService::DeleteModelVersion(const std::string& actor, const std::
   EventContext ev = Event(actor, "delete_model_version");
   KILN_ASSIGN_OR_RETURN(std::string path, store_.DeleteModelVersion(name, v, ev));
   Publish(ev);
-  if (!path.empty()) {
-    Status s = artifacts_.Delete(path);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) log::Warn("registry: cannot delete " + path + ": " + s.message());
-  }
+  DeleteCopies({path});
   return Status::Ok();
 }
 

@@ -125,6 +125,8 @@ class RegistryService {
   StatusOr<ResolvedSource> ResolveSource(const CreateModelVersionRequest& req);
   storage::EventContext Event(const std::string& actor, const std::string& action) const;
   void Publish(const storage::EventContext& ev);
+  // Removes the registry's copies of deleted versions (best effort).
+  void DeleteCopies(const std::vector<std::string>& storage_paths);
   void LinkLoggedModel(const std::string& model_id, const std::string& name, int64_t version);
 
   storage::RegistryStore& store_;

@@ -15,41 +15,43 @@ using sqlite::Stmt;
 
 namespace sqlite {
 
-Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
-                        const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after) {
-  if (ev.action.empty()) return Status::Ok();
+namespace {
+
+// Stores one event with its rendered snapshots and hands it back to the caller.
+Status Record(SqliteConn& c, EventContext& ev, const std::string& name, std::string version,
+              std::string before_json, std::string after_json) {
   RegistryEvent e;
   e.timestamp = ev.timestamp;
   e.actor = ev.actor;
   e.action = ev.action;
   e.name = name;
-  if (ev.model_json) {
-    if (before) e.before_json = ev.model_json(*before);
-    if (after) e.after_json = ev.model_json(*after);
-  }
+  e.version = std::move(version);
+  e.before_json = std::move(before_json);
+  e.after_json = std::move(after_json);
   KILN_RETURN_IF_ERROR(InsertEvent(c, e));
   e.id = c.LastInsertRowId();
   ev.recorded.push_back(std::move(e));
   return Status::Ok();
 }
 
+template <typename Entity, typename Render>
+std::string Snapshot(const std::optional<Entity>& entity, const Render& render) {
+  return entity && render ? render(*entity) : std::string();
+}
+
+}  // namespace
+
+Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
+                        const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after) {
+  if (ev.action.empty()) return Status::Ok();
+  return Record(c, ev, name, "", Snapshot(before, ev.model_json), Snapshot(after, ev.model_json));
+}
+
 Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version,
                           const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after) {
   if (ev.action.empty()) return Status::Ok();
-  RegistryEvent e;
-  e.timestamp = ev.timestamp;
-  e.actor = ev.actor;
-  e.action = ev.action;
-  e.name = name;
-  e.version = std::to_string(version);
-  if (ev.version_json) {
-    if (before) e.before_json = ev.version_json(*before);
-    if (after) e.after_json = ev.version_json(*after);
-  }
-  KILN_RETURN_IF_ERROR(InsertEvent(c, e));
-  e.id = c.LastInsertRowId();
-  ev.recorded.push_back(std::move(e));
-  return Status::Ok();
+  return Record(c, ev, name, std::to_string(version), Snapshot(before, ev.version_json),
+                Snapshot(after, ev.version_json));
 }
 
 }  // namespace sqlite
