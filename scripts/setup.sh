@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(g++ cmake ninja-build pkg-config make
       libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev libxgboost-dev
+      libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
       prometheus sqlite3 python3-venv)
 
 missing=()

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <stdlib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "serving/lightgbm_runtime.h"
@@ -70,33 +72,96 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntime(const std::string& runtime, const
   return InvalidArgument("unknown runtime '" + runtime + "'");
 }
 
-StatusOr<BatchingOptions> ModelRepository::BatchingFor(const std::string& name) const {
+namespace {
+
+// Reads one integer setting of a model config; Triton's JSON configs carry
+// 64-bit fields as strings ("100"), so those are accepted too.
+Status ConfigInt(const nlohmann::json& obj, const char* key, int64_t max, const std::string& where, int64_t* value) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Ok();
+  int64_t v = -1;
+  if (it->is_number_integer()) {
+    v = it->get<int64_t>();
+  } else if (it->is_string()) {
+    const std::string& s = it->get_ref<const std::string&>();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) v = -1;
+  }
+  if (v < 0 || v > max) {
+    return InvalidArgument(where + ": '" + key + "' must be an integer from 0 to " + std::to_string(max));
+  }
+  *value = v;
+  return Status::Ok();
+}
+
+// kiln's flat config.json keys or Triton's model config
+// (max_batch_size, dynamic_batching.max_queue_delay_microseconds,
+// dynamic_batching.default_queue_policy.max_queue_size).
+Status ApplyBatchingConfig(const nlohmann::json& cfg, const std::string& where, BatchingOptions* out) {
+  if (!cfg.is_object()) return InvalidArgument(where + " is not a JSON object");
+  int64_t rows = out->max_batch_rows;
+  int64_t delay = out->max_queue_delay.count();
+  int64_t queue = static_cast<int64_t>(out->max_queue);
+  KILN_RETURN_IF_ERROR(ConfigInt(cfg, "max_batch_size", 1 << 20, where, &rows));
+  KILN_RETURN_IF_ERROR(ConfigInt(cfg, "max_queue_delay_microseconds", 10'000'000, where, &delay));
+  KILN_RETURN_IF_ERROR(ConfigInt(cfg, "max_queue_size", 1 << 20, where, &queue));
+  if (auto db = cfg.find("dynamic_batching"); db != cfg.end()) {
+    if (!db->is_object()) return InvalidArgument(where + ": 'dynamic_batching' must be an object");
+    KILN_RETURN_IF_ERROR(ConfigInt(*db, "max_queue_delay_microseconds", 10'000'000, where, &delay));
+    if (auto qp = db->find("default_queue_policy"); qp != db->end() && qp->is_object()) {
+      KILN_RETURN_IF_ERROR(ConfigInt(*qp, "max_queue_size", 1 << 20, where, &queue));
+    }
+  }
+  out->max_batch_rows = std::max<int64_t>(rows, 1);
+  out->max_queue_delay = std::chrono::microseconds(delay);
+  out->max_queue = static_cast<size_t>(std::max<int64_t>(queue, 1));
+  return Status::Ok();
+}
+
+// Writes uploaded files ("<version>/<name>") into a fresh private directory.
+StatusOr<fs::path> StageFiles(const std::map<std::string, std::string>& files) {
+  std::string tmpl = (fs::temp_directory_path() / "kiln-model-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return Internal("cannot create a staging directory for the model files");
+  const fs::path dir = tmpl;
+  for (const auto& [rel, content] : files) {
+    const size_t slash = rel.find('/');
+    int64_t version = 0;
+    const std::string file = slash == std::string::npos ? "" : rel.substr(slash + 1);
+    if (slash == std::string::npos || !ParseVersion(rel.substr(0, slash), &version) || !ValidName(file)) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      return InvalidArgument("model file '" + rel + "' must be named <version>/<file name>, e.g. 1/model.json");
+    }
+    std::error_code ec;
+    fs::create_directories(dir / std::to_string(version), ec);
+    std::ofstream out(dir / std::to_string(version) / file, std::ios::binary);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (ec || !out.good()) {
+      fs::remove_all(dir, ec);
+      return Internal("cannot write model file '" + rel + "'");
+    }
+  }
+  return dir;
+}
+
+}  // namespace
+
+StatusOr<BatchingOptions> ModelRepository::BatchingFor(const std::string& name, const std::string& config) const {
   BatchingOptions out = batching_;
+  if (!config.empty()) {
+    nlohmann::json cfg = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    if (cfg.is_discarded()) return InvalidArgument("the model config is not valid JSON");
+    KILN_RETURN_IF_ERROR(ApplyBatchingConfig(cfg, "the model config", &out));
+    return out;
+  }
   if (root_.empty()) return out;
   const fs::path file = fs::path(root_) / name / "config.json";
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return out;
   std::ifstream in(file);
   nlohmann::json cfg = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (cfg.is_discarded() || !cfg.is_object()) return InvalidArgument(file.string() + " is not a JSON object");
-  auto positive = [&](const char* key, int64_t max, int64_t* value) -> Status {
-    auto it = cfg.find(key);
-    if (it == cfg.end()) return Status::Ok();
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > max) {
-      return InvalidArgument(file.string() + ": '" + key + "' must be an integer from 0 to " + std::to_string(max));
-    }
-    *value = it->get<int64_t>();
-    return Status::Ok();
-  };
-  int64_t rows = out.max_batch_rows;
-  int64_t delay = out.max_queue_delay.count();
-  int64_t queue = static_cast<int64_t>(out.max_queue);
-  KILN_RETURN_IF_ERROR(positive("max_batch_size", 1 << 20, &rows));
-  KILN_RETURN_IF_ERROR(positive("max_queue_delay_microseconds", 10'000'000, &delay));
-  KILN_RETURN_IF_ERROR(positive("max_queue_size", 1 << 20, &queue));
-  out.max_batch_rows = std::max<int64_t>(rows, 1);
-  out.max_queue_delay = std::chrono::microseconds(delay);
-  out.max_queue = static_cast<size_t>(std::max<int64_t>(queue, 1));
+  if (cfg.is_discarded()) return InvalidArgument(file.string() + " is not a JSON object");
+  KILN_RETURN_IF_ERROR(ApplyBatchingConfig(cfg, file.string(), &out));
   return out;
 }
 
@@ -138,10 +203,24 @@ void ModelRepository::LoadAll() {
   }
 }
 
-Status ModelRepository::Load(const std::string& name) {
+Status ModelRepository::Load(const std::string& name, const LoadOverride& override) {
   if (!ValidName(name)) return InvalidArgument("invalid model name '" + name + "'");
-  if (root_.empty()) return NotFound("no model repository is configured (--model-repository)");
-  const fs::path dir = fs::path(root_) / name;
+  if (!override.files.empty() && override.config.empty()) {
+    return InvalidArgument("model files in a load request need a 'config' parameter too");
+  }
+  // Staged uploads are read into memory by the runtimes, then removed.
+  fs::path dir;
+  std::shared_ptr<void> cleanup;
+  if (!override.files.empty()) {
+    KILN_ASSIGN_OR_RETURN(dir, StageFiles(override.files));
+    cleanup = std::shared_ptr<void>(nullptr, [dir](void*) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    });
+  } else {
+    if (root_.empty()) return NotFound("no model repository is configured (--model-repository)");
+    dir = fs::path(root_) / name;
+  }
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound("model '" + name + "' is not in the model repository");
 
@@ -160,7 +239,7 @@ Status ModelRepository::Load(const std::string& name) {
 
   Entry fresh;
   std::string errors;
-  auto batching = BatchingFor(name);
+  auto batching = BatchingFor(name, override.config);
   if (!batching.ok()) {
     errors = batching.status().message();
     files.clear();

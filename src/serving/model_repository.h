@@ -72,6 +72,15 @@ struct ResolvedModel {
 };
 using ModelUriResolver = std::function<StatusOr<ResolvedModel>(const std::string& uri)>;
 
+// What Triton's load request may carry instead of the repository's files:
+// a model configuration (Triton's JSON model config or kiln's config.json
+// keys) and, with it, the model's files themselves.
+struct LoadOverride {
+  std::string config;  // JSON; empty: DIR/<model>/config.json applies
+  // "<version>/<file name>" -> file content; empty: files come from DIR/<model>.
+  std::map<std::string, std::string> files;
+};
+
 class ModelRepository {
  public:
   // `root` may be empty (no model directory). `resolver` may be empty (no
@@ -87,7 +96,10 @@ class ModelRepository {
   // (Re)loads one model from the root: all its versions. NotFound when the
   // directory does not exist; InvalidArgument (with the reason) when nothing
   // loads. On failure the previously loaded versions stay served.
-  Status Load(const std::string& name);
+  // With override.files the model is loaded from those files alone (staged
+  // in a private temporary directory, removed once loaded) and needs no
+  // repository; override.config then is required, as in Triton.
+  Status Load(const std::string& name, const LoadOverride& override = {});
   // Serves `name` from a model URI (the registry's copy of that version),
   // replacing whatever `name` served; on failure nothing changes. Loading the
   // same alias again picks up where it points now.
@@ -112,8 +124,9 @@ class ModelRepository {
   void Install(const std::string& name, Entry fresh);
 
   const std::string root_;
-  // The model's batching options: the defaults, overridden by its config.json.
-  StatusOr<BatchingOptions> BatchingFor(const std::string& name) const;
+  // The model's batching options: the defaults, overridden by `config` when
+  // given, else by DIR/<model>/config.json.
+  StatusOr<BatchingOptions> BatchingFor(const std::string& name, const std::string& config) const;
   std::shared_ptr<const ServedModel> Serve(const std::string& name, int64_t version, const std::string& path,
                                            std::unique_ptr<Runtime> runtime, const BatchingOptions& batching) const;
 

@@ -115,3 +115,57 @@ def test_triton_config_and_statistics(triton):
     assert names == {"xgb", "lgb"}
     with pytest.raises(InferenceServerException):
         client.get_model_config("nope")
+
+
+def test_load_with_config_and_files(triton, tmp_path):
+    """What tritonclient's load_model(config=..., files=...) sends: the model
+    comes from the request alone, under a name the repository never had."""
+    client, X, booster, lgbm = triton
+    path = tmp_path / "model.txt"
+    lgbm.save_model(str(path))
+    config = '{"backend": "lightgbm", "max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": "100"}}'
+    client.load_model("uploaded", config=config, files={"file:2/model.txt": path.read_bytes()})
+    assert client.is_model_ready("uploaded", "2")
+    inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
+    inp.set_data_from_numpy(X)
+    got = client.infer("uploaded", [inp]).as_numpy(client.get_model_metadata("uploaded")["outputs"][0]["name"])
+    _close(got.reshape(-1), lgbm.predict(X.astype(np.float64)))
+    assert client.get_model_config("uploaded")["max_batch_size"] == 8
+
+    # A reload with other files replaces the model; the old name keeps serving meanwhile.
+    ubj = tmp_path / "model.ubj"
+    booster.save_model(str(ubj))
+    client.load_model("uploaded", config="{}", files={"file:1/model.ubj": ubj.read_bytes()})
+    assert client.get_model_metadata("uploaded")["platform"] == "xgboost"
+    assert client.get_model_metadata("uploaded")["versions"] == ["1"]
+    client.unload_model("uploaded")
+    assert not client.is_model_ready("uploaded")
+
+
+def test_load_with_config_only_overrides_batching(triton):
+    client, *_ = triton
+    client.load_model("xgb", config='{"max_batch_size": 4, "dynamic_batching": {"default_queue_policy": {"max_queue_size": 3}}}')
+    cfg = client.get_model_config("xgb")
+    assert cfg["max_batch_size"] == 4
+    assert cfg["dynamic_batching"]["default_queue_policy"]["max_queue_size"] == 3
+    client.load_model("xgb")  # back to the repository's settings
+    assert client.get_model_config("xgb")["max_batch_size"] != 4
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"files": {"file:1/model.txt": b"tree\n"}}, "config"),                       # files need a config
+    ({"config": "{", "files": {"file:1/model.txt": b"x"}}, "JSON"),               # malformed config
+    ({"config": "{}", "files": {"file:../model.txt": b"x"}}, "<version>/<file name>"),  # escapes the directory
+    ({"config": "{}", "files": {"file:1/../../x/model.txt": b"x"}}, "<version>/<file name>"),
+    ({"config": "{}", "files": {"file:1/model.txt": b"not a model"}}, "failed to load"),
+    ({"config": '{"max_batch_size": -1}', "files": {"file:1/model.txt": b"x"}}, "max_batch_size"),
+])
+def test_load_with_bad_files_is_refused_and_serving_continues(triton, kwargs, needle):
+    client, X, booster, _ = triton
+    with pytest.raises(InferenceServerException) as err:
+        client.load_model("bad-upload", **kwargs)
+    assert needle in str(err.value)
+    assert not client.is_model_ready("bad-upload")
+    inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
+    inp.set_data_from_numpy(X)
+    _close(client.infer("xgb", [inp]).as_numpy("output-0"), booster.predict(xgb.DMatrix(X)))

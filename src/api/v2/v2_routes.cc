@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "api/v2/v2_codec.h"
+#include "core/base64.h"
 
 namespace kiln::api::v2 {
 
@@ -18,11 +19,15 @@ net::HttpResponse RenderHttpError(unsigned status, std::string_view, std::string
   return ErrorResponse(status, message);
 }
 
-void Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h,
-         net::Execution where = net::Execution::kPool) {
+net::Route& Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h,
+                net::Execution where = net::Execution::kPool) {
   auto& route = r.Add(method, path, std::move(h), where);
   route.render_error = RenderHttpError;
+  return route;
 }
+
+// A load request may carry the model's files, base64-encoded in the JSON.
+constexpr uint64_t kMaxLoadRequestBytes = 256ull << 20;
 
 json SpecsJson(const std::vector<serving::TensorSpec>& specs) {
   json out = json::array();
@@ -74,13 +79,19 @@ net::HttpResponse Config(ModelRepository& repo, net::HttpRequest& req) {
   auto model = repo.Get(name, VersionParam(req));
   if (!model.ok()) return ErrorResponse(model.status());
   const auto& rt = *(*model)->runtime;
-  return JsonResponse({{"name", name},
-                       {"platform", rt.backend()},
-                       {"backend", rt.backend()},
-                       {"max_batch_size", 4096},
-                       {"input", TritonTensors(rt.inputs())},
-                       {"output", TritonTensors(rt.outputs())},
-                       {"version_policy", {{"latest", {{"num_versions", 1}}}}}});
+  // Triton's max_batch_size is the most rows one execution takes: the batcher's limit.
+  const serving::BatchingOptions& batching = (*model)->batcher->options();
+  return JsonResponse(
+      {{"name", name},
+       {"platform", rt.backend()},
+       {"backend", rt.backend()},
+       {"max_batch_size", batching.max_batch_rows},
+       {"input", TritonTensors(rt.inputs())},
+       {"output", TritonTensors(rt.outputs())},
+       {"dynamic_batching",
+        {{"max_queue_delay_microseconds", batching.max_queue_delay.count()},
+         {"default_queue_policy", {{"max_queue_size", batching.max_queue}}}}},
+       {"version_policy", {{"latest", {{"num_versions", 1}}}}}});
 }
 
 json Duration(uint64_t count, uint64_t ns) { return {{"count", count}, {"ns", ns}}; }
@@ -266,6 +277,45 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, std::share
   if (!queued.ok()) respond(record->Finish(ErrorResponse(queued)));
 }
 
+struct LoadRequest {
+  std::string model_uri;
+  serving::LoadOverride override;
+};
+
+StatusOr<LoadRequest> DecodeLoadRequest(std::string_view body) {
+  LoadRequest out;
+  if (body.empty()) return out;
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("malformed JSON body");
+  auto params = doc.find("parameters");
+  if (params == doc.end()) return out;
+  if (!params->is_object()) return InvalidArgument("'parameters' must be an object");
+  for (const auto& [key, value] : params->items()) {
+    if (key == "model_uri") {
+      if (!value.is_string()) return InvalidArgument("parameters.model_uri must be a string");
+      out.model_uri = value.get<std::string>();
+    } else if (key == "config") {
+      // tritonclient sends the config as JSON text; accept an object too.
+      if (value.is_string()) {
+        out.override.config = value.get<std::string>();
+      } else if (value.is_object()) {
+        out.override.config = value.dump();
+      } else {
+        return InvalidArgument("parameters.config must be a JSON model config");
+      }
+    } else if (key.starts_with("file:")) {
+      if (!value.is_string()) return InvalidArgument("parameter '" + key + "' must be base64 text");
+      std::optional<std::string> content = Base64Decode(value.get_ref<const std::string&>());
+      if (!content) return InvalidArgument("parameter '" + key + "' is not valid base64");
+      out.override.files[key.substr(5)] = std::move(*content);
+    }
+  }
+  if (!out.model_uri.empty() && (!out.override.config.empty() || !out.override.files.empty())) {
+    return InvalidArgument("parameters.model_uri cannot be combined with config or files");
+  }
+  return out;
+}
+
 }  // namespace
 
 void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version,
@@ -300,24 +350,19 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
     }
     return JsonResponse(out);
   });
-  // kiln extension: {"parameters": {"model_uri": "models:/fraud@champion"}}
-  // serves a registered version (the registry's copy) under this name.
-  Add(r, "POST", "/v2/repository/models/{model}/load", [&repo](net::HttpRequest& req) {
+  // Triton's load: parameters.config (a model config, JSON text) and model
+  // files as "file:<version>/<name>" (base64), or kiln's
+  // parameters.model_uri ("models:/fraud@champion") to serve a registered
+  // version (the registry's copy) under this name.
+  auto& load = Add(r, "POST", "/v2/repository/models/{model}/load", [&repo](net::HttpRequest& req) {
     std::string name(req.PathParam("model"));
-    std::string uri;
-    if (!req.body.empty()) {
-      json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-      if (body.is_discarded() || !body.is_object()) return ErrorResponse(400, "malformed JSON body");
-      if (auto params = body.find("parameters"); params != body.end() && params->is_object()) {
-        if (auto u = params->find("model_uri"); u != params->end()) {
-          if (!u->is_string()) return ErrorResponse(400, "parameters.model_uri must be a string");
-          uri = u->get<std::string>();
-        }
-      }
-    }
-    Status s = uri.empty() ? repo.Load(name) : repo.LoadUri(name, uri);
+    auto request = DecodeLoadRequest(req.body);
+    if (!request.ok()) return ErrorResponse(request.status());
+    Status s = request->model_uri.empty() ? repo.Load(name, request->override)
+                                          : repo.LoadUri(name, request->model_uri);
     return s.ok() ? JsonResponse(json::object()) : ErrorResponse(s);
   });
+  load.max_body_bytes = kMaxLoadRequestBytes;
   Add(r, "POST", "/v2/repository/models/{model}/unload", [&repo](net::HttpRequest& req) {
     Status s = repo.Unload(std::string(req.PathParam("model")));
     return s.ok() ? JsonResponse(json::object()) : ErrorResponse(s);
