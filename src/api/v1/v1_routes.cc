@@ -14,12 +14,14 @@ using v2::JsonResponse;
 
 namespace {
 
-// Rows of numbers (null = missing) as one FP64 [rows, features] tensor.
-StatusOr<serving::Tensor> RowsTensor(const json& rows, const std::string& input_name) {
+// Rows of numbers (null = missing) as one [rows, features] tensor of the
+// model's input type (FP32 or FP64).
+StatusOr<serving::Tensor> RowsTensor(const json& rows, const serving::TensorSpec& input) {
   if (!rows.is_array() || rows.empty()) return InvalidArgument("'instances' must be a non-empty array of rows");
   serving::Tensor t;
-  t.name = input_name;
-  t.dtype = serving::DataType::kFp64;
+  t.name = input.name;
+  t.dtype = input.dtype;
+  const bool fp32 = input.dtype == serving::DataType::kFp32;
   size_t width = 0;
   for (size_t r = 0; r < rows.size(); ++r) {
     const json& row = rows[r];
@@ -39,8 +41,14 @@ StatusOr<serving::Tensor> RowsTensor(const json& rows, const std::string& input_
         return InvalidArgument("instances[" + std::to_string(r) + "] holds " + v.dump() + ", not a number");
       }
       const size_t at = t.data.size();
-      t.data.resize(at + sizeof(d));
-      std::memcpy(t.data.data() + at, &d, sizeof(d));
+      if (fp32) {
+        const auto f = static_cast<float>(d);
+        t.data.resize(at + sizeof(f));
+        std::memcpy(t.data.data() + at, &f, sizeof(f));
+      } else {
+        t.data.resize(at + sizeof(d));
+        std::memcpy(t.data.data() + at, &d, sizeof(d));
+      }
     }
   }
   t.shape = {static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)};
@@ -52,9 +60,25 @@ json Predictions(const serving::Tensor& out) {
   const int64_t rows = out.shape.empty() ? 0 : out.shape[0];
   const int64_t per_row = out.shape.size() > 1 ? out.shape[1] : 1;
   auto value = [&](int64_t i) -> json {
-    float f;
-    std::memcpy(&f, out.data.data() + i * sizeof(float), sizeof(f));
-    return std::isfinite(f) ? json(f) : json(nullptr);
+    const char* p = out.data.data();
+    auto load = [p, i]<typename T>(T) {
+      T v;
+      std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+      return v;
+    };
+    switch (out.dtype) {
+      case serving::DataType::kFp64: {
+        double d = load(double{});
+        return std::isfinite(d) ? json(d) : json(nullptr);
+      }
+      case serving::DataType::kInt64: return json(load(int64_t{}));
+      case serving::DataType::kInt32: return json(load(int32_t{}));
+      case serving::DataType::kBool: return json(load(uint8_t{}) != 0);
+      default: {
+        float f = load(float{});
+        return std::isfinite(f) ? json(f) : json(nullptr);
+      }
+    }
   };
   for (int64_t r = 0; r < rows; ++r) {
     if (out.shape.size() == 1) {
@@ -78,10 +102,17 @@ void Predict(serving::ModelRepository& repo, const std::string& name, const std:
   if (!rows) return respond(ErrorResponse(400, "the body needs 'instances' (or 'inputs')"));
   std::shared_ptr<const serving::ServedModel> served = *model;
   const serving::Runtime& rt = *served->runtime;
-  if (rt.inputs().size() != 1 || rt.outputs().empty() || rt.outputs()[0].dtype != serving::DataType::kFp32) {
+  auto v1_output = [](serving::DataType t) {
+    using serving::DataType;
+    return t == DataType::kFp32 || t == DataType::kFp64 || t == DataType::kInt64 || t == DataType::kInt32 ||
+           t == DataType::kBool;
+  };
+  const auto in_type = rt.inputs().empty() ? serving::DataType::kBytes : rt.inputs()[0].dtype;
+  if (rt.inputs().size() != 1 || (in_type != serving::DataType::kFp32 && in_type != serving::DataType::kFp64) ||
+      rt.outputs().empty() || !v1_output(rt.outputs()[0].dtype)) {
     return respond(ErrorResponse(400, "model '" + name + "' does not take V1 rows; use the V2 protocol"));
   }
-  auto tensor = RowsTensor(*rows, rt.inputs()[0].name);
+  auto tensor = RowsTensor(*rows, rt.inputs()[0]);
   if (!tensor.ok()) return respond(ErrorResponse(tensor.status()));
   std::vector<serving::Tensor> inputs;
   inputs.push_back(std::move(*tensor));
@@ -104,6 +135,8 @@ void Add(net::Router& r, const std::string& method, const std::string& path, net
 }  // namespace
 
 void AddV1Routes(net::Router& r, serving::ModelRepository& repo) {
+  // KServe's liveness probe (kserve's V1 client calls it for is_server_live).
+  Add(r, "GET", "/", [](net::HttpRequest&) { return JsonResponse({{"status", "alive"}}); });
   Add(r, "GET", "/v1/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
   Add(r, "GET", "/v1/models/{model}", [&repo](net::HttpRequest& req) {
     std::string name(req.PathParam("model"));
