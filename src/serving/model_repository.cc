@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serving/lightgbm_runtime.h"
+#include "serving/onnx_runtime.h"
 #include "serving/xgboost_runtime.h"
 
 namespace kiln::serving {
@@ -51,7 +52,10 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path) {
     KILN_ASSIGN_OR_RETURN(auto rt, XgboostRuntime::LoadFile(path));
     return std::unique_ptr<Runtime>(std::move(rt));
   }
-  if (file == "model.onnx") return Unimplemented("ONNX models are not served yet (" + path + ")");
+  if (file == "model.onnx") {
+    KILN_ASSIGN_OR_RETURN(auto rt, OnnxRuntime::LoadFile(path));
+    return std::unique_ptr<Runtime>(std::move(rt));
+  }
   if (file == "model.txt") {
     KILN_ASSIGN_OR_RETURN(auto rt, LightGbmRuntime::LoadFile(path));
     return std::unique_ptr<Runtime>(std::move(rt));
@@ -68,7 +72,10 @@ StatusOr<std::unique_ptr<Runtime>> LoadRuntime(const std::string& runtime, const
     KILN_ASSIGN_OR_RETURN(auto rt, LightGbmRuntime::LoadFile(path));
     return std::unique_ptr<Runtime>(std::move(rt));
   }
-  if (runtime == "onnx") return Unimplemented("ONNX models are not served yet (" + path + ")");
+  if (runtime == "onnx") {
+    KILN_ASSIGN_OR_RETURN(auto rt, OnnxRuntime::LoadFile(path));
+    return std::unique_ptr<Runtime>(std::move(rt));
+  }
   return InvalidArgument("unknown runtime '" + runtime + "'");
 }
 

@@ -2,6 +2,7 @@
 // Triton's layout
 //     DIR/<model>/<version>/model.{json,ubj,bst,xgb}   XGBoost
 //     DIR/<model>/<version>/model.txt                  LightGBM
+//     DIR/<model>/<version>/model.onnx                 ONNX (kiln's own executor, src/onnx)
 // or KServe's single-model layout DIR/<model>/model.* (served as version 1).
 // Models load, unload and reload while the server runs; a model that fails
 // to load is kept in the index with its reason and never stops the server.

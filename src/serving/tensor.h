@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,18 @@ struct TensorSpec {
   DataType dtype = DataType::kFp32;
   std::vector<int64_t> shape;
 };
+
+// The most elements one request tensor may hold, whatever the protocol
+// (2^28: 1 GiB of FP32), so every decoder accepts the same tensors.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 28;
+
+// Appends one little-endian value to tensor bytes.
+template <typename T>
+void AppendValue(std::vector<char>& out, T v) {
+  const size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &v, sizeof(T));
+}
 
 struct Tensor {
   std::string name;
