@@ -45,6 +45,8 @@ std::vector<Setting> Settings(Config& c) {
   return {
       Make("host", "KILN_HOST", "Address to listen on", c.host),
       Make("port", "KILN_PORT", "HTTP port (0 picks a free one and logs it)", c.port),
+      Make("grpc-port", "KILN_GRPC_PORT",
+           "gRPC port for the Open Inference Protocol (0 picks a free one and logs it; -1: no gRPC)", c.grpc_port),
       Make("data-dir", "KILN_DATA_DIR", "Directory for the embedded metadata database and artifacts", c.data_dir),
       Make("io-threads", "KILN_IO_THREADS", "HTTP I/O threads (0: one per core)", c.io_threads),
       Make("workers", "KILN_WORKERS", "Worker threads for blocking work (0: max(4, 2 x cores))", c.workers),
@@ -121,6 +123,9 @@ Status ValidateConfig(const Config& c) {
   boost::asio::ip::make_address(c.host, ec);
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
   if (c.port < 0 || c.port > 65535) return InvalidArgument("invalid --port " + std::to_string(c.port));
+  if (c.grpc_port < -1 || c.grpc_port > 65535) {
+    return InvalidArgument("invalid --grpc-port " + std::to_string(c.grpc_port));
+  }
   if (c.data_dir.empty()) return InvalidArgument("invalid --data-dir: empty");
   if (c.max_batch_rows < 1 || c.max_batch_rows > (1 << 20)) return InvalidArgument("invalid --max-batch-rows");
   if (c.max_queue_delay_us < 0 || c.max_queue_delay_us > 10'000'000) {

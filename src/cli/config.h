@@ -20,6 +20,7 @@ struct Config {
   std::string config_file;
   std::string host = "127.0.0.1";
   int port = 5000;
+  int grpc_port = -1;  // Open Inference Protocol over gRPC; -1: off, 0: a free port
   std::string data_dir = "./kiln-data";
   int io_threads = 0;    // 0: one per core
   int workers = 0;       // 0: max(4, 2 x cores)

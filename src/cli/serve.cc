@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/grpc/grpc_server.h"
+#include "api/grpc/inference_service.h"
 #include "api/mlflow/mlflow_routes.h"
 #include "api/v1/v1_routes.h"
 #include "api/v2/v2_routes.h"
@@ -125,7 +127,7 @@ int Serve(const Config& config) {
   }
   serving::InferenceMetrics inference_metrics(metrics, models);
   api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics);
-  api::v1::AddV1Routes(router, models);
+  api::v1::AddV1Routes(router, models, &inference_metrics);
 
   net::HttpServerOptions http;
   http.host = config.host;
@@ -142,10 +144,32 @@ int Serve(const Config& config) {
     log::Error(server.status().message());
     return 1;
   }
+  // The Open Inference Protocol over gRPC, on its own port; the same
+  // repository, batchers, metrics and worker pool as the REST routes.
+  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION);
+  std::unique_ptr<api::grpcv2::GrpcServer> grpc_server;
+  if (config.grpc_port >= 0) {
+    api::grpcv2::GrpcServerOptions grpc_options;
+    grpc_options.host = config.host;
+    grpc_options.port = config.grpc_port;
+    grpc_options.max_message_bytes = config.max_body_bytes;
+    auto started = api::grpcv2::GrpcServer::Start(grpc_options, grpc_service);
+    if (!started.ok()) {
+      log::Error(started.status().message());
+      return 1;
+    }
+    grpc_server = std::move(*started);
+    // Logged before the HTTP line: whoever waits for that line knows both ports then.
+    log::Info("kiln gRPC (Open Inference Protocol) listening on grpc://" + config.host + ":" +
+              std::to_string(grpc_server->port()));
+  }
   log::Info(std::string("kiln ") + KILN_VERSION + " listening on http://" + config.host + ":" +
             std::to_string((*server)->port()) + " (data: " + config.data_dir + ", workers: " +
             std::to_string(workers) + ", io threads: " + std::to_string(http.io_threads) + ")");
   Status run = (*server)->Run();
+  // HTTP has drained; gRPC calls in flight get the same grace, while the
+  // batchers and the worker pool that finish them are still running.
+  if (grpc_server) grpc_server->Shutdown(std::chrono::milliseconds(config.shutdown_grace_ms));
   // In-flight requests have finished; let queued work drain before the stores close.
   pool.Shutdown();
   log::Info("kiln stopped");

@@ -36,6 +36,8 @@ if TARGET not in ("kiln", "mlflow"):
     raise pytest.UsageError(f"KILN_COMPAT_TARGET must be 'kiln' or 'mlflow', got {TARGET!r}")
 
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+# kiln serve --grpc-port N logs this line before the HTTP one (port 0: the bound port).
+GRPC_LISTEN_RE = re.compile(r"gRPC \(Open Inference Protocol\) listening on grpc://127\.0\.0\.1:(\d+)")
 STARTUP_TIMEOUT_S = float(os.environ.get("KILN_COMPAT_STARTUP_TIMEOUT", "180" if TARGET == "mlflow" else "20"))
 SHUTDOWN_TIMEOUT_S = 30.0
 
@@ -71,6 +73,7 @@ class ServerProcess:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-{kind}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
+        self.grpc_port: int | None = None  # set when kiln was started with --grpc-port
         self.url: str | None = None
         self._drain: threading.Thread | None = None
         self._port_found = threading.Event()
@@ -120,6 +123,10 @@ class ServerProcess:
             line = raw.decode("utf-8", errors="replace")
             log_file.write(line)
             log_file.flush()
+            if self.kind == "kiln" and self.grpc_port is None:
+                g = GRPC_LISTEN_RE.search(line)
+                if g:
+                    self.grpc_port = int(g.group(1))
             if self.kind == "kiln" and not self._port_found.is_set():
                 m = LISTEN_RE.search(line)
                 if m:

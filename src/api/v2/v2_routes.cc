@@ -5,6 +5,7 @@
 #include <charconv>
 #include <optional>
 
+#include "api/v2/inference_call.h"
 #include "api/v2/v2_codec.h"
 #include "core/base64.h"
 
@@ -144,49 +145,13 @@ net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
   return JsonResponse({{"name", name}, {"ready", true}});
 }
 
-// Records one inference (metrics and Triton statistics) when it finishes;
-// the outcome follows the response status.
-class InferenceRecord {
- public:
-  InferenceRecord(serving::InferenceMetrics* metrics, std::shared_ptr<const serving::ServedModel> model)
-      : metrics_(metrics), model_(std::move(model)), start_(std::chrono::steady_clock::now()) {}
-  InferenceRecord(const InferenceRecord&) = delete;
-  InferenceRecord& operator=(const InferenceRecord&) = delete;
-  void Computed(const serving::BatchTiming& t, int64_t rows) {
-    timing_ = t;
-    rows_ = rows;
-  }
-  net::HttpResponse Finish(net::HttpResponse res) {
-    std::chrono::duration<double> total = std::chrono::steady_clock::now() - start_;
-    const bool ok = res.status < 400;
-    if (metrics_) {
-      const char* outcome = ok ? "ok" : (res.status < 500 ? "bad_request" : "error");
-      metrics_->Record(model_->name, model_->version, outcome, total.count(), timing_);
-    }
-    auto& st = model_->stats;
-    const auto ns = static_cast<uint64_t>(total.count() * 1e9);
-    (ok ? st.success_count : st.fail_count).fetch_add(1, std::memory_order_relaxed);
-    (ok ? st.success_ns : st.fail_ns).fetch_add(ns, std::memory_order_relaxed);
-    if (ok) {
-      st.queue_ns.fetch_add(static_cast<uint64_t>(timing_.queue_seconds * 1e9), std::memory_order_relaxed);
-      st.compute_ns.fetch_add(static_cast<uint64_t>(timing_.compute_seconds * 1e9), std::memory_order_relaxed);
-      st.execution_count.fetch_add(1, std::memory_order_relaxed);
-      st.inference_count.fetch_add(static_cast<uint64_t>(rows_), std::memory_order_relaxed);
-      st.last_inference_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count(),
-                                 std::memory_order_relaxed);
-    }
-    return res;
-  }
-
- private:
-  serving::InferenceMetrics* metrics_;
-  std::shared_ptr<const serving::ServedModel> model_;
-  std::chrono::steady_clock::time_point start_;
-  serving::BatchTiming timing_;
-  int64_t rows_ = 0;
-};
+// Records the inference (api/v2/inference_call.h) with the outcome the
+// response's status says, and passes the response on.
+net::HttpResponse Finish(InferenceRecord& record, net::HttpResponse res) {
+  record.Finish(res.status < 400 ? InferOutcome::kOk
+                                 : (res.status < 500 ? InferOutcome::kBadRequest : InferOutcome::kError));
+  return res;
+}
 
 // Triton's binary tensor extension: the JSON header's length, when present.
 StatusOr<std::optional<size_t>> JsonHeaderLength(const net::HttpRequest& req) {
@@ -213,23 +178,13 @@ StatusOr<std::pair<std::vector<serving::Tensor>, ResponsePlan>> Prepare(const se
                                                                         const net::HttpRequest& req) {
   KILN_ASSIGN_OR_RETURN(std::optional<size_t> header_length, JsonHeaderLength(req));
   KILN_ASSIGN_OR_RETURN(InferRequest request, DecodeInferRequest(req.body, header_length));
-  const serving::Runtime& rt = *served.runtime;
-  for (const serving::Tensor& in : request.inputs) {
-    const auto& ins = rt.inputs();
-    if (std::none_of(ins.begin(), ins.end(), [&](const auto& s) { return s.name == in.name; })) {
-      return InvalidArgument("unexpected input '" + in.name + "' for model '" + served.name + "'");
-    }
-  }
   ResponsePlan plan;
   plan.id = request.id;
   for (const RequestedOutput& o : request.outputs) {
-    const auto& outs = rt.outputs();
-    if (std::none_of(outs.begin(), outs.end(), [&](const auto& s) { return s.name == o.name; })) {
-      return InvalidArgument("unknown output '" + o.name + "' for model '" + served.name + "'");
-    }
     plan.wanted.push_back(o.name);
     if (o.binary) plan.binary.push_back(o.name);
   }
+  KILN_RETURN_IF_ERROR(CheckInferRequest(served, request.inputs, plan.wanted));
   plan.binary_all = request.binary_outputs && plan.wanted.empty();
   return std::make_pair(std::move(request.inputs), std::move(plan));
 }
@@ -262,7 +217,7 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, std::share
   std::shared_ptr<const serving::ServedModel> served = *model;
   auto record = std::make_shared<InferenceRecord>(metrics, served);
   auto prepared = Prepare(*served, *req);
-  if (!prepared.ok()) return respond(record->Finish(ErrorResponse(prepared.status())));
+  if (!prepared.ok()) return respond(Finish(*record, ErrorResponse(prepared.status())));
   const auto& first = prepared->first.front();
   const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
   auto plan = std::make_shared<const ResponsePlan>(std::move(prepared->second));
@@ -270,11 +225,11 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, std::share
       std::move(prepared->first),
       [served, record, plan, rows, respond](StatusOr<std::vector<serving::Tensor>> out,
                                             const serving::BatchTiming& timing) {
-        if (!out.ok()) return respond(record->Finish(ErrorResponse(out.status())));
+        if (!out.ok()) return respond(Finish(*record, ErrorResponse(out.status())));
         record->Computed(timing, rows);
-        respond(record->Finish(Respond(*served, *plan, std::move(*out))));
+        respond(Finish(*record, Respond(*served, *plan, std::move(*out))));
       });
-  if (!queued.ok()) respond(record->Finish(ErrorResponse(queued)));
+  if (!queued.ok()) respond(Finish(*record, ErrorResponse(queued)));
 }
 
 struct LoadRequest {

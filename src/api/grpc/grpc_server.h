@@ -1,0 +1,51 @@
+// GrpcServer: the gRPC listener next to kiln's HTTP server, serving one
+// service on host:port (port 0 picks a free one; port() tells which).
+// gRPC runs its own threads for the callback API; nothing here blocks them.
+//
+// Ownership: owns the grpc::Server; borrows the service, which must outlive
+// it. The destructor shuts down at once if Shutdown was not called.
+// Thread-safety: port() and Shutdown() may be called from any thread;
+// Shutdown is idempotent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "core/status.h"
+
+namespace kiln::api::grpcv2 {
+
+struct GrpcServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  uint64_t max_message_bytes = 32ull << 20;  // largest request accepted (RESOURCE_EXHAUSTED above)
+};
+
+class GrpcServer {
+ public:
+  // Binds and starts serving; InvalidArgument/Unavailable when the address
+  // cannot be bound (e.g. the port is taken).
+  static StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options, ::grpc::Service& service);
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  int port() const { return port_; }
+  // Stops accepting calls, lets calls in flight finish for up to `grace`,
+  // cancels the rest and returns once every call is done.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  GrpcServer(std::unique_ptr<::grpc::Server> server, int port) : server_(std::move(server)), port_(port) {}
+
+  std::unique_ptr<::grpc::Server> server_;
+  const int port_;
+  std::once_flag shutdown_;
+};
+
+}  // namespace kiln::api::grpcv2

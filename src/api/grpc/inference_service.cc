@@ -1,0 +1,158 @@
+#include "api/grpc/inference_service.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "api/grpc/grpc_status.h"
+#include "api/grpc/load_request.h"
+#include "api/grpc/model_info.h"
+#include "api/grpc/tensor_codec.h"
+#include "api/v2/inference_call.h"
+
+namespace kiln::api::grpcv2 {
+
+using ::grpc::CallbackServerContext;
+using ::grpc::ServerUnaryReactor;
+
+namespace {
+
+ServerUnaryReactor* Answer(CallbackServerContext* ctx, const Status& status) {
+  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+ServerUnaryReactor* InferenceService::ServerLive(CallbackServerContext* ctx, const inference::ServerLiveRequest*,
+                                                 inference::ServerLiveResponse* res) {
+  res->set_live(true);
+  return Answer(ctx, Status::Ok());
+}
+
+ServerUnaryReactor* InferenceService::ServerReady(CallbackServerContext* ctx, const inference::ServerReadyRequest*,
+                                                  inference::ServerReadyResponse* res) {
+  res->set_ready(true);
+  return Answer(ctx, Status::Ok());
+}
+
+// Triton answers ready=false (not an error) for a model it does not serve;
+// tritonclient's is_model_ready relies on it.
+ServerUnaryReactor* InferenceService::ModelReady(CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
+                                                 inference::ModelReadyResponse* res) {
+  res->set_ready(repo_.Get(req->name(), req->version()).ok());
+  return Answer(ctx, Status::Ok());
+}
+
+ServerUnaryReactor* InferenceService::ServerMetadata(CallbackServerContext* ctx,
+                                                     const inference::ServerMetadataRequest*,
+                                                     inference::ServerMetadataResponse* res) {
+  res->set_name("kiln");
+  res->set_version(server_version_);
+  for (const char* e : {"model_repository", "statistics", "model_configuration"}) res->add_extensions(e);
+  return Answer(ctx, Status::Ok());
+}
+
+ServerUnaryReactor* InferenceService::ModelMetadata(CallbackServerContext* ctx,
+                                                    const inference::ModelMetadataRequest* req,
+                                                    inference::ModelMetadataResponse* res) {
+  return Answer(ctx, FillModelMetadata(repo_, req->name(), req->version(), res));
+}
+
+ServerUnaryReactor* InferenceService::ModelConfig(CallbackServerContext* ctx, const inference::ModelConfigRequest* req,
+                                                  inference::ModelConfigResponse* res) {
+  return Answer(ctx, FillModelConfig(repo_, req->name(), req->version(), res->mutable_config()));
+}
+
+ServerUnaryReactor* InferenceService::ModelStatistics(CallbackServerContext* ctx,
+                                                      const inference::ModelStatisticsRequest* req,
+                                                      inference::ModelStatisticsResponse* res) {
+  return Answer(ctx, FillModelStatistics(repo_, req->name(), req->version(), res));
+}
+
+ServerUnaryReactor* InferenceService::RepositoryIndex(CallbackServerContext* ctx,
+                                                      const inference::RepositoryIndexRequest* req,
+                                                      inference::RepositoryIndexResponse* res) {
+  FillRepositoryIndex(repo_, req->ready(), res);
+  return Answer(ctx, Status::Ok());
+}
+
+ServerUnaryReactor* InferenceService::OnPool(CallbackServerContext* ctx, std::function<Status()> job) {
+  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // The call stays open until Finish, so the reactor (and the request the job
+  // captured) outlive the job.
+  if (!pool_.TrySubmit([reactor, job = std::move(job)] { reactor->Finish(ToGrpcStatus(job())); })) {
+    reactor->Finish(ToGrpcStatus(Unavailable("the server is busy (worker queue full); retry later")));
+  }
+  return reactor;
+}
+
+ServerUnaryReactor* InferenceService::RepositoryModelLoad(CallbackServerContext* ctx,
+                                                          const inference::RepositoryModelLoadRequest* req,
+                                                          inference::RepositoryModelLoadResponse*) {
+  auto decoded = DecodeLoadRequest(*req);
+  if (!decoded.ok()) return Answer(ctx, decoded.status());
+  auto load = std::make_shared<LoadRequest>(std::move(*decoded));
+  return OnPool(ctx, [this, name = req->model_name(), load] {
+    return load->model_uri.empty() ? repo_.Load(name, load->override) : repo_.LoadUri(name, load->model_uri);
+  });
+}
+
+ServerUnaryReactor* InferenceService::RepositoryModelUnload(CallbackServerContext* ctx,
+                                                            const inference::RepositoryModelUnloadRequest* req,
+                                                            inference::RepositoryModelUnloadResponse*) {
+  return OnPool(ctx, [this, name = req->model_name()] { return repo_.Unload(name); });
+}
+
+ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+                                                 inference::ModelInferResponse* res) {
+  auto model = repo_.Get(req->model_name(), req->model_version());
+  if (!model.ok()) return Answer(ctx, model.status());
+  std::shared_ptr<const serving::ServedModel> served = *model;
+  auto record = std::make_shared<v2::InferenceRecord>(metrics_, served);
+  auto fail = [record, ctx](const Status& s) {
+    record->Finish(v2::OutcomeOf(s));
+    return Answer(ctx, s);
+  };
+  auto decoded = DecodeInferRequest(*req);
+  if (!decoded.ok()) return fail(decoded.status());
+  if (Status s = v2::CheckInferRequest(*served, decoded->inputs, decoded->outputs); !s.ok()) return fail(s);
+
+  const serving::Tensor& first = decoded->inputs.front();
+  const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
+  // What the answer needs besides the outputs; the batcher's callback owns it.
+  struct Plan {
+    std::string id;
+    std::vector<std::string> wanted;
+    bool raw;
+  };
+  auto plan = std::make_shared<const Plan>(Plan{std::move(decoded->id), std::move(decoded->outputs), decoded->raw});
+  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Status queued = served->batcher->Submit(
+      std::move(decoded->inputs),
+      [served, record, plan, rows, reactor, res](StatusOr<std::vector<serving::Tensor>> out,
+                                                 const serving::BatchTiming& timing) {
+        if (!out.ok()) {
+          record->Finish(v2::OutcomeOf(out.status()));
+          return reactor->Finish(ToGrpcStatus(out.status()));
+        }
+        record->Computed(timing, rows);
+        std::vector<serving::Tensor>& outputs = *out;
+        if (!plan->wanted.empty()) {
+          std::erase_if(outputs, [&](const serving::Tensor& t) {
+            return std::find(plan->wanted.begin(), plan->wanted.end(), t.name) == plan->wanted.end();
+          });
+        }
+        EncodeInferResponse(served->name, std::to_string(served->version), plan->id, outputs, plan->raw, res);
+        // Statistics first, so a client reading them after its answer sees this call.
+        record->Finish(v2::InferOutcome::kOk);
+        reactor->Finish(::grpc::Status::OK);
+      });
+  if (!queued.ok()) {
+    record->Finish(v2::OutcomeOf(queued));
+    reactor->Finish(ToGrpcStatus(queued));
+  }
+  return reactor;
+}
+
+}  // namespace kiln::api::grpcv2

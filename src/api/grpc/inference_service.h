@@ -1,0 +1,77 @@
+// inference.GRPCInferenceService: the Open Inference Protocol (KServe V2)
+// over gRPC with Triton's extensions (model config, statistics, repository
+// index/load/unload), on gRPC's callback API so no gRPC thread ever waits:
+//   - health, metadata, config, statistics, index answer inline (memory only);
+//   - ModelInfer decodes and checks inline, queues the rows at the model's
+//     DynamicBatcher and returns; the batcher's thread encodes the answer and
+//     finishes the call;
+//   - load/unload read files, so they run on the WorkerPool, which finishes
+//     the call (UNAVAILABLE at once when its queue is full).
+// Errors are gRPC status codes: INVALID_ARGUMENT, NOT_FOUND (unknown model or
+// version), UNAVAILABLE (model not loaded), RESOURCE_EXHAUSTED (model queue
+// full).
+//
+// Ownership: borrows the repository, metrics (may be null) and pool, which
+// must outlive the gRPC server this service is registered with.
+// Thread-safety: gRPC calls the methods concurrently; the service holds no
+// mutable state of its own.
+#pragma once
+
+#include <string>
+
+#include "core/worker_pool.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "serving/inference_metrics.h"
+#include "serving/model_repository.h"
+
+namespace kiln::api::grpcv2 {
+
+class InferenceService final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  InferenceService(serving::ModelRepository& repository, serving::InferenceMetrics* metrics, WorkerPool& pool,
+                   std::string server_version)
+      : repo_(repository), metrics_(metrics), pool_(pool), server_version_(std::move(server_version)) {}
+
+  ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest* req,
+                                         inference::ServerLiveResponse* res) override;
+  ::grpc::ServerUnaryReactor* ServerReady(::grpc::CallbackServerContext* ctx,
+                                          const inference::ServerReadyRequest* req,
+                                          inference::ServerReadyResponse* res) override;
+  ::grpc::ServerUnaryReactor* ModelReady(::grpc::CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
+                                         inference::ModelReadyResponse* res) override;
+  ::grpc::ServerUnaryReactor* ServerMetadata(::grpc::CallbackServerContext* ctx,
+                                             const inference::ServerMetadataRequest* req,
+                                             inference::ServerMetadataResponse* res) override;
+  ::grpc::ServerUnaryReactor* ModelMetadata(::grpc::CallbackServerContext* ctx,
+                                            const inference::ModelMetadataRequest* req,
+                                            inference::ModelMetadataResponse* res) override;
+  ::grpc::ServerUnaryReactor* ModelInfer(::grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+                                         inference::ModelInferResponse* res) override;
+  ::grpc::ServerUnaryReactor* ModelConfig(::grpc::CallbackServerContext* ctx,
+                                          const inference::ModelConfigRequest* req,
+                                          inference::ModelConfigResponse* res) override;
+  ::grpc::ServerUnaryReactor* ModelStatistics(::grpc::CallbackServerContext* ctx,
+                                              const inference::ModelStatisticsRequest* req,
+                                              inference::ModelStatisticsResponse* res) override;
+  ::grpc::ServerUnaryReactor* RepositoryIndex(::grpc::CallbackServerContext* ctx,
+                                              const inference::RepositoryIndexRequest* req,
+                                              inference::RepositoryIndexResponse* res) override;
+  ::grpc::ServerUnaryReactor* RepositoryModelLoad(::grpc::CallbackServerContext* ctx,
+                                                  const inference::RepositoryModelLoadRequest* req,
+                                                  inference::RepositoryModelLoadResponse* res) override;
+  ::grpc::ServerUnaryReactor* RepositoryModelUnload(::grpc::CallbackServerContext* ctx,
+                                                    const inference::RepositoryModelUnloadRequest* req,
+                                                    inference::RepositoryModelUnloadResponse* res) override;
+
+ private:
+  // Runs `job` (which returns the call's status) on the worker pool and
+  // finishes the call with it.
+  ::grpc::ServerUnaryReactor* OnPool(::grpc::CallbackServerContext* ctx, std::function<Status()> job);
+
+  serving::ModelRepository& repo_;
+  serving::InferenceMetrics* metrics_;
+  WorkerPool& pool_;
+  const std::string server_version_;
+};
+
+}  // namespace kiln::api::grpcv2
