@@ -1,5 +1,5 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat asan tidy format clean
+.PHONY: setup build build-debug run test test-unit test-compat asan tidy format clean fuzz
 
 JOBS ?= $(shell nproc)
 
@@ -31,6 +31,25 @@ asan: setup
 	cmake --preset asan >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
+
+# libFuzzer targets (fuzz/README.md): clang-14 build in build/fuzz, then each
+# fuzzer runs FUZZ_SECONDS on fuzz/corpus + fuzz/regressions, new inputs going
+# to build/fuzz/run/<target>, crashers to build/fuzz/artifacts/<target>/.
+# Needs the Debian packages clang-14 and libclang-rt-14-dev.
+FUZZ_SECONDS ?= 60
+FUZZERS := v2_json_request_fuzzer v2_binary_request_fuzzer
+
+fuzz: setup
+	@command -v clang++-14 >/dev/null || { echo "make fuzz: needs clang-14 and libclang-rt-14-dev (apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
+	cmake --preset fuzz >/dev/null
+	cmake --build build/fuzz --target kiln_fuzzers -j $(JOBS)
+	@for f in $(FUZZERS); do \
+	  mkdir -p build/fuzz/run/$$f build/fuzz/artifacts/$$f && \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS)s" && \
+	  ./build/fuzz/fuzz/$$f -dict=fuzz/v2.dict -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 \
+	    -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$f/ \
+	    build/fuzz/run/$$f fuzz/corpus/$$f fuzz/regressions/$$f || exit 1; \
+	done
 
 # Static analysis and formatting (Debian packages clang-tidy, clang-format).
 tidy: build

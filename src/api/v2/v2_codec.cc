@@ -13,21 +13,15 @@ using serving::Tensor;
 
 namespace {
 
-constexpr int64_t kMaxElements = int64_t{1} << 28;
-
-template <typename T>
-void Append(std::vector<char>& out, T v) {
-  const size_t at = out.size();
-  out.resize(at + sizeof(T));
-  std::memcpy(out.data() + at, &v, sizeof(T));
-}
+constexpr int64_t kMaxElements = serving::kMaxTensorElements;
+using serving::AppendValue;
 
 // Appends one JSON scalar as an element of `type`; false when it does not fit.
 bool AppendElement(const json& v, DataType type, std::vector<char>& out) {
   switch (type) {
     case DataType::kBool:
       if (!v.is_boolean()) return false;
-      Append<uint8_t>(out, v.get<bool>() ? 1 : 0);
+      AppendValue<uint8_t>(out, v.get<bool>() ? 1 : 0);
       return true;
     case DataType::kFp32:
     case DataType::kFp64: {
@@ -43,16 +37,16 @@ bool AppendElement(const json& v, DataType type, std::vector<char>& out) {
         return false;
       }
       if (type == DataType::kFp32) {
-        Append<float>(out, static_cast<float>(d));
+        AppendValue<float>(out, static_cast<float>(d));
       } else {
-        Append<double>(out, d);
+        AppendValue<double>(out, d);
       }
       return true;
     }
     case DataType::kBytes: {
       if (!v.is_string()) return false;
       const auto& s = v.get_ref<const std::string&>();
-      Append<uint32_t>(out, static_cast<uint32_t>(s.size()));
+      AppendValue<uint32_t>(out, static_cast<uint32_t>(s.size()));
       out.insert(out.end(), s.begin(), s.end());
       return true;
     }
@@ -63,19 +57,21 @@ bool AppendElement(const json& v, DataType type, std::vector<char>& out) {
       if (v.is_number_unsigned()) {
         const uint64_t u = v.get<uint64_t>();
         switch (type) {
-          case DataType::kUint8: if (u > 0xff) return false; Append<uint8_t>(out, static_cast<uint8_t>(u)); return true;
-          case DataType::kUint16: if (u > 0xffff) return false; Append<uint16_t>(out, static_cast<uint16_t>(u)); return true;
-          case DataType::kUint32: if (u > 0xffffffffu) return false; Append<uint32_t>(out, static_cast<uint32_t>(u)); return true;
-          case DataType::kUint64: Append<uint64_t>(out, u); return true;
+          case DataType::kUint8: if (u > 0xff) return false; AppendValue<uint8_t>(out, static_cast<uint8_t>(u)); return true;
+          case DataType::kUint16: if (u > 0xffff) return false; AppendValue<uint16_t>(out, static_cast<uint16_t>(u)); return true;
+          case DataType::kUint32: if (u > 0xffffffffu) return false; AppendValue<uint32_t>(out, static_cast<uint32_t>(u)); return true;
+          case DataType::kUint64: AppendValue<uint64_t>(out, u); return true;
           default: break;
         }
       }
+      // Above INT64_MAX, get<int64_t> would wrap (18446744073709551615 into -1).
+      if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return false;
       const int64_t i = v.get<int64_t>();
       switch (type) {
-        case DataType::kInt8: if (i < -128 || i > 127) return false; Append<int8_t>(out, static_cast<int8_t>(i)); return true;
-        case DataType::kInt16: if (i < -32768 || i > 32767) return false; Append<int16_t>(out, static_cast<int16_t>(i)); return true;
-        case DataType::kInt32: if (i < INT32_MIN || i > INT32_MAX) return false; Append<int32_t>(out, static_cast<int32_t>(i)); return true;
-        case DataType::kInt64: Append<int64_t>(out, i); return true;
+        case DataType::kInt8: if (i < -128 || i > 127) return false; AppendValue<int8_t>(out, static_cast<int8_t>(i)); return true;
+        case DataType::kInt16: if (i < -32768 || i > 32767) return false; AppendValue<int16_t>(out, static_cast<int16_t>(i)); return true;
+        case DataType::kInt32: if (i < INT32_MIN || i > INT32_MAX) return false; AppendValue<int32_t>(out, static_cast<int32_t>(i)); return true;
+        case DataType::kInt64: AppendValue<int64_t>(out, i); return true;
         case DataType::kUint8: case DataType::kUint16: case DataType::kUint32: case DataType::kUint64:
           return false;  // negative into an unsigned type
         default: return false;
@@ -109,6 +105,18 @@ json ElementsJson(const Tensor& t) {
     std::memcpy(&v, p + i * sizeof(v), sizeof(v));
     return v;
   };
+  if (t.dtype == DataType::kBytes) {  // 4-byte LE length + bytes per element
+    size_t at = 0;
+    while (at + 4 <= t.data.size()) {
+      uint32_t len;
+      std::memcpy(&len, p + at, 4);
+      at += 4;
+      if (len > t.data.size() - at) break;
+      out.push_back(std::string(p + at, len));
+      at += len;
+    }
+    return out;
+  }
   const size_t n = width ? t.data.size() / width : 0;
   for (size_t i = 0; i < n; ++i) {
     switch (t.dtype) {
@@ -254,9 +262,11 @@ StatusOr<InferRequest> DecodeInferRequest(std::string_view body, std::optional<s
       if (!d.is_number_integer() || d.get<int64_t>() < 0) {
         return InvalidArgument(field + ".shape must hold non-negative integers");
       }
-      t.shape.push_back(d.get<int64_t>());
-      elements = t.shape.back() == 0 ? 0 : elements * t.shape.back();
-      if (elements > kMaxElements) return InvalidArgument(field + ".shape is too large");
+      const int64_t dim = d.get<int64_t>();
+      t.shape.push_back(dim);
+      // Checked before multiplying: the product of two dimensions may overflow int64.
+      if (dim != 0 && elements > kMaxElements / dim) return InvalidArgument(field + ".shape is too large");
+      elements = dim == 0 ? 0 : elements * dim;
     }
     KILN_ASSIGN_OR_RETURN(std::optional<int64_t> raw_size, BinarySize(in, field));
     auto data = in.find("data");
@@ -320,7 +330,8 @@ std::string EncodeInferResponse(const std::string& model, const std::string& ver
   }
   json out = {{"model_name", model}, {"model_version", version}, {"outputs", std::move(outs)}};
   if (!id.empty()) out["id"] = id;
-  std::string body = out.dump();
+  // BYTES elements need not be UTF-8; replace what is not rather than throw.
+  std::string body = out.dump(-1, ' ', false, json::error_handler_t::replace);
   if (raw.empty() && !binary_all && binary.empty()) {
     json_length->reset();
     return body;
