@@ -169,3 +169,27 @@ def test_load_with_bad_files_is_refused_and_serving_continues(triton, kwargs, ne
     inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
     inp.set_data_from_numpy(X)
     _close(client.infer("xgb", [inp]).as_numpy("output-0"), booster.predict(xgb.DMatrix(X)))
+
+
+def test_onnx_mlp_uploaded_with_load_model_matches_onnxruntime(triton, tmp_path):
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    client, X, *_ = triton
+    Xc = np.nan_to_num(X)
+    y = (Xc[:, 0] * Xc[:, 1] > 0).astype(int) + (Xc[:, 2] > 1).astype(int)
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=200, random_state=0).fit(Xc, y)
+    onx = to_onnx(mlp, Xc[:1], options={"zipmap": False}, target_opset=17).SerializeToString()
+    client.load_model("onnx-mlp", config='{"max_batch_size": 16}', files={"file:1/model.onnx": onx})
+    sess = ort.InferenceSession(onx)
+    in_name = sess.get_inputs()[0].name
+    want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {in_name: Xc})))
+    for binary in (True, False):
+        inp = httpclient.InferInput(in_name, list(Xc.shape), "FP32")
+        inp.set_data_from_numpy(Xc, binary_data=binary)
+        outs = [httpclient.InferRequestedOutput(n, binary_data=binary) for n in ("label", "probabilities")]
+        result = client.infer("onnx-mlp", [inp], outputs=outs)
+        np.testing.assert_array_equal(np.asarray(result.as_numpy("label")).reshape(-1), want["label"].reshape(-1))
+        _close(np.asarray(result.as_numpy("probabilities"), dtype=np.float32), want["probabilities"])
+    client.unload_model("onnx-mlp")

@@ -360,6 +360,34 @@ def test_inference_metrics(served):
     assert value(r"kiln_models_loaded") >= len(trained)
 
 
+def test_v1_requests_are_counted_in_metrics_and_stats(served):
+    import re
+
+    url, _, trained = served
+    _, X = trained["multi-ubj"]
+
+    def count(outcome):
+        text = requests.get(url + "/metrics", timeout=10).text
+        m = re.search(r'kiln_inference_requests_total\{model="multi-ubj",version="1",outcome="%s"\} ([0-9.e+]+)$'
+                      % outcome, text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    def stats():
+        return requests.get(url + "/v2/models/multi-ubj/stats", timeout=10).json()["model_stats"][0]
+
+    ok0, bad0, st0 = count("ok"), count("bad_request"), stats()
+    rows = [[None if np.isnan(v) else float(v) for v in r] for r in X[:5]]
+    for _ in range(2):
+        assert requests.post(url + "/v1/models/multi-ubj:predict", json={"instances": rows}, timeout=10).ok
+    bad = requests.post(url + "/v1/models/multi-ubj:predict", json={"instances": [["x"]]}, timeout=10)
+    assert bad.status_code == 400
+    assert count("ok") == ok0 + 2
+    assert count("bad_request") == bad0 + 1
+    st = stats()
+    assert int(st["inference_count"]) == int(st0["inference_count"]) + 10
+    assert int(st["inference_stats"]["fail"]["count"]) == int(st0["inference_stats"]["fail"]["count"]) + 1
+
+
 def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(repo, kiln_factory):
     """16 clients send different rows at once to a kiln that waits up to 20 ms
     to batch; every response carries exactly its own predictions."""

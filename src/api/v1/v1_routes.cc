@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "api/v2/inference_call.h"
 #include "api/v2/v2_codec.h"
 
 namespace kiln::api::v1 {
@@ -92,14 +93,20 @@ json Predictions(const serving::Tensor& out) {
   return preds;
 }
 
-void Predict(serving::ModelRepository& repo, const std::string& name, const std::string& body,
-             net::Responder respond) {
+void Predict(serving::ModelRepository& repo, serving::InferenceMetrics* metrics, const std::string& name,
+             const std::string& body, net::Responder respond) {
   auto model = repo.Get(name);
   if (!model.ok()) return respond(ErrorResponse(model.status()));
+  // Counted like V2 requests once the model is known: metrics and /stats.
+  auto record = std::make_shared<v2::InferenceRecord>(metrics, *model);
+  auto fail = [&record, &respond](const Status& s) {
+    record->Finish(v2::OutcomeOf(s));
+    respond(ErrorResponse(s));
+  };
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return respond(ErrorResponse(400, "malformed JSON: the body must be an object"));
+  if (doc.is_discarded() || !doc.is_object()) return fail(InvalidArgument("malformed JSON: the body must be an object"));
   const json* rows = doc.contains("instances") ? &doc["instances"] : (doc.contains("inputs") ? &doc["inputs"] : nullptr);
-  if (!rows) return respond(ErrorResponse(400, "the body needs 'instances' (or 'inputs')"));
+  if (!rows) return fail(InvalidArgument("the body needs 'instances' (or 'inputs')"));
   std::shared_ptr<const serving::ServedModel> served = *model;
   const serving::Runtime& rt = *served->runtime;
   auto v1_output = [](serving::DataType t) {
@@ -110,19 +117,26 @@ void Predict(serving::ModelRepository& repo, const std::string& name, const std:
   const auto in_type = rt.inputs().empty() ? serving::DataType::kBytes : rt.inputs()[0].dtype;
   if (rt.inputs().size() != 1 || (in_type != serving::DataType::kFp32 && in_type != serving::DataType::kFp64) ||
       rt.outputs().empty() || !v1_output(rt.outputs()[0].dtype)) {
-    return respond(ErrorResponse(400, "model '" + name + "' does not take V1 rows; use the V2 protocol"));
+    return fail(InvalidArgument("model '" + name + "' does not take V1 rows; use the V2 protocol"));
   }
   auto tensor = RowsTensor(*rows, rt.inputs()[0]);
-  if (!tensor.ok()) return respond(ErrorResponse(tensor.status()));
+  if (!tensor.ok()) return fail(tensor.status());
+  const int64_t rows_in = tensor->shape[0];
   std::vector<serving::Tensor> inputs;
   inputs.push_back(std::move(*tensor));
   // Rows queue at the model's batcher like V2 requests; it answers from its thread.
   Status queued = served->batcher->Submit(
-      std::move(inputs), [served, respond](StatusOr<std::vector<serving::Tensor>> out, const serving::BatchTiming&) {
-        if (!out.ok()) return respond(ErrorResponse(out.status()));
+      std::move(inputs), [record, rows_in, respond](StatusOr<std::vector<serving::Tensor>> out,
+                                                    const serving::BatchTiming& timing) {
+        if (!out.ok()) {
+          record->Finish(v2::OutcomeOf(out.status()));
+          return respond(ErrorResponse(out.status()));
+        }
+        record->Computed(timing, rows_in);
+        record->Finish(v2::InferOutcome::kOk);
         respond(JsonResponse({{"predictions", Predictions(out->front())}}));
       });
-  if (!queued.ok()) respond(ErrorResponse(queued));
+  if (!queued.ok()) fail(queued);
 }
 
 void Add(net::Router& r, const std::string& method, const std::string& path, net::Handler h) {
@@ -134,7 +148,7 @@ void Add(net::Router& r, const std::string& method, const std::string& path, net
 
 }  // namespace
 
-void AddV1Routes(net::Router& r, serving::ModelRepository& repo) {
+void AddV1Routes(net::Router& r, serving::ModelRepository& repo, serving::InferenceMetrics* metrics) {
   // KServe's liveness probe (kserve's V1 client calls it for is_server_live).
   Add(r, "GET", "/", [](net::HttpRequest&) { return JsonResponse({{"status", "alive"}}); });
   Add(r, "GET", "/v1/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
@@ -146,14 +160,14 @@ void AddV1Routes(net::Router& r, serving::ModelRepository& repo) {
   });
   // The verb shares the segment with the name: /v1/models/fraud:predict.
   auto& predict = r.AddAsync("POST", "/v1/models/{model_verb}",
-                             [&repo](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
+                             [&repo, metrics](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
                                std::string target(req->PathParam("model_verb"));
                                size_t colon = target.rfind(':');
                                if (colon == std::string::npos || target.substr(colon + 1) != "predict") {
                                  return respond(
                                      ErrorResponse(404, "unknown V1 verb in '" + target + "' (supported: :predict)"));
                                }
-                               Predict(repo, target.substr(0, colon), req->body, std::move(respond));
+                               Predict(repo, metrics, target.substr(0, colon), req->body, std::move(respond));
                              });
   predict.render_error = [](unsigned status, std::string_view, std::string_view message) {
     return ErrorResponse(status, message);

@@ -5,11 +5,13 @@
 #pragma once
 
 #include "net/router.h"
+#include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
 
 namespace kiln::api::v1 {
 
-// Borrows the repository, which must outlive the router.
-void AddV1Routes(net::Router& router, serving::ModelRepository& repository);
+// Borrows the repository and metrics (may be null), which must outlive the router.
+void AddV1Routes(net::Router& router, serving::ModelRepository& repository,
+                 serving::InferenceMetrics* metrics = nullptr);
 
 }  // namespace kiln::api::v1
