@@ -36,6 +36,8 @@ def body_for(rows):
 
 
 def cmd_model(a):
+    if a.kind == "mlp":
+        return cmd_model_mlp(a)
     import numpy as np
     import xgboost as xgb
     os.makedirs(a.out, exist_ok=True)
@@ -68,6 +70,52 @@ def cmd_model(a):
     print(json.dumps({k: v for k, v in info.items() if not k.startswith("ref_")}))
 
 
+def cmd_model_mlp(a):
+    """An sklearn MLPRegressor: kiln serves its ONNX export (skl2onnx), MLServer the same fitted
+    model through mlserver-sklearn (joblib). The reference is onnxruntime on the ONNX file."""
+    import joblib
+    import numpy as np
+    import onnxruntime as ort
+    import sklearn
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.neural_network import MLPRegressor
+    os.makedirs(a.out, exist_ok=True)
+    rng = np.random.default_rng(a.seed)
+    n = 5000
+    X = rng.normal(size=(n, a.features)).astype(np.float32)
+    y = X[:, 0] + 0.5 * X[:, 1] * X[:, 2] + np.sin(X[:, 3]) + 0.1 * rng.normal(size=n)
+    mlp = MLPRegressor(hidden_layer_sizes=(64, 32), max_iter=200, random_state=a.seed).fit(X, y)
+    onx = to_onnx(mlp, initial_types=[("input_0", FloatTensorType([None, a.features]))], target_opset=17)
+    # skl2onnx makes names identifiers; the V2 body (shared with MLServer) says "input-0".
+    onx.graph.input[0].name = "input-0"
+    for node in onx.graph.node:
+        node.input[:] = ["input-0" if i == "input_0" else i for i in node.input]
+    path = os.path.join(a.out, "model.onnx")
+    with open(path, "wb") as f:
+        f.write(onx.SerializeToString())
+    joblib.dump(mlp, os.path.join(a.out, "model.joblib"))
+    Q = rng.normal(size=(a.batch, a.features)).astype(np.float32)
+    single, batch = body_for(Q[:1]), body_for(Q)
+    with open(os.path.join(a.out, "single.json"), "w") as f:
+        f.write(single)
+    with open(os.path.join(a.out, "batch.json"), "w") as f:
+        f.write(batch)
+    sent = np.array(json.loads(batch)["inputs"][0]["data"], dtype=np.float32).reshape(a.batch, a.features)
+    sess = ort.InferenceSession(path)
+    ref = sess.run(None, {"input-0": sent})[0].reshape(-1).astype(float).tolist()
+    with open(path, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    info = {"sklearn": sklearn.__version__, "numpy": np.__version__, "objective": "MLPRegressor (64, 32) relu",
+            "trees": 0, "max_depth": 0, "features": a.features, "train_rows": n, "seed": a.seed,
+            "batch_rows": a.batch, "model_sha256": sha, "model_bytes": os.path.getsize(path),
+            "single_body_bytes": len(single), "batch_body_bytes": len(batch), "ref_single": ref[:1],
+            "ref_batch": ref}
+    with open(os.path.join(a.out, "expected.json"), "w") as f:
+        json.dump(info, f)
+    print(json.dumps({k: v for k, v in info.items() if not k.startswith("ref_")}))
+
+
 def cmd_mlserver_repo(a):
     """MLServer's defaults except: host/ports (free ones on 127.0.0.1) and `debug` (its access
     log; off unless --access-log, like kiln's --access-log=false)."""
@@ -76,7 +124,8 @@ def cmd_mlserver_repo(a):
                 "metrics_port": a.metrics_port, "debug": a.access_log}
     with open(os.path.join(a.dir, "settings.json"), "w") as f:
         json.dump(settings, f, indent=2)
-    ms = {"name": a.name, "implementation": "mlserver_xgboost.XGBoostModel",
+    impl = "mlserver_sklearn.SKLearnModel" if a.model.endswith(".joblib") else "mlserver_xgboost.XGBoostModel"
+    ms = {"name": a.name, "implementation": impl,
           "parameters": {"uri": os.path.abspath(a.model)}}
     with open(os.path.join(a.dir, a.name, "model-settings.json"), "w") as f:
         json.dump(ms, f, indent=2)
@@ -180,6 +229,80 @@ def wrk_get(d, field, rows=1):
     return d["lat_us"][field] / 1000.0, note
 
 
+def lg_phases(run, cfg):
+    """loadgen phases present for a server: lg_c<N> (closed loop) first, then lg_r<rate> by rate."""
+    try:
+        names = [f[:-5] for f in os.listdir(os.path.join(run, cfg))
+                 if f.startswith("lg_") and f.endswith(".json")]
+    except OSError:
+        return []
+
+    def key(n):
+        num = n[4:]
+        return (0 if n.startswith("lg_c") else 1, float(num) if num.replace(".", "", 1).isdigit() else 0.0, n)
+    return sorted(names, key=key)
+
+
+def lg_section(run, servers, conns):
+    """Tables for the loadgen phases (bench/serving/loadgen): per server and phase, plus the
+    kiln/MLServer ratios of the closed loop."""
+    out = []
+    rows = []
+    for c in servers:
+        for ph in lg_phases(run, c):
+            d = load(run, c, ph + ".json")
+            rows.append((c, ph, d))
+    if not rows:
+        return out, []
+    out += ["", "## Load generator phases (`bench/serving/loadgen`, single row)", "",
+            f"loadgen: one epoll thread, {conns} keep-alive connections, on the same 2 cores. `lg_c{conns}`: closed "
+            "loop (latency from write to full response); `lg_r<rate>`: open loop at that total rate, each "
+            "connection on its own schedule, latency from the *scheduled* send time (a send that is due while "
+            "the connection still waits goes out when the response arrives, and its wait counts). "
+            "unsent = scheduled sends of the window never made (the server fell behind).", "",
+            "| server | phase | target req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms "
+            "| errors / non-200 | unsent | loadgen CPU % of a core | other CPU % |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
+    for c, ph, d in rows:
+        if not d or "requests" not in d:
+            err = (d or {}).get("error", "missing")
+            tail = (d or {}).get("tail", "")
+            out.append(f"| {LABEL[c]} | {ph} | | failed | | | | | | | | | |")
+            notes.append(f"{LABEL[c]} / {ph}: {err}" + (f" ({tail.strip()[-300:]})" if tail else ""))
+            continue
+        closed = not d.get("target_rate")
+        tgt = "closed loop" if closed else fmt(float(d["target_rate"]))
+        lat = [fmt(wrk_get(d, q)[0]) for q in ("p50", "p90", "p99", "p999", "max")]
+        errs = d.get("errors", {})
+        transport = sum(v for k, v in errs.items() if k != "status")
+        non200 = d.get("non_200", errs.get("status", 0))
+        unsent = "" if closed else fmt(d.get("unsent", 0))
+        lcpu = (d.get("loadgen_cpu") or {}).get("pct_one_core")
+        other = (d.get("cpu") or {}).get("other_pct")
+        out.append(f"| {LABEL[c]} | {ph} | {tgt} | {fmt(float(d['rps']))} | " + " | ".join(lat) +
+                   f" | {transport} / {non200} | {unsent} | {fmt(lcpu)} | {fmt(other)} |")
+        if not closed and d["rps"] < 0.97 * float(d["target_rate"]):
+            notes.append(f"{LABEL[c]} / {ph}: achieved {d['rps']} of {d['target_rate']} req/s "
+                         f"(above its capacity here; unsent {d.get('unsent', 0)})")
+        if transport or non200:
+            notes.append(f"{LABEL[c]} / {ph}: {transport} transport errors / timeouts, {non200} non-200 "
+                         f"(statuses {d.get('status')})")
+        if other is not None and other >= 10:
+            notes.append(f"{LABEL[c]} / {ph}: processes outside the benchmark used {other}% of the machine")
+    # kiln / MLServer on the closed loop
+    ph = f"lg_c{conns}"
+    k, m = load(run, "kiln", ph + ".json"), load(run, "mlserver", ph + ".json")
+    if k and m and "requests" in k and "requests" in m:
+        out += ["", f"Closed loop, {conns} connections (`{ph}`), kiln / MLServer:", "",
+                "| metric | kiln | MLServer | kiln/MLServer |", "|---|---:|---:|---:|"]
+        for label, field in (("requests/s", "rps"), ("p50 ms", "p50"), ("p90 ms", "p90"), ("p99 ms", "p99"),
+                             ("p99.9 ms", "p999")):
+            kv, mv = wrk_get(k, field)[0], wrk_get(m, field)[0]
+            out.append(f"| {label} | {fmt(kv)} | {fmt(mv)} | {fmt(kv / mv) if (kv is not None and mv) else ''} |")
+    return out, notes
+
+
 def cmd_report(a):
     run = a.run
     meta = {}
@@ -242,6 +365,15 @@ def cmd_report(a):
         p99, n = wrk_get(load(run, "kiln", f"single_c{conns}.json"), "p99")
         if p99 is not None:
             targets.append(f"- kiln p99 < 2 ms at {conns} connections (single row, wrk on the same 2 cores): "
+                           f"**{p99:.2f} ms** — {'met' if p99 < 2 else 'NOT met'}")
+        for ph in lg_phases(run, "kiln"):
+            d = load(run, "kiln", ph + ".json")
+            p99, _ = wrk_get(d, "p99")
+            if p99 is None:
+                continue
+            what = ("closed loop" if ph.startswith("lg_c") else
+                    f"open loop {fmt(float(d['target_rate']))} req/s, achieved {fmt(float(d['rps']))}, from the scheduled time")
+            targets.append(f"- kiln p99 < 2 ms at {conns} connections (single row, loadgen {what}): "
                            f"**{p99:.2f} ms** — {'met' if p99 < 2 else 'NOT met'}")
 
     # ------------------------------------------------------------------ checks + notes
@@ -325,7 +457,7 @@ def cmd_report(a):
     except (OSError, ValueError):
         pass
     if exp:
-        out.append(f"- reference (xgboost {exp['xgboost']} in the project venv), single row: "
+        out.append(f"- reference ({'xgboost ' + exp['xgboost'] if 'xgboost' in exp else 'onnxruntime on the ONNX file'} in the project venv), single row: "
                    f"{exp['ref_single'][0]!r}")
     for c in present:
         ck = checks.get(c)
@@ -344,6 +476,10 @@ def cmd_report(a):
         db = max((abs(float(x) - float(y)) for x, y in zip(kb, mb)), default=None)
         out.append(f"- kiln vs MLServer: single row |Δ| {d1:.3g}, batch max |Δ| "
                    f"{'n/a' if db is None else f'{db:.3g}'}")
+    lg_servers = present + (["nginx"] if os.path.isdir(os.path.join(run, "nginx")) else [])
+    lg_out, lg_notes = lg_section(run, lg_servers, conns)
+    out += lg_out
+    notes += lg_notes
     if cpu_lines:
         out += ["", "## CPU during the measured phases (share of both cores)", ""] + cpu_lines
     if notes:
@@ -361,6 +497,7 @@ def main():
     p.add_argument("--features", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kind", choices=["xgb", "mlp"], default="xgb")
     p.set_defaults(fn=cmd_model)
 
     p = sub.add_parser("mlserver-repo")
