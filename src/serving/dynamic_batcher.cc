@@ -59,11 +59,16 @@ void DynamicBatcher::Loop() {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
     std::vector<Job> batch;
+    // A lone request while nothing arrived during the last wait: waiting
+    // would only add latency (one client, or load too light to merge).
+    const bool skip_wait = alone_ && queue_.size() == 1;
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
     int64_t rows = batch[0].rows;
     if (rows > 0 && options_.max_batch_rows > 1) {
-      const Clock::time_point deadline = batch[0].enqueued + options_.max_queue_delay;
+      const Clock::time_point deadline =
+          skip_wait ? batch[0].enqueued : batch[0].enqueued + options_.max_queue_delay;
+      bool waited = false;
       while (rows < options_.max_batch_rows) {
         if (!queue_.empty()) {
           Job& next = queue_.front();
@@ -77,7 +82,14 @@ void DynamicBatcher::Loop() {
           continue;
         }
         if (Clock::now() >= deadline || stopping_) break;
+        waited = true;
         cv_.wait_until(lock, deadline);
+      }
+      // Waiting pays again as soon as a second request shows up.
+      if (batch.size() > 1 || !queue_.empty()) {
+        alone_ = false;
+      } else if (waited) {
+        alone_ = true;
       }
     }
     lock.unlock();

@@ -5,6 +5,10 @@
 // bounded: Submit refuses with ResourceExhausted when it is full, so latency
 // cannot grow without limit.
 //
+// A request that finds the queue otherwise empty runs at once when the
+// previous lone request waited its whole delay in vain (a single client is
+// not slowed down); the first request that finds company brings the wait back.
+//
 // Requests merge when each has a single rank-2 input [rows, features] of the
 // same name, datatype and width; anything else runs as its own execution.
 //
@@ -70,6 +74,9 @@ class DynamicBatcher {
   std::condition_variable cv_;
   std::deque<Job> queue_;  // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
+  // True after a request waited its whole max_queue_delay and nothing came:
+  // the next lone request runs at once. Only the batcher thread touches it.
+  bool alone_ = false;
   std::thread thread_;
 };
 

@@ -69,6 +69,15 @@ async def _client_session(port: int, data_path: str) -> dict:
     out["lgb_fp64"] = result(await client.infer(InferRequest(
         model_name="lgb", model_version="2", infer_inputs=[fp64], request_outputs=[RequestedOutput("output-0")])))
 
+    # An ONNX model (sklearn pipeline via skl2onnx): its own input name, two outputs.
+    onnx_in = InferInput(name="X", shape=list(X.shape), datatype="FP32", data=X.reshape(-1).tolist())
+    onnx_res = await client.infer(InferRequest(model_name="onnx", infer_inputs=[onnx_in]))
+    out["onnx_typed"] = {o.name: o.as_numpy().astype(np.float64).reshape(-1).tolist() for o in onnx_res.outputs}
+    onnx_raw = InferInput(name="X", shape=list(X.shape), datatype="FP32")
+    onnx_raw.set_data_from_numpy(X, binary_data=True)
+    onnx_res = await client.infer(InferRequest(model_name="onnx", infer_inputs=[onnx_raw]))
+    out["onnx_raw"] = {o.name: o.as_numpy().astype(np.float64).reshape(-1).tolist() for o in onnx_res.outputs}
+
     # Errors.
     one = InferInput(name="input-0", shape=[1, FEATURES], datatype="FP32", data=X[0].tolist())
     out["unknown_model"] = await code_of(client.infer(InferRequest(model_name="nope", infer_inputs=[one])))
@@ -111,6 +120,15 @@ def kserve_results(tmp_path_factory, compat_tmp_root):
     lgbm = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1}, lgb.Dataset(X, label=y), 15)
     (root / "lgb" / "2").mkdir(parents=True)
     lgbm.save_model(str(root / "lgb" / "2" / "model.txt"))
+    from skl2onnx import to_onnx
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, y)
+    onx = to_onnx(pipe, X[:1], options={"zipmap": False}, target_opset=17)
+    (root / "onnx" / "1").mkdir(parents=True)
+    (root / "onnx" / "1" / "model.onnx").write_bytes(onx.SerializeToString())
     data = root / "X.npy"
     np.save(data, X)
 
@@ -125,7 +143,11 @@ def kserve_results(tmp_path_factory, compat_tmp_root):
         results = json.loads(child.stdout.strip().splitlines()[-1])
     finally:
         srv.stop(check=True)
-    return results, X, booster, lgbm
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(root / "onnx" / "1" / "model.onnx"))
+    onnx_ref = {o.name: v for o, v in zip(sess.get_outputs(), sess.run(None, {"X": X}))}
+    return results, X, booster, lgbm, onnx_ref
 
 
 def _close(got, expected):
@@ -144,7 +166,7 @@ def test_readiness(kserve_results):
 
 
 def test_typed_contents_infer_xgboost(kserve_results):
-    r, X, booster, _ = kserve_results
+    r, X, booster, *_ = kserve_results
     out = r["xgb_typed"]
     assert out["name"] == "output-0" and out["datatype"] == "FP32" and out["shape"] == [ROWS, 3]
     assert out["raw"] is False  # typed request, typed answer (as KServe's own server answers)
@@ -153,22 +175,30 @@ def test_typed_contents_infer_xgboost(kserve_results):
 
 
 def test_raw_contents_infer_xgboost(kserve_results):
-    r, X, booster, _ = kserve_results
+    r, X, booster, *_ = kserve_results
     out = r["xgb_raw"]
     assert out["raw"] is True
     _close(out["data"], booster.predict(xgb.DMatrix(X)))
 
 
 def test_fp64_typed_contents_infer_lightgbm(kserve_results):
-    r, X, _, lgbm = kserve_results
+    r, X, _, lgbm, _ = kserve_results
     out = r["lgb_fp64"]
     assert out["shape"] == [ROWS]
     _close(out["data"], lgbm.predict(X))
 
 
 def test_errors_and_recovery(kserve_results):
-    r, X, booster, _ = kserve_results
+    r, X, booster, *_ = kserve_results
     assert r["unknown_model"][0] == "NOT_FOUND"
     assert r["short_contents"][0] == "INVALID_ARGUMENT" and "its shape needs 10" in r["short_contents"][1]
     assert r["wrong_datatype"][0] == "INVALID_ARGUMENT"
     _close(r["after_errors"]["data"], booster.predict(xgb.DMatrix(X[:1])))
+
+
+@pytest.mark.parametrize("form", ["onnx_typed", "onnx_raw"])
+def test_onnx_matches_onnxruntime(kserve_results, form):
+    r, *_, onnx_ref = kserve_results
+    assert set(r[form]) == set(onnx_ref)
+    np.testing.assert_array_equal(r[form]["label"], onnx_ref["label"].reshape(-1))
+    _close(r[form]["probabilities"], onnx_ref["probabilities"].reshape(-1))
