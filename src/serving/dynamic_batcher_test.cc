@@ -93,6 +93,37 @@ TEST(DynamicBatcher, MergesQueuedRequestsAndSplitsTheirOutputs) {
   EXPECT_GT(timings[9].batch_rows, 1);
 }
 
+// A 2 s window: the first lone request waits it out in vain; the lone
+// requests after it must not (each gets 1 s, half the window), and requests
+// that queue together still merge.
+TEST(DynamicBatcher, LoneRequestsStopWaitingOnceNobodyCame) {
+  auto rt = std::make_shared<DoublingRuntime>();
+  DynamicBatcher batcher(rt, {/*max_batch_rows=*/64, std::chrono::seconds(2), 100});
+  auto submit = [&batcher](float v) {
+    auto p = std::make_shared<std::promise<std::vector<float>>>();
+    EXPECT_TRUE(batcher.Submit({Rows({v, v})}, [p](StatusOr<std::vector<Tensor>> out, const BatchTiming&) {
+      p->set_value(out.ok() ? Floats((*out)[0]) : std::vector<float>{});
+    }).ok());
+    return p->get_future();
+  };
+  EXPECT_EQ(submit(1).get(), (std::vector<float>{2, 2}));
+  for (int i = 0; i < 5; ++i) {
+    auto f = submit(float(i));
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(1)), std::future_status::ready) << i;
+    EXPECT_EQ(f.get(), (std::vector<float>{2.0f * i, 2.0f * i})) << i;
+  }
+  rt->Hold(true);
+  auto first = submit(10);  // runs at once and blocks in the runtime
+  for (int i = 0; i < 1000 && rt->entered < 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto second = submit(11);
+  auto third = submit(12);
+  rt->Hold(false);
+  EXPECT_EQ(first.get(), (std::vector<float>{20, 20}));
+  EXPECT_EQ(second.get(), (std::vector<float>{22, 22}));
+  EXPECT_EQ(third.get(), (std::vector<float>{24, 24}));
+  EXPECT_EQ(rt->executions.back(), 2);  // the two that queued together ran as one
+}
+
 TEST(DynamicBatcher, FullQueueIsRefusedAndUnmergeableRunAlone) {
   auto rt = std::make_shared<DoublingRuntime>();
   DynamicBatcher batcher(rt, {/*max_batch_rows=*/64, std::chrono::microseconds(0), /*max_queue=*/2});
