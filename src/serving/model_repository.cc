@@ -49,17 +49,10 @@ bool ParseVersion(const std::string& s, int64_t* out) {
 StatusOr<std::unique_ptr<Runtime>> LoadRuntimeForFile(const std::string& path) {
   const std::string file = fs::path(path).filename().string();
   if (file == "model.json" || file == "model.ubj" || file == "model.bst" || file == "model.xgb") {
-    KILN_ASSIGN_OR_RETURN(auto rt, XgboostRuntime::LoadFile(path));
-    return std::unique_ptr<Runtime>(std::move(rt));
+    return LoadRuntime("xgboost", path);
   }
-  if (file == "model.onnx") {
-    KILN_ASSIGN_OR_RETURN(auto rt, OnnxRuntime::LoadFile(path));
-    return std::unique_ptr<Runtime>(std::move(rt));
-  }
-  if (file == "model.txt") {
-    KILN_ASSIGN_OR_RETURN(auto rt, LightGbmRuntime::LoadFile(path));
-    return std::unique_ptr<Runtime>(std::move(rt));
-  }
+  if (file == "model.onnx") return LoadRuntime("onnx", path);
+  if (file == "model.txt") return LoadRuntime("lightgbm", path);
   return InvalidArgument("no runtime for model file '" + file + "'");
 }
 
@@ -300,6 +293,26 @@ StatusOr<std::shared_ptr<const ServedModel>> ModelRepository::Get(const std::str
   auto vit = e.versions.find(v);
   if (vit == e.versions.end()) return NotFound("model '" + name + "' has no version " + version);
   return vit->second;
+}
+
+StatusOr<std::vector<std::shared_ptr<const ServedModel>>> ModelRepository::Select(const std::string& name,
+                                                                                   const std::string& version) const {
+  std::vector<std::string> names = name.empty() ? ReadyModels() : std::vector<std::string>{name};
+  std::vector<std::shared_ptr<const ServedModel>> out;
+  for (const std::string& n : names) {
+    std::vector<std::string> versions;
+    if (!version.empty()) {
+      versions.push_back(version);
+    } else {
+      for (int64_t v : Versions(n)) versions.push_back(std::to_string(v));
+      if (versions.empty() && !name.empty()) return Get(n).status();
+    }
+    for (const std::string& v : versions) {
+      KILN_ASSIGN_OR_RETURN(auto model, Get(n, v));
+      out.push_back(std::move(model));
+    }
+  }
+  return out;
 }
 
 std::vector<ModelState> ModelRepository::Index() const {

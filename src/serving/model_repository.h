@@ -109,6 +109,11 @@ class ModelRepository {
   // The given version, or the highest when version is empty. NotFound names
   // what is missing; Unavailable when the model failed to load.
   StatusOr<std::shared_ptr<const ServedModel>> Get(const std::string& name, const std::string& version = "") const;
+  // What a statistics request covers: the given version of `name`, all its
+  // versions, or (empty name) every version of every ready model. Errors as
+  // Get() for a model or version that is not served.
+  StatusOr<std::vector<std::shared_ptr<const ServedModel>>> Select(const std::string& name,
+                                                                   const std::string& version) const;
   std::vector<ModelState> Index() const;
   std::vector<std::string> ReadyModels() const;
   // Versions served for `name`, ascending.

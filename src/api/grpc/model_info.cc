@@ -99,24 +99,9 @@ Status FillModelConfig(const serving::ModelRepository& repo, const std::string& 
 
 Status FillModelStatistics(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
                            inference::ModelStatisticsResponse* out) {
-  std::vector<std::string> names;
-  if (name.empty()) {
-    names = repo.ReadyModels();
-  } else {
-    names.push_back(name);
-  }
-  for (const std::string& n : names) {
-    std::vector<std::string> versions;
-    if (!version.empty()) {
-      versions.push_back(version);
-    } else {
-      for (int64_t v : repo.Versions(n)) versions.push_back(std::to_string(v));
-      if (versions.empty() && !name.empty()) return repo.Get(n).status();
-    }
-    for (const std::string& v : versions) {
-      KILN_ASSIGN_OR_RETURN(auto model, repo.Get(n, v));
-      FillStats(n, v, model->stats, out->add_model_stats());
-    }
+  KILN_ASSIGN_OR_RETURN(auto models, repo.Select(name, version));
+  for (const auto& model : models) {
+    FillStats(model->name, std::to_string(model->version), model->stats, out->add_model_stats());
   }
   return Status::Ok();
 }

@@ -100,40 +100,25 @@ json Duration(uint64_t count, uint64_t ns) { return {{"count", count}, {"ns", ns
 net::HttpResponse Stats(ModelRepository& repo, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
   std::string version = VersionParam(req);
-  std::vector<std::string> names;
-  if (name.empty()) {
-    names = repo.ReadyModels();
-  } else {
-    names.push_back(name);
-  }
+  auto models = repo.Select(name, version);
+  if (!models.ok()) return ErrorResponse(models.status());
   json stats = json::array();
-  for (const std::string& n : names) {
-    std::vector<std::string> versions;
-    if (!version.empty()) {
-      versions.push_back(version);
-    } else {
-      for (int64_t v : repo.Versions(n)) versions.push_back(std::to_string(v));
-      if (versions.empty() && !name.empty()) return ErrorResponse(repo.Get(n).status());
-    }
-    for (const std::string& v : versions) {
-      auto model = repo.Get(n, v);
-      if (!model.ok()) return ErrorResponse(model.status());
-      const serving::ModelStats& st = (*model)->stats;
-      const uint64_t executions = st.execution_count.load(std::memory_order_relaxed);
-      stats.push_back({{"name", n},
-                       {"version", v},
-                       {"last_inference", st.last_inference_ms.load(std::memory_order_relaxed)},
-                       {"inference_count", st.inference_count.load(std::memory_order_relaxed)},
-                       {"execution_count", executions},
-                       {"inference_stats",
-                        {{"success", Duration(st.success_count.load(), st.success_ns.load())},
-                         {"fail", Duration(st.fail_count.load(), st.fail_ns.load())},
-                         {"queue", Duration(executions, st.queue_ns.load())},
-                         {"compute_input", Duration(executions, 0)},
-                         {"compute_infer", Duration(executions, st.compute_ns.load())},
-                         {"compute_output", Duration(executions, 0)}}},
-                       {"batch_stats", json::array()}});
-    }
+  for (const auto& model : *models) {
+    const serving::ModelStats& st = model->stats;
+    const uint64_t executions = st.execution_count.load(std::memory_order_relaxed);
+    stats.push_back({{"name", model->name},
+                     {"version", std::to_string(model->version)},
+                     {"last_inference", st.last_inference_ms.load(std::memory_order_relaxed)},
+                     {"inference_count", st.inference_count.load(std::memory_order_relaxed)},
+                     {"execution_count", executions},
+                     {"inference_stats",
+                      {{"success", Duration(st.success_count.load(), st.success_ns.load())},
+                       {"fail", Duration(st.fail_count.load(), st.fail_ns.load())},
+                       {"queue", Duration(executions, st.queue_ns.load())},
+                       {"compute_input", Duration(executions, 0)},
+                       {"compute_infer", Duration(executions, st.compute_ns.load())},
+                       {"compute_output", Duration(executions, 0)}}},
+                     {"batch_stats", json::array()}});
   }
   return JsonResponse({{"model_stats", std::move(stats)}});
 }
