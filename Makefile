@@ -1,7 +1,9 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat asan tidy format clean fuzz
+.PHONY: setup build build-debug run test test-unit test-compat test-latest asan tidy format clean fuzz
 
 JOBS ?= $(shell nproc)
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 
 setup:
 	./scripts/setup.sh
@@ -25,6 +27,11 @@ test-compat: build
 	.venv/bin/python -m pytest tests/compat -q
 
 test: test-unit test-compat
+
+# The compat suites in a fresh virtualenv with every client unpinned (newest
+# releases): finds the next client drift. Not part of `make test`.
+test-latest: build
+	./scripts/test_latest.sh
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: setup

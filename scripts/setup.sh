@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(g++ cmake ninja-build pkg-config make
-      libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev libxgboost-dev
+      libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
       prometheus sqlite3 python3-venv)
 
@@ -33,3 +33,24 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q -r "$REQ"
   echo "$want" > "$STAMP"
 fi
+
+# --- XGBoost reference versions (tests/compat/test_serving_xgboost_matrix.py) ---
+# One small virtualenv per xgboost release whose models kiln must predict
+# exactly; each writes its own model matrix and predictions. The CPU-only
+# wheels keep them small (1.7 has no such wheel). Rebuilt when a pin changes.
+XGB_VENVS=("1.7|xgboost==1.7.6 numpy==1.26.4 scipy==1.11.4"
+           "2.1|xgboost-cpu==2.1.4 numpy==2.2.6 scipy==1.15.3"
+           "3.2|xgboost-cpu==3.2.0 numpy==2.2.6 scipy==1.15.3")
+for spec in "${XGB_VENVS[@]}"; do
+  dir=.venv-xgb/${spec%%|*}
+  pins=${spec#*|}
+  if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.pins" 2>/dev/null)" != "$pins" ]; then
+    echo "setup: creating $dir ($pins)"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    # shellcheck disable=SC2086  # the pins are separate words
+    "$dir/bin/pip" install -q --disable-pip-version-check $pins
+    echo "$pins" > "$dir/.pins"
+  fi
+done
+# --- end of XGBoost reference versions ---
