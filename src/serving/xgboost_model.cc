@@ -139,7 +139,7 @@ Status XgboostModel::Finish(const Header& h, Format format) {
                            "' is not one kiln's XGBoost evaluator implements, so its predictions cannot be "
                            "reproduced exactly");
   }
-  if (h.num_feature < 1 || h.num_feature > (int64_t{1} << 31)) {
+  if (h.num_feature < 1 || h.num_feature > int64_t{kFeatureMask}) {
     return InvalidArgument("num_feature " + std::to_string(h.num_feature) + " is out of range");
   }
   num_features_ = static_cast<size_t>(h.num_feature);
@@ -166,7 +166,17 @@ Status XgboostModel::Finish(const Header& h, Format format) {
     // softmax has no inverse link); earlier versions add 0.5 to every class.
     KILN_RETURN_IF_ERROR(ProbToMargin(objective_, transform_, p, &base_margin_[g]));
   }
-  for (size_t i = 0; i < trees_.size(); ++i) KILN_RETURN_IF_ERROR(CheckTree(trees_[i], i));
+  for (size_t i = 0; i < trees_.size(); ++i) {
+    Tree& tree = trees_[i];
+    KILN_RETURN_IF_ERROR(CheckTree(tree, i));
+    tree.hot.resize(tree.nodes.size());
+    for (size_t n = 0; n < tree.nodes.size(); ++n) {
+      const Node& node = tree.nodes[n];
+      tree.hot[n] = {node.value, node.left, node.right,
+                     (node.feature & kFeatureMask) | (node.default_left ? kDefaultLeft : 0u) |
+                         (node.categorical ? kCategorical : 0u)};
+    }
+  }
   return Status::Ok();
 }
 
@@ -224,28 +234,34 @@ bool XgboostModel::GoesLeftCategorical(const Tree& tree, const Node& node, float
   return ((word >> (cat % 32)) & 1u) == 0;
 }
 
-void XgboostModel::Margin(const float* row, float* out) const {
-  std::copy(base_margin_.begin(), base_margin_.end(), out);
+void XgboostModel::BlockMargins(const float* rows, size_t n, float* out) const {
+  const size_t groups = num_groups_;
+  for (size_t r = 0; r < n; ++r) std::copy(base_margin_.begin(), base_margin_.end(), out + r * groups);
   for (const Tree& tree : trees_) {
-    const Node* nodes = tree.nodes.data();
-    const Node* node = nodes;
-    while (node->left != -1) {
-      const float v = row[node->feature];
-      bool left;
-      if (std::isnan(v)) {
-        left = node->default_left;
-      } else if (node->categorical) {
-        left = GoesLeftCategorical(tree, *node, v);
-      } else {
-        left = v < node->value;
+    const HotNode* nodes = tree.hot.data();
+    for (size_t r = 0; r < n; ++r) {
+      const float* row = rows + r * num_features_;
+      int32_t id = 0;
+      while (nodes[id].left != -1) {
+        const HotNode& node = nodes[id];
+        const float v = row[node.feature_flags & kFeatureMask];
+        bool left;
+        if (std::isnan(v)) {
+          left = (node.feature_flags & kDefaultLeft) != 0;
+        } else if (node.feature_flags & kCategorical) {
+          left = GoesLeftCategorical(tree, tree.nodes[static_cast<size_t>(id)], v);
+        } else {
+          left = v < node.value;
+        }
+        id = left ? node.left : node.right;
       }
-      node = nodes + (left ? node->left : node->right);
-    }
-    if (tree.vector_leaf) {
-      const float* leaf = tree.leaf_values.data() + node->leaf_begin;
-      for (size_t g = 0; g < num_groups_; ++g) out[g] += leaf[g] * tree.weight;
-    } else {
-      out[tree.group] += node->value * tree.weight;
+      float* o = out + r * groups;
+      if (tree.vector_leaf) {
+        const float* leaf = tree.leaf_values.data() + tree.nodes[static_cast<size_t>(id)].leaf_begin;
+        for (size_t g = 0; g < groups; ++g) o[g] += leaf[g] * tree.weight;
+      } else {
+        o[tree.group] += nodes[id].value * tree.weight;
+      }
     }
   }
 }
@@ -291,31 +307,31 @@ Status XgboostModel::PredictMargin(const float* row, size_t num_features, float*
     return InvalidArgument("row has " + std::to_string(num_features) + " features; the model takes " +
                            std::to_string(num_features_));
   }
-  Margin(row, out);
+  BlockMargins(row, 1, out);
   return Status::Ok();
 }
 
 Status XgboostModel::Predict(const float* row, size_t num_features, float* out) const {
+  return PredictBatch(row, 1, num_features, out);
+}
+
+Status XgboostModel::PredictBatch(const float* rows, size_t num_rows, size_t num_features, float* out) const {
   if (num_features != num_features_) {
     return InvalidArgument("row has " + std::to_string(num_features) + " features; the model takes " +
                            std::to_string(num_features_));
   }
-  if (transform_ == Transform::kArgMax) {
-    // Margins need num_groups values while the caller provides one.
-    float margins[64];
-    std::vector<float> heap;
-    float* m = margins;
-    if (num_groups_ > 64) {
-      heap.resize(num_groups_);
-      m = heap.data();
+  const size_t groups = num_groups_;
+  const size_t outputs = num_outputs();
+  std::vector<float> margins(std::min(num_rows, kBlockRows) * groups);
+  for (size_t begin = 0; begin < num_rows; begin += kBlockRows) {
+    const size_t n = std::min(kBlockRows, num_rows - begin);
+    BlockMargins(rows + begin * num_features_, n, margins.data());
+    for (size_t r = 0; r < n; ++r) {
+      float* m = margins.data() + r * groups;
+      ApplyTransform(m);
+      std::copy(m, m + outputs, out + (begin + r) * outputs);
     }
-    Margin(row, m);
-    ApplyTransform(m);
-    out[0] = m[0];
-    return Status::Ok();
   }
-  Margin(row, out);
-  ApplyTransform(out);
   return Status::Ok();
 }
 

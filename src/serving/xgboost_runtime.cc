@@ -62,10 +62,8 @@ StatusOr<std::vector<Tensor>> XgboostRuntime::Execute(const std::vector<Tensor>&
     out.shape = outputs == 1 ? std::vector<int64_t>{rows.rows}
                              : std::vector<int64_t>{rows.rows, static_cast<int64_t>(outputs)};
     std::vector<float> values(static_cast<size_t>(rows.rows) * outputs);
-    for (int64_t r = 0; r < rows.rows; ++r) {
-      KILN_RETURN_IF_ERROR(model_->Predict(rows.values.data() + r * features, static_cast<size_t>(features),
-                                           values.data() + static_cast<size_t>(r) * outputs));
-    }
+    KILN_RETURN_IF_ERROR(model_->PredictBatch(rows.values.data(), static_cast<size_t>(rows.rows),
+                                              static_cast<size_t>(features), values.data()));
     out.data.resize(values.size() * sizeof(float));
     if (!values.empty()) std::memcpy(out.data.data(), values.data(), out.data.size());
     std::vector<Tensor> result;
