@@ -51,7 +51,7 @@ MIN_ROWS = 1000
 ALL_MODELS = ["binary-logistic", "binary-logitraw", "reg-squarederror", "reg-base-score", "reg-logistic",
               "count-poisson", "reg-tweedie", "reg-gamma", "multi-softprob", "multi-softmax", "rank-pairwise",
               "rank-ndcg", "quantile", "categorical", "categorical-softprob", "multi-target",
-              "multi-output-tree", "dart", "binary-hinge", "reg-absoluteerror", "reg-pseudohubererror",
+              "multi-output-tree", "dart", "random-forest", "binary-hinge", "reg-absoluteerror", "reg-pseudohubererror",
               "reg-squaredlogerror", "survival-cox", "rank-map"]
 LABEL_OBJECTIVES = {"multi:softmax", "binary:hinge"}
 # What each version genuinely cannot do: 1.7 has neither reg:quantileerror

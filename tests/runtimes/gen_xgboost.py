@@ -138,6 +138,8 @@ MODELS = {
                            "multi_strategy": "multi_output_tree"}, "targets", {}),
     "dart": ({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.2, "skip_drop": 0.0},
              "binary", {}),
+    "random-forest": ({"objective": "binary:logistic", "num_parallel_tree": 4, "subsample": 0.8,
+                       "colsample_bynode": 0.8}, "binary", {}),
     "binary-hinge": ({"objective": "binary:hinge"}, "binary", {}),
     "reg-absoluteerror": ({"objective": "reg:absoluteerror"}, "reg", {}),
     "reg-pseudohubererror": ({"objective": "reg:pseudohubererror"}, "reg", {}),
