@@ -86,11 +86,14 @@ Status ProbToMargin(const std::string& objective, XgboostModel::Transform transf
 
 }  // namespace
 
-StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Parse(std::string_view bytes) {
+StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Parse(std::string_view bytes, std::string_view file_name) {
   if (bytes.size() > kMaxModelBytes) {
     return InvalidArgument("XGBoost model is " + std::to_string(bytes.size()) + " bytes, over the " +
                            std::to_string(kMaxModelBytes) + "-byte limit");
   }
+  if (bytes.empty()) return InvalidArgument("empty XGBoost model file");
+  if (file_name.ends_with(".json")) return ParseDocument(bytes, Format::kJson);
+  if (file_name.ends_with(".ubj")) return ParseDocument(bytes, Format::kUbjson);
   size_t first = 0;
   while (first < bytes.size() && (bytes[first] == ' ' || bytes[first] == '\n' || bytes[first] == '\r' ||
                                   bytes[first] == '\t')) {
@@ -102,7 +105,6 @@ StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Parse(std::string_view byt
     // A UBJSON document starts with '{' directly; leading whitespace means text.
     return ParseDocument(bytes, json || first > 0 ? Format::kJson : Format::kUbjson);
   }
-  if (bytes.empty()) return InvalidArgument("empty XGBoost model file");
   return ParseLegacyBinary(bytes);
 }
 

@@ -58,16 +58,18 @@ class XgboostModel {
   // Larger inputs are refused before parsing.
   static constexpr size_t kMaxModelBytes = size_t{512} << 20;
 
-  // Parses a model in any of the three formats, told apart by content (as
-  // xgboost's own loader does for names it does not recognise): '{' and
-  // then '"', '}' or whitespace is JSON, '{' and anything else UBJSON,
-  // otherwise the legacy binary format (with or without its "binf" header).
+  // Parses a model in any of the three formats. As xgboost's loader does,
+  // a file name ending in .json or .ubj decides the format; otherwise (e.g.
+  // MLflow's model.xgb, UBJSON from 2.x but binary from 1.x) the content
+  // does: '{' and then '"', '}' or whitespace is JSON, '{' and anything
+  // else UBJSON, otherwise the legacy binary format (with or without its
+  // "binf" header).
   // Objectives: binary:logistic, binary:logitraw, binary:hinge,
   // reg:squarederror, reg:squaredlogerror, reg:pseudohubererror,
   // reg:absoluteerror, reg:quantileerror, reg:logistic, count:poisson,
   // reg:gamma, reg:tweedie, survival:cox, multi:softprob, multi:softmax,
   // rank:pairwise, rank:ndcg, rank:map.
-  static StatusOr<std::unique_ptr<XgboostModel>> Parse(std::string_view bytes);
+  static StatusOr<std::unique_ptr<XgboostModel>> Parse(std::string_view bytes, std::string_view file_name = {});
 
   // Columns a row must have (learner_model_param.num_feature).
   size_t num_features() const { return num_features_; }

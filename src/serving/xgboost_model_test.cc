@@ -286,6 +286,24 @@ TEST(XgboostModel, ReadsNonFiniteJsonTokensAndUbjson) {
   for (V row : {V{0, 0}, V{1, -3}, V{kNaN, kNaN}}) EXPECT_EQ(Predict(*u, row), Predict(*j, row));
 }
 
+TEST(XgboostModel, FileNameDecidesJsonOrUbjsonElseContent) {
+  const json model = Model("reg:squarederror", {Stump(0, 0, 1, 2)}, "0");
+  const std::vector<uint8_t> ubj = json::to_ubjson(model, true, true);
+  const std::string ubj_bytes(ubj.begin(), ubj.end());
+  auto by_content = XgboostModel::Parse(ubj_bytes, "model.xgb");
+  ASSERT_TRUE(by_content.ok());
+  EXPECT_EQ((*by_content)->format(), XgboostModel::Format::kUbjson);
+  auto as_json = XgboostModel::Parse(ubj_bytes, "model.json");
+  ASSERT_FALSE(as_json.ok());
+  EXPECT_NE(as_json.status().message().find("not a valid JSON document"), std::string::npos);
+  auto as_ubj = XgboostModel::Parse(model.dump(), "model.ubj");
+  ASSERT_FALSE(as_ubj.ok());
+  EXPECT_NE(as_ubj.status().message().find("not a valid UBJSON document"), std::string::npos);
+  auto text = XgboostModel::Parse("  " + model.dump(), "model.bst");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ((*text)->format(), XgboostModel::Format::kJson);
+}
+
 TEST(XgboostModel, RefusesWhatItCannotEvaluateNamingIt) {
   EXPECT_NE(Refused(Model("reg:madeup", {Stump(0, 0, 1, 2)}).dump()).find("objective 'reg:madeup'"),
             std::string::npos);

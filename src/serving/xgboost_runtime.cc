@@ -18,8 +18,9 @@ XgboostRuntime::XgboostRuntime(std::unique_ptr<const XgboostModel> model) : mode
                                                                 : std::vector<int64_t>{-1, outputs}});
 }
 
-StatusOr<std::unique_ptr<XgboostRuntime>> XgboostRuntime::FromBytes(std::string_view bytes) {
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<XgboostModel> model, XgboostModel::Parse(bytes));
+StatusOr<std::unique_ptr<XgboostRuntime>> XgboostRuntime::FromBytes(std::string_view bytes,
+                                                                    std::string_view file_name) {
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<XgboostModel> model, XgboostModel::Parse(bytes, file_name));
   return std::unique_ptr<XgboostRuntime>(new XgboostRuntime(std::move(model)));
 }
 
@@ -46,7 +47,7 @@ StatusOr<std::unique_ptr<XgboostRuntime>> XgboostRuntime::LoadFile(const std::st
   } catch (const std::bad_alloc&) {
     return ResourceExhausted(prefix + "out of memory reading it");
   }
-  auto runtime = FromBytes(bytes);
+  auto runtime = FromBytes(bytes, std::filesystem::path(path).filename().string());
   if (!runtime.ok()) return Status(runtime.status().code(), prefix + runtime.status().message());
   return runtime;
 }

@@ -31,8 +31,10 @@ class XgboostRuntime final : public Runtime {
   // XGBoost model <path>: <why>") when it is too large or not a model kiln
   // can evaluate exactly.
   static StatusOr<std::unique_ptr<XgboostRuntime>> LoadFile(const std::string& path);
-  // The same from model bytes already in memory.
-  static StatusOr<std::unique_ptr<XgboostRuntime>> FromBytes(std::string_view bytes);
+  // The same from model bytes already in memory; `file_name` (e.g.
+  // "model.ubj") picks the format as in XgboostModel::Parse.
+  static StatusOr<std::unique_ptr<XgboostRuntime>> FromBytes(std::string_view bytes,
+                                                              std::string_view file_name = {});
 
   std::string backend() const override { return "xgboost"; }
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
