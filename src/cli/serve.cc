@@ -18,10 +18,12 @@
 #include "storage/local/local_artifact_store.h"
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sqlite/sqlite_trace_store.h"
 #include "registry/registry_service.h"
 #include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
 #include "tracking/tracking_service.h"
+#include "tracking/trace_service.h"
 
 namespace kiln::cli {
 namespace {
@@ -94,6 +96,9 @@ int Serve(const Config& config) {
   storage::SqliteRegistryStore registry_store((*sqlite)->database());
   registry::EventRecorder registry_events;
   registry::RegistryService registry(registry_store, tracking, **artifacts, clock, registry_events);
+  // Traces share the database and its group commit too.
+  storage::SqliteTraceStore trace_store((*sqlite)->database());
+  tracking::TraceService traces(trace_store, tracking, clock);
 
   net::Router router;
   api::AddOpsRoutes(router, health, metrics);
@@ -102,6 +107,7 @@ int Serve(const Config& config) {
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
   api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
   api::mlflow::AddRegistryRoutes(router, registry);
+  api::mlflow::AddTraceRoutes(router, traces, **artifacts);
   // Serving reads registered versions from the registry's own copies.
   const std::string artifacts_root = (*artifacts)->root();
   serving::ModelRepository models(

@@ -63,13 +63,14 @@ def test_health_ok(server):
 
 
 def test_version(server):
+    # /version answers the MLflow protocol version kiln speaks (MLflow's client
+    # gates span logging on it); kiln's own version stays in /health.
     health = requests.get(f"{server}/health", timeout=10).json()
     r = requests.get(f"{server}/version", timeout=10)
     assert r.status_code == 200
-    if r.headers.get("Content-Type", "").startswith("application/json"):
-        assert r.json()["version"] == health["version"]
-    else:
-        assert health["version"] in r.text
+    major, minor = (int(p) for p in r.text.strip().split(".")[:2])
+    assert (major, minor) >= (3, 4), r.text
+    assert health["version"] and health["version"] != r.text
 
 
 def _requests_total(text: str) -> float:

@@ -10,6 +10,7 @@
 #include "storage/artifact_store.h"
 #include "registry/registry_service.h"
 #include "tracking/tracking_service.h"
+#include "tracking/trace_service.h"
 
 namespace kiln::api::mlflow {
 
@@ -30,5 +31,11 @@ void AddMlflowRoutes(net::Router& router, tracking::TrackingService& service, st
 // /api/2.0/kiln (model-versions/get-package, registry/events). Borrows the
 // service, which must outlive the router.
 void AddRegistryRoutes(net::Router& router, registry::RegistryService& registry);
+
+// MLflow 3 tracing (trace_routes.cc): /api/3.0/mlflow/traces... and the
+// MLflow 2 trace routes under /api/2.0 and /ajax-api, the UI's
+// get-trace-artifact, and the OTLP/HTTP span receiver at /v1/traces. Borrows
+// the service and the artifact store, which must outlive the router.
+void AddTraceRoutes(net::Router& router, tracking::TraceService& traces, storage::ArtifactStore& artifacts);
 
 }  // namespace kiln::api::mlflow

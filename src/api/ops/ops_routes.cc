@@ -44,7 +44,7 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
       net::Execution::kInline);
 
   router.Add(
-      "GET", "/version", [](net::HttpRequest&) { return net::HttpResponse::Text(200, KILN_VERSION); },
+      "GET", "/version", [](net::HttpRequest&) { return net::HttpResponse::Text(200, kMlflowProtocolVersion); },
       net::Execution::kInline);
 
   router.Add(

@@ -220,8 +220,76 @@ CREATE TABLE registry_events (
 CREATE INDEX registry_events_name ON registry_events(name, id);
 )sql";
 
+// v4: MLflow 3 traces: trace infos with tags and request metadata, their
+// spans (one JSON payload per span plus the columns searches use) and
+// assessments. Children cascade with their trace.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE traces (
+  trace_id           TEXT PRIMARY KEY,
+  experiment_id      INTEGER NOT NULL,
+  client_request_id  TEXT,
+  request_time       INTEGER NOT NULL,
+  execution_duration INTEGER,
+  state              TEXT NOT NULL,
+  request_preview    TEXT,
+  response_preview   TEXT,
+  finalized          INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX traces_experiment_time ON traces(experiment_id, request_time DESC, trace_id);
+CREATE TABLE trace_tags (
+  trace_id TEXT NOT NULL REFERENCES traces(trace_id) ON DELETE CASCADE,
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (trace_id, key)
+) WITHOUT ROWID;
+CREATE TABLE trace_metadata (
+  trace_id TEXT NOT NULL REFERENCES traces(trace_id) ON DELETE CASCADE,
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (trace_id, key)
+) WITHOUT ROWID;
+CREATE TABLE trace_spans (
+  trace_id       TEXT NOT NULL REFERENCES traces(trace_id) ON DELETE CASCADE,
+  span_id        TEXT NOT NULL,
+  parent_span_id TEXT NOT NULL DEFAULT '',
+  name           TEXT NOT NULL,
+  span_type      TEXT NOT NULL DEFAULT '',
+  status_code    TEXT NOT NULL,
+  start_time_ns  INTEGER NOT NULL,
+  end_time_ns    INTEGER NOT NULL,
+  content        TEXT NOT NULL,
+  PRIMARY KEY (trace_id, span_id)
+) WITHOUT ROWID;
+CREATE TABLE trace_assessments (
+  assessment_id    TEXT PRIMARY KEY,
+  trace_id         TEXT NOT NULL REFERENCES traces(trace_id) ON DELETE CASCADE,
+  name             TEXT NOT NULL,
+  kind             TEXT NOT NULL,
+  span_id          TEXT NOT NULL DEFAULT '',
+  source_type      TEXT NOT NULL,
+  source_id        TEXT NOT NULL DEFAULT '',
+  create_time      INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL,
+  value_json       TEXT NOT NULL,
+  rationale        TEXT,
+  metadata_json    TEXT NOT NULL DEFAULT '{}',
+  overrides        TEXT NOT NULL DEFAULT '',
+  valid            INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX trace_assessments_trace ON trace_assessments(trace_id, create_time);
+)sql";
+
+// v5: model versions registered by reference to files kiln cannot copy
+// (external_location; empty when kiln holds the version's own copy), and the
+// dataset a logged-model metric was computed on (MLflow keeps both).
+constexpr const char* kV5 = R"sql(
+ALTER TABLE model_versions ADD COLUMN external_location TEXT NOT NULL DEFAULT '';
+ALTER TABLE logged_model_metrics ADD COLUMN dataset_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE logged_model_metrics ADD COLUMN dataset_digest TEXT NOT NULL DEFAULT '';
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5};
   return steps;
 }
 
