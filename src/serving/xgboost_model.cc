@@ -124,7 +124,7 @@ Status XgboostModel::Finish(const Header& h, Format format) {
       {"reg:squaredlogerror", Transform::kIdentity}, {"reg:pseudohubererror", Transform::kIdentity},
       {"reg:absoluteerror", Transform::kIdentity},  {"reg:quantileerror", Transform::kIdentity},
       {"count:poisson", Transform::kExp},           {"reg:gamma", Transform::kExp},
-      {"reg:tweedie", Transform::kExp},             {"survival:cox", Transform::kExp},
+      {"reg:tweedie", Transform::kExp},             {"survival:cox", Transform::kExp},           {"survival:aft", Transform::kExp},
       {"multi:softprob", Transform::kSoftmax},      {"multi:softmax", Transform::kArgMax},
       {"rank:pairwise", Transform::kIdentity},      {"rank:ndcg", Transform::kIdentity},
       {"rank:map", Transform::kIdentity},

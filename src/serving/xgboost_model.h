@@ -49,7 +49,7 @@ class XgboostModel {
   enum class Transform {
     kIdentity,  // reg:squarederror and the other regressions, ranking, binary:logitraw
     kSigmoid,   // binary:logistic, reg:logistic
-    kExp,       // count:poisson, reg:gamma, reg:tweedie, survival:cox
+    kExp,       // count:poisson, reg:gamma, reg:tweedie, survival:cox, survival:aft
     kSoftmax,   // multi:softprob
     kArgMax,    // multi:softmax (the class index as a float)
     kHinge,     // binary:hinge (1 if margin > 0, else 0)
@@ -67,7 +67,7 @@ class XgboostModel {
   // Objectives: binary:logistic, binary:logitraw, binary:hinge,
   // reg:squarederror, reg:squaredlogerror, reg:pseudohubererror,
   // reg:absoluteerror, reg:quantileerror, reg:logistic, count:poisson,
-  // reg:gamma, reg:tweedie, survival:cox, multi:softprob, multi:softmax,
+  // reg:gamma, reg:tweedie, survival:cox, survival:aft, multi:softprob, multi:softmax,
   // rank:pairwise, rank:ndcg, rank:map.
   static StatusOr<std::unique_ptr<XgboostModel>> Parse(std::string_view bytes, std::string_view file_name = {});
 

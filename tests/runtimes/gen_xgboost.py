@@ -15,6 +15,8 @@ For each model NAME it writes OUT_DIR/NAME/:
   model.json, model.ubj   (where this version writes them)
   model.bst               the legacy binary format (save_raw("deprecated")),
                           for the versions and models that still have it
+  model.xgb               save_model("model.xgb") as MLflow does: legacy binary
+                          from 1.x, UBJSON from 2.1
   x.f32                   rows*features little-endian float32, row-major
   pred.f32                rows*outputs float32: Booster.predict(DMatrix(x)), and
                           Booster.inplace_predict for the rows holding +-inf
@@ -106,6 +108,8 @@ def labels(kind, rng, x):
     if kind == "cox":  # survival times; negative means right-censored
         t = np.exp(-0.5 * s.clip(-3, 3)) + 0.05
         return np.where(rng.random(len(x)) < 0.2, -t, t)
+    if kind == "aft":  # interval-censored survival times, set as bounds in train_one
+        return np.exp(0.3 * s.clip(-4, 4)) + 0.1
     if kind == "cat":
         cats = np.nan_to_num(x[:, CAT_LARGE], nan=0.0)
         return ((s + np.where(np.isin(cats, [1, 3, 4, 8, 10, 15]), 1.5, -1.0)
@@ -146,6 +150,7 @@ MODELS = {
     "reg-squaredlogerror": ({"objective": "reg:squaredlogerror"}, "positive", {}),
     "survival-cox": ({"objective": "survival:cox"}, "cox", {}),
     "rank-map": ({"objective": "rank:map"}, "binary", {"groups": True}),
+    "survival-aft": ({"objective": "survival:aft", "aft_loss_distribution": "logistic"}, "aft", {}),
 }
 
 
@@ -167,6 +172,13 @@ def save_formats(booster, out_dir):
     for fmt in ("json", "ubj"):
         booster.save_model(os.path.join(out_dir, f"model.{fmt}"))
         formats.append(fmt)
+    # What MLflow's xgboost flavor writes: the format follows the version
+    # (legacy binary in 1.x, UBJSON from 2.1 on), so kiln must tell by content.
+    try:
+        booster.save_model(os.path.join(out_dir, "model.xgb"))
+        formats.append("xgb")
+    except Exception as e:
+        refused["xgb"] = str(e).split("\n")[0][:300]
     try:
         raw = booster.save_raw("deprecated")
         with open(os.path.join(out_dir, "model.bst"), "wb") as f:
@@ -186,6 +198,10 @@ def train_one(name, seed, out_root):
     dtrain = dmatrix(x, y, categorical)
     if opts.get("groups"):
         dtrain.set_group([TRAIN_ROWS // 20] * 20)
+    if kind == "aft":
+        upper = np.where(rng.random(len(y)) < 0.3, np.inf, y * 1.2)
+        dtrain.set_float_info("label_lower_bound", y)
+        dtrain.set_float_info("label_upper_bound", upper)
     full = {"max_depth": 5, "eta": 0.3, "nthread": 1, "seed": seed, **params}
     booster = xgb.train(full, dtrain, num_boost_round=ROUNDS)
 
