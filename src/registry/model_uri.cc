@@ -110,9 +110,7 @@ StatusOr<RunsUri> ParseRunsUri(std::string_view uri) {
 
 StatusOr<std::string> ArtifactStorePath(std::string_view uri) {
   if (!uri.starts_with(kArtifacts)) {
-    return InvalidArgument("Invalid model version source: '" + std::string(uri) +
-                           "'. kiln copies registered models into its own storage and reads sources only from its "
-                           "artifact store: use a runs:/, models:/ or mlflow-artifacts:/ URI.");
+    return InvalidArgument("'" + std::string(uri) + "' is not in kiln's artifact store (not an mlflow-artifacts:/ URI)");
   }
   std::string_view rest = uri.substr(kArtifacts.size());
   if (rest.starts_with("//")) {

@@ -71,10 +71,17 @@ json RegistryEventJson(const storage::RegistryEvent& e) {
           {"before", snapshot(e.before_json)}, {"after", snapshot(e.after_json)}};
 }
 
-json ModelPackageJson(const model_format::ModelPackage& p, const std::string& artifact_uri) {
+json ModelPackageJson(const model_format::ModelPackage& p, const std::string& artifact_uri, bool external) {
+  if (external) {
+    // Nothing was read, so nothing about flavors, files or signature is claimed.
+    return {{"artifact_uri", artifact_uri}, {"storage", "external"}, {"external", true},
+            {"servable", false},            {"reason", p.reason}};
+  }
   json files = json::array();
   for (const auto& f : p.files) files.push_back({{"path", f.path}, {"size", f.size}});
   json j = {{"artifact_uri", artifact_uri},
+            {"storage", "copy"},
+            {"external", false},
             {"flavors", p.flavors},
             {"loader_module", p.loader_module},
             {"runtime", p.runtime},

@@ -17,6 +17,9 @@ nlohmann::json ModelVersionJson(const storage::ModelVersion& v);
 nlohmann::json RegisteredModelJson(const storage::RegisteredModel& m);
 nlohmann::json RegistryEventJson(const storage::RegistryEvent& e);
 // kiln's package description of a version (see docs/registry.md).
-nlohmann::json ModelPackageJson(const model_format::ModelPackage& p, const std::string& artifact_uri);
+// `external`: the version is a reference kiln could not read; only where it
+// is and why it cannot be served are rendered.
+nlohmann::json ModelPackageJson(const model_format::ModelPackage& p, const std::string& artifact_uri,
+                                bool external = false);
 
 }  // namespace kiln::registry

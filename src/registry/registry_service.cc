@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "registry/model_uri.h"
 #include "registry/registry_json.h"
+#include "registry/source_rules.h"
 #include "storage/artifact_copy.h"
 #include "tracking/search_filter_parser.h"
 #include "tracking/validation.h"
@@ -39,6 +40,12 @@ std::string Joined(const std::string& a, const std::string& b) {
 
 bool IsSet(const std::optional<std::string>& s) { return s.has_value() && !s->empty(); }
 
+// Shown through MLflow's own field, so MLflow clients see it too.
+std::string ExternalStatusMessage(const std::string& location) {
+  return "External reference: kiln holds no copy of this version; its files are at '" + location +
+         "', which clients download from and kiln cannot read or serve.";
+}
+
 // Reads a small text file whole; NotFound when missing.
 StatusOr<std::string> ReadSmallFile(storage::ArtifactStore& store, const std::string& path) {
   KILN_ASSIGN_OR_RETURN(auto reader, store.OpenReader(path));
@@ -62,14 +69,24 @@ Status ValidateTags(const std::vector<Tag>& tags) {
   return Status::Ok();
 }
 
-// MLflow's json.dumps of [{"name": ..., "version": ...}, ...].
-std::string ModelVersionsTagValue(const nlohmann::json& list) {
-  std::string out = "[";
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (i) out += ", ";
-    out += "{\"name\": " + list[i]["name"].dump() + ", \"version\": " + list[i]["version"].dump() + "}";
+// Python's json.dumps with its default separators and ensure_ascii, keeping
+// each object's key order (the tag is read and rewritten by MLflow clients).
+std::string PyJsonDumps(const nlohmann::ordered_json& j) {
+  if (j.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < j.size(); ++i) out += (i ? ", " : "") + PyJsonDumps(j[i]);
+    return out + "]";
   }
-  return out + "]";
+  if (j.is_object()) {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [k, v] : j.items()) {
+      out += (first ? "" : ", ") + nlohmann::ordered_json(k).dump(-1, ' ', true) + ": " + PyJsonDumps(v);
+      first = false;
+    }
+    return out + "}";
+  }
+  return j.dump(-1, ' ', true);
 }
 
 // MLflow's max_results rules for a registry search.
@@ -270,8 +287,10 @@ StatusOr<ModelVersion> RegistryService::GetModelVersionByAlias(const std::string
 StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveSource(const CreateModelVersionRequest& req) {
   const std::string& src = req.source;
   ResolvedSource out;
+  out.source = src;
   out.run_id = req.run_id.value_or("");
   out.model_id = req.model_id.value_or("");
+  KILN_RETURN_IF_ERROR(tracking::CheckHostAddressedScheme(src, "source"));
   if (IsModelsUri(src)) {
     KILN_ASSIGN_OR_RETURN(ModelUri uri, ParseModelsUri(src));
     if (uri.kind == ModelUri::Kind::kLoggedModel) {
@@ -279,8 +298,14 @@ StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveSource(const C
       auto lm = tracking_.GetLoggedModel(uri.model_id, /*allow_deleted=*/false);
       if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
       KILN_RETURN_IF_ERROR(lm.status());
-      KILN_ASSIGN_OR_RETURN(out.store_path, ArtifactStorePath(lm->artifact_uri));
       if (out.run_id.empty()) out.run_id = lm->source_run_id;
+      // A logged model whose experiment keeps artifacts elsewhere (s3://...).
+      auto path = ArtifactStorePath(lm->artifact_uri);
+      if (!path.ok()) {
+        out.external_location = lm->artifact_uri;
+        return out;
+      }
+      out.store_path = std::move(*path);
       return out;
     }
     KILN_ASSIGN_OR_RETURN(ModelVersion mv, ResolveModelUri(src));
@@ -289,7 +314,9 @@ StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveSource(const C
                              "'. The run_id and model_id request parameters must match the referenced model "
                              "version.");
     }
+    out.source = "models:/" + mv.name + "/" + std::to_string(mv.version);
     out.store_path = mv.storage_path;
+    out.external_location = mv.external_location;
     out.run_id = mv.run_id;
     out.model_id = mv.model_id;
     return out;
@@ -299,27 +326,75 @@ StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveSource(const C
     KILN_ASSIGN_OR_RETURN(RunsUri ru, ParseRunsUri(src));
     if (!IsSet(req.run_id) || *req.run_id != ru.run_id) return InvalidSource(src, "run_id");
     auto run = tracking_.GetRun(ru.run_id);
-    if (run.status().code() == StatusCode::kNotFound) return InvalidSource(src, "run_id");
+    // MLflow accepts a runs:/ URI of a run it does not hold, and one whose
+    // artifacts live outside its store; clients resolve it themselves.
+    if (run.status().code() == StatusCode::kNotFound) {
+      out.external_location = src;
+      return out;
+    }
     KILN_RETURN_IF_ERROR(run.status());
-    KILN_ASSIGN_OR_RETURN(std::string base, ArtifactStorePath(run->info.artifact_uri));
-    out.store_path = Joined(base, ru.path);
+    auto base = ArtifactStorePath(run->info.artifact_uri);
+    if (!base.ok()) {
+      out.external_location = src;
+      return out;
+    }
+    out.store_path = Joined(*base, ru.path);
     return out;
   }
+  if (SplitSourceUri(src).scheme != "mlflow-artifacts") return ResolveExternalSource(req, std::move(out));
   KILN_ASSIGN_OR_RETURN(out.store_path, ArtifactStorePath(src));
   if (IsSet(req.model_id)) {
     auto lm = tracking_.GetLoggedModel(*req.model_id, /*allow_deleted=*/false);
     if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
     KILN_RETURN_IF_ERROR(lm.status());
-    KILN_ASSIGN_OR_RETURN(std::string root, ArtifactStorePath(lm->artifact_uri));
-    if (!Within(out.store_path, root)) return InvalidSource(src, "model_id");
+    auto root = ArtifactStorePath(lm->artifact_uri);
+    if (!root.ok() || !Within(out.store_path, *root)) return InvalidSource(src, "model_id");
     return out;
   }
   if (!IsSet(req.run_id)) return InvalidSource(src, "run_id");
   auto run = tracking_.GetRun(*req.run_id);
   if (run.status().code() == StatusCode::kNotFound) return InvalidSource(src, "run_id");
   KILN_RETURN_IF_ERROR(run.status());
-  KILN_ASSIGN_OR_RETURN(std::string root, ArtifactStorePath(run->info.artifact_uri));
-  if (!Within(out.store_path, root)) return InvalidSource(src, "run_id");
+  auto root = ArtifactStorePath(run->info.artifact_uri);
+  if (!root.ok() || !Within(out.store_path, *root)) return InvalidSource(src, "run_id");
+  return out;
+}
+
+StatusOr<RegistryService::ResolvedSource> RegistryService::ResolveExternalSource(const CreateModelVersionRequest& req,
+                                                                                  ResolvedSource out) {
+  const std::string& src = req.source;
+  KILN_ASSIGN_OR_RETURN(bool local, IsLocalSource(src));
+  out.external_location = src;
+  if (!local) {
+    KILN_RETURN_IF_ERROR(CheckNoRelativeReferences(src));
+    if (IsSet(req.model_id)) {
+      auto lm = tracking_.GetLoggedModel(*req.model_id, /*allow_deleted=*/false);
+      if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
+      KILN_RETURN_IF_ERROR(lm.status());
+      if (out.run_id.empty()) out.run_id = lm->source_run_id;
+    }
+    return out;
+  }
+  // A local path is only accepted inside the local artifact directory of
+  // the run or logged model it names (an experiment created with a file:
+  // artifact_location), as MLflow does.
+  auto within = [&src](const std::string& root_uri) {
+    auto root_local = IsLocalSource(root_uri);
+    return root_local.ok() && *root_local && LocalPathWithin(LocalSourcePath(src), LocalSourcePath(root_uri));
+  };
+  if (IsSet(req.model_id)) {
+    auto lm = tracking_.GetLoggedModel(*req.model_id, /*allow_deleted=*/false);
+    if (lm.status().code() == StatusCode::kNotFound) return InvalidSource(src, "model_id");
+    KILN_RETURN_IF_ERROR(lm.status());
+    if (!within(lm->artifact_uri)) return InvalidLocalSource(src, "model_id");
+    if (out.run_id.empty()) out.run_id = lm->source_run_id;
+    return out;
+  }
+  if (!IsSet(req.run_id)) return InvalidLocalSource(src, "run_id");
+  auto run = tracking_.GetRun(*req.run_id);
+  if (run.status().code() == StatusCode::kNotFound) return InvalidSource(src, "run_id");
+  KILN_RETURN_IF_ERROR(run.status());
+  if (!within(run->info.artifact_uri)) return InvalidLocalSource(src, "run_id");
   return out;
 }
 
@@ -328,15 +403,17 @@ void RegistryService::LinkLoggedModel(const std::string& model_id, const std::st
   // (mlflow.modelVersions); the UI shows the link. Best effort, as in MLflow.
   auto lm = tracking_.GetLoggedModel(model_id, /*allow_deleted=*/false);
   if (!lm.ok()) return;
-  nlohmann::json list = nlohmann::json::array();
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Tag& t : lm->tags) {
     if (t.key != "mlflow.modelVersions") continue;
-    nlohmann::json parsed = nlohmann::json::parse(t.value, nullptr, false);
+    auto parsed = nlohmann::ordered_json::parse(t.value, nullptr, false);
     if (parsed.is_array()) list = std::move(parsed);
   }
-  nlohmann::json entry = {{"name", name}, {"version", std::to_string(version)}};
+  // The server writes the version as a number (MLflow's store holds it as an
+  // integer); the fluent client then appends its own entry with a string.
+  nlohmann::ordered_json entry = {{"name", name}, {"version", version}};
   if (std::find(list.begin(), list.end(), entry) == list.end()) list.push_back(entry);
-  Status s = tracking_.SetLoggedModelTags(model_id, {{"mlflow.modelVersions", ModelVersionsTagValue(list)}});
+  Status s = tracking_.SetLoggedModelTags(model_id, {{"mlflow.modelVersions", PyJsonDumps(list)}});
   if (!s.ok()) log::Warn("registry: cannot tag logged model " + model_id + ": " + s.message());
 }
 
@@ -351,29 +428,35 @@ StatusOr<ModelVersion> RegistryService::CreateModelVersion(const std::string& ac
 
   ModelVersion v;
   v.name = req.name;
-  v.source = req.source;
+  v.source = source.source;
   v.run_id = source.run_id;
   v.model_id = source.model_id;
   v.run_link = req.run_link;
   v.description = req.description;
   v.tags = req.tags;
   v.user_id = actor;
-  v.storage_path = options_.storage_prefix + "/" + NewHexId();
   v.status = "READY";
-
-  // The registry's own copy: deleting or rewriting the source later cannot
-  // change what this version serves.
-  auto copied = storage::CopyArtifactTree(artifacts_, source.store_path, v.storage_path);
-  if (!copied.ok()) {
-    (void)artifacts_.Delete(v.storage_path);
-    return Status(copied.status().code(),
-                  "cannot copy model files from '" + req.source + "': " + copied.status().message());
+  if (!source.external_location.empty()) {
+    // Registered by reference, as MLflow registers every version: READY, and
+    // clients download from the location itself.
+    v.external_location = source.external_location;
+    v.status_message = ExternalStatusMessage(v.external_location);
+  } else {
+    // The registry's own copy: deleting or rewriting the source later cannot
+    // change what this version serves.
+    v.storage_path = options_.storage_prefix + "/" + NewHexId();
+    auto copied = storage::CopyArtifactTree(artifacts_, source.store_path, v.storage_path);
+    if (!copied.ok()) {
+      (void)artifacts_.Delete(v.storage_path);
+      return Status(copied.status().code(),
+                    "cannot copy model files from '" + req.source + "': " + copied.status().message());
+    }
   }
   v.creation_timestamp = v.last_updated_timestamp = clock_.NowMillis();
   EventContext ev = Event(actor, "create_model_version");
   auto created = store_.CreateModelVersion(v, ev);
   if (!created.ok()) {
-    (void)artifacts_.Delete(v.storage_path);
+    if (!v.storage_path.empty()) (void)artifacts_.Delete(v.storage_path);
     return created.status();
   }
   Publish(ev);
@@ -439,6 +522,7 @@ StatusOr<PagedResult<ModelVersion>> RegistryService::SearchModelVersions(const S
 
 StatusOr<std::string> RegistryService::GetDownloadUri(const std::string& name, const std::string& version) {
   KILN_ASSIGN_OR_RETURN(ModelVersion v, GetModelVersion(name, version));
+  if (!v.external_location.empty()) return v.external_location;
   return StorageUri(v.storage_path);
 }
 
@@ -469,6 +553,16 @@ Status RegistryService::DeleteModelVersionTag(const std::string& actor, const st
 
 StatusOr<VersionPackage> RegistryService::GetPackage(const std::string& name, const std::string& version) {
   KILN_ASSIGN_OR_RETURN(ModelVersion v, GetModelVersion(name, version));
+  if (!v.external_location.empty()) {
+    VersionPackage out;
+    out.external = true;
+    out.artifact_uri = v.external_location;
+    out.package.servable = false;
+    out.package.reason = "kiln holds no copy of this version's files: it was registered by reference to '" +
+                         v.external_location + "', which is outside kiln's artifact store, so kiln cannot read "
+                         "or serve it; register a copy from a run or logged model in kiln to serve it";
+    return out;
+  }
   KILN_ASSIGN_OR_RETURN(auto entries, storage::ListArtifactTree(artifacts_, v.storage_path));
   std::vector<model_format::PackageFile> files;
   bool has_mlmodel = false;

@@ -2,7 +2,8 @@
 // protocol and kiln's own registry endpoints. Validates input with MLflow's
 // rules, resolves model sources (runs:/, models:/, mlflow-artifacts:/),
 // copies a new version's files into registry-owned storage so the version
-// survives whatever happens to its source, records every mutation as an event
+// survives whatever happens to its source (sources kiln cannot read, e.g.
+// s3://..., are registered by reference as MLflow does), records every mutation as an event
 // (stored with the mutation, then published to subscribers), and reads model
 // packages (MLmodel) for serving.
 //
@@ -59,6 +60,10 @@ struct SearchRequest {
 struct VersionPackage {
   model_format::ModelPackage package;
   std::string artifact_uri;
+  // The version is a reference to files kiln holds no copy of (see
+  // ModelVersion::external_location): `package` says only that it cannot be
+  // read or served.
+  bool external = false;
 };
 
 class RegistryService {
@@ -97,7 +102,8 @@ class RegistryService {
                                                   bool archive_existing);
   Status DeleteModelVersion(const std::string& actor, const std::string& name, const std::string& version);
   StatusOr<PagedResult<storage::ModelVersion>> SearchModelVersions(const SearchRequest& req);
-  // The URI clients download the version's files from (the registry's copy).
+  // The URI clients download the version's files from: the registry's copy,
+  // or for an external version where its files are.
   StatusOr<std::string> GetDownloadUri(const std::string& name, const std::string& version);
   Status SetModelVersionTag(const std::string& actor, const std::string& name, const std::string& version,
                             const std::string& key, const std::string& value);
@@ -118,10 +124,16 @@ class RegistryService {
 
  private:
   struct ResolvedSource {
-    std::string store_path;  // files to copy, relative to the artifact store root
+    std::string source;             // as stored (MLflow pins models:/name@alias to models:/name/<version>)
+    std::string store_path;         // files to copy, relative to the artifact store root
+    std::string external_location;  // instead of store_path when kiln cannot read the files
     std::string run_id;
     std::string model_id;
   };
+  // Sources outside kiln's artifact store that MLflow accepts: local paths
+  // inside the run's (or logged model's) local artifact directory, and any
+  // other scheme that does not address a host.
+  StatusOr<ResolvedSource> ResolveExternalSource(const CreateModelVersionRequest& req, ResolvedSource out);
   StatusOr<ResolvedSource> ResolveSource(const CreateModelVersionRequest& req);
   storage::EventContext Event(const std::string& actor, const std::string& action) const;
   void Publish(const storage::EventContext& ev);

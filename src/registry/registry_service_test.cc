@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "storage/artifact_copy.h"
 #include "storage/local/local_artifact_store.h"
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
@@ -127,7 +128,8 @@ TEST_F(RegistryServiceTest, SourcesMustBelongToTheNamedRun) {
                                          {root + "/model", other.info.run_id},
                                          {"/etc", run.info.run_id},
                                          {"file:///etc", run.info.run_id},
-                                         {"s3://bucket/model", run.info.run_id},
+                                         {"http://example.com/model", run.info.run_id},
+                                         {"s3://bucket/a/../model", run.info.run_id},
                                          {root + "/../../x", run.info.run_id},
                                          {"mlflow-artifacts:/_registry", run.info.run_id}}) {
     CreateModelVersionRequest req;
@@ -153,6 +155,78 @@ TEST_F(RegistryServiceTest, SourcesMustBelongToTheNamedRun) {
   ASSERT_TRUE(v2.ok()) << v2.status().ToString();
   EXPECT_EQ(v2->run_id, run.info.run_id);
   EXPECT_EQ(svc_->GetPackage("m", "2")->package.files.size(), 2u);
+}
+
+// Sources MLflow accepts but kiln cannot read are registered by reference:
+// nothing copied, nothing deleted, not servable, downloads go to the source.
+TEST_F(RegistryServiceTest, ExternalSourcesAreReferences) {
+  ASSERT_TRUE(svc_->CreateRegisteredModel("", "m", {}, "").ok());
+  CreateModelVersionRequest req;
+  req.name = "m";
+  req.source = "s3://bucket/models/m";
+  auto v = svc_->CreateModelVersion("", req);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, "READY");
+  EXPECT_EQ(v->source, "s3://bucket/models/m");
+  EXPECT_EQ(v->external_location, "s3://bucket/models/m");
+  EXPECT_TRUE(v->storage_path.empty());
+  EXPECT_NE(v->status_message.find("External reference"), std::string::npos) << v->status_message;
+  EXPECT_EQ(*svc_->GetDownloadUri("m", "1"), "s3://bucket/models/m");
+  auto pkg = svc_->GetPackage("m", "1");
+  ASSERT_TRUE(pkg.ok());
+  EXPECT_TRUE(pkg->external);
+  EXPECT_FALSE(pkg->package.servable);
+  EXPECT_NE(pkg->package.reason.find("s3://bucket/models/m"), std::string::npos);
+  EXPECT_TRUE(pkg->package.files.empty());
+
+  // A run kiln does not hold: the runs:/ URI itself is the location.
+  CreateModelVersionRequest runs;
+  runs.name = "m";
+  runs.source = "runs:/0123456789abcdef0123456789abcdef/model";
+  runs.run_id = "0123456789abcdef0123456789abcdef";
+  auto v2 = svc_->CreateModelVersion("", runs);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_EQ(*svc_->GetDownloadUri("m", "2"), runs.source);
+
+  // A version of an external version points at the same place; an alias
+  // source is pinned to the version it names.
+  ASSERT_TRUE(svc_->SetAlias("", "m", "champ", "1").ok());
+  CreateModelVersionRequest chain;
+  chain.name = "m";
+  chain.source = "models:/m@champ";
+  auto v3 = svc_->CreateModelVersion("", chain);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_EQ(v3->source, "models:/m/1");
+  EXPECT_EQ(*svc_->GetDownloadUri("m", "3"), "s3://bucket/models/m");
+
+  auto listed = storage::ListArtifactTree(*artifacts_, "_registry");
+  EXPECT_TRUE(!listed.ok() || listed->empty()) << "nothing was copied";
+  ASSERT_TRUE(svc_->DeleteModelVersion("", "m", "1").ok());
+  EXPECT_EQ(*svc_->GetDownloadUri("m", "3"), "s3://bucket/models/m");
+}
+
+// Local paths: only inside the local artifact directory of the named run.
+TEST_F(RegistryServiceTest, LocalSourcesNeedTheirRunsLocalDirectory) {
+  std::string local_root = dir_ + "/file-store";
+  std::filesystem::create_directories(local_root);
+  auto exp = tracking_->CreateExperiment("file-exp", "file://" + local_root, {}, "mlflow-artifacts:/");
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  auto run = tracking_->CreateRun(*exp, "u", "r", std::nullopt, {});
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(run->info.artifact_uri.starts_with("file://")) << run->info.artifact_uri;
+  ASSERT_TRUE(svc_->CreateRegisteredModel("", "m", {}, "").ok());
+  CreateModelVersionRequest req;
+  req.name = "m";
+  req.source = run->info.artifact_uri + "/model";
+  req.run_id = run->info.run_id;
+  auto v = svc_->CreateModelVersion("", req);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->external_location, req.source);
+  req.source = "file://" + dir_ + "/elsewhere";
+  EXPECT_EQ(svc_->CreateModelVersion("", req).status().code(), StatusCode::kInvalidArgument);
+  req.source = run->info.artifact_uri + "/model";
+  req.run_id.reset();
+  EXPECT_EQ(svc_->CreateModelVersion("", req).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(RegistryServiceTest, ValidationAndModelUris) {

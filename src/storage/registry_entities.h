@@ -36,6 +36,10 @@ struct ModelVersion {
   // Where the registry's own copy of the files lives, relative to the
   // artifact store root; never shown to MLflow clients except as a download URI.
   std::string storage_path;
+  // Set for a version registered by reference (MLflow accepts sources such
+  // as s3://... that kiln cannot read): where its files are, which is what
+  // clients download from. storage_path is then empty and kiln holds nothing.
+  std::string external_location;
   std::vector<Tag> tags;
   std::vector<std::string> aliases;
 };

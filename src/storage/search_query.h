@@ -42,6 +42,10 @@ struct OrderBy {
   SearchEntity entity = SearchEntity::kAttribute;
   std::string key;
   bool ascending = true;
+  // Logged-model metric orderings only: the metric's value on this dataset
+  // (empty: any dataset).
+  std::string dataset_name = {};
+  std::string dataset_digest = {};
 };
 
 // Which lifecycle stages a search sees (MLflow's ViewType).
@@ -64,9 +68,19 @@ struct ExperimentQuery {
   int64_t offset = 0;
 };
 
+// A dataset a logged model's metrics were computed on; an empty digest
+// matches any digest.
+struct DatasetScope {
+  std::string name;
+  std::string digest;
+};
+
 struct LoggedModelQuery {
   std::vector<std::string> experiment_ids;
   std::vector<FilterClause> filter;
+  // Models with metrics on any of these datasets; metric clauses in `filter`
+  // then match only values on them.
+  std::vector<DatasetScope> datasets;
   std::vector<OrderBy> order_by;  // then creation_timestamp DESC, model_id ASC
   int64_t max_results = 100;
   int64_t offset = 0;

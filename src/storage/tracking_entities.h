@@ -32,6 +32,10 @@ struct Metric {
   int64_t step = 0;
   std::string run_id;  // filled by reads that span runs (bulk history)
   std::string model_id;  // optional MLflow 3 linkage, empty if none
+  // The dataset the value was computed on (MLflow 3); kept for logged-model
+  // metrics only, as MLflow does.
+  std::string dataset_name = {};
+  std::string dataset_digest = {};
 };
 
 struct Experiment {

@@ -796,6 +796,8 @@ StatusOr<std::vector<OrderBy>> ParseLoggedModelOrderBy(const std::vector<LoggedM
       }
       o.entity = SearchEntity::kMetric;
       o.key = f.field_name.substr(dot + 1);
+      o.dataset_name = f.dataset_name;
+      o.dataset_digest = f.dataset_digest;
     } else {
       std::string_view name = f.field_name;
       while (!name.empty() && IsSpace(name.front())) name.remove_prefix(1);

@@ -1,6 +1,7 @@
 #include "tracking/tracking_service.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -75,7 +76,15 @@ StatusOr<std::string> TrackingService::CreateExperiment(const std::string& name,
                                                         const std::string& default_artifact_root) {
   KILN_RETURN_IF_ERROR(ValidateExperimentName(name));
   for (const auto& t : tags) KILN_RETURN_IF_ERROR(ValidateExperimentTag(t.key, t.value));
-  return store_.CreateExperiment(name, artifact_location, default_artifact_root, tags, clock_.NowMillis());
+  KILN_RETURN_IF_ERROR(ValidateArtifactLocation(artifact_location));
+  std::string location = artifact_location;
+  if (!location.empty()) {
+    // As MLflow: a relative local location is relative to the server's working directory.
+    std::error_code ec;
+    std::string cwd = std::filesystem::current_path(ec).string();
+    if (!ec) location = ResolveLocalArtifactLocation(location, cwd);
+  }
+  return store_.CreateExperiment(name, location, default_artifact_root, tags, clock_.NowMillis());
 }
 
 StatusOr<storage::Experiment> TrackingService::GetExperiment(const std::string& experiment_id) {
@@ -299,9 +308,13 @@ StatusOr<PagedResult<storage::Metric>> TrackingService::GetMetricHistory(const s
 }
 
 StatusOr<std::vector<storage::Metric>> TrackingService::GetMetricHistoryBulkInterval(const BulkIntervalRequest& req) {
-  if (req.run_ids.empty()) return InvalidArgument("GetMetricHistoryBulkInterval request must specify at least one run_id.");
+  if (req.run_ids.empty()) {
+    return InvalidArgument(
+        "Missing value for required parameter 'run_ids'. See the API docs for more information about request "
+        "parameters.");
+  }
   if (req.run_ids.size() > kBulkIntervalMaxRuns) {
-    return InvalidArgument("GetMetricHistoryBulkInterval request cannot specify more than " +
+    return InvalidArgument("GetMetricHistoryBulkInterval request must specify at most " +
                            std::to_string(kBulkIntervalMaxRuns) + " run_ids. Received " +
                            std::to_string(req.run_ids.size()) + " run_ids.");
   }
@@ -432,6 +445,10 @@ StatusOr<PagedResult<storage::LoggedModel>> TrackingService::SearchLoggedModels(
   if (q.experiment_ids.empty()) return InvalidArgument("experiment_ids must be specified.");
   q.max_results = req.max_results.value_or(kSearchLoggedModelMaxResultsDefault);
   KILN_RETURN_IF_ERROR(ValidateMaxResults(q.max_results));
+  for (const auto& d : req.datasets) {
+    if (d.name.empty()) return InvalidArgument("`dataset_name` in the `datasets` clause must be specified.");
+  }
+  q.datasets = req.datasets;
   KILN_ASSIGN_OR_RETURN(q.filter, ParseLoggedModelFilter(req.filter));
   KILN_ASSIGN_OR_RETURN(q.order_by, ParseLoggedModelOrderBy(req.order_by));
   KILN_ASSIGN_OR_RETURN(q.offset, OffsetOf(req.page_token));

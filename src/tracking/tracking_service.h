@@ -45,6 +45,7 @@ struct SearchLoggedModelsRequest {
   std::string filter;
   std::optional<int64_t> max_results;
   std::vector<LoggedModelOrderField> order_by;
+  std::vector<storage::DatasetScope> datasets;
   std::string page_token;
 };
 

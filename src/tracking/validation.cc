@@ -1,6 +1,7 @@
 #include "tracking/validation.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -388,6 +389,162 @@ StatusOr<std::string> CanonicalStage(std::string_view stage) {
   }
   return InvalidArgument("Invalid Model Version stage: " + std::string(stage) +
                          ". Value must be one of None, Staging, Production, Archived.");
+}
+
+namespace {
+
+// Python's urllib.parse.urlparse, as far as MLflow's location checks look.
+struct ParsedUri {
+  std::string scheme;  // lower-cased
+  std::string netloc;
+  std::string path;
+  std::string params;
+  std::string query;
+  std::string fragment;
+};
+
+ParsedUri ParseUri(std::string_view uri) {
+  ParsedUri out;
+  std::string_view rest = uri;
+  size_t colon = uri.find(':');
+  if (colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(uri[0]))) {
+    bool ok = true;
+    for (size_t i = 0; i < colon; ++i) {
+      char c = uri[i];
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.');
+    }
+    if (ok) {
+      out.scheme = std::string(uri.substr(0, colon));
+      std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      rest = uri.substr(colon + 1);
+    }
+  }
+  if (rest.starts_with("//")) {
+    size_t end = rest.find_first_of("/?#", 2);
+    out.netloc = std::string(rest.substr(2, end == std::string_view::npos ? std::string_view::npos : end - 2));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  }
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    out.fragment = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    out.query = std::string(rest.substr(q + 1));
+    rest = rest.substr(0, q);
+  }
+  static constexpr std::string_view kUsesParams[] = {"",     "ftp",  "hdl",  "prospero", "http", "imap", "https",
+                                                     "shttp", "rtsp", "rtspu", "sip",     "sips", "mms",  "sftp",
+                                                     "tel"};
+  bool uses_params = std::find(std::begin(kUsesParams), std::end(kUsesParams), out.scheme) != std::end(kUsesParams);
+  if (uses_params) {
+    size_t last_slash = rest.rfind('/');
+    size_t semi = rest.find(';', last_slash == std::string_view::npos ? 0 : last_slash);
+    if (semi != std::string_view::npos) {
+      out.params = std::string(rest.substr(semi + 1));
+      rest = rest.substr(0, semi);
+    }
+  }
+  out.path = std::string(rest);
+  return out;
+}
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecodeAll(std::string s) {
+  for (int round = 0; round < 10; ++round) {
+    std::string next;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
+        next.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
+        i += 2;
+      } else {
+        next.push_back(s[i]);
+      }
+    }
+    if (next == s) break;
+    s = std::move(next);
+  }
+  return s;
+}
+
+}  // namespace
+
+Status CheckHostAddressedScheme(std::string_view uri, std::string_view field_name) {
+  static constexpr std::string_view kHostAddressed[] = {"ftp", "sftp", "hdfs", "viewfs", "http",
+                                                        "https", "r2", "b2", "abfss"};
+  ParsedUri p = ParseUri(uri);
+  bool refused = std::find(std::begin(kHostAddressed), std::end(kHostAddressed), p.scheme) != std::end(kHostAddressed);
+  // mlflow-artifacts:/path is the tracking server itself; with a host it is not.
+  refused = refused || (p.scheme == "mlflow-artifacts" && !p.netloc.empty());
+  if (!refused) return Status::Ok();
+  return InvalidArgument("'" + std::string(field_name) + "' cannot use the '" + p.scheme + "' scheme: the '" +
+                         p.scheme + "' scheme addresses a host other than the tracking server's configured "
+                         "artifact storage, so the server would connect to the host named in the URI.");
+}
+
+Status ValidateArtifactLocation(std::string_view location) {
+  if (location.empty()) return Status::Ok();
+  ParsedUri p = ParseUri(location);
+  if (!p.fragment.empty() || !p.params.empty()) {
+    return InvalidArgument("'artifact_location' URL can't include fragments or params.");
+  }
+  if (PercentDecodeAll(p.query).find("..") != std::string::npos) return InvalidArgument("Invalid query string");
+  KILN_RETURN_IF_ERROR(CheckHostAddressedScheme(location, "artifact_location"));
+  if (location.starts_with("runs:")) {
+    return InvalidArgument("Artifact location cannot be a runs:/ URI. Given: '" + std::string(location) + "'");
+  }
+  return Status::Ok();
+}
+
+std::string ResolveLocalArtifactLocation(std::string_view location, std::string_view cwd) {
+  // urlsplit's scheme: letters first, then letters, digits, '+', '-', '.'.
+  std::string scheme;
+  size_t colon = location.find(':');
+  if (colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(location[0]))) {
+    bool ok = true;
+    for (size_t i = 0; i < colon; ++i) {
+      char c = location[i];
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.');
+    }
+    if (ok) {
+      scheme = std::string(location.substr(0, colon));
+      std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+    }
+  }
+  if (!scheme.empty() && scheme != "file") return std::string(location);
+  std::string_view rest = scheme.empty() ? location : location.substr(colon + 1);
+  std::string_view suffix;  // "?query#fragment" of a file: URI, kept as MLflow keeps it
+  if (!scheme.empty()) {
+    if (rest.starts_with("//")) {
+      size_t end = rest.find_first_of("/?#", 2);
+      if (end != 2) return std::string(location);  // file://host/... is absolute or remote
+      rest = rest.substr(2);
+    }
+    if (size_t q = rest.find_first_of("?#"); q != std::string_view::npos) {
+      suffix = rest.substr(q);
+      rest = rest.substr(0, q);
+    }
+  }
+  if (rest.starts_with("/")) return std::string(location);
+  // pathlib's join: '.' and empty segments vanish, '..' stays.
+  std::string path(cwd);
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t slash = rest.find('/', start);
+    if (slash == std::string_view::npos) slash = rest.size();
+    std::string_view seg = rest.substr(start, slash - start);
+    if (!seg.empty() && seg != ".") path += (path == "/" ? "" : "/") + std::string(seg);
+    start = slash + 1;
+  }
+  if (scheme.empty()) return path;
+  return "file://" + path + std::string(suffix);
 }
 
 StatusOr<int64_t> ParseModelVersion(std::string_view version) {

@@ -82,6 +82,19 @@ Status ValidateDuplicateParamKeys(const std::vector<storage::Param>& params);
 
 // Non-empty, at most 500 code points.
 Status ValidateExperimentName(std::string_view name);
+// MLflow's tracking server refuses locations whose scheme makes it connect
+// to the host they name (ftp, sftp, hdfs, viewfs, http, https, r2, b2, abfss,
+// and mlflow-artifacts://<host>/...): "'<field_name>' cannot use the 'http'
+// scheme: ...".
+Status CheckHostAddressedScheme(std::string_view uri, std::string_view field_name);
+// MLflow's checks of an experiment's artifact_location: no fragment or
+// params, no '..' in the query, no host-addressed scheme, not a runs:/ URI.
+Status ValidateArtifactLocation(std::string_view location);
+// MLflow's resolve_uri_if_local: a relative local path ("arts", "./arts",
+// "file:arts") becomes absolute against `cwd` (the server's working
+// directory), keeping a file: scheme ("file:///cwd/arts"); anything else is
+// returned unchanged.
+std::string ResolveLocalArtifactLocation(std::string_view location, std::string_view cwd);
 // ^[a-zA-Z0-9][\w\-]{0,255}$
 Status ValidateRunId(std::string_view run_id, std::string_view path = "run_id");
 // ^[a-zA-Z0-9][\w\-]{0,63}$

@@ -206,5 +206,48 @@ TEST(ViewType, Names) {
             "'deleted_only', 'all']");
 }
 
+TEST(ArtifactLocation, RelativeLocalPathsBecomeAbsoluteAsInMlflow) {
+  EXPECT_EQ(ResolveLocalArtifactLocation("arts", "/srv/kiln"), "/srv/kiln/arts");
+  EXPECT_EQ(ResolveLocalArtifactLocation("./a/./b/", "/srv/kiln/"), "/srv/kiln/a/b");
+  EXPECT_EQ(ResolveLocalArtifactLocation("../up", "/srv/kiln"), "/srv/kiln/../up");
+  EXPECT_EQ(ResolveLocalArtifactLocation("file:arts", "/srv/kiln"), "file:///srv/kiln/arts");
+  EXPECT_EQ(ResolveLocalArtifactLocation("file:arts?x=1", "/srv"), "file:///srv/arts?x=1");
+  EXPECT_EQ(ResolveLocalArtifactLocation("rel", "/"), "/rel");
+  for (const char* kept : {"/abs/arts", "file:///abs/arts", "file://host/arts", "s3://bucket/rel",
+                           "mlflow-artifacts:/1", "gs://b"}) {
+    EXPECT_EQ(ResolveLocalArtifactLocation(kept, "/srv/kiln"), kept);
+  }
+  EXPECT_EQ(ValidateArtifactLocation("runs:/abc/x").message(),
+            "Artifact location cannot be a runs:/ URI. Given: 'runs:/abc/x'");
+  EXPECT_TRUE(ValidateArtifactLocation("s3://b").ok());
+}
+
+TEST(ArtifactLocation, HostAddressedSchemesAreRefused) {
+  for (const char* uri : {"http://h/m", "HTTPS://h/m", "ftp://h/m", "sftp://h/m", "hdfs://h/m", "viewfs://h/m",
+                          "r2://b@h/m", "b2://b@h/m", "abfss://f@a.dfs.core.windows.net/m",
+                          "mlflow-artifacts://host:5000/1/m"}) {
+    Status s = CheckHostAddressedScheme(uri, "source");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << uri;
+    EXPECT_TRUE(s.message().starts_with("'source' cannot use the '")) << s.message();
+  }
+  for (const char* uri : {"s3://b/m", "gs://b/m", "wasbs://c@a.blob.core.windows.net/m", "dbfs:/m", "runs:/r/m",
+                          "models:/m/1", "mlflow-artifacts:/1/m", "/local", "file:///local"}) {
+    EXPECT_TRUE(CheckHostAddressedScheme(uri, "source").ok()) << uri;
+  }
+}
+
+TEST(ArtifactLocation, MlflowsLocationChecks) {
+  EXPECT_EQ(ValidateArtifactLocation("s3://b/x#frag").message(),
+            "'artifact_location' URL can't include fragments or params.");
+  EXPECT_EQ(ValidateArtifactLocation("/tmp/a;b").message(), "'artifact_location' URL can't include fragments or params.");
+  EXPECT_TRUE(ValidateArtifactLocation("s3://b/x;p").ok()) << "s3 takes no params in urlparse";
+  EXPECT_EQ(ValidateArtifactLocation("s3://b/x?a=%2e%2e").message(), "Invalid query string");
+  EXPECT_TRUE(ValidateArtifactLocation("s3://b/x?a=1").ok());
+  EXPECT_TRUE(ValidateArtifactLocation("mlflow-artifacts:/x").ok());
+  EXPECT_TRUE(ValidateArtifactLocation("").ok());
+  EXPECT_TRUE(ValidateArtifactLocation("http://h/x").message().starts_with(
+      "'artifact_location' cannot use the 'http' scheme:"));
+}
+
 }  // namespace
 }  // namespace kiln::tracking

@@ -456,3 +456,49 @@ def test_versions_from_run_artifacts_and_copies_outlive_their_sources(client, se
     assert (local / "MLmodel").is_file()
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     assert (local / mlmodel["flavors"]["xgboost"]["data"]).is_file()
+
+
+# --------------------------------------------------------------------------
+# e) versions registered by reference (sources kiln cannot copy)
+# --------------------------------------------------------------------------
+
+def test_external_version_is_marked_refused_for_serving_and_owns_no_files(client, api, server, server_proc, unique):
+    name = unique("kreg-ext")
+    client.create_registered_model(name)
+    registry_dir = server_proc.artifacts_dir / "_registry"
+    before = sorted(p.name for p in registry_dir.iterdir()) if registry_dir.exists() else []
+    mv = client.create_model_version(name, "s3://kiln-ext-bucket/model")
+    assert (mv.status, mv.source) == ("READY", "s3://kiln-ext-bucket/model")
+    # Marked in MLflow's own field, so MLflow clients see it too.
+    assert mv.status_message.startswith("External reference: kiln holds no copy of this version")
+    assert "s3://kiln-ext-bucket/model" in mv.status_message
+    after = sorted(p.name for p in registry_dir.iterdir()) if registry_dir.exists() else []
+    assert after == before, "nothing was copied"
+
+    r = get_package(api, name, mv.version)
+    assert r.status_code == 200, r.text
+    pkg = r.json()["package"]
+    assert pkg == {"artifact_uri": "s3://kiln-ext-bucket/model", "storage": "external", "external": True,
+                   "servable": False, "reason": pkg["reason"]}
+    assert "registered by reference to 's3://kiln-ext-bucket/model'" in pkg["reason"]
+    # A copied version says so too.
+    copied = mlflow.register_model(f"models:/{log_fresh_xgb(client, unique, seed=31)[1].model_id}", name)
+    r = get_package(api, name, copied.version)
+    assert (r.json()["package"]["storage"], r.json()["package"]["external"]) == ("copy", False)
+
+    events = [e for e in fetch_events(api, 100, name=name) if e["action"] == "create_model_version"]
+    assert events[0]["version"] == mv.version
+    assert events[0]["after"]["source"] == "s3://kiln-ext-bucket/model"
+    assert events[0]["after"]["status_message"] == mv.status_message
+
+    # Serving refuses it with the reason instead of loading anything.
+    r = requests.post(f"{server}/v2/repository/models/{name}/load",
+                      json={"parameters": {"model_uri": f"models:/{name}/{mv.version}"}}, timeout=60)
+    assert r.status_code == 400, r.text
+    assert "cannot be served" in r.json()["error"] and "s3://kiln-ext-bucket/model" in r.json()["error"]
+
+    client.delete_model_version(name, mv.version)
+    remaining = sorted(p.name for p in registry_dir.iterdir())
+    assert set(before) <= set(remaining) and len(remaining) == len(before) + 1  # only the copied version's folder
+    deleted = [e for e in fetch_events(api, 100, name=name) if e["action"] == "delete_model_version"]
+    assert deleted[-1]["before"]["status_message"] == mv.status_message and deleted[-1]["after"] is None

@@ -78,9 +78,12 @@ class WriterSink final : public net::RequestBodySink {
 };
 
 // MLflow answers an artifact path that escapes the root with 400
-// INVALID_PARAMETER_VALUE; the store says PermissionDenied.
+// INVALID_PARAMETER_VALUE "Invalid path" (clients and users match on that
+// text); the store says PermissionDenied.
+constexpr const char* kInvalidPath = "Invalid path";
+
 Status AsMlflowPathError(Status s) {
-  if (s.code() == StatusCode::kPermissionDenied) return InvalidArgument(s.message());
+  if (s.code() == StatusCode::kPermissionDenied) return InvalidArgument(kInvalidPath);
   return s;
 }
 
@@ -101,14 +104,14 @@ Status RefuseEncodedTraversal(const std::string& path) {
     current = std::move(*decoded);
     if (current.find('\\') != std::string::npos || (!current.empty() && current[0] == '/') ||
         current.find('\0') != std::string::npos) {
-      return InvalidArgument("Invalid path: '" + path + "' decodes to an unsafe path");
+      return InvalidArgument(kInvalidPath);  // decodes to an absolute path, a backslash or NUL
     }
     size_t start = 0;
     while (start <= current.size()) {
       size_t slash = current.find('/', start);
       if (slash == std::string::npos) slash = current.size();
       if (current.compare(start, slash - start, "..") == 0) {
-        return InvalidArgument("Invalid path: '" + path + "' decodes to a path with '..'");
+        return InvalidArgument(kInvalidPath);  // decodes to a '..' segment
       }
       start = slash + 1;
     }

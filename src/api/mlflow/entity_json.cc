@@ -47,6 +47,8 @@ json MetricJson(const storage::Metric& m, bool with_run_id) {
   json j = {{"key", m.key}, {"value", DoubleJson(m.value)}, {"timestamp", m.timestamp}, {"step", m.step}};
   if (with_run_id && !m.run_id.empty()) j["run_id"] = m.run_id;
   if (!m.model_id.empty()) j["model_id"] = m.model_id;
+  if (!m.dataset_name.empty()) j["dataset_name"] = m.dataset_name;
+  if (!m.dataset_digest.empty()) j["dataset_digest"] = m.dataset_digest;
   return j;
 }
 

@@ -55,6 +55,8 @@ StatusOr<std::vector<storage::Metric>> DecodeMetrics(const RequestFields& f, con
     KILN_ASSIGN_OR_RETURN(auto ts, RequestFields::Int64In(objects[i], "timestamp", ctx));
     KILN_ASSIGN_OR_RETURN(auto step, RequestFields::Int64In(objects[i], "step", ctx));
     KILN_ASSIGN_OR_RETURN(auto model_id, RequestFields::StringIn(objects[i], "model_id", ctx));
+    KILN_ASSIGN_OR_RETURN(auto dataset_name, RequestFields::StringIn(objects[i], "dataset_name", ctx));
+    KILN_ASSIGN_OR_RETURN(auto dataset_digest, RequestFields::StringIn(objects[i], "dataset_digest", ctx));
     if (!k) return MissingParameter(ctx + ".key");
     if (!v) return MissingParameter(ctx + ".value");
     if (!ts) return MissingParameter(ctx + ".timestamp");
@@ -63,6 +65,8 @@ StatusOr<std::vector<storage::Metric>> DecodeMetrics(const RequestFields& f, con
     m.timestamp = *ts;
     m.step = step.value_or(0);
     m.model_id = model_id.value_or("");
+    m.dataset_name = dataset_name.value_or("");
+    m.dataset_digest = dataset_digest.value_or("");
     out.push_back(std::move(m));
   }
   return out;

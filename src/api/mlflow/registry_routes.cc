@@ -110,8 +110,9 @@ void AddRegisteredModelRoutes(net::Router& r, const std::string& p, RegistryServ
   AddRoute(r, "POST", p + "/registered-models/set-tag", Json([&svc](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto name, f.RequiredString("name"));
     KILN_ASSIGN_OR_RETURN(auto key, f.RequiredString("key"));
-    KILN_ASSIGN_OR_RETURN(auto value, f.RequiredString("value"));
-    KILN_RETURN_IF_ERROR(svc.SetRegisteredModelTag(ActorOf(req), name, key, value));
+    // MLflow requires no value: an empty or absent one sets the tag to "".
+    KILN_ASSIGN_OR_RETURN(auto value, f.String("value"));
+    KILN_RETURN_IF_ERROR(svc.SetRegisteredModelTag(ActorOf(req), name, key, value.value_or("")));
     return json::object();
   }));
   AddRoute(r, "DELETE", p + "/registered-models/delete-tag", Json([&svc](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
@@ -195,8 +196,8 @@ void AddModelVersionRoutes(net::Router& r, const std::string& p, RegistryService
   AddRoute(r, "POST", p + "/model-versions/set-tag", Json([&svc](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto k, DecodeVersionKey(f));
     KILN_ASSIGN_OR_RETURN(auto key, f.RequiredString("key"));
-    KILN_ASSIGN_OR_RETURN(auto value, f.RequiredString("value"));
-    KILN_RETURN_IF_ERROR(svc.SetModelVersionTag(ActorOf(req), k.name, k.version, key, value));
+    KILN_ASSIGN_OR_RETURN(auto value, f.String("value"));
+    KILN_RETURN_IF_ERROR(svc.SetModelVersionTag(ActorOf(req), k.name, k.version, key, value.value_or("")));
     return json::object();
   }));
   AddRoute(r, "DELETE", p + "/model-versions/delete-tag", Json([&svc](const RequestFields& f, net::HttpRequest& req) -> StatusOr<json> {
@@ -212,7 +213,7 @@ void AddKilnRegistryRoutes(net::Router& r, RegistryService& svc) {
   AddRoute(r, "GET", p + "/model-versions/get-package", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto k, DecodeVersionKey(f));
     KILN_ASSIGN_OR_RETURN(auto pkg, svc.GetPackage(k.name, k.version));
-    return json{{"package", registry::ModelPackageJson(pkg.package, pkg.artifact_uri)}};
+    return json{{"package", registry::ModelPackageJson(pkg.package, pkg.artifact_uri, pkg.external)}};
   }));
   AddRoute(r, "GET", p + "/models/resolve", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto uri, f.RequiredString("uri"));

@@ -185,6 +185,8 @@ void AddRunRoutes(net::Router& r, const std::string& p, TrackingService& svc) {
     KILN_ASSIGN_OR_RETURN(auto ts, f.Int64("timestamp"));
     KILN_ASSIGN_OR_RETURN(auto step, f.Int64("step"));
     KILN_ASSIGN_OR_RETURN(auto model_id, f.String("model_id"));
+    KILN_ASSIGN_OR_RETURN(auto dataset_name, f.String("dataset_name"));
+    KILN_ASSIGN_OR_RETURN(auto dataset_digest, f.String("dataset_digest"));
     if (!key) return MissingParameter("key");
     if (!value) return MissingParameter("value");
     if (!ts) return MissingParameter("timestamp");
@@ -193,6 +195,8 @@ void AddRunRoutes(net::Router& r, const std::string& p, TrackingService& svc) {
     m.timestamp = *ts;
     m.step = step.value_or(0);
     m.model_id = model_id.value_or("");
+    m.dataset_name = dataset_name.value_or("");
+    m.dataset_digest = dataset_digest.value_or("");
     KILN_RETURN_IF_ERROR(svc.LogMetric(id, m));
     return json::object();
   }));
@@ -308,6 +312,8 @@ void AddRunRoutes(net::Router& r, const std::string& p, TrackingService& svc) {
   AddRoute(r, "GET", p + "/metrics/get-history-bulk-interval", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
     tracking::BulkIntervalRequest req;
     KILN_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_ids"));
+    // MLflow checks run_ids before metric_key; clients match on this wording.
+    if (req.run_ids.empty()) return MissingParameter("run_ids");
     KILN_ASSIGN_OR_RETURN(req.metric_key, f.RequiredString("metric_key"));
     KILN_ASSIGN_OR_RETURN(req.start_step, f.Int64("start_step"));
     KILN_ASSIGN_OR_RETURN(req.end_step, f.Int64("end_step"));
@@ -349,6 +355,12 @@ void AddLoggedModelRoutes(net::Router& r, const std::string& p, TrackingService&
       field.dataset_name = dn.value_or("");
       field.dataset_digest = dd.value_or("");
       req.order_by.push_back(std::move(field));
+    }
+    KILN_ASSIGN_OR_RETURN(auto datasets, f.Objects("datasets"));
+    for (const auto& d : datasets) {
+      KILN_ASSIGN_OR_RETURN(auto dn, RequestFields::StringIn(d, "dataset_name", "datasets"));
+      KILN_ASSIGN_OR_RETURN(auto dd, RequestFields::StringIn(d, "dataset_digest", "datasets"));
+      req.datasets.push_back({dn.value_or(""), dd.value_or("")});
     }
     req.filter = filter.value_or("");
     req.page_token = token.value_or("");

@@ -118,6 +118,63 @@ StatusOr<SqlQuery> BuildExperimentSearchSql(const ExperimentQuery& query) {
                   query.max_results, query.offset);
 }
 
+namespace {
+
+// "(x.dataset_name = ? [AND x.dataset_digest = ?]) OR ..." for metric rows aliased `x`.
+std::string DatasetCondition(const std::vector<DatasetScope>& datasets, const std::string& x,
+                             std::vector<SqlArg>* args) {
+  std::string out = "(";
+  for (size_t i = 0; i < datasets.size(); ++i) {
+    if (i) out += " OR ";
+    out += "(" + x + ".dataset_name = ?";
+    args->push_back(datasets[i].name);
+    if (!datasets[i].digest.empty()) {
+      out += " AND " + x + ".dataset_digest = ?";
+      args->push_back(datasets[i].digest);
+    }
+    out += ")";
+  }
+  return out + ")";
+}
+
+// MLflow matches a metric clause against any value the model logged under
+// that key (every step, run and dataset), restricted to the requested
+// datasets when there are any.
+Status AppendMetricFilter(const FilterClause& c, const std::vector<DatasetScope>& datasets, int alias,
+                          std::string* where, std::vector<SqlArg>* args) {
+  std::string x = "lm" + std::to_string(alias);
+  *where += " AND EXISTS (SELECT 1 FROM logged_model_metrics " + x + " WHERE " + x + ".model_id = m.model_id AND " +
+            x + ".key = ? AND ";
+  args->push_back(c.key);
+  KILN_RETURN_IF_ERROR(AppendComparison(x + ".value", c.op, c.value, /*numeric=*/true, where, args));
+  if (!datasets.empty()) *where += " AND " + DatasetCondition(datasets, x, args);
+  *where += ")";
+  return Status::Ok();
+}
+
+// The model's latest value of a metric (highest step, then timestamp, then
+// value, as MLflow 3.18 picks it and as run metrics do), optionally on one
+// dataset and within the query's datasets, joined as `<alias>.value`.
+void AppendMetricOrderJoin(const OrderBy& o, const std::vector<DatasetScope>& datasets, const std::string& alias,
+                           std::string* from, std::vector<SqlArg>* args) {
+  std::string cond = "x.key = ?";
+  args->push_back(o.key);
+  if (!o.dataset_name.empty()) {
+    cond += " AND x.dataset_name = ?";
+    args->push_back(o.dataset_name);
+  }
+  if (!o.dataset_digest.empty()) {
+    cond += " AND x.dataset_digest = ?";
+    args->push_back(o.dataset_digest);
+  }
+  if (!datasets.empty()) cond += " AND " + DatasetCondition(datasets, "x", args);
+  *from += " LEFT JOIN (SELECT model_id, value FROM (SELECT x.model_id, x.value, row_number() OVER (PARTITION BY "
+           "x.model_id ORDER BY x.step DESC, x.timestamp DESC, x.value DESC) AS rn FROM logged_model_metrics x "
+           "WHERE " + cond + ") WHERE rn = 1) " + alias + " ON " + alias + ".model_id = m.model_id";
+}
+
+}  // namespace
+
 StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query) {
   static const EntitySpec spec{"m.model_id", "logged_model_tags", "model_id",
                                "logged_model_params"};
@@ -131,11 +188,44 @@ StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query) {
     if (ParseInt64(id, &v)) ids.push_back(v);
   }
   where_args.push_back(JsonIntArray(ids));
-  KILN_RETURN_IF_ERROR(
-      AppendFilters(query.filter, kModelAttrs, spec, &from, &from_args, &where, &where_args));
+  std::vector<FilterClause> others;
+  int metric_alias = 0;
+  bool has_metric_filter = false;
+  for (const auto& c : query.filter) {
+    if (c.entity != SearchEntity::kMetric) {
+      others.push_back(c);
+      continue;
+    }
+    has_metric_filter = true;
+    KILN_RETURN_IF_ERROR(AppendMetricFilter(c, query.datasets, metric_alias++, &where, &where_args));
+  }
+  if (!query.datasets.empty() && !has_metric_filter) {
+    // No metric clause: the models that logged any metric on those datasets.
+    where += " AND EXISTS (SELECT 1 FROM logged_model_metrics ds WHERE ds.model_id = m.model_id AND " +
+             DatasetCondition(query.datasets, "ds", &where_args) + ")";
+  }
+  KILN_RETURN_IF_ERROR(AppendFilters(others, kModelAttrs, spec, &from, &from_args, &where, &where_args));
   std::string order = " ORDER BY ";
-  KILN_RETURN_IF_ERROR(AppendOrder(query.order_by, kModelAttrs, &order));
-  order += "m.creation_timestamp DESC, m.model_id ASC";
+  bool has_creation = false, has_model_id = false;
+  for (size_t i = 0; i < query.order_by.size(); ++i) {
+    const OrderBy& o = query.order_by[i];
+    if (o.entity == SearchEntity::kMetric) {
+      std::string alias = "ob" + std::to_string(i);
+      AppendMetricOrderJoin(o, query.datasets, alias, &from, &from_args);
+      order += OrderTerm(alias + ".value", o.ascending) + ", ";
+      continue;
+    }
+    has_creation = has_creation || o.key == "creation_timestamp";
+    has_model_id = has_model_id || o.key == "model_id";
+    KILN_RETURN_IF_ERROR(AppendOrder(std::vector<OrderBy>{o}, kModelAttrs, &order));
+  }
+  // MLflow's tie-breakers, each only when not ordered by already.
+  if (!has_creation) order += "m.creation_timestamp DESC, ";
+  if (has_model_id) {
+    order.resize(order.size() - 2);  // the trailing ", "
+  } else {
+    order += "m.model_id ASC";
+  }
   return Assemble(from, std::move(from_args), where, std::move(where_args), order,
                   query.max_results, query.offset);
 }

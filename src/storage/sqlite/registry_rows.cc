@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char* kVersionColumns =
     "version, creation_time, last_updated_time, user_id, current_stage, description, source, run_id, "
-    "status, status_message, run_link, model_id, storage_path";
+    "status, status_message, run_link, model_id, storage_path, external_location";
 
 ModelVersion VersionFromRow(const Stmt& st, const std::string& name) {
   ModelVersion v;
@@ -25,6 +25,7 @@ ModelVersion VersionFromRow(const Stmt& st, const std::string& name) {
   v.run_link = st.Text(10);
   v.model_id = st.Text(11);
   v.storage_path = st.Text(12);
+  v.external_location = st.Text(13);
   return v;
 }
 

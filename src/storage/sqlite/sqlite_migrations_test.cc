@@ -2,6 +2,7 @@
 
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_test_util.h"
 
 namespace kiln::storage::testing {
@@ -112,6 +113,59 @@ TEST_F(SqliteMigrationTest, UpgradesV1InPlaceWithoutLoss) {
   EXPECT_EQ(cm->artifact_uri, "s3://b/7/models/m-1/artifacts");
   auto id = s.CreateExperiment("new", "", "s3://b", {}, 1);
   EXPECT_EQ(*id, "8");
+}
+
+// v5 adds the external location of model versions and the dataset of
+// logged-model metrics; rows written before keep their copies and read as
+// "no dataset".
+TEST_F(SqliteMigrationTest, V5KeepsRegistryCopiesAndLoggedModelMetrics) {
+  {
+    auto conn = SqliteConn::Open(path_, false);
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_TRUE(sqlite::MigrateTo(**conn, 4).ok());
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO experiments VALUES (1, 'e', 'mlflow-artifacts:/1', 'active', 10, 11);"
+                           "INSERT INTO runs(id, run_id, experiment_id, status, start_time, artifact_uri) VALUES "
+                           "(1, 'r1', 1, 'RUNNING', 100, 'mlflow-artifacts:/1/r1/artifacts');"
+                           "INSERT INTO logged_models(model_id, experiment_id, name, artifact_uri, "
+                           "creation_timestamp, last_updated_timestamp, status) VALUES "
+                           "('m-1', 1, 'model', 'mlflow-artifacts:/1/models/m-1/artifacts', 1, 1, 'READY');"
+                           "INSERT INTO logged_model_metrics(model_id, key, step, timestamp, value, run_id) VALUES "
+                           "('m-1', 'acc', 0, 5, 0.5, 'r1');"
+                           "INSERT INTO registered_models(id, name, creation_time, last_updated_time, next_version) "
+                           "VALUES (1, 'reg', 1, 1, 2);"
+                           "INSERT INTO model_versions(model_pk, version, creation_time, last_updated_time, source, "
+                           "storage_path) VALUES (1, 1, 1, 1, 'runs:/r1/model', '_registry/abc');")
+                    .ok());
+  }
+  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
+  SqliteRegistryStore registry((*store)->database());
+  auto v = registry.GetModelVersion("reg", 1);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->storage_path, "_registry/abc");
+  EXPECT_EQ(v->external_location, "");
+  auto m = (*store)->GetLoggedModel("m-1");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->metrics.size(), 1u);
+  EXPECT_EQ(m->metrics[0].dataset_name, "");
+  EXPECT_EQ(m->metrics[0].dataset_digest, "");
+
+  // The new columns round-trip.
+  Metric point;
+  point.key = "acc";
+  point.value = 0.75;
+  point.timestamp = 6;
+  point.step = 1;
+  point.model_id = "m-1";
+  point.dataset_name = "eval";
+  point.dataset_digest = "d1";
+  ASSERT_TRUE((*store)->LogBatch("r1", {point}, {}, {}).ok());
+  m = (*store)->GetLoggedModel("m-1");
+  ASSERT_EQ(m->metrics.size(), 2u);
+  EXPECT_EQ(m->metrics[1].dataset_name, "eval");
+  EXPECT_EQ(m->metrics[1].dataset_digest, "d1");
 }
 
 TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {

@@ -23,10 +23,12 @@ StatusOr<ModelVersion> SqliteRegistryStore::CreateModelVersion(const ModelVersio
     KILN_ASSIGN_OR_RETURN(
         Stmt ins, c.Prepare("INSERT INTO model_versions(model_pk, version, creation_time, last_updated_time, "
                             "user_id, current_stage, description, source, run_id, status, status_message, "
-                            "run_link, model_id, storage_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                            "run_link, model_id, storage_path, external_location) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     ins.Args(pk, next, version.creation_timestamp, version.last_updated_timestamp, version.user_id,
              version.current_stage, version.description, version.source, version.run_id, version.status,
-             version.status_message, version.run_link, version.model_id, version.storage_path);
+             version.status_message, version.run_link, version.model_id, version.storage_path,
+             version.external_location);
     KILN_RETURN_IF_ERROR(ins.Run());
     KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET next_version = ?, "
                                              "last_updated_time = ? WHERE id = ?"));

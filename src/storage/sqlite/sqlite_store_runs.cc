@@ -78,9 +78,11 @@ Status LogMetrics(SqliteConn& c, const RunRef& run, const std::string& run_id,
     KILN_RETURN_IF_ERROR(latest.Run());
     if (!m.model_id.empty()) {
       KILN_ASSIGN_OR_RETURN(
-          Stmt lm, c.Prepare("INSERT OR IGNORE INTO logged_model_metrics(model_id, key, step, "
-                             "timestamp, value, is_nan, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      lm.Args(m.model_id, m.key, m.step, m.timestamp, v, int64_t{is_nan}, run_id);
+          Stmt lm, c.Prepare("INSERT OR IGNORE INTO logged_model_metrics(model_id, key, step, timestamp, "
+                             "value, is_nan, run_id, dataset_name, dataset_digest) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      lm.Args(m.model_id, m.key, m.step, m.timestamp, v, int64_t{is_nan}, run_id, m.dataset_name,
+              m.dataset_digest);
       KILN_RETURN_IF_ERROR(lm.Run());
     }
   }

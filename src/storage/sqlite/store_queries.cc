@@ -289,7 +289,8 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(SqliteConn& c,
       }));
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
-      "SELECT model_id, key, value, is_nan, timestamp, step, run_id FROM logged_model_metrics "
+      "SELECT model_id, key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest "
+      "FROM logged_model_metrics "
       "WHERE model_id IN (SELECT value FROM json_each(?1)) "
       "ORDER BY model_id, key, step, timestamp, value",
       arg, [&](Stmt& st) {
@@ -300,6 +301,8 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(SqliteConn& c,
           x.timestamp = st.Int(4);
           x.step = st.Int(5);
           x.run_id = st.Text(6);
+          x.dataset_name = st.Text(7);
+          x.dataset_digest = st.Text(8);
           x.model_id = m->model_id;
           m->metrics.push_back(std::move(x));
         }
