@@ -136,6 +136,7 @@ class Obj {
   Obj(const Json& j, std::string path) : j_(j), path_(std::move(path)) {}
 
   const std::string& path() const { return path_; }
+  const Json& json() const { return j_; }
   Status Error(std::string_view key, const std::string& what) const {
     return InvalidArgument(path_ + "." + std::string(key) + " " + what);
   }
@@ -401,13 +402,12 @@ class XgboostModel::DocumentReader {
     const Json* gbtree_json = nullptr;
     std::string gbtree_path;
     if (h->booster == "gbtree") {
-      gbtree_json = &root["learner"]["gradient_booster"];
+      gbtree_json = &gb.json();
       gbtree_path = gb.path();
     } else if (h->booster == "dart") {
       KILN_ASSIGN_OR_RETURN(Obj inner, gb.Object("gbtree"));
-      (void)inner;
-      gbtree_json = &root["learner"]["gradient_booster"]["gbtree"];
-      gbtree_path = gb.path() + ".gbtree";
+      gbtree_json = &inner.json();
+      gbtree_path = inner.path();
       KILN_RETURN_IF_ERROR(gb.Floats("weight_drop", &weight_drop));
     } else if (h->booster == "gblinear") {
       return InvalidArgument("booster 'gblinear' (a linear model) is not supported: kiln's XGBoost evaluator "

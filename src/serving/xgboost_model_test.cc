@@ -364,6 +364,30 @@ TEST(XgboostModel, RefusesHostileDocumentsWithoutBlowingUp) {
   EXPECT_NE(Refused(deep_json).find("nested deeper"), std::string::npos);
 }
 
+TEST(XgboostModel, MutatedJsonAndUbjsonAreRefusedOrStillPredict) {
+  json extra = {{"categories", {1, 3, 40}}, {"categories_nodes", {0}}, {"categories_segments", {0}},
+                {"categories_sizes", {3}}};
+  const json model = Model("multi:softprob",
+                           {Tree({{1, 2, 0, 0, 0, 1}, {-1, -1, 0, 1}, {-1, -1, 0, 2}}, extra), Stump(1, 0.5f, 3, 4)},
+                           "[1E-1,2E-1]", {3, 2, 0}, 2, 1, {0, 1});
+  const std::vector<uint8_t> ubj = json::to_ubjson(model, true, true);
+  for (const std::string& good : {model.dump(), std::string(ubj.begin(), ubj.end())}) {
+    ASSERT_TRUE(MustParse(good));
+    std::mt19937 rng(7);
+    for (int i = 0; i < 2000; ++i) {
+      std::string bad = good;
+      for (int k = 0; k < 2; ++k) bad[rng() % bad.size()] = static_cast<char>(rng() % 256);
+      if (i % 10 == 0) bad.resize(rng() % bad.size());
+      auto m = XgboostModel::Parse(bad);
+      if (m.ok() && (*m)->num_features() < 1000) {
+        V out((*m)->num_groups());
+        V row((*m)->num_features(), 3.0f);
+        EXPECT_TRUE((*m)->Predict(row.data(), row.size(), out.data()).ok());
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The legacy binary format (xgboost < 3), byte by byte.
 
