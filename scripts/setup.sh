@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(g++ cmake ninja-build pkg-config make
+DEBS=(g++ cmake ninja-build pkg-config make ccache
       libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
       prometheus sqlite3 python3-venv)
