@@ -303,7 +303,9 @@ StatusOr<TraceFilterClause> ToClause(const RawClause& raw) {
       out.key = CanonicalNumeric(key);
       out.value = v;
     } else if (key == "name" || key == "run_id") {
-      KILN_RETURN_IF_ERROR(CheckOp(raw.op, kString, "attribute '" + key + "'"));
+      // They map to a tag / metadata entry, which take no IN list (as MLflow).
+      static const std::set<std::string> kMapped = {"=", "!=", "LIKE", "ILIKE"};
+      KILN_RETURN_IF_ERROR(CheckOp(raw.op, kMapped, "attribute '" + key + "'"));
       out.kind = key == "name" ? TraceFieldKind::kTag : TraceFieldKind::kMetadata;
       out.key = key == "name" ? "mlflow.traceName" : "mlflow.sourceRun";
     } else if (key == "request_id" || key == "status" || key == "client_request_id") {

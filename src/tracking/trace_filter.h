@@ -6,7 +6,7 @@
 //   attributes (prefix attribute./attributes./trace. or none):
 //     request_id, status, client_request_id   = != IN NOT IN LIKE ILIKE
 //     timestamp(_ms), execution_time(_ms), end_time(_ms)   = != < <= > >= (numbers)
-//     name  -> tag mlflow.traceName,  run_id -> metadata mlflow.sourceRun
+//     name  -> tag mlflow.traceName,  run_id -> metadata mlflow.sourceRun   = != LIKE ILIKE
 //   tag./tags.<key>, request_metadata./metadata.<key>   = != LIKE ILIKE IS NULL IS NOT NULL
 //   span.name, span.type, span.status   = != IN NOT IN LIKE ILIKE
 // Clauses are joined by AND (OR is refused, as MLflow refuses it). Keys may

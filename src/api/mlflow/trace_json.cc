@@ -127,10 +127,16 @@ std::string FormatTimestamp(int64_t ms) {
   unsigned m = 0, d = 0;
   CivilFromDays(days, y, m, d);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
+  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
                 static_cast<long long>(rem / 3600000), static_cast<long long>(rem / 60000 % 60),
-                static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
-  return buf;
+                static_cast<long long>(rem / 1000 % 60));
+  std::string out = buf;
+  // As protobuf prints Timestamps: no fraction for whole seconds, else milliseconds.
+  if (rem % 1000) {
+    std::snprintf(buf, sizeof(buf), ".%03lld", static_cast<long long>(rem % 1000));
+    out += buf;
+  }
+  return out + "Z";
 }
 
 StatusOr<int64_t> ParseTimestamp(const std::string& s, const std::string& field) {
