@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 DEBS=(g++ cmake ninja-build pkg-config make ccache
       libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-      prometheus sqlite3 python3-venv)
+      prometheus sqlite3 python3-venv
+      chromium)  # headless browser for the MLflow web UI suite (tests/compat/test_mlflow_ui.py)
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 
+#include "api/mlflow/ui_routes.h"
 #include "core/log.h"
 
 namespace kiln::cli {
@@ -71,6 +72,11 @@ std::vector<Setting> Settings(Config& c) {
       Make("max-queue-delay-us", "KILN_MAX_QUEUE_DELAY_US", "How long a request may wait for others to batch with",
            c.max_queue_delay_us),
       Make("model-queue", "KILN_MODEL_QUEUE", "Requests that may wait per model before 503", c.model_queue),
+      Make("mlflow-ui", "KILN_MLFLOW_UI",
+           "Serve MLflow's web UI at / from this folder (the mlflow wheel's mlflow/server/js/build)", c.mlflow_ui),
+      Make("mlflow-ui-python", "KILN_MLFLOW_UI_PYTHON",
+           "Serve MLflow's web UI from the mlflow package of this Python interpreter or environment",
+           c.mlflow_ui_python),
   };
 }
 
@@ -147,7 +153,26 @@ Status ValidateConfig(const Config& c) {
   if (c.health_interval_ms < 10) return InvalidArgument("invalid --health-interval-ms: must be at least 10");
   log::Level level;
   if (!log::ParseLevel(c.log_level, &level)) return InvalidArgument("invalid --log-level '" + c.log_level + "'");
+  KILN_RETURN_IF_ERROR(MlflowUiDir(c).status());
   return Status::Ok();
+}
+
+StatusOr<std::string> MlflowUiDir(const Config& c) {
+  if (!c.mlflow_ui.empty() && !c.mlflow_ui_python.empty()) {
+    return InvalidArgument("invalid --mlflow-ui-python: set either --mlflow-ui or --mlflow-ui-python, not both");
+  }
+  if (!c.mlflow_ui_python.empty()) {
+    auto found = api::mlflow::FindMlflowUiBuild(c.mlflow_ui_python);
+    if (!found.ok()) return InvalidArgument("invalid --mlflow-ui-python '" + c.mlflow_ui_python + "': " + found.status().message());
+    return *found;
+  }
+  if (c.mlflow_ui.empty()) return std::string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::filesystem::path(c.mlflow_ui) / "index.html", ec)) {
+    return InvalidArgument("invalid --mlflow-ui '" + c.mlflow_ui +
+                           "': not a folder with MLflow's UI (no index.html; expected mlflow/server/js/build)");
+  }
+  return c.mlflow_ui;
 }
 
 }  // namespace kiln::cli

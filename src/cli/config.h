@@ -39,7 +39,13 @@ struct Config {
   int max_batch_rows = 64;         // dynamic batching default per model
   int max_queue_delay_us = 200;
   int model_queue = 256;           // requests waiting per model; 503 above
+  std::string mlflow_ui;         // MLflow's web UI build folder; empty: no UI at /
+  std::string mlflow_ui_python;  // or the Python environment whose mlflow package holds it
 };
+
+// The MLflow UI folder the settings name (--mlflow-ui, or found through
+// --mlflow-ui-python); empty when neither is set.
+StatusOr<std::string> MlflowUiDir(const Config& config);
 
 // Registers every setting on `app` (flags with their env names and defaults).
 void RegisterServeOptions(CLI::App& app, Config& config);

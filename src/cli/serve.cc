@@ -6,6 +6,7 @@
 #include "api/grpc/grpc_server.h"
 #include "api/grpc/inference_service.h"
 #include "api/mlflow/mlflow_routes.h"
+#include "api/mlflow/ui_routes.h"
 #include "api/v1/v1_routes.h"
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
@@ -108,6 +109,26 @@ int Serve(const Config& config) {
   api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
   api::mlflow::AddRegistryRoutes(router, registry);
   api::mlflow::AddTraceRoutes(router, traces, **artifacts);
+  api::mlflow::AddMlflowUiApiRoutes(router, tracking, registry, **artifacts);
+  // MLflow's web UI at / (before KServe's GET / liveness route, which then
+  // answers only clients that do not ask for HTML).
+  auto ui_dir = MlflowUiDir(config);
+  if (!ui_dir.ok()) {
+    log::Error(ui_dir.status().message());
+    return 2;
+  }
+  if (!ui_dir->empty()) {
+    api::mlflow::MlflowUiOptions ui;
+    ui.build_dir = *ui_dir;
+    ui.root_fallback = [](net::HttpRequest&) {
+      return net::HttpResponse::Json(200, R"({"status": "alive"})");
+    };
+    if (Status s = api::mlflow::AddMlflowUiStaticRoutes(router, ui); !s.ok()) {
+      log::Error("invalid --mlflow-ui: " + s.message());
+      return 2;
+    }
+    log::Info("serving MLflow's web UI from " + *ui_dir);
+  }
   // Serving reads registered versions from the registry's own copies.
   const std::string artifacts_root = (*artifacts)->root();
   serving::ModelRepository models(
