@@ -276,6 +276,18 @@ def test_search_traces_filters(search_setup):
     assert _search_ids(exp_id, f"request_id = '{ids['d']}'") == [ids["d"]]
 
 
+def test_search_traces_by_run(unique):
+    exp_id = _new_experiment(unique)
+    with mlflow.start_run() as run:
+        in_run = _traced_call("fn_in_run")
+    outside = _traced_call("fn_outside")
+    _flush()
+    assert mlflow.get_trace(in_run).info.request_metadata["mlflow.sourceRun"] == run.info.run_id
+    found = mlflow.search_traces(locations=[exp_id], run_id=run.info.run_id, return_type="list")
+    assert [t.info.trace_id for t in found] == [in_run]
+    assert outside in _search_ids(exp_id)
+
+
 def test_search_traces_order_by(search_setup):
     exp_id, ids = search_setup
     newest_first = [ids[k] for k in "dcba"]
