@@ -141,6 +141,7 @@ class TraceStore {
     bool has_root = false;       // the batch carries the root span
     std::string root_state;      // OK / ERROR from the root span
     std::map<std::string, std::string> tags;      // always upserted
+    std::map<std::string, std::string> metadata_if_absent;  // kept when the key exists already
   };
   virtual Status LogSpans(const std::vector<TraceSpan>& spans, const std::map<std::string, DerivedTrace>& derived) = 0;
 

@@ -152,7 +152,8 @@ StatusOr<TraceRecord> TraceService::EndTraceV2(const std::string& trace_id, int6
   return StartTrace(std::move(info), {});
 }
 
-Status TraceService::LogSpans(const std::string& experiment_id, std::vector<IncomingSpan> spans) {
+Status TraceService::LogSpans(const std::string& experiment_id, std::vector<IncomingSpan> spans,
+                              const std::string& run_id) {
   KILN_RETURN_IF_ERROR(Required(experiment_id, "X-MLflow-Experiment-Id"));
   if (spans.empty()) return InvalidArgument("Invalid OpenTelemetry format - no spans found");
   if (spans.size() > limits_.max_spans_per_request) {
@@ -199,7 +200,17 @@ Status TraceService::LogSpans(const std::string& experiment_id, std::vector<Inco
     rows.push_back(std::move(s));
   }
   KILN_ASSIGN_OR_RETURN(storage::Experiment exp, ActiveExperiment(experiment_id));
-  for (auto& [trace_id, d] : derived) d.tags[kArtifactLocationTag] = ArtifactLocationFor(exp, trace_id);
+  if (!run_id.empty()) {
+    KILN_ASSIGN_OR_RETURN(storage::Run run, tracking_.GetRun(run_id));
+    if (run.info.experiment_id != experiment_id) {
+      return InvalidArgument("Run " + run_id + " belongs to experiment " + run.info.experiment_id + ", not " +
+                             experiment_id);
+    }
+  }
+  for (auto& [trace_id, d] : derived) {
+    d.tags[kArtifactLocationTag] = ArtifactLocationFor(exp, trace_id);
+    if (!run_id.empty()) d.metadata_if_absent[kSourceRunMetadata] = run_id;
+  }
   return store_.LogSpans(rows, derived);
 }
 

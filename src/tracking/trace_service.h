@@ -27,6 +27,7 @@ inline constexpr const char* kSpansLocationTag = "mlflow.trace.spansLocation";
 inline constexpr const char* kSpansInTrackingStore = "TRACKING_STORE";
 inline constexpr const char* kTraceNameTag = "mlflow.traceName";
 inline constexpr const char* kSizeStatsMetadata = "mlflow.trace.sizeStats";
+inline constexpr const char* kSourceRunMetadata = "mlflow.sourceRun";
 
 struct TraceLimits {
   size_t max_spans_per_request = 10000;
@@ -104,7 +105,10 @@ class TraceService {
 
   // OTLP span ingestion into experiment `experiment_id`; traces first seen
   // here are created from their spans.
-  Status LogSpans(const std::string& experiment_id, std::vector<IncomingSpan> spans);
+  // A non-empty run_id (OTLP's X-MLflow-Run-Id) links the batch's traces to
+  // that run, as mlflow.sourceRun metadata unless the trace has one already;
+  // the run must exist in the experiment.
+  Status LogSpans(const std::string& experiment_id, std::vector<IncomingSpan> spans, const std::string& run_id = "");
 
   StatusOr<TraceRecord> GetTraceInfo(const std::string& trace_id);
   // With spans. Unless allow_partial, a trace whose size stats announce more

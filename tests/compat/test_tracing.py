@@ -572,6 +572,32 @@ def test_otlp_json_encoding(unique, server, client):
     assert trace.info.execution_duration == 500
 
 
+def test_otlp_run_header_links_traces(unique, server):
+    exp_id = _new_experiment(unique)
+    with mlflow.start_run() as run:
+        pass
+    body, tid = _otlp_request()
+    r = requests.post(f"{server}/v1/traces", data=body, timeout=60,
+                      headers={"Content-Type": "application/x-protobuf", "X-MLflow-Experiment-Id": exp_id,
+                               "X-MLflow-Run-Id": run.info.run_id})
+    assert r.status_code == 200, r.text
+    found = mlflow.search_traces(locations=[exp_id], run_id=run.info.run_id, return_type="list")
+    assert [t.info.trace_id for t in found] == ["tr-" + tid.hex()]
+
+
+@pytest.mark.kiln_only
+def test_otlp_unknown_run_is_refused(unique, server):
+    # mlflow server stores the spans and only logs the failed link; kiln refuses
+    # the request before writing anything.
+    exp_id = _new_experiment(unique)
+    body, tid = _otlp_request()
+    r = requests.post(f"{server}/v1/traces", data=body, timeout=60,
+                      headers={"Content-Type": "application/x-protobuf", "X-MLflow-Experiment-Id": exp_id,
+                               "X-MLflow-Run-Id": "0" * 32})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+    assert requests.get(f"{server}/api/3.0/mlflow/traces/tr-{tid.hex()}", timeout=30).status_code == 404
+
+
 @pytest.mark.kiln_only
 def test_otlp_size_limits(unique, server):
     exp_id = _new_experiment(unique)

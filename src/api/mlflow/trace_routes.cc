@@ -164,7 +164,8 @@ net::HttpResponse ExportOtlp(TraceService& traces, net::HttpRequest& req) {
   }
   auto spans = DecodeOtlpTraces(req.body, encoding, traces.limits().max_spans_per_request);
   if (!spans.ok()) return ErrorResponse(spans.status());
-  if (Status s = traces.LogSpans(experiment_id, std::move(*spans)); !s.ok()) return ErrorResponse(s);
+  std::string run_id(req.Header("x-mlflow-run-id"));
+  if (Status s = traces.LogSpans(experiment_id, std::move(*spans), run_id); !s.ok()) return ErrorResponse(s);
   net::HttpResponse res;
   res.content_type = "application/x-protobuf";
   res.body = OtlpSuccessResponse();

@@ -218,6 +218,11 @@ Status SqliteTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
         KILN_RETURN_IF_ERROR(up.Run());
       }
       KILN_RETURN_IF_ERROR(UpsertTags(c, trace_id, d.tags));
+      if (!d.metadata_if_absent.empty()) {
+        KILN_ASSIGN_OR_RETURN(Stmt md, c.Prepare("INSERT INTO trace_metadata(trace_id, key, value) VALUES (?, ?, ?) "
+                                                 "ON CONFLICT(trace_id, key) DO NOTHING"));
+        for (const auto& [k, v] : d.metadata_if_absent) KILN_RETURN_IF_ERROR(md.Args(trace_id, k, v).Run());
+      }
     }
     KILN_ASSIGN_OR_RETURN(
         Stmt ins, c.Prepare("INSERT INTO trace_spans(trace_id, span_id, parent_span_id, name, span_type, status_code, "
