@@ -27,7 +27,8 @@ enum class SearchEntity {
 //   experiments: name, experiment_id, creation_time, last_update_time, lifecycle_stage
 //   logged models: model_id, name, model_type, status, creation_timestamp,
 //                last_updated_timestamp, source_run_id
-enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn };
+// kIsNull / kIsNotNull: whether a tag or param key is set at all (no value).
+enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn, kIsNull, kIsNotNull };
 
 using SearchValue = std::variant<double, std::string, std::vector<std::string>>;
 

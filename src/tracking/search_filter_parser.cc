@@ -206,7 +206,7 @@ StatusOr<std::vector<Token>> Lex(std::string_view s) {
 // ---------------------------------------------------------------- syntax
 
 struct RawValue {
-  enum Kind { kNumber, kString, kBareWord, kList } kind = kString;
+  enum Kind { kNumber, kString, kBareWord, kList, kNone } kind = kString;  // kNone: IS [NOT] NULL
   std::string_view raw;  // as written
   std::string text;      // number text or string contents
   std::vector<std::string> list;
@@ -316,6 +316,16 @@ class Parser {
     } else if (IsWord(op, "NOT") && IsWord(Peek(1), "IN")) {
       clause.comparator = "NOT IN";
       pos_ += 2;
+    } else if (IsWord(op, "IS") && IsWord(Peek(1), "NULL")) {
+      clause.comparator = "IS NULL";
+      clause.value.kind = RawValue::kNone;
+      pos_ += 2;
+      return clause;
+    } else if (IsWord(op, "IS") && IsWord(Peek(1), "NOT") && IsWord(Peek(2), "NULL")) {
+      clause.comparator = "IS NOT NULL";
+      clause.value.kind = RawValue::kNone;
+      pos_ += 3;
+      return clause;
     } else {
       return Invalid(InvalidClauses(ClauseText(start)));
     }
@@ -592,6 +602,29 @@ StatusOr<FilterClause> ToClause(const Rules& rules, const RawClause& raw) {
   out.entity = ident.first;
   out.key = ident.second;
   const RawValue& v = raw.value;
+  if (v.kind == RawValue::kNone) {
+    // MLflow: runs take IS [NOT] NULL on tags and params, experiments on tags.
+    bool runs = rules.domain == Domain::kRuns &&
+                (out.entity == SearchEntity::kTag || out.entity == SearchEntity::kParam);
+    bool experiments = rules.domain == Domain::kExperiments && out.entity == SearchEntity::kTag;
+    if (!runs && !experiments) {
+      if (rules.domain == Domain::kRuns) {
+        return Invalid("IS NULL / IS NOT NULL is only supported for tags and params, not for '" +
+                       std::string(out.entity == SearchEntity::kMetric      ? "metric"
+                                   : out.entity == SearchEntity::kDataset ? "dataset"
+                                                                          : "attribute") +
+                       "' '" + out.key + "'");
+      }
+      if (rules.domain == Domain::kExperiments) {
+        return Invalid("IS NULL / IS NOT NULL is only supported for tags, not for attribute '" + out.key + "'");
+      }
+      return Invalid("Invalid comparator '" + raw.comparator + "' not one of '" + ListRepr(kStringAttrComparators) +
+                     "'");
+    }
+    out.op = raw.comparator == "IS NULL" ? CompareOp::kIsNull : CompareOp::kIsNotNull;
+    out.value = std::string();
+    return out;
+  }
   const std::vector<std::string_view>* comparators = &kStringAttrComparators;
 
   auto numeric = [&](std::string message) -> Status {

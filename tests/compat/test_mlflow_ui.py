@@ -41,6 +41,9 @@ ARTIFACT_TEXT = "hello from a kiln artifact: 42 apples"
 
 
 def ui_build_dir() -> Path:
+    """The installed mlflow's UI, or another build (KILN_COMPAT_MLFLOW_UI=DIR) to try a newer UI."""
+    if os.environ.get("KILN_COMPAT_MLFLOW_UI"):
+        return Path(os.environ["KILN_COMPAT_MLFLOW_UI"])
     import mlflow.server
 
     return Path(mlflow.server.__file__).parent / "js" / "build"
@@ -318,3 +321,46 @@ def test_static_files_are_safe_typed_and_cached(ui):
         conn.close()
         assert r.status in (400, 404), (evil, r.status)
         assert "root:" not in text
+
+
+def test_is_null_filters_the_ui_sends(ui):
+    """The experiments page filters with `tags.`mlflow.experiment.isGateway` IS NULL`."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=ui["url"])
+    tagged = client.create_experiment("ui-gateway-like", tags={"mlflow.experiment.isGateway": "true"})
+    names = {e.name for e in client.search_experiments(filter_string="tags.`mlflow.experiment.isGateway` IS NULL")}
+    assert "ui-demo" in names and "ui-gateway-like" not in names
+    names = {e.name for e in client.search_experiments(
+        filter_string="tags.`mlflow.experiment.isGateway` IS NOT NULL")}
+    assert names == {"ui-gateway-like"}
+    client.delete_experiment(tagged)
+    runs = client.search_runs([ui["exp"]], filter_string="params.learning_rate IS NOT NULL")
+    assert [r.info.run_name for r in runs] == ["ui-run-alpha"]
+    runs = client.search_runs([ui["exp"]], filter_string="params.learning_rate IS NULL")
+    assert [r.info.run_name for r in runs] == ["ui-run-beta"]
+
+
+@pytest.mark.kiln_only
+def test_ui_settings_are_validated_and_found_from_python(tmp_path, kiln_factory):
+    import subprocess
+    import sys
+
+    from conftest import kiln_binary
+
+    for args, env, setting in ((["--mlflow-ui", str(tmp_path)], {}, "--mlflow-ui"),
+                               ([], {"KILN_MLFLOW_UI": str(tmp_path / "nope")}, "--mlflow-ui"),
+                               (["--mlflow-ui-python", str(tmp_path / "bin" / "python")], {}, "--mlflow-ui-python"),
+                               (["--mlflow-ui", str(ui_build_dir()), "--mlflow-ui-python", sys.executable], {},
+                                "--mlflow-ui-python")):
+        r = subprocess.run([str(kiln_binary()), "serve", "--port", "0", "--data-dir", str(tmp_path / "d"), *args],
+                           env={**os.environ, **env}, capture_output=True, text=True, timeout=20)
+        assert r.returncode == 2, (args, r.stderr)
+        assert setting in r.stderr, (args, r.stderr)
+    # The interpreter of this very environment (a venv's bin/python) leads to its mlflow's UI.
+    srv = kiln_factory("--mlflow-ui-python", sys.executable)
+    index = requests.get(srv.url + "/", headers={"Accept": "text/html"}, timeout=30)
+    assert index.status_code == 200 and "static-files/static/js/main." in index.text
+    # Without the flag, / keeps KServe's liveness answer for every client.
+    plain = kiln_factory()
+    assert requests.get(plain.url + "/", headers={"Accept": "text/html"}, timeout=30).json() == {"status": "alive"}

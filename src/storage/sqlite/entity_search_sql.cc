@@ -65,6 +65,12 @@ Status AppendFilters(const std::vector<FilterClause>& filter, const AttrColumn (
     if (c.entity == SearchEntity::kParam) table = spec.param_table;
     if (!table) return InvalidArgument("Unsupported filter on '" + c.key + "'");
     std::string a = "f" + std::to_string(alias++);
+    if (c.op == CompareOp::kIsNull || c.op == CompareOp::kIsNotNull) {
+      *where += std::string(c.op == CompareOp::kIsNull ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + a +
+                " WHERE " + a + "." + spec.fk + " = " + spec.id_col + " AND " + a + ".key = ?)";
+      where_args->push_back(c.key);
+      continue;
+    }
     *from += std::string(" JOIN ") + table + " " + a + " ON " + a + "." + spec.fk + " = " +
              spec.id_col + " AND " + a + ".key = ?";
     from_args->push_back(c.key);

@@ -98,7 +98,12 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
   std::map<std::string, std::string> ordered_metric_alias;
   for (const auto& c : query.filter) {
     where += " AND ";
-    if (const char* table = KeyedTable(c.entity)) {
+    if (const char* table = KeyedTable(c.entity); table && (c.op == CompareOp::kIsNull || c.op == CompareOp::kIsNotNull)) {
+      std::string a = "f" + std::to_string(alias++);
+      where += std::string(c.op == CompareOp::kIsNull ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " " + a +
+               " WHERE " + a + ".run_pk = r.id AND " + a + ".key = ?)";
+      where_args.push_back(c.key);
+    } else if (const char* table = KeyedTable(c.entity)) {
       std::string a = "f" + std::to_string(alias++);
       from += std::string(" JOIN ") + table + " " + a + " ON " + a + ".run_pk = r.id AND " + a +
               ".key = ?";
