@@ -1,5 +1,6 @@
 // Run artifact listing and MLflow's proxied artifact API (mlflow-artifacts).
 #include "api/mlflow/handler_util.h"
+#include "api/mlflow/proxied_artifacts.h"
 #include "api/mlflow/routes_internal.h"
 #include "net/url.h"
 
@@ -8,23 +9,6 @@ namespace kiln::api::mlflow {
 using nlohmann::json;
 
 namespace {
-
-constexpr std::string_view kProxyScheme = "mlflow-artifacts:";
-
-// "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts"; nullopt for URIs
-// this server does not hold (a client-side location such as s3:// or file:).
-std::optional<std::string> StoreRelative(const std::string& uri) {
-  if (uri.rfind(kProxyScheme, 0) != 0) return std::nullopt;
-  std::string rest = uri.substr(kProxyScheme.size());
-  // mlflow-artifacts://host:port/path carries an authority; drop it.
-  if (rest.rfind("//", 0) == 0) {
-    size_t slash = rest.find('/', 2);
-    rest = slash == std::string::npos ? "" : rest.substr(slash);
-  }
-  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  return rest;
-}
 
 std::string Join(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
@@ -52,16 +36,6 @@ std::string BaseName(const std::string& p) {
   size_t slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
-
-class ReaderSource final : public net::ResponseBodySource {
- public:
-  explicit ReaderSource(std::unique_ptr<storage::ArtifactReader> reader) : reader_(std::move(reader)) {}
-  int64_t size() const override { return reader_->size(); }
-  StatusOr<size_t> Read(char* buffer, size_t capacity) override { return reader_->Read(buffer, capacity); }
-
- private:
-  std::unique_ptr<storage::ArtifactReader> reader_;
-};
 
 class WriterSink final : public net::RequestBodySink {
  public:
@@ -131,7 +105,7 @@ Status RefuseReadOnly(const std::string& path, const std::string& prefix) {
 // MLflow's artifacts/list does: paths relative to the root, sizes for files.
 StatusOr<json> ListUnderRoot(storage::ArtifactStore& artifacts, const std::string& root_uri, std::string rel) {
   json out = {{"root_uri", root_uri}};
-  auto root = StoreRelative(root_uri);
+  auto root = ProxiedArtifactPath(root_uri);
   if (!root) return out;  // a location the client writes to itself
   while (!rel.empty() && rel.back() == '/') rel.pop_back();
   KILN_RETURN_IF_ERROR(RefuseEncodedTraversal(rel));
@@ -195,7 +169,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     net::HttpResponse res;
     res.content_type = ContentTypeFor(path);
     res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + BaseName(path) + "\"");
-    res.stream = std::make_unique<ReaderSource>(std::move(reader).value());
+    res.stream = std::make_unique<ArtifactReaderSource>(std::move(reader).value());
     return res;
   });
   auto& upload = r.AddUpload("PUT", ap + "/artifacts/{path...}",
@@ -241,12 +215,20 @@ void AddMlflowRoutes(net::Router& router, tracking::TrackingService& service, st
     AddLoggedModelRoutes(router, p, service);
     AddArtifactRoutes(router, p, base + "/mlflow-artifacts", service, artifacts, options);
   }
-  router.Add(
-      "GET", "/api/3.0/mlflow/server-info",
-      [](net::HttpRequest&) {
-        return JsonOk(R"({"store_type": "SqlStore", "workspaces_enabled": false})");
-      },
-      net::Execution::kInline);
+  // What MLflow's server-info reports for a SQL store without workspaces,
+  // trace archival, multipart transfers or the AI gateway (kiln has none);
+  // the client probes the REST path, the web UI the ajax one.
+  for (const char* path : {"/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"}) {
+    router.Add(
+        "GET", path,
+        [](net::HttpRequest&) {
+          return JsonOk(R"({"store_type": "SqlStore", "workspaces_enabled": false, "trace_archival_enabled": false, )"
+                        R"("multipart_uploads_enabled": false, "multipart_downloads_enabled": false, )"
+                        R"("presigned_upload_run_id_supported": false, "presigned_upload_model_id_supported": false, )"
+                        R"("features_enabled": {"gateway": false}})");
+        },
+        net::Execution::kInline);
+  }
 }
 
 }  // namespace kiln::api::mlflow

@@ -4,6 +4,7 @@
 // receiver (/v1/traces). Every route runs on the worker pool.
 #include "api/mlflow/handler_util.h"
 #include "api/mlflow/mlflow_routes.h"
+#include "api/mlflow/proxied_artifacts.h"
 #include "api/mlflow/routes_internal.h"
 #include "api/mlflow/trace_json.h"
 #include "api/mlflow/trace_otlp.h"
@@ -15,21 +16,7 @@ using tracking::TraceService;
 
 namespace {
 
-constexpr std::string_view kProxyScheme = "mlflow-artifacts:";
 constexpr const char* kTraceDataFile = "traces.json";
-
-// "mlflow-artifacts:/1/traces/tr-x/artifacts" -> "1/traces/tr-x/artifacts".
-std::optional<std::string> ProxiedPath(const std::string& uri) {
-  if (uri.rfind(kProxyScheme, 0) != 0) return std::nullopt;
-  std::string rest = uri.substr(kProxyScheme.size());
-  if (rest.rfind("//", 0) == 0) {
-    size_t slash = rest.find('/', 2);
-    rest = slash == std::string::npos ? "" : rest.substr(slash);
-  }
-  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  return rest;
-}
 
 StatusOr<std::map<std::string, std::string>> KeyValues(const RequestFields& f, const std::string& key) {
   KILN_ASSIGN_OR_RETURN(auto tags, DecodeTags(f, key));
@@ -114,7 +101,7 @@ net::HttpResponse GetTraceArtifact(TraceService& traces, storage::ArtifactStore&
     return Attachment(net::HttpResponse::Json(200, Dump(json{{"spans", std::move(spans)}})), kTraceDataFile);
   }
   auto loc = tags.find(tracking::kArtifactLocationTag);
-  std::optional<std::string> root = loc == tags.end() ? std::nullopt : ProxiedPath(loc->second);
+  std::optional<std::string> root = loc == tags.end() ? std::nullopt : ProxiedArtifactPath(loc->second);
   if (!root) {
     return ErrorResponse(FailedPrecondition("The data of trace '" + request_id +
                                             "' is not held by this server's artifact store"));

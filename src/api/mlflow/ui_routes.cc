@@ -15,6 +15,7 @@
 #include "api/mlflow/entity_json.h"
 #include "api/mlflow/graphql_mlflow.h"
 #include "api/mlflow/handler_util.h"
+#include "api/mlflow/proxied_artifacts.h"
 #include "api/mlflow/routes_internal.h"
 #include "api/mlflow/ui_static.h"
 #include "net/url.h"
@@ -25,7 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kProxyScheme = "mlflow-artifacts:";
 // MLflow's upload-artifact accepts at most 10 MB.
 constexpr uint64_t kMaxUiUploadBytes = 10ull * 1024 * 1024;
 // get-history-bulk: at most 100 runs and 25,000 points (MLflow's handler).
@@ -35,18 +35,12 @@ constexpr int64_t kMaxBulkPoints = 25000;
 // "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts". Other locations
 // are written and read by clients themselves; kiln cannot serve them.
 StatusOr<std::string> StoreRelative(const std::string& uri) {
-  if (uri.rfind(kProxyScheme, 0) != 0) {
+  std::optional<std::string> path = ProxiedArtifactPath(uri);
+  if (!path) {
     return FailedPrecondition("artifact location '" + uri +
                               "' is not in kiln's artifact store (mlflow-artifacts:), so kiln cannot serve it");
   }
-  std::string rest = uri.substr(kProxyScheme.size());
-  if (rest.rfind("//", 0) == 0) {  // mlflow-artifacts://host:port/path
-    size_t slash = rest.find('/', 2);
-    rest = slash == std::string::npos ? "" : rest.substr(slash);
-  }
-  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  return rest;
+  return *std::move(path);
 }
 
 // MLflow's validate_path_is_safe: no '#', backslash, absolute path or '..'
@@ -105,16 +99,6 @@ std::string ArtifactMimeType(const std::string& path) {
   return "application/octet-stream";
 }
 
-class ReaderSource final : public net::ResponseBodySource {
- public:
-  explicit ReaderSource(std::unique_ptr<storage::ArtifactReader> reader) : reader_(std::move(reader)) {}
-  int64_t size() const override { return reader_->size(); }
-  StatusOr<size_t> Read(char* buffer, size_t capacity) override { return reader_->Read(buffer, capacity); }
-
- private:
-  std::unique_ptr<storage::ArtifactReader> reader_;
-};
-
 Status AsMlflowPathError(Status s) {
   if (s.code() == StatusCode::kPermissionDenied) return InvalidArgument(s.message());
   return s;
@@ -147,7 +131,7 @@ net::HttpResponse SendArtifact(storage::ArtifactStore& artifacts, const std::str
   }
   res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + quoted + "\"");
   res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  res.stream = std::make_unique<ReaderSource>(std::move(reader).value());
+  res.stream = std::make_unique<ArtifactReaderSource>(std::move(reader).value());
   return res;
 }
 
@@ -305,17 +289,6 @@ void AddMlflowUiApiRoutes(net::Router& r, tracking::TrackingService& svc, regist
       "POST", "/ajax-api/3.0/mlflow/ui-telemetry",
       [](net::HttpRequest&) { return JsonOk(R"({"status": "disabled"})"); }, net::Execution::kPool);
 
-  // What MLflow's server-info reports for a SQL store without workspaces,
-  // trace archival, multipart transfers or the AI gateway (kiln has none).
-  r.Add(
-      "GET", "/ajax-api/3.0/mlflow/server-info",
-      [](net::HttpRequest&) {
-        return JsonOk(R"({"store_type": "SqlStore", "workspaces_enabled": false, "trace_archival_enabled": false, )"
-                      R"("multipart_uploads_enabled": false, "multipart_downloads_enabled": false, )"
-                      R"("presigned_upload_run_id_supported": false, "presigned_upload_model_id_supported": false, )"
-                      R"("features_enabled": {"gateway": false}})");
-      },
-      net::Execution::kInline);
   // MLflow's assistant needs a local coding agent; kiln offers none, and says so.
   r.Add(
       "GET", "/ajax-api/3.0/mlflow/assistant/config",
