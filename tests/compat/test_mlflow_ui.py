@@ -69,8 +69,9 @@ def ui(compat_tmp_root):
     from sklearn.linear_model import LinearRegression
 
     previous = mlflow.get_tracking_uri()
+    # The registry URI follows the tracking URI while unset; setting it here
+    # would pin every later test's registry calls to this fixture's server.
     mlflow.set_tracking_uri(srv.url)
-    mlflow.set_registry_uri(srv.url)
     files = Path(tempfile.mkdtemp(prefix="ui-artifacts-"))
     try:
         exp_id = mlflow.create_experiment("ui-demo")
@@ -91,7 +92,6 @@ def ui(compat_tmp_root):
             mlflow.sklearn.log_model(model, name="model", registered_model_name="ui-model")
     finally:
         mlflow.set_tracking_uri(previous)
-        mlflow.set_registry_uri(previous)
         shutil.rmtree(files, ignore_errors=True)
     yield {"url": srv.url, "exp": exp_id, "run": alpha.info.run_id, "model_id": logged.model_id, "server": srv}
     srv.stop(check=True)
