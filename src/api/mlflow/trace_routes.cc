@@ -25,6 +25,16 @@ StatusOr<std::map<std::string, std::string>> KeyValues(const RequestFields& f, c
   return out;
 }
 
+// One search page, each trace info in the shape of the API version asked (v2 or v3).
+json TracePageJson(const tracking::PagedResult<tracking::TraceRecord>& page,
+                   json (*encode)(const tracking::TraceRecord&)) {
+  json arr = json::array();
+  for (const auto& rec : page.items) arr.push_back(encode(rec));
+  json out = {{"traces", std::move(arr)}};
+  if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
+  return out;
+}
+
 json TracesJson(const std::vector<tracking::FullTrace>& traces) {
   json arr = json::array();
   for (const auto& t : traces) {
@@ -208,11 +218,7 @@ void AddV3Routes(net::Router& r, const std::string& p, TraceService& svc) {
     }
     KILN_RETURN_IF_ERROR(DecodeSearchFields(f, req));
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchTraces(req));
-    json arr = json::array();
-    for (const auto& rec : page.items) arr.push_back(TraceInfoV3Json(rec));
-    json out = {{"traces", std::move(arr)}};
-    if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
-    return out;
+    return TracePageJson(page, TraceInfoV3Json);
   }));
   AddRoute(r, "POST", p + "/traces/delete-traces",
            Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
@@ -367,11 +373,7 @@ void AddV2Routes(net::Router& r, const std::string& p, TraceService& svc) {
     if (req.experiment_ids.empty()) return MissingParameter("experiment_ids");
     KILN_RETURN_IF_ERROR(DecodeSearchFields(f, req));
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchTraces(req));
-    json arr = json::array();
-    for (const auto& rec : page.items) arr.push_back(TraceInfoV2Json(rec));
-    json out = {{"traces", std::move(arr)}};
-    if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
-    return out;
+    return TracePageJson(page, TraceInfoV2Json);
   }));
   AddRoute(r, "POST", p + "/traces/delete-traces",
            Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
