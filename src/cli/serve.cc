@@ -180,7 +180,7 @@ int Serve(const Config& config) {
     grpc_options.host = config.host;
     grpc_options.port = config.grpc_port;
     grpc_options.max_message_bytes = config.max_body_bytes;
-    auto started = api::grpcv2::GrpcServer::Start(grpc_options, grpc_service);
+    auto started = api::grpcv2::GrpcServer::Start(grpc_options, {&grpc_service});
     if (!started.ok()) {
       log::Error(started.status().message());
       return 1;

@@ -8,14 +8,15 @@
 
 namespace kiln::api::grpcv2 {
 
-StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options, ::grpc::Service& service) {
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
+                                                     const std::vector<::grpc::Service*>& services) {
   const bool ipv6 = options.host.find(':') != std::string::npos;
   const std::string address =
       (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
   ::grpc::ServerBuilder builder;
   int selected = 0;
   builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &selected);
-  builder.RegisterService(&service);
+  for (::grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<uint64_t>(options.max_message_bytes, static_cast<uint64_t>(std::numeric_limits<int>::max()))));
   // gRPC sets SO_REUSEPORT by default, which would let a second kiln bind a

@@ -1,8 +1,9 @@
-// GrpcServer: the gRPC listener next to kiln's HTTP server, serving one
-// service on host:port (port 0 picks a free one; port() tells which).
+// GrpcServer: the gRPC listener next to kiln's HTTP server, serving kiln's
+// gRPC services (Open Inference, Feast registry and serving) on one
+// host:port (port 0 picks a free one; port() tells which).
 // gRPC runs its own threads for the callback API; nothing here blocks them.
 //
-// Ownership: owns the grpc::Server; borrows the service, which must outlive
+// Ownership: owns the grpc::Server; borrows the services, which must outlive
 // it. The destructor shuts down at once if Shutdown was not called.
 // Thread-safety: port() and Shutdown() may be called from any thread;
 // Shutdown is idempotent.
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <grpcpp/server.h>
 
@@ -30,7 +32,8 @@ class GrpcServer {
  public:
   // Binds and starts serving; InvalidArgument/Unavailable when the address
   // cannot be bound (e.g. the port is taken).
-  static StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options, ::grpc::Service& service);
+  static StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
+                                                     const std::vector<::grpc::Service*>& services);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
