@@ -77,6 +77,14 @@ std::vector<Setting> Settings(Config& c) {
       Make("mlflow-ui-python", "KILN_MLFLOW_UI_PYTHON",
            "Serve MLflow's web UI from the mlflow package of this Python interpreter or environment",
            c.mlflow_ui_python),
+      Make("feature-project", "KILN_FEATURE_PROJECT",
+           "Feast project for feature-server requests that name none (empty: the only project holding the object)",
+           c.feature_project),
+      Make("feature-max-rows", "KILN_FEATURE_MAX_ROWS", "Entity rows one online feature request may ask for",
+           c.feature_max_rows),
+      Make("duckdb-memory-limit", "KILN_DUCKDB_MEMORY_LIMIT",
+           "Memory DuckDB may use for materialization and point-in-time retrieval (e.g. 4GB)", c.duckdb_memory_limit),
+      Make("duckdb-threads", "KILN_DUCKDB_THREADS", "DuckDB threads (0: one per core)", c.duckdb_threads),
   };
 }
 
@@ -151,6 +159,11 @@ Status ValidateConfig(const Config& c) {
   if (c.max_header_bytes < 1024) return InvalidArgument("invalid --max-header-bytes: must be at least 1024");
   if (c.read_timeout_ms < 1 || c.idle_timeout_ms < 1) return InvalidArgument("invalid --read-timeout-ms/--idle-timeout-ms");
   if (c.health_interval_ms < 10) return InvalidArgument("invalid --health-interval-ms: must be at least 10");
+  if (c.feature_max_rows < 1 || c.feature_max_rows > 1'000'000) {
+    return InvalidArgument("invalid --feature-max-rows: must be between 1 and 1000000");
+  }
+  if (c.duckdb_threads < 0 || c.duckdb_threads > 256) return InvalidArgument("invalid --duckdb-threads");
+  if (c.duckdb_memory_limit.empty()) return InvalidArgument("invalid --duckdb-memory-limit: empty");
   log::Level level;
   if (!log::ParseLevel(c.log_level, &level)) return InvalidArgument("invalid --log-level '" + c.log_level + "'");
   KILN_RETURN_IF_ERROR(MlflowUiDir(c).status());

@@ -41,6 +41,11 @@ struct Config {
   int model_queue = 256;           // requests waiting per model; 503 above
   std::string mlflow_ui;         // MLflow's web UI build folder; empty: no UI at /
   std::string mlflow_ui_python;  // or the Python environment whose mlflow package holds it
+  // Feature store.
+  std::string feature_project;          // project for feature-server requests that name none; empty: inferred
+  int feature_max_rows = 10000;         // entity rows one online request may ask for (400 above)
+  std::string duckdb_memory_limit = "4GB";  // DuckDB's memory_limit for materialization and retrieval
+  int duckdb_threads = 0;               // 0: one per core
 };
 
 // The MLflow UI folder the settings name (--mlflow-ui, or found through
