@@ -288,8 +288,41 @@ ALTER TABLE logged_model_metrics ADD COLUMN dataset_name TEXT NOT NULL DEFAULT '
 ALTER TABLE logged_model_metrics ADD COLUMN dataset_digest TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v6: the feature store's registry (Feast's registry objects as opaque
+// serialized protos keyed by project, kind and name), its event log and the
+// generation counter that registry caches compare (one row, bumped by every
+// committed mutation).
+constexpr const char* kV6 = R"sql(
+CREATE TABLE feature_objects (
+  project    TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  proto      BLOB NOT NULL,
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL,
+  PRIMARY KEY (project, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX feature_objects_kind ON feature_objects(kind, name);
+CREATE TABLE feature_events (
+  id           INTEGER PRIMARY KEY,
+  timestamp_us INTEGER NOT NULL,
+  actor        TEXT NOT NULL DEFAULT '',
+  action       TEXT NOT NULL,
+  project      TEXT NOT NULL DEFAULT '',
+  kind         TEXT NOT NULL DEFAULT '',
+  name         TEXT NOT NULL DEFAULT '',
+  detail_json  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX feature_events_project ON feature_events(project, id);
+CREATE TABLE feature_registry_generation (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  generation INTEGER NOT NULL
+);
+INSERT INTO feature_registry_generation(id, generation) VALUES (1, 0);
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6};
   return steps;
 }
 
