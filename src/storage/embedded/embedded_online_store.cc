@@ -1,0 +1,535 @@
+#include "storage/embedded/embedded_online_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <unordered_set>
+
+#include "core/log.h"
+#include "storage/embedded/row_format.h"
+#include "storage/embedded/row_table.h"
+#include "storage/embedded/table_log.h"
+
+namespace kiln::storage {
+
+using embedded::DecodeBlock;
+using embedded::HashKey;
+using embedded::RecordBuilder;
+using embedded::RecordType;
+using embedded::RowRef;
+using embedded::RowTable;
+using embedded::Supersedes;
+using embedded::TableLog;
+
+namespace embedded {
+
+struct Table {
+  OnlineTable id;
+  std::mutex writer_mu;
+  bool dropped = false;           // guarded by writer_mu
+  std::unique_ptr<TableLog> log;  // guarded by writer_mu
+  RowTable rows;
+};
+
+}  // namespace embedded
+
+using embedded::Table;
+
+namespace {
+
+std::string TableKey(const OnlineTable& t) {
+  std::string k;
+  embedded::PutVarint(k, t.project.size());
+  k += t.project;
+  k += t.view;
+  return k;
+}
+
+std::string LogName(uint64_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "t%06llu.log", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+// Sequence number of a log file name "t<digits>.log", 0 when not one.
+uint64_t LogSeq(const std::string& name) {
+  if (name.size() < 6 || name[0] != 't' || name.compare(name.size() - 4, 4, ".log") != 0) return 0;
+  uint64_t seq = 0;
+  for (size_t i = 1; i < name.size() - 4; ++i) {
+    if (name[i] < '0' || name[i] > '9') return 0;
+    seq = seq * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return seq;
+}
+
+std::string Describe(const OnlineTable& t) { return "online table " + t.project + "/" + t.view; }
+
+Status Validate(const OnlineTable& table, const OnlineWriteBatch& batch) {
+  if (table.view.empty()) return InvalidArgument("online store write: the feature view name is empty");
+  std::unordered_set<std::string_view> seen;
+  for (const auto& f : batch.features) {
+    if (!seen.insert(f).second) {
+      return InvalidArgument("online store write to " + table.view + ": feature '" + f + "' appears twice");
+    }
+  }
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    const auto& r = batch.rows[i];
+    if (r.values.size() != batch.features.size()) {
+      return InvalidArgument("online store write to " + table.view + ": row " + std::to_string(i) + " has " +
+                             std::to_string(r.values.size()) + " values for " +
+                             std::to_string(batch.features.size()) + " features");
+    }
+    if (r.entity_key.empty()) {
+      return InvalidArgument("online store write to " + table.view + ": row " + std::to_string(i) +
+                             " has an empty entity key");
+    }
+  }
+  return Status::Ok();
+}
+
+size_t BlockBodySize(const OnlineWriteBatch::Row& r, uint32_t layout) {
+  size_t n = embedded::VarintSize(r.entity_key.size()) + r.entity_key.size() + 16 + embedded::VarintSize(layout);
+  for (const auto& v : r.values) n += embedded::VarintSize(v.size()) + v.size();
+  return n;
+}
+
+void EncodeBlock(std::string& buf, const OnlineWriteBatch::Row& r, uint32_t layout) {
+  embedded::PutVarint(buf, BlockBodySize(r, layout));
+  embedded::PutVarint(buf, r.entity_key.size());
+  buf += r.entity_key;
+  embedded::PutFixed64(buf, r.event_ts_us);
+  embedded::PutFixed64(buf, r.created_ts_us);
+  embedded::PutVarint(buf, layout);
+  for (const auto& v : r.values) {
+    embedded::PutVarint(buf, v.size());
+    buf += v;
+  }
+}
+
+char* CopyBlock(const char* p, size_t n) {
+  char* b = static_cast<char*>(std::malloc(n));
+  if (!b) std::abort();  // as operator new would (bad_alloc must not cross modules)
+  std::memcpy(b, p, n);
+  return b;
+}
+
+// Winners of a batch against each other: per entity key the row that
+// supersedes every other row of the same key in the batch (ties: the first).
+std::vector<char> WinnersWithinBatch(const OnlineWriteBatch& batch, const std::vector<uint64_t>& hashes) {
+  size_t n = batch.rows.size();
+  std::vector<char> keep(n, 1);
+  size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  std::vector<int64_t> index(cap, -1);
+  size_t mask = cap - 1;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = batch.rows[i];
+    for (size_t s = hashes[i] & mask;; s = (s + 1) & mask) {
+      if (index[s] < 0) {
+        index[s] = static_cast<int64_t>(i);
+        break;
+      }
+      size_t j = static_cast<size_t>(index[s]);
+      if (hashes[j] != hashes[i] || batch.rows[j].entity_key != r.entity_key) continue;
+      const auto& o = batch.rows[j];
+      if (Supersedes(r.event_ts_us, r.created_ts_us, o.event_ts_us, o.created_ts_us)) {
+        keep[j] = 0;
+        index[s] = static_cast<int64_t>(i);
+      } else {
+        keep[i] = 0;
+      }
+      break;
+    }
+  }
+  return keep;
+}
+
+}  // namespace
+
+EmbeddedOnlineStore::EmbeddedOnlineStore(std::string dir, EmbeddedOnlineOptions options, int lock_fd)
+    : dir_(std::move(dir)), options_(options), lock_fd_(lock_fd) {}
+
+EmbeddedOnlineStore::~EmbeddedOnlineStore() {
+  tables_.clear();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+StatusOr<std::unique_ptr<OnlineStore>> EmbeddedOnlineStore::Open(const std::string& dir,
+                                                                 EmbeddedOnlineOptions options) {
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedOnlineStore> s, OpenEmbedded(dir, options));
+  return std::unique_ptr<OnlineStore>(std::move(s));
+}
+
+StatusOr<std::unique_ptr<EmbeddedOnlineStore>> EmbeddedOnlineStore::OpenEmbedded(const std::string& dir,
+                                                                                 EmbeddedOnlineOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create online store directory " + dir + ": " + ec.message());
+  std::string lock_path = dir + "/LOCK";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Unavailable("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) return FailedPrecondition("online store " + dir + " is in use by another process");
+    return Unavailable("cannot lock " + lock_path + ": " + std::strerror(e));
+  }
+  if (options.record_bytes == 0) options.record_bytes = 1;
+  std::unique_ptr<EmbeddedOnlineStore> store(new EmbeddedOnlineStore(dir, options, fd));
+  KILN_RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+Status EmbeddedOnlineStore::Load() {
+  std::vector<std::pair<uint64_t, std::string>> logs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      // An unfinished create or compaction: the log it was to replace holds the data.
+      std::filesystem::remove(entry.path(), ec);
+      continue;
+    }
+    if (uint64_t seq = LogSeq(name)) logs.emplace_back(seq, name);
+  }
+  if (ec) return Unavailable("cannot list online store directory " + dir_ + ": " + ec.message());
+  std::sort(logs.begin(), logs.end());
+  for (const auto& [seq, name] : logs) {
+    auto t = std::make_shared<Table>();
+    RowTable& rows = t->rows;
+    TableLog::ReplayHandler h;
+    h.header = [&](std::string_view project, std::string_view view) {
+      t->id.project = std::string(project);
+      t->id.view = std::string(view);
+      return Status::Ok();
+    };
+    h.layout = [&](uint64_t id, std::vector<std::string> names) {
+      if (id != rows.layouts().size()) return Internal("layout " + std::to_string(id) + " out of order");
+      if (!rows.layouts().Append(std::move(names))) return Internal("too many layouts");
+      return Status::Ok();
+    };
+    auto slots = [&](uint32_t l) -> int64_t {
+      const embedded::Layout* layout = rows.layouts().Get(l);
+      return layout ? static_cast<int64_t>(layout->names.size()) : -1;
+    };
+    h.rows = [&](const char* p, const char* end) {
+      while (p < end) {
+        const char* next = embedded::ValidateBlock(p, end, slots);
+        if (!next) return Internal("malformed row");
+        RowRef r = DecodeBlock(p);
+        uint64_t hash = HashKey(r.key);
+        const char* stored = rows.FindForWriter(r.key, hash);
+        bool wins = true;
+        if (stored) {
+          RowRef s = DecodeBlock(stored);
+          wins = Supersedes(r.event_ts_us, r.created_ts_us, s.event_ts_us, s.created_ts_us);
+        }
+        if (wins) {
+          RowTable::NewBlock b{hash, CopyBlock(p, r.block_size)};
+          rows.ApplyShard(RowTable::ShardOf(hash), &b, 1);
+        }
+        p = next;
+      }
+      return Status::Ok();
+    };
+    TableLog::ReplayInfo info;
+    KILN_ASSIGN_OR_RETURN(t->log, TableLog::Open(dir_, name, h, &info));
+    if (info.torn_bytes > 0) {
+      log::Warn("online store: dropped a torn tail of " + std::to_string(info.torn_bytes) + " bytes from " +
+                t->log->path() + " (an unacknowledged write interrupted by a crash)");
+    }
+    std::string key = TableKey(t->id);
+    if (tables_.count(key)) {
+      return Internal("online store " + dir_ + " holds two logs for " + Describe(t->id) + " (" + name + ")");
+    }
+    tables_.emplace(std::move(key), t);
+    next_seq_ = std::max(next_seq_, seq + 1);
+  }
+  for (auto& [key, t] : tables_) {
+    std::lock_guard lock(t->writer_mu);
+    KILN_RETURN_IF_ERROR(MaybeCompactLocked(*t));
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<Table> EmbeddedOnlineStore::Find(const OnlineTable& table) {
+  std::shared_lock lock(tables_mu_);
+  auto it = tables_.find(TableKey(table));
+  return it == tables_.end() ? nullptr : it->second;
+}
+
+StatusOr<std::shared_ptr<Table>> EmbeddedOnlineStore::GetOrCreate(const OnlineTable& table) {
+  if (auto t = Find(table)) return t;
+  // Creating a log costs two syncs; do it without blocking readers.
+  std::lock_guard create(create_mu_);
+  if (auto t = Find(table)) return t;
+  auto t = std::make_shared<Table>();
+  t->id = table;
+  uint64_t seq = next_seq_++;
+  KILN_ASSIGN_OR_RETURN(t->log, TableLog::Create(dir_, LogName(seq), table.project, table.view));
+  std::unique_lock lock(tables_mu_);
+  tables_.emplace(TableKey(table), t);
+  return t;
+}
+
+StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table, const OnlineWriteBatch& batch) {
+  KILN_RETURN_IF_ERROR(Validate(table, batch));
+  OnlineWriteResult result;
+  if (batch.rows.empty()) return result;
+  std::shared_ptr<Table> t;
+  std::unique_lock<std::mutex> writer;
+  while (true) {
+    KILN_ASSIGN_OR_RETURN(t, GetOrCreate(table));
+    writer = std::unique_lock(t->writer_mu);
+    if (!t->dropped) break;  // dropped meanwhile: the next GetOrCreate makes a fresh one
+    writer.unlock();
+  }
+  RowTable& rows = t->rows;
+
+  // Layout: published to readers only once its record is durable.
+  int64_t found = rows.layouts().Find(batch.features);
+  bool new_layout = found < 0;
+  uint32_t layout = new_layout ? rows.layouts().size() : static_cast<uint32_t>(found);
+  if (new_layout && layout >= embedded::Layouts::kMaxLayouts) {
+    return ResourceExhausted(Describe(table) + " has too many distinct feature lists");
+  }
+
+  size_t n = batch.rows.size();
+  std::vector<uint64_t> hashes(n);
+  for (size_t i = 0; i < n; ++i) hashes[i] = HashKey(batch.rows[i].entity_key);
+  std::vector<char> keep = WinnersWithinBatch(batch, hashes);
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    const auto& r = batch.rows[i];
+    if (const char* stored = rows.FindForWriter(r.entity_key, hashes[i])) {
+      RowRef s = DecodeBlock(stored);
+      if (!Supersedes(r.event_ts_us, r.created_ts_us, s.event_ts_us, s.created_ts_us)) {
+        keep[i] = 0;
+        continue;
+      }
+    }
+    bytes += BlockBodySize(r, layout) + 10;
+  }
+
+  struct Pending {
+    uint64_t hash;
+    size_t offset;
+    size_t size;
+  };
+  std::vector<Pending> pending;
+  std::string buf;
+  buf.reserve(bytes + bytes / options_.record_bytes * RecordBuilder::kFrame + 64 +
+              (new_layout ? 64 * batch.features.size() : 0));
+  if (new_layout) TableLog::AddLayout(buf, layout, batch.features);
+  RecordBuilder record(buf);
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    if (!record.is_open()) record.Begin(RecordType::kRows);
+    size_t offset = buf.size();
+    EncodeBlock(buf, batch.rows[i], layout);
+    pending.push_back({hashes[i], offset, buf.size() - offset});
+    if (record.open_bytes() >= options_.record_bytes) record.End();
+  }
+  if (record.is_open()) record.End();
+  result.written = pending.size();
+  result.skipped = n - pending.size();
+  if (buf.empty()) return result;
+
+  KILN_RETURN_IF_ERROR(t->log->Append(buf));
+  if (new_layout) rows.layouts().Append(batch.features);
+
+  // Durable: make the rows visible, one shard (one short exclusive lock) at a time.
+  std::vector<uint32_t> start(RowTable::kShards + 1, 0);
+  for (const Pending& p : pending) ++start[RowTable::ShardOf(p.hash) + 1];
+  for (size_t s = 0; s < RowTable::kShards; ++s) start[s + 1] += start[s];
+  std::vector<uint32_t> order(pending.size());
+  {
+    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+    for (uint32_t i = 0; i < pending.size(); ++i) order[fill[RowTable::ShardOf(pending[i].hash)]++] = i;
+  }
+  std::vector<RowTable::NewBlock> blocks;
+  for (size_t s = 0; s < RowTable::kShards; ++s) {
+    if (start[s] == start[s + 1]) continue;
+    blocks.clear();
+    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+      const Pending& p = pending[order[k]];
+      blocks.push_back({p.hash, CopyBlock(buf.data() + p.offset, p.size)});
+    }
+    rows.ApplyShard(s, blocks.data(), blocks.size());
+  }
+  Status compacted = MaybeCompactLocked(*t);
+  if (!compacted.ok()) {
+    // The write itself is durable; the old log keeps serving until a later try.
+    log::Warn("online store: compaction of " + Describe(table) + " failed: " + compacted.message());
+  }
+  return result;
+}
+
+Status EmbeddedOnlineStore::Read(const OnlineTable& table, const std::vector<std::string>& entity_keys,
+                                 const std::vector<std::string>& features, const ReadFn& fn) {
+  std::shared_lock lock(tables_mu_);  // a drop waits for in-flight reads
+  auto it = tables_.find(TableKey(table));
+  if (it == tables_.end()) {
+    for (size_t i = 0; i < entity_keys.size(); ++i) fn(i, nullptr);
+    return Status::Ok();
+  }
+  const RowTable& rows = it->second->rows;
+
+  // Per layout met: the slot of each requested feature (-1 absent) and the
+  // last slot worth decoding. Nearly always one layout per table.
+  struct SlotMap {
+    uint32_t layout;
+    std::vector<int> slots;
+    int last;
+  };
+  std::vector<SlotMap> maps;
+  auto slot_map = [&](uint32_t layout_id) -> const SlotMap& {
+    for (const SlotMap& m : maps) {
+      if (m.layout == layout_id) return m;
+    }
+    SlotMap m{layout_id, std::vector<int>(features.size(), -1), -1};
+    if (const embedded::Layout* layout = rows.layouts().Get(layout_id)) {
+      for (size_t j = 0; j < features.size(); ++j) {
+        m.slots[j] = layout->SlotOf(features[j]);
+        m.last = std::max(m.last, m.slots[j]);
+      }
+    }
+    maps.push_back(std::move(m));
+    return maps.back();
+  };
+
+  std::vector<std::string_view> values(features.size());
+  std::vector<std::string_view> decoded;
+  OnlineRowView view;
+  view.values = &values;
+  for (size_t i = 0; i < entity_keys.size(); ++i) {
+    const std::string& key = entity_keys[i];
+    rows.WithRow(key, HashKey(key), [&](const char* block) {
+      if (!block) {
+        fn(i, nullptr);
+        return;
+      }
+      RowRef r = DecodeBlock(block);
+      const SlotMap& m = slot_map(r.layout);
+      decoded.resize(static_cast<size_t>(m.last + 1));
+      const char* p = r.values;
+      for (int s = 0; s <= m.last; ++s) {
+        uint64_t len;
+        p = embedded::GetVarintUnchecked(p, &len);
+        decoded[s] = {p, static_cast<size_t>(len)};
+        p += len;
+      }
+      for (size_t j = 0; j < features.size(); ++j) {
+        values[j] = m.slots[j] >= 0 ? decoded[m.slots[j]] : std::string_view();
+      }
+      view.event_ts_us = r.event_ts_us;
+      view.created_ts_us = r.created_ts_us;
+      fn(i, &view);
+    });
+  }
+  return Status::Ok();
+}
+
+Status EmbeddedOnlineStore::DropTable(const OnlineTable& table) {
+  std::shared_ptr<Table> t = Find(table);
+  if (!t) return Status::Ok();
+  std::lock_guard writer(t->writer_mu);
+  if (t->dropped) return Status::Ok();
+  // File first: if removing it fails the table stays whole.
+  KILN_RETURN_IF_ERROR(t->log->Remove());
+  t->dropped = true;
+  std::unique_lock lock(tables_mu_);
+  tables_.erase(TableKey(table));
+  return Status::Ok();
+}
+
+std::vector<OnlineStore::TableStats> EmbeddedOnlineStore::Stats() {
+  std::shared_lock lock(tables_mu_);
+  std::vector<TableStats> out;
+  out.reserve(tables_.size());
+  for (const auto& [key, t] : tables_) out.push_back({t->id, t->rows.rows()});
+  std::sort(out.begin(), out.end(), [](const TableStats& a, const TableStats& b) {
+    return std::tie(a.table.project, a.table.view) < std::tie(b.table.project, b.table.view);
+  });
+  return out;
+}
+
+Status EmbeddedOnlineStore::Ping() {
+  if (::access(dir_.c_str(), W_OK) != 0) {
+    return Unavailable("online store directory " + dir_ + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status EmbeddedOnlineStore::Compact(const OnlineTable& table) {
+  std::shared_ptr<Table> t = Find(table);
+  if (!t) return Status::Ok();
+  std::lock_guard writer(t->writer_mu);
+  if (t->dropped) return Status::Ok();
+  return CompactLocked(*t);
+}
+
+Status EmbeddedOnlineStore::MaybeCompactLocked(Table& t) {
+  uint64_t live = t.rows.block_bytes();
+  uint64_t size = t.log->size();
+  uint64_t dead = size > live ? size - live : 0;
+  if (dead < options_.compact_min_dead_bytes || static_cast<double>(dead) <= options_.compact_dead_ratio * live) {
+    return Status::Ok();
+  }
+  return CompactLocked(t);
+}
+
+Status EmbeddedOnlineStore::CompactLocked(Table& t) {
+  const size_t record_bytes = options_.record_bytes;
+  const RowTable& rows = t.rows;
+  return t.log->Rewrite([&](const TableLog::Sink& sink) -> Status {
+    std::string buf;
+    TableLog::AddHeader(buf, t.id.project, t.id.view);
+    for (uint32_t id = 0; id < rows.layouts().size(); ++id) {
+      TableLog::AddLayout(buf, id, rows.layouts().Get(id)->names);
+    }
+    RecordBuilder record(buf);
+    Status st;
+    rows.ForEachForWriter([&](const char* block) {
+      if (!st.ok()) return;
+      if (!record.is_open()) record.Begin(RecordType::kRows);
+      buf.append(block, DecodeBlock(block).block_size);
+      if (record.open_bytes() >= record_bytes) {
+        record.End();
+        if (buf.size() >= (size_t{8} << 20)) {
+          st = sink(buf);
+          buf.clear();
+        }
+      }
+    });
+    if (record.is_open()) record.End();
+    if (st.ok() && !buf.empty()) st = sink(buf);
+    return st;
+  });
+}
+
+EmbeddedOnlineStore::MemoryStats EmbeddedOnlineStore::Memory() {
+  std::vector<std::shared_ptr<Table>> tables;
+  {
+    std::shared_lock lock(tables_mu_);
+    for (const auto& [key, t] : tables_) tables.push_back(t);
+  }
+  MemoryStats m;
+  for (const auto& t : tables) {
+    m.rows += t->rows.rows();
+    m.row_bytes += t->rows.block_bytes();
+    m.slot_bytes += t->rows.slot_bytes();
+    std::lock_guard writer(t->writer_mu);
+    if (!t->dropped) m.log_bytes += t->log->size();
+  }
+  return m;
+}
+
+}  // namespace kiln::storage

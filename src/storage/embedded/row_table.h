@@ -1,0 +1,145 @@
+// RowTable: the in-memory half of one embedded online table: the rows (one
+// malloc'd block per row in row_format.h's layout) in 256 hash shards, and the
+// table's layouts (interned feature-name lists, so a row carries a small
+// layout id instead of its feature names).
+//
+// Why this shape: reads must never wait for disk and barely for writers, and
+// 10 M rows must fit in a few GB. Each shard is an open-addressing table of
+// block pointers plus one tag byte per slot (about 12-18 bytes per row at
+// the load factors used); a reader takes one shard's shared lock per key. A
+// writer prepares everything (new blocks, a grown slot array) outside the
+// lock and holds a shard's exclusive lock only to swap pointers, so a 100k-row
+// batch blocks any one reader for microseconds, never for a rehash of the
+// whole table.
+//
+// Concurrency contract: any number of readers (WithRow, layouts().Get) run
+// concurrently with ONE writer at a time (the caller serializes the *Writer*
+// methods, which read the shards without locking because nothing else
+// mutates them).
+// Ownership: owns every block and layout; blocks handed to ApplyShard are
+// adopted (freed with the table or when replaced).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace kiln::storage::embedded {
+
+struct Layout {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, uint32_t> slot_of;
+  // -1 when the layout has no such feature.
+  int SlotOf(const std::string& name) const {
+    auto it = slot_of.find(name);
+    return it == slot_of.end() ? -1 : static_cast<int>(it->second);
+  }
+};
+
+// Append-only list of layouts; Get is lock-free so readers never contend with
+// a writer adding one.
+class Layouts {
+ public:
+  static constexpr uint32_t kChunk = 256;
+  static constexpr uint32_t kMaxLayouts = kChunk * 256;
+
+  Layouts() = default;
+  ~Layouts();
+  Layouts(const Layouts&) = delete;
+  Layouts& operator=(const Layouts&) = delete;
+
+  const Layout* Get(uint32_t id) const;
+  uint32_t size() const { return size_.load(std::memory_order_acquire); }
+  // Writer only: publishes layout `size()`; false when full.
+  bool Append(std::vector<std::string> names);
+  // Writer only: the id of this exact feature list, or -1.
+  int64_t Find(const std::vector<std::string>& names) const;
+
+ private:
+  using Chunk = std::array<std::atomic<const Layout*>, kChunk>;
+  std::array<std::atomic<Chunk*>, kMaxLayouts / kChunk> chunks_{};
+  std::atomic<uint32_t> size_{0};
+  std::unordered_map<std::string, uint32_t> by_signature_;  // writer only
+};
+
+uint64_t HashKey(std::string_view key);
+
+class RowTable {
+ public:
+  static constexpr int kShardBits = 8;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+  RowTable();
+  ~RowTable();
+  RowTable(const RowTable&) = delete;
+  RowTable& operator=(const RowTable&) = delete;
+
+  static size_t ShardOf(uint64_t hash) { return hash & (kShards - 1); }
+
+  // Reader: calls fn(block or nullptr) under the key's shard shared lock.
+  template <typename Fn>
+  void WithRow(std::string_view key, uint64_t hash, const Fn& fn) const {
+    const Shard& s = shards_[ShardOf(hash)];
+    std::shared_lock lock(s.mu);
+    fn(Probe(s, key, hash));
+  }
+
+  // Writer: the stored block for key, or nullptr (no lock: see class comment).
+  const char* FindForWriter(std::string_view key, uint64_t hash) const {
+    return Probe(shards_[ShardOf(hash)], key, hash);
+  }
+
+  struct NewBlock {
+    uint64_t hash;
+    char* block;  // malloc'd, adopted
+  };
+  // Writer: inserts or replaces each block (all of shard `shard`, in order, so
+  // a later block of the same key replaces an earlier one); frees the
+  // replaced blocks. The caller decided already that each block wins.
+  void ApplyShard(size_t shard, const NewBlock* blocks, size_t n);
+
+  // Writer: visits every stored block (compaction).
+  template <typename Fn>
+  void ForEachForWriter(const Fn& fn) const {
+    for (const Shard& s : shards_) {
+      for (size_t i = 0; i < s.slots.size(); ++i) {
+        if (s.ctrl[i]) fn(s.slots[i]);
+      }
+    }
+  }
+
+  Layouts& layouts() { return layouts_; }
+  const Layouts& layouts() const { return layouts_; }
+
+  uint64_t rows() const { return rows_.load(std::memory_order_relaxed); }
+  // Sum of the row blocks' sizes (also their size in a compacted log).
+  uint64_t block_bytes() const { return block_bytes_.load(std::memory_order_relaxed); }
+  // Bytes of the shards' slot arrays.
+  uint64_t slot_bytes() const { return slot_bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct alignas(64) Shard {
+    mutable std::shared_mutex mu;
+    std::vector<uint8_t> ctrl;  // 0: empty; else 0x80 | 7 hash bits
+    std::vector<char*> slots;
+    size_t count = 0;
+  };
+
+  static uint8_t Tag(uint64_t hash) { return static_cast<uint8_t>(0x80 | (hash >> 57)); }
+  static size_t Start(uint64_t hash, size_t mask) { return (hash >> kShardBits) & mask; }
+  static const char* Probe(const Shard& s, std::string_view key, uint64_t hash);
+
+  std::array<Shard, kShards> shards_;
+  Layouts layouts_;
+  std::atomic<uint64_t> rows_{0};
+  std::atomic<uint64_t> block_bytes_{0};
+  std::atomic<uint64_t> slot_bytes_{0};
+};
+
+}  // namespace kiln::storage::embedded
