@@ -56,3 +56,50 @@ for spec in "${XGB_VENVS[@]}"; do
   fi
 done
 # --- end of XGBoost reference versions ---
+
+# --- DuckDB (offline engine, src/storage/duckdb; cmake/duckdb.cmake) ---
+# DuckDB publishes its C library (libduckdb.so) inside the Node bindings
+# package and its C header (duckdb.h) inside the Python sdist; both are
+# fetched once into third_party/duckdb/ and checked against pinned sha256s,
+# so nothing third-party is committed and a changed download fails loudly.
+# Refetched when a pin changes. npm comes with Node.js; Debian's `npm`
+# package is installed only when no npm is on PATH.
+DUCKDB_VERSION=1.5.6
+DUCKDB_NPM_PKG=@duckdb/node-bindings-linux-x64@1.5.6-r.1
+DUCKDB_NPM_TGZ=duckdb-node-bindings-linux-x64-1.5.6-r.1.tgz
+DUCKDB_NPM_SHA256=1b9f82478539bb9a1d1df44bd103121a12ae52142c07158dc52b97d2ec1d69ff
+DUCKDB_SDIST=duckdb-$DUCKDB_VERSION.tar.gz
+DUCKDB_SDIST_SHA256=166a91dbfacfc0c9f08cc76c0243cb6d3d4296bfab5bad72a3cfb63140a5b7c8
+DUCKDB_DIR=third_party/duckdb
+duckdb_pins="$DUCKDB_VERSION $DUCKDB_NPM_SHA256 $DUCKDB_SDIST_SHA256"
+if [ ! -f "$DUCKDB_DIR/lib/libduckdb.so" ] || [ ! -f "$DUCKDB_DIR/include/duckdb.h" ] ||
+   [ "$(cat "$DUCKDB_DIR/.pins" 2>/dev/null)" != "$duckdb_pins" ]; then
+  [ "$(uname -m)" = x86_64 ] || { echo "setup: DuckDB: only linux-x64 is pinned (this is $(uname -m))" >&2; exit 1; }
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing Debian package npm (to fetch libduckdb.so)"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "setup: fetching DuckDB $DUCKDB_VERSION into $DUCKDB_DIR"
+  (
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    npm pack --silent --pack-destination "$tmp" "$DUCKDB_NPM_PKG" >/dev/null
+    echo "$DUCKDB_NPM_SHA256  $tmp/$DUCKDB_NPM_TGZ" | sha256sum -c --quiet -
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary duckdb \
+      --dest "$tmp" "duckdb==$DUCKDB_VERSION"
+    echo "$DUCKDB_SDIST_SHA256  $tmp/$DUCKDB_SDIST" | sha256sum -c --quiet -
+    tar -xzf "$tmp/$DUCKDB_NPM_TGZ" -C "$tmp" package/libduckdb.so package/LICENSE
+    tar -xzf "$tmp/$DUCKDB_SDIST" -C "$tmp" "duckdb-$DUCKDB_VERSION/external/duckdb/src/include/duckdb.h"
+    rm -rf "$DUCKDB_DIR"
+    mkdir -p "$DUCKDB_DIR/lib" "$DUCKDB_DIR/include"
+    cp "$tmp/package/libduckdb.so" "$DUCKDB_DIR/lib/"
+    cp "$tmp/package/LICENSE" "$DUCKDB_DIR/"
+    cp "$tmp/duckdb-$DUCKDB_VERSION/external/duckdb/src/include/duckdb.h" "$DUCKDB_DIR/include/"
+    echo "$DUCKDB_VERSION" > "$DUCKDB_DIR/VERSION"
+    echo "$duckdb_pins" > "$DUCKDB_DIR/.pins"
+  )
+fi
+# --- end of DuckDB ---
