@@ -19,9 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/status.h"
+#include "core/worker_pool.h"
+#include "storage/offline_engine.h"
+#include "storage/online_store.h"
 
 namespace kiln::features {
+
+class FeatureRegistry;
 
 struct MaterializeRequest {
   std::string project;  // empty: resolved by the registry
@@ -42,6 +48,10 @@ struct MaterializeProgress {
   double eta_seconds = 0;
   std::string error;
   std::vector<std::string> views;
+  std::string project;
+  std::vector<std::string> skipped;  // "view: why" for views a listing left out (not online, on-demand)
+  int64_t started_us = 0;
+  int64_t finished_us = 0;  // 0 while running
 };
 
 using ProgressFn = std::function<void(const MaterializeProgress&)>;
@@ -55,5 +65,12 @@ class Materializer {
   virtual StatusOr<MaterializeProgress> GetJob(const std::string& job_id) = 0;
   virtual std::vector<MaterializeProgress> ListJobs() = 0;
 };
+
+// The materializer `kiln serve` and the CLI use. Jobs run on threads of their
+// own (at most two at a time), never on `pool`, so a long job holds no
+// request worker. Everything passed in must outlive the materializer; its
+// destructor stops running jobs at their next batch and joins them.
+std::unique_ptr<Materializer> CreateMaterializer(FeatureRegistry& registry, storage::OfflineEngine& engine,
+                                                 storage::OnlineStore& online, const Clock& clock, WorkerPool& pool);
 
 }  // namespace kiln::features
