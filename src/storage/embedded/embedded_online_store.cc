@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <shared_mutex>
 #include <unordered_set>
 
 #include "core/log.h"
@@ -114,7 +115,12 @@ void EncodeBlock(std::string& buf, const OnlineWriteBatch::Row& r, uint32_t layo
 
 char* CopyBlock(const char* p, size_t n) {
   char* b = static_cast<char*>(std::malloc(n));
-  if (!b) std::abort();  // as operator new would (bad_alloc must not cross modules)
+  // Out of memory ends the process as operator new would (no exception may
+  // cross the module); a pointer beyond 48 bits would break RowTable's tags.
+  if (!b || (reinterpret_cast<uint64_t>(b) >> 48) != 0) {
+    log::Error("online store: out of memory or a heap pointer beyond 48 bits");
+    std::abort();
+  }
   std::memcpy(b, p, n);
   return b;
 }
@@ -306,6 +312,7 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
   std::vector<char> keep = WinnersWithinBatch(batch, hashes);
   size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (i + 8 < n) rows.PrefetchForWriter(hashes[i + 8]);
     if (!keep[i]) continue;
     const auto& r = batch.rows[i];
     if (const char* stored = rows.FindForWriter(r.entity_key, hashes[i])) {

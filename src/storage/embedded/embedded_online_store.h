@@ -38,17 +38,18 @@
 //
 // Ownership: owns its tables and their files; Open's caller owns the store.
 // Thread-safety: every method is thread-safe; Read takes only shared locks
-// and does no I/O, so it may run on an I/O thread.
+// and does no I/O, so it may run on an I/O thread. Read's callback must not
+// call back into the store (the locks are not recursive).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "storage/embedded/shared_mutex.h"
 #include "storage/online_store.h"
 
 namespace kiln::storage {
@@ -104,7 +105,7 @@ class EmbeddedOnlineStore final : public OnlineStore {
   const std::string dir_;
   const EmbeddedOnlineOptions options_;
   int lock_fd_;
-  std::shared_mutex tables_mu_;
+  embedded::SharedMutex tables_mu_;  // held shared for a whole Read
   std::map<std::string, std::shared_ptr<embedded::Table>> tables_;  // guarded by tables_mu_
   std::mutex create_mu_;  // serializes table creation (file sequence numbers)
   uint64_t next_seq_ = 1;  // guarded by create_mu_

@@ -65,45 +65,42 @@ RowTable::RowTable() = default;
 
 RowTable::~RowTable() {
   for (Shard& s : shards_) {
-    for (size_t i = 0; i < s.slots.size(); ++i) {
-      if (s.ctrl[i]) std::free(s.slots[i]);
+    for (uint64_t v : s.slots) {
+      if (v) std::free(Ptr(v));
     }
   }
 }
 
 const char* RowTable::Probe(const Shard& s, std::string_view key, uint64_t hash) {
-  size_t cap = s.slots.size();
-  if (cap == 0) return nullptr;
-  size_t mask = cap - 1;
-  uint8_t tag = Tag(hash);
-  for (size_t i = Start(hash, mask);; i = (i + 1) & mask) {
-    uint8_t c = s.ctrl[i];
-    if (c == 0) return nullptr;
-    if (c == tag && BlockKey(s.slots[i]) == key) return s.slots[i];
+  if (s.slots.empty()) return nullptr;
+  size_t mask = s.slots.size() - 1;
+  uint64_t tag = Tag(hash);
+  for (size_t i = Start(hash, s.bits);; i = (i + 1) & mask) {
+    uint64_t v = s.slots[i];
+    if (v == 0) return nullptr;
+    if ((v >> kTagShift) == tag && BlockKey(Ptr(v)) == key) return Ptr(v);
   }
 }
 
 void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
   Shard& s = shards_[shard];
   // Grow first, outside the lock: the writer is the only mutator, so the
-  // current arrays can be read while readers use them too.
+  // current array can be read while readers use it too.
   size_t need = s.count + n;
   size_t cap = s.slots.size();
-  std::vector<uint8_t> new_ctrl;
-  std::vector<char*> new_slots;
+  std::vector<uint64_t> grown;
+  int bits = s.bits;
   if (need * 8 > cap * 7) {
-    size_t new_cap = cap ? cap : 16;
-    while (need * 8 > new_cap * 7) new_cap *= 2;
-    new_ctrl.assign(new_cap, 0);
-    new_slots.assign(new_cap, nullptr);
-    size_t mask = new_cap - 1;
-    for (size_t i = 0; i < cap; ++i) {
-      if (!s.ctrl[i]) continue;
-      uint64_t h = HashKey(BlockKey(s.slots[i]));
-      size_t j = Start(h, mask);
-      while (new_ctrl[j]) j = (j + 1) & mask;
-      new_ctrl[j] = s.ctrl[i];
-      new_slots[j] = s.slots[i];
+    if (cap == 0) bits = 4;
+    while (need * 8 > (size_t{1} << bits) * 7) ++bits;
+    grown.assign(size_t{1} << bits, 0);
+    size_t mask = grown.size() - 1;
+    for (uint64_t v : s.slots) {
+      if (!v) continue;
+      size_t j = bits <= 16 ? static_cast<size_t>((v >> kTagShift) >> (16 - bits))
+                            : Start(HashKey(BlockKey(Ptr(v))), bits);
+      while (grown[j]) j = (j + 1) & mask;
+      grown[j] = v;
     }
   }
   std::vector<char*> replaced;
@@ -111,34 +108,32 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
   size_t inserted = 0;
   {
     std::unique_lock lock(s.mu);
-    if (!new_slots.empty()) {
-      slot_bytes_.fetch_add(new_slots.size() * (sizeof(char*) + 1) - cap * (sizeof(char*) + 1),
-                            std::memory_order_relaxed);
-      s.ctrl.swap(new_ctrl);
-      s.slots.swap(new_slots);
+    if (!grown.empty()) {
+      slot_bytes_.fetch_add((grown.size() - cap) * sizeof(uint64_t), std::memory_order_relaxed);
+      s.slots.swap(grown);
+      s.bits = bits;
     }
     size_t mask = s.slots.size() - 1;
     for (size_t k = 0; k < n; ++k) {
+      if (k + 8 < n) __builtin_prefetch(&s.slots[Start(blocks[k + 8].hash, s.bits)]);
       const NewBlock& b = blocks[k];
       std::string_view key = BlockKey(b.block);
-      uint8_t tag = Tag(b.hash);
-      size_t i = Start(b.hash, mask);
-      while (true) {
-        uint8_t c = s.ctrl[i];
-        if (c == 0) {
-          s.ctrl[i] = tag;
-          s.slots[i] = b.block;
+      uint64_t tag = Tag(b.hash);
+      uint64_t tagged = reinterpret_cast<uint64_t>(b.block) | (tag << kTagShift);
+      for (size_t i = Start(b.hash, s.bits);; i = (i + 1) & mask) {
+        uint64_t v = s.slots[i];
+        if (v == 0) {
+          s.slots[i] = tagged;
           ++s.count;
           ++inserted;
           break;
         }
-        if (c == tag && BlockKey(s.slots[i]) == key) {
-          replaced.push_back(s.slots[i]);
-          bytes_delta -= static_cast<int64_t>(DecodeBlock(s.slots[i]).block_size);
-          s.slots[i] = b.block;
+        if ((v >> kTagShift) == tag && BlockKey(Ptr(v)) == key) {
+          replaced.push_back(Ptr(v));
+          bytes_delta -= static_cast<int64_t>(DecodeBlock(Ptr(v)).block_size);
+          s.slots[i] = tagged;
           break;
         }
-        i = (i + 1) & mask;
       }
       bytes_delta += static_cast<int64_t>(DecodeBlock(b.block).block_size);
     }
