@@ -1,0 +1,111 @@
+// feast.registry.RegistryServer: Feast 0.67's registry gRPC service over
+// features::FeatureRegistry, so that the unmodified Feast SDK with
+// `registry: {registry_type: remote, path: HOST:GRPC_PORT}` runs `feast
+// apply`, `feast plan`, every list command and the SDK's get_/list_ calls
+// against kiln. Semantics follow Feast's registry_server.py: list requests
+// honour tags, {page, limit} and {sort_by, sort_order} and answer Feast's
+// pagination metadata; `commit` flags, Commit and Refresh are accepted (kiln
+// writes eagerly, reads are never stale); `allow_cache` is ignored for the
+// same reason.
+//
+// Errors travel as Feast's do: the status details are Feast's JSON error
+// detail {"module": "feast.errors", "class": ..., "message": ...}, which the
+// SDK's client interceptor turns back into the same exception
+// (FeatureViewNotFoundException, ...). Codes: NOT_FOUND for a missing object,
+// INVALID_ARGUMENT for bad input, UNAVAILABLE when the worker pool refuses
+// the call, UNIMPLEMENTED for the dataset-job RPCs (Feast's UI only).
+//
+// Every store-touching call runs on the WorkerPool (never on gRPC's callback
+// threads); the pool finishes the call.
+//
+// Ownership: borrows the registry and the pool; both must outlive the gRPC
+// server this service is registered with.
+// Thread-safety: gRPC calls methods concurrently; no mutable state here.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "core/worker_pool.h"
+#include "feast/registry/RegistryServer.grpc.pb.h"
+#include "features/feature_registry.h"
+
+namespace kiln::api::feast {
+
+// The RPCs kiln implements: (method, request, response).
+#define KILN_FEAST_REGISTRY_RPCS(X) \
+  X(ApplyEntity, ::feast::registry::ApplyEntityRequest, ::google::protobuf::Empty) \
+  X(GetEntity, ::feast::registry::GetEntityRequest, ::feast::core::Entity) \
+  X(ListEntities, ::feast::registry::ListEntitiesRequest, ::feast::registry::ListEntitiesResponse) \
+  X(DeleteEntity, ::feast::registry::DeleteEntityRequest, ::google::protobuf::Empty) \
+  X(ApplyDataSource, ::feast::registry::ApplyDataSourceRequest, ::google::protobuf::Empty) \
+  X(GetDataSource, ::feast::registry::GetDataSourceRequest, ::feast::core::DataSource) \
+  X(ListDataSources, ::feast::registry::ListDataSourcesRequest, ::feast::registry::ListDataSourcesResponse) \
+  X(DeleteDataSource, ::feast::registry::DeleteDataSourceRequest, ::google::protobuf::Empty) \
+  X(ApplyFeatureView, ::feast::registry::ApplyFeatureViewRequest, ::google::protobuf::Empty) \
+  X(DeleteFeatureView, ::feast::registry::DeleteFeatureViewRequest, ::google::protobuf::Empty) \
+  X(GetAnyFeatureView, ::feast::registry::GetAnyFeatureViewRequest, ::feast::registry::GetAnyFeatureViewResponse) \
+  X(ListAllFeatureViews, ::feast::registry::ListAllFeatureViewsRequest, ::feast::registry::ListAllFeatureViewsResponse) \
+  X(GetFeatureView, ::feast::registry::GetFeatureViewRequest, ::feast::core::FeatureView) \
+  X(ListFeatureViews, ::feast::registry::ListFeatureViewsRequest, ::feast::registry::ListFeatureViewsResponse) \
+  X(GetStreamFeatureView, ::feast::registry::GetStreamFeatureViewRequest, ::feast::core::StreamFeatureView) \
+  X(ListStreamFeatureViews, ::feast::registry::ListStreamFeatureViewsRequest, ::feast::registry::ListStreamFeatureViewsResponse) \
+  X(GetOnDemandFeatureView, ::feast::registry::GetOnDemandFeatureViewRequest, ::feast::core::OnDemandFeatureView) \
+  X(ListOnDemandFeatureViews, ::feast::registry::ListOnDemandFeatureViewsRequest, ::feast::registry::ListOnDemandFeatureViewsResponse) \
+  X(GetLabelView, ::feast::registry::GetLabelViewRequest, ::feast::core::LabelView) \
+  X(ListLabelViews, ::feast::registry::ListLabelViewsRequest, ::feast::registry::ListLabelViewsResponse) \
+  X(ApplyFeatureService, ::feast::registry::ApplyFeatureServiceRequest, ::google::protobuf::Empty) \
+  X(GetFeatureService, ::feast::registry::GetFeatureServiceRequest, ::feast::core::FeatureService) \
+  X(ListFeatureServices, ::feast::registry::ListFeatureServicesRequest, ::feast::registry::ListFeatureServicesResponse) \
+  X(DeleteFeatureService, ::feast::registry::DeleteFeatureServiceRequest, ::google::protobuf::Empty) \
+  X(ApplySavedDataset, ::feast::registry::ApplySavedDatasetRequest, ::google::protobuf::Empty) \
+  X(GetSavedDataset, ::feast::registry::GetSavedDatasetRequest, ::feast::core::SavedDataset) \
+  X(ListSavedDatasets, ::feast::registry::ListSavedDatasetsRequest, ::feast::registry::ListSavedDatasetsResponse) \
+  X(DeleteSavedDataset, ::feast::registry::DeleteSavedDatasetRequest, ::google::protobuf::Empty) \
+  X(ApplyValidationReference, ::feast::registry::ApplyValidationReferenceRequest, ::google::protobuf::Empty) \
+  X(GetValidationReference, ::feast::registry::GetValidationReferenceRequest, ::feast::core::ValidationReference) \
+  X(ListValidationReferences, ::feast::registry::ListValidationReferencesRequest, ::feast::registry::ListValidationReferencesResponse) \
+  X(DeleteValidationReference, ::feast::registry::DeleteValidationReferenceRequest, ::google::protobuf::Empty) \
+  X(ApplyPermission, ::feast::registry::ApplyPermissionRequest, ::google::protobuf::Empty) \
+  X(GetPermission, ::feast::registry::GetPermissionRequest, ::feast::core::Permission) \
+  X(ListPermissions, ::feast::registry::ListPermissionsRequest, ::feast::registry::ListPermissionsResponse) \
+  X(DeletePermission, ::feast::registry::DeletePermissionRequest, ::google::protobuf::Empty) \
+  X(ApplyProject, ::feast::registry::ApplyProjectRequest, ::google::protobuf::Empty) \
+  X(GetProject, ::feast::registry::GetProjectRequest, ::feast::core::Project) \
+  X(ListProjects, ::feast::registry::ListProjectsRequest, ::feast::registry::ListProjectsResponse) \
+  X(DeleteProject, ::feast::registry::DeleteProjectRequest, ::google::protobuf::Empty) \
+  X(ApplyMaterialization, ::feast::registry::ApplyMaterializationRequest, ::google::protobuf::Empty) \
+  X(ListProjectMetadata, ::feast::registry::ListProjectMetadataRequest, ::feast::registry::ListProjectMetadataResponse) \
+  X(UpdateInfra, ::feast::registry::UpdateInfraRequest, ::google::protobuf::Empty) \
+  X(GetInfra, ::feast::registry::GetInfraRequest, ::feast::core::Infra) \
+  X(Commit, ::google::protobuf::Empty, ::google::protobuf::Empty) \
+  X(Refresh, ::feast::registry::RefreshRequest, ::google::protobuf::Empty) \
+  X(Proto, ::google::protobuf::Empty, ::feast::core::Registry) \
+  X(GetRegistryLineage, ::feast::registry::GetRegistryLineageRequest, ::feast::registry::GetRegistryLineageResponse) \
+  X(GetObjectRelationships, ::feast::registry::GetObjectRelationshipsRequest, ::feast::registry::GetObjectRelationshipsResponse) \
+  X(ListFeatures, ::feast::registry::ListFeaturesRequest, ::feast::registry::ListFeaturesResponse) \
+  X(GetFeature, ::feast::registry::GetFeatureRequest, ::feast::registry::Feature)
+
+class RegistryGrpcService final : public ::feast::registry::RegistryServer::CallbackService {
+ public:
+  RegistryGrpcService(features::FeatureRegistry& registry, WorkerPool& pool) : registry_(registry), pool_(pool) {}
+
+#define KILN_DECLARE_RPC(Method, Req, Res) \
+  ::grpc::ServerUnaryReactor* Method(::grpc::CallbackServerContext* ctx, const Req* req, Res* res) override;
+  KILN_FEAST_REGISTRY_RPCS(KILN_DECLARE_RPC)
+#undef KILN_DECLARE_RPC
+
+ private:
+  ::grpc::ServerUnaryReactor* OnPool(::grpc::CallbackServerContext* ctx, std::function<::grpc::Status()> job);
+
+#define KILN_DECLARE_DO(Method, Req, Res) ::grpc::Status Do##Method(const Req& req, Res* res, const std::string& actor);
+  KILN_FEAST_REGISTRY_RPCS(KILN_DECLARE_DO)
+#undef KILN_DECLARE_DO
+
+  features::FeatureRegistry& registry_;
+  WorkerPool& pool_;
+};
+
+}  // namespace kiln::api::feast
