@@ -94,16 +94,26 @@ Status Validate(const OnlineTable& table, const OnlineWriteBatch& batch) {
   return Status::Ok();
 }
 
-size_t BlockBodySize(const OnlineWriteBatch::Row& r, uint32_t layout) {
-  size_t n = embedded::VarintSize(r.entity_key.size()) + r.entity_key.size() + 16 + embedded::VarintSize(layout);
+// Bytes of a row's key as stored: without the prefix when it has it.
+size_t StoredKeySize(const std::string& key, const std::string* prefix) {
+  if (prefix && key.size() >= prefix->size() && key.compare(0, prefix->size(), *prefix) == 0) {
+    return key.size() - prefix->size();
+  }
+  return key.size();
+}
+
+size_t BlockBodySize(const OnlineWriteBatch::Row& r, uint32_t layout, size_t stored_key) {
+  size_t n = embedded::VarintSize(stored_key << 1) + stored_key + 16 + embedded::VarintSize(layout);
   for (const auto& v : r.values) n += embedded::VarintSize(v.size()) + v.size();
   return n;
 }
 
-void EncodeBlock(std::string& buf, const OnlineWriteBatch::Row& r, uint32_t layout) {
-  embedded::PutVarint(buf, BlockBodySize(r, layout));
-  embedded::PutVarint(buf, r.entity_key.size());
-  buf += r.entity_key;
+void EncodeBlock(std::string& buf, const OnlineWriteBatch::Row& r, uint32_t layout, const std::string* prefix) {
+  size_t stored = StoredKeySize(r.entity_key, prefix);
+  bool prefixed = prefix && stored + prefix->size() == r.entity_key.size();
+  embedded::PutVarint(buf, BlockBodySize(r, layout, stored));
+  embedded::PutVarint(buf, (uint64_t{stored} << 1) | (prefixed ? 1 : 0));
+  buf.append(r.entity_key, r.entity_key.size() - stored, stored);
   embedded::PutFixed64(buf, r.event_ts_us);
   embedded::PutFixed64(buf, r.created_ts_us);
   embedded::PutVarint(buf, layout);
@@ -111,6 +121,54 @@ void EncodeBlock(std::string& buf, const OnlineWriteBatch::Row& r, uint32_t layo
     embedded::PutVarint(buf, v.size());
     buf += v;
   }
+}
+
+// Where the bytes shared by every key of a view end in Feast's entity key
+// serialization v3 (u32 count; names as u32 type, u32 len, bytes; values as
+// u32 type, u32 len, payload): before the last value's payload when its size
+// is fixed by its type, else before its length. The whole key when it does
+// not parse as v3.
+size_t StructuralPrefixLen(const std::string& key) {
+  auto u32 = [&](size_t at, uint32_t* v) {
+    if (at + 4 > key.size()) return false;
+    std::memcpy(v, key.data() + at, 4);
+    return true;
+  };
+  uint32_t count;
+  if (!u32(0, &count) || count == 0 || count > 64) return key.size();
+  size_t at = 4;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t type, len;
+    if (!u32(at, &type) || !u32(at + 4, &len) || at + 8 + len > key.size()) return key.size();
+    at += 8 + len;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t type, len;
+    if (!u32(at, &type) || !u32(at + 4, &len) || at + 8 + len > key.size()) return key.size();
+    if (i + 1 == count) {
+      bool fixed = type == 3 || type == 4 || type == 8;  // int32, int64, unix_timestamp
+      return fixed ? at + 8 : at + 4;
+    }
+    at += 8 + len;
+  }
+  return key.size();
+}
+
+// The key prefix a table adopts from its first multi-row write: the longest
+// prefix shared by a sample of the batch's keys, capped at the v3 structure
+// so that keys sharing leading payload bytes by chance do not make it too
+// long for the rest. Empty when too short to be worth a flag.
+std::string ChooseKeyPrefix(const OnlineWriteBatch& batch) {
+  const std::string& first = batch.rows[0].entity_key;
+  size_t lcp = StructuralPrefixLen(first);
+  size_t sample = std::min<size_t>(batch.rows.size(), 64);
+  for (size_t i = 1; i < sample && lcp > 0; ++i) {
+    const std::string& k = batch.rows[i].entity_key;
+    size_t j = 0;
+    while (j < lcp && j < k.size() && k[j] == first[j]) ++j;
+    lcp = j;
+  }
+  return lcp >= 8 ? first.substr(0, lcp) : std::string();
 }
 
 char* CopyBlock(const char* p, size_t n) {
@@ -215,6 +273,10 @@ Status EmbeddedOnlineStore::Load() {
       t->id.view = std::string(view);
       return Status::Ok();
     };
+    h.key_prefix = [&](std::string_view prefix) {
+      if (!rows.SetPrefix(std::string(prefix))) return Internal("a second key prefix");
+      return Status::Ok();
+    };
     h.layout = [&](uint64_t id, std::vector<std::string> names) {
       if (id != rows.layouts().size()) return Internal("layout " + std::to_string(id) + " out of order");
       if (!rows.layouts().Append(std::move(names))) return Internal("too many layouts");
@@ -224,13 +286,15 @@ Status EmbeddedOnlineStore::Load() {
       const embedded::Layout* layout = rows.layouts().Get(l);
       return layout ? static_cast<int64_t>(layout->names.size()) : -1;
     };
+    std::string scratch;
     h.rows = [&](const char* p, const char* end) {
       while (p < end) {
-        const char* next = embedded::ValidateBlock(p, end, slots);
+        const char* next = embedded::ValidateBlock(p, end, rows.prefix() != nullptr, slots);
         if (!next) return Internal("malformed row");
         RowRef r = DecodeBlock(p);
-        uint64_t hash = HashKey(r.key);
-        const char* stored = rows.FindForWriter(r.key, hash);
+        std::string_view key = embedded::FullKey(p, rows.prefix(), scratch);
+        uint64_t hash = HashKey(key);
+        const char* stored = rows.FindForWriter(key, hash);
         bool wins = true;
         if (stored) {
           RowRef s = DecodeBlock(stored);
@@ -306,6 +370,12 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
     return ResourceExhausted(Describe(table) + " has too many distinct feature lists");
   }
 
+  // Key prefix: adopted with the first multi-row write, published (like a
+  // layout) once its record is durable.
+  std::string new_prefix;
+  if (!rows.prefix() && batch.rows.size() >= 2) new_prefix = ChooseKeyPrefix(batch);
+  const std::string* prefix = rows.prefix() ? rows.prefix() : new_prefix.empty() ? nullptr : &new_prefix;
+
   size_t n = batch.rows.size();
   std::vector<uint64_t> hashes(n);
   for (size_t i = 0; i < n; ++i) hashes[i] = HashKey(batch.rows[i].entity_key);
@@ -322,7 +392,7 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
         continue;
       }
     }
-    bytes += BlockBodySize(r, layout) + 10;
+    bytes += BlockBodySize(r, layout, r.entity_key.size()) + 10;
   }
 
   struct Pending {
@@ -334,13 +404,14 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
   std::string buf;
   buf.reserve(bytes + bytes / options_.record_bytes * RecordBuilder::kFrame + 64 +
               (new_layout ? 64 * batch.features.size() : 0));
+  if (!new_prefix.empty()) TableLog::AddKeyPrefix(buf, new_prefix);
   if (new_layout) TableLog::AddLayout(buf, layout, batch.features);
   RecordBuilder record(buf);
   for (size_t i = 0; i < n; ++i) {
     if (!keep[i]) continue;
     if (!record.is_open()) record.Begin(RecordType::kRows);
     size_t offset = buf.size();
-    EncodeBlock(buf, batch.rows[i], layout);
+    EncodeBlock(buf, batch.rows[i], layout, prefix);
     pending.push_back({hashes[i], offset, buf.size() - offset});
     if (record.open_bytes() >= options_.record_bytes) record.End();
   }
@@ -351,6 +422,7 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
 
   KILN_RETURN_IF_ERROR(t->log->Append(buf));
   if (new_layout) rows.layouts().Append(batch.features);
+  if (!new_prefix.empty()) rows.SetPrefix(std::move(new_prefix));
 
   // Durable: make the rows visible, one shard (one short exclusive lock) at a time.
   std::vector<uint32_t> start(RowTable::kShards + 1, 0);
@@ -499,6 +571,7 @@ Status EmbeddedOnlineStore::CompactLocked(Table& t) {
   return t.log->Rewrite([&](const TableLog::Sink& sink) -> Status {
     std::string buf;
     TableLog::AddHeader(buf, t.id.project, t.id.view);
+    if (const std::string* prefix = rows.prefix()) TableLog::AddKeyPrefix(buf, *prefix);
     for (uint32_t id = 0; id < rows.layouts().size(); ++id) {
       TableLog::AddLayout(buf, id, rows.layouts().Get(id)->names);
     }

@@ -202,6 +202,68 @@ TEST_F(EmbeddedOnlineStoreTest, BinaryKeysAndValuesRoundTrip) {
   EXPECT_FALSE(ReadOne(t_, key.substr(0, 9), {"v"}).has_value()) << "keys match exactly";
 }
 
+// Feast entity key serialization v3 of one join key.
+std::string V3Key(const std::string& join_key, uint32_t type, const std::string& payload) {
+  std::string k;
+  auto u32 = [&](uint32_t v) { k.append(reinterpret_cast<const char*>(&v), 4); };
+  u32(1);
+  u32(2);
+  u32(static_cast<uint32_t>(join_key.size()));
+  k += join_key;
+  u32(type);
+  u32(static_cast<uint32_t>(payload.size()));
+  k += payload;
+  return k;
+}
+
+std::string Int64Key(int64_t id) { return V3Key("driver_id", 4, std::string(reinterpret_cast<const char*>(&id), 8)); }
+
+// The table stores the bytes its keys share once (row_format.h); which keys
+// share them must not change what reads see.
+TEST_F(EmbeddedOnlineStoreTest, KeyPrefixSharingIsInvisible) {
+  // A single-row write first: no prefix yet, the row is stored whole.
+  Write(t_, Batch({"f"}, {R(Int64Key(1), 1, 0, {"one"})}));
+  // The first multi-row write adopts the prefix; keys 256 apart share their
+  // first payload byte too, which must not become part of it.
+  std::vector<Row> rows;
+  for (int64_t id = 256; id <= 256 * 8; id += 256) rows.push_back(R(Int64Key(id), 1, 0, {std::to_string(id)}));
+  Write(t_, Batch({"f"}, std::move(rows)));
+  // Keys that do not share it, one shorter than it, and an empty-payload key
+  // (exactly the shared bytes for a string key).
+  std::string other_join = V3Key("rider_id", 4, std::string(8, '\x01'));
+  std::string string_key = V3Key("driver_id", 2, "abc");
+  std::string short_key = "xy";
+  Write(t_, Batch({"f"}, {R(other_join, 1, 0, {"other"}), R(string_key, 1, 0, {"str"}), R(short_key, 1, 0, {"s"}),
+                          R(Int64Key(3), 1, 0, {"three"})}));
+  // The unprefixed row of key 1 is found and replaced by a prefixed one.
+  auto w = Write(t_, Batch({"f"}, {R(Int64Key(1), 2, 0, {"one'"}), R(Int64Key(2), 2, 0, {"two"})}));
+  EXPECT_EQ(w.written, 2u);
+  auto stale = Write(t_, Batch({"f"}, {R(Int64Key(1), 1, 5, {"stale"}), R(Int64Key(512), 0, 0, {"stale"})}));
+  EXPECT_EQ(stale.skipped, 2u);
+
+  auto check = [&](const std::string& when) {
+    std::vector<std::string> keys = {Int64Key(1), Int64Key(2), Int64Key(3), Int64Key(512), Int64Key(2048),
+                                     other_join, string_key, short_key, Int64Key(4), V3Key("driver_id", 2, "")};
+    auto got = Read(t_, keys, {"f"});
+    std::vector<std::string> expect = {"one'", "two", "three", "512", "2048", "other", "str", "s", "", ""};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (expect[i].empty()) {
+        EXPECT_FALSE(got[i].has_value()) << when << ": key " << i;
+      } else {
+        ASSERT_TRUE(got[i].has_value()) << when << ": key " << i;
+        EXPECT_EQ(got[i]->values[0], expect[i]) << when << ": key " << i;
+      }
+    }
+    EXPECT_EQ(store_->Stats()[0].rows, 14u) << when;
+  };
+  check("live");
+  Reopen();
+  check("after restart");
+  ASSERT_TRUE(store_->Compact(t_).ok());
+  Reopen();
+  check("after compaction and restart");
+}
+
 TEST_F(EmbeddedOnlineStoreTest, InvalidBatchesAreRefusedWithoutWriting) {
   auto mismatched = store_->Write(t_, Batch({"a", "b"}, {R("k", 1, 0, {"only one"})}));
   EXPECT_EQ(mismatched.status().code(), StatusCode::kInvalidArgument);

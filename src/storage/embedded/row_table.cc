@@ -4,7 +4,6 @@
 #include <functional>
 #include <mutex>
 
-#include "storage/embedded/row_format.h"
 
 namespace kiln::storage::embedded {
 
@@ -69,16 +68,23 @@ RowTable::~RowTable() {
       if (v) std::free(Ptr(v));
     }
   }
+  delete prefix_.load(std::memory_order_relaxed);
 }
 
-const char* RowTable::Probe(const Shard& s, std::string_view key, uint64_t hash) {
+bool RowTable::SetPrefix(std::string prefix) {
+  if (this->prefix()) return false;
+  prefix_.store(new std::string(std::move(prefix)), std::memory_order_release);
+  return true;
+}
+
+const char* RowTable::Probe(const Shard& s, const KeyProbe& key, uint64_t hash) {
   if (s.slots.empty()) return nullptr;
   size_t mask = s.slots.size() - 1;
   uint64_t tag = Tag(hash);
   for (size_t i = Start(hash, s.bits);; i = (i + 1) & mask) {
     uint64_t v = s.slots[i];
     if (v == 0) return nullptr;
-    if ((v >> kTagShift) == tag && BlockKey(Ptr(v)) == key) return Ptr(v);
+    if ((v >> kTagShift) == tag && key.Matches(Ptr(v))) return Ptr(v);
   }
 }
 
@@ -90,6 +96,8 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
   size_t cap = s.slots.size();
   std::vector<uint64_t> grown;
   int bits = s.bits;
+  const std::string* prefix = this->prefix();
+  std::string scratch;
   if (need * 8 > cap * 7) {
     if (cap == 0) bits = 4;
     while (need * 8 > (size_t{1} << bits) * 7) ++bits;
@@ -98,7 +106,7 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
     for (uint64_t v : s.slots) {
       if (!v) continue;
       size_t j = bits <= 16 ? static_cast<size_t>((v >> kTagShift) >> (16 - bits))
-                            : Start(HashKey(BlockKey(Ptr(v))), bits);
+                            : Start(HashKey(FullKey(Ptr(v), prefix, scratch)), bits);
       while (grown[j]) j = (j + 1) & mask;
       grown[j] = v;
     }
@@ -117,7 +125,7 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
     for (size_t k = 0; k < n; ++k) {
       if (k + 8 < n) __builtin_prefetch(&s.slots[Start(blocks[k + 8].hash, s.bits)]);
       const NewBlock& b = blocks[k];
-      std::string_view key = BlockKey(b.block);
+      KeyProbe key = KeyProbe::Make(FullKey(b.block, prefix, scratch), prefix);
       uint64_t tag = Tag(b.hash);
       uint64_t tagged = reinterpret_cast<uint64_t>(b.block) | (tag << kTagShift);
       for (size_t i = Start(b.hash, s.bits);; i = (i + 1) & mask) {
@@ -128,7 +136,7 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
           ++inserted;
           break;
         }
-        if ((v >> kTagShift) == tag && BlockKey(Ptr(v)) == key) {
+        if ((v >> kTagShift) == tag && key.Matches(Ptr(v))) {
           replaced.push_back(Ptr(v));
           bytes_delta -= static_cast<int64_t>(DecodeBlock(Ptr(v)).block_size);
           s.slots[i] = tagged;

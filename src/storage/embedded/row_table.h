@@ -5,7 +5,7 @@
 //
 // Why this shape: reads must never wait for disk and barely for writers, and
 // 10 M rows must fit in a few GB. Each shard is an open-addressing table of
-// tagged block pointers (8 bytes a slot, about 12 bytes per row at the load
+// tagged block pointers (8 bytes a slot, 9-18 bytes per row at the load
 // factors used; see Shard); a reader takes one shard's shared lock per key. A
 // writer prepares everything (new blocks, a grown slot array) outside the
 // lock and holds a shard's exclusive lock only to swap pointers, so a 100k-row
@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/embedded/row_format.h"
 #include "storage/embedded/shared_mutex.h"
 
 namespace kiln::storage::embedded {
@@ -85,17 +86,25 @@ class RowTable {
   static size_t ShardOf(uint64_t hash) { return hash & (kShards - 1); }
 
   // Reader: calls fn(block or nullptr) under the key's shard shared lock.
+  // `hash` is HashKey of the whole key.
   template <typename Fn>
   void WithRow(std::string_view key, uint64_t hash, const Fn& fn) const {
+    KeyProbe probe = KeyProbe::Make(key, prefix());
     const Shard& s = shards_[ShardOf(hash)];
     std::shared_lock lock(s.mu);
-    fn(Probe(s, key, hash));
+    fn(Probe(s, probe, hash));
   }
 
   // Writer: the stored block for key, or nullptr (no lock: see class comment).
   const char* FindForWriter(std::string_view key, uint64_t hash) const {
-    return Probe(shards_[ShardOf(hash)], key, hash);
+    return Probe(shards_[ShardOf(hash)], KeyProbe::Make(key, prefix()), hash);
   }
+
+  // The table's entity key prefix (set at most once), or nullptr.
+  const std::string* prefix() const { return prefix_.load(std::memory_order_acquire); }
+  // Writer: sets the prefix; false when it is set already. Must precede any
+  // ApplyShard of blocks that use it.
+  bool SetPrefix(std::string prefix);
 
   struct NewBlock {
     uint64_t hash;
@@ -149,10 +158,11 @@ class RowTable {
   static uint64_t Tag(uint64_t hash) { return hash >> kTagShift; }
   static char* Ptr(uint64_t slot) { return reinterpret_cast<char*>(slot & kPtrMask); }
   static size_t Start(uint64_t hash, int bits) { return bits == 0 ? 0 : static_cast<size_t>(hash >> (64 - bits)); }
-  static const char* Probe(const Shard& s, std::string_view key, uint64_t hash);
+  static const char* Probe(const Shard& s, const KeyProbe& key, uint64_t hash);
 
   std::array<Shard, kShards> shards_;
   Layouts layouts_;
+  std::atomic<const std::string*> prefix_{nullptr};  // owned; set once
   std::atomic<uint64_t> rows_{0};
   std::atomic<uint64_t> block_bytes_{0};
   std::atomic<uint64_t> slot_bytes_{0};

@@ -172,6 +172,13 @@ void TableLog::AddLayout(std::string& buf, uint64_t id, const std::vector<std::s
   b.End();
 }
 
+void TableLog::AddKeyPrefix(std::string& buf, std::string_view prefix) {
+  RecordBuilder b(buf);
+  b.Begin(RecordType::kKeyPrefix);
+  PutString(buf, prefix);
+  b.End();
+}
+
 StatusOr<std::unique_ptr<TableLog>> TableLog::Create(const std::string& dir, const std::string& name,
                                                      std::string_view project, std::string_view view) {
   std::string path = dir + "/" + name;
@@ -248,6 +255,10 @@ StatusOr<std::unique_ptr<TableLog>> TableLog::Open(const std::string& dir, const
         if (p) names.emplace_back(nm);
       }
       s = p == end ? handler.layout(id, std::move(names)) : Internal("malformed layout record");
+    } else if (type == RecordType::kKeyPrefix) {
+      std::string_view prefix;
+      p = GetString(p, end, &prefix);
+      s = p == end ? handler.key_prefix(prefix) : Internal("malformed key prefix record");
     } else if (type == RecordType::kRows) {
       s = handler.rows(p, end);
     } else {

@@ -7,6 +7,8 @@
 //     kHeader: varint len, project, varint len, view   (first record, once)
 //     kLayout: varint id, varint n, n x (varint len, feature name)
 //     kRows:   row blocks (row_format.h) back to back
+//     kKeyPrefix: the table's entity key prefix (at most once, before any
+//              row that uses it)
 //
 // Durability: Append returns only after write + fdatasync of the whole
 // buffer; a failed append is cut off again (ftruncate) so later records never
@@ -32,7 +34,7 @@
 
 namespace kiln::storage::embedded {
 
-enum class RecordType : uint8_t { kHeader = 1, kLayout = 2, kRows = 3 };
+enum class RecordType : uint8_t { kHeader = 1, kLayout = 2, kRows = 3, kKeyPrefix = 4 };
 
 // Builds records in place in a caller's buffer (no second copy of the rows).
 class RecordBuilder {
@@ -57,6 +59,7 @@ class TableLog {
   struct ReplayHandler {
     std::function<Status(std::string_view project, std::string_view view)> header;
     std::function<Status(uint64_t id, std::vector<std::string> names)> layout;
+    std::function<Status(std::string_view prefix)> key_prefix;
     // Row blocks [p, end) of one record; must validate them.
     std::function<Status(const char* p, const char* end)> rows;
   };
@@ -93,6 +96,7 @@ class TableLog {
   // Encodes the header / layout records.
   static void AddHeader(std::string& buf, std::string_view project, std::string_view view);
   static void AddLayout(std::string& buf, uint64_t id, const std::vector<std::string>& names);
+  static void AddKeyPrefix(std::string& buf, std::string_view prefix);
 
  private:
   TableLog(std::string dir, std::string name, int fd, uint64_t size);
