@@ -68,7 +68,7 @@ bool IsFloat(ColumnType t) { return t == ColumnType::kFloat || t == ColumnType::
 
 Status Refuse(std::string_view column, ColumnType from, ValueType to, std::string_view why) {
   return InvalidArgument("column '" + std::string(column) + "' (" + std::string(ColumnTypeName(from)) +
-                         ") cannot be stored as a " + std::string(ValueTypeName(to)) + " feature: " +
+                         ") cannot be stored as a " + std::string(DeclaredTypeName(to)) + " feature: " +
                          std::string(why));
 }
 
@@ -147,7 +147,7 @@ std::string NumpyFloat32Str(float value) {
   return FormatFloat(value < 0, digits, exp, a < 1e-4 || a >= 1e7);
 }
 
-std::string_view ValueTypeName(ValueType type) {
+std::string_view DeclaredTypeName(ValueType type) {
   switch (type) {
     case ValueType::kBytes: return "Bytes";
     case ValueType::kString: return "String";
@@ -355,7 +355,7 @@ Status ValueEncoder::Encode(const Column& c, size_t row, std::string* out) const
 Status CheckEntityColumn(ColumnType from, const EntityColumn& entity) {
   auto refuse = [&](std::string_view why) {
     return InvalidArgument("join key column '" + entity.join_key + "' (" + std::string(ColumnTypeName(from)) +
-                           ") cannot key the " + std::string(ValueTypeName(entity.type)) + " entity '" +
+                           ") cannot key the " + std::string(DeclaredTypeName(entity.type)) + " entity '" +
                            entity.name + "': " + std::string(why));
   };
   switch (entity.type) {

@@ -30,7 +30,9 @@
 
 namespace kiln::features {
 
-std::string_view ValueTypeName(ValueType type);
+// Feast's names (Int64, Float32, ...) and the engine's column type names,
+// for messages.
+std::string_view DeclaredTypeName(ValueType type);
 std::string_view ColumnTypeName(storage::ColumnType type);
 
 class ValueEncoder {
