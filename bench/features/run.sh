@@ -13,7 +13,7 @@
 #   FEAST_MAT_ROWS=1000000 rows materialized into Feast's Redis (and into kiln again, same scale)
 #   HIST_ROWS=10000000     HIST_ENTITIES=1000000  HIST_FEATURES=20  ENTITY_ROWS=1000000
 #   SMALL_DIV=10           the small point-in-time scale: entities with eid % SMALL_DIV == 0
-#   FEAST_HIST_FULL=0      1: also time Feast's get_historical_features at full scale (slow, RAM)
+#   FEAST_HIST_FULL=1      0: time Feast's get_historical_features at the small scale only (full: ~2 min, ~11 GB)
 #   FEAST_MAT_FULL=0       1: materialize MAT_ROWS (not FEAST_MAT_ROWS) into Feast's Redis too
 #   KILN_BINARY=build/release/kiln   the kiln binary (copied into the run dir when its turn comes)
 #   KILN_ARGS=             extra flags for kiln serve
@@ -51,7 +51,7 @@ HIST_ENTITIES="${HIST_ENTITIES:-1000000}"
 HIST_FEATURES="${HIST_FEATURES:-20}"
 ENTITY_ROWS="${ENTITY_ROWS:-1000000}"
 SMALL_DIV="${SMALL_DIV:-10}"
-FEAST_HIST_FULL="${FEAST_HIST_FULL:-0}"
+FEAST_HIST_FULL="${FEAST_HIST_FULL:-1}"
 FEAST_MAT_FULL="${FEAST_MAT_FULL:-0}"
 KILN_BINARY="${KILN_BINARY:-$ROOT/build/release/kiln}"
 [[ "$KILN_BINARY" == /* ]] || KILN_BINARY="$ROOT/$KILN_BINARY"
