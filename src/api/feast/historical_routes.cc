@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ids.h"
+#include "features/value_json.h"
 
 namespace kiln::api::feast {
 namespace {
@@ -194,7 +195,53 @@ net::HttpResponse Historical(features::HistoricalService& historical, net::HttpR
   return res;
 }
 
+std::string Rfc3339(int64_t us) {
+  std::string out;
+  features::AppendRfc3339(us, &out);
+  return out;
+}
+
+json JobJson(const features::MaterializeProgress& p) {
+  return json{{"job_id", p.job_id},
+              {"state", p.state},
+              {"project", p.project},
+              {"views", p.views},
+              {"view", p.view},
+              {"rows_total", p.rows_total},
+              {"rows_done", p.rows_done},
+              {"rows_per_second", p.rows_per_second},
+              {"eta_seconds", p.eta_seconds},
+              {"error", p.error},
+              {"skipped", p.skipped},
+              {"started", Rfc3339(p.started_us)},
+              {"finished", p.finished_us > 0 ? json(Rfc3339(p.finished_us)) : json(nullptr)}};
+}
+
 }  // namespace
+
+void AddMaterializeJobRoutes(net::Router& router, features::Materializer& materializer) {
+  auto render = [](unsigned status, std::string_view code, std::string_view message) {
+    return Error(status, code, message);
+  };
+  net::Route& list = router.Add(
+      "GET", "/api/v1/features/materialize/jobs",
+      [&materializer](net::HttpRequest&) {
+        json jobs = json::array();
+        for (const auto& p : materializer.ListJobs()) jobs.push_back(JobJson(p));
+        return net::HttpResponse::Json(200, json{{"jobs", jobs}}.dump(-1, ' ', false, json::error_handler_t::replace));
+      },
+      net::Execution::kInline);
+  list.render_error = render;
+  net::Route& one = router.Add(
+      "GET", "/api/v1/features/materialize/jobs/{id}",
+      [&materializer](net::HttpRequest& req) {
+        auto p = materializer.GetJob(std::string(req.PathParam("id")));
+        if (!p.ok()) return ErrorFor(p.status());
+        return net::HttpResponse::Json(200, JobJson(*p).dump(-1, ' ', false, json::error_handler_t::replace));
+      },
+      net::Execution::kInline);
+  one.render_error = render;
+}
 
 void AddHistoricalRoutes(net::Router& router, features::HistoricalService& historical) {
   net::Route& r = router.Add(

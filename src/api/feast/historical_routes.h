@@ -24,10 +24,21 @@
 #pragma once
 
 #include "features/historical.h"
+#include "features/materializer.h"
 #include "net/router.h"
 
 namespace kiln::api::feast {
 
 void AddHistoricalRoutes(net::Router& router, features::HistoricalService& historical);
+
+// Progress of materialization jobs (Feast's ?async=true /materialize answers
+// only 202; this is where its progress is seen):
+//   GET /api/v1/features/materialize/jobs        -> {"jobs": [job, ...]} (oldest first)
+//   GET /api/v1/features/materialize/jobs/{id}   -> job, 404 when unknown
+// job = {"job_id", "state": running|succeeded|failed, "project", "views",
+//        "view" (copying now), "rows_total", "rows_done", "rows_per_second",
+//        "eta_seconds", "error", "skipped", "started", "finished"}
+// Memory-only, answered on the I/O thread.
+void AddMaterializeJobRoutes(net::Router& router, features::Materializer& materializer);
 
 }  // namespace kiln::api::feast
