@@ -168,13 +168,13 @@ StatusOr<PitResult> DuckDbOfflineEngine::PointInTimeJoin(const PitRequest& req) 
         return InvalidArgument("output column '" + out_name + "' occurs twice (use full feature names)");
       }
       result.columns.push_back(out_name);
-      std::string value = f + "." + alias;
-      if (view.ttl_us > 0) {
-        // The matched row is the newest with event <= T; if it is older than
-        // T - ttl, so is every other candidate: no match.
-        value = "CASE WHEN " + f + ".__kiln_ev >= CAST(e.__kiln_ts AS HUGEINT) - " + std::to_string(view.ttl_us) +
-                " THEN " + value + " END";
-      }
+      // The matched row is the newest with event <= T; if it is older than
+      // T - ttl, so is every other candidate: no match. A NULL entity
+      // timestamp matches nothing (DuckDB's ASOF join was seen to pair it
+      // with a row when the view has no ttl).
+      std::string cond = view.ttl_us > 0 ? f + ".__kiln_ev >= CAST(e.__kiln_ts AS HUGEINT) - " + std::to_string(view.ttl_us)
+                                         : std::string("e.__kiln_ts IS NOT NULL");
+      std::string value = "CASE WHEN " + cond + " THEN " + f + "." + alias + " END";
       select += ", " + value + " AS " + Ident(out_name);
     }
     // Rows that no entity row can match are dropped before the join
