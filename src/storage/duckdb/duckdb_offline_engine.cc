@@ -155,7 +155,7 @@ Chunk EmptyChunk(const std::vector<std::pair<std::string, ColumnType>>& out, siz
 
 }  // namespace
 
-DuckDbOfflineEngine::DuckDbOfflineEngine(duckdb_database db, DuckDbOptions options)
+DuckDbOfflineEngine::DuckDbOfflineEngine(_duckdb_database* db, DuckDbOptions options)
     : db_(db), options_(std::move(options)) {}
 
 DuckDbOfflineEngine::~DuckDbOfflineEngine() { duckdb_close(&db_); }

@@ -24,14 +24,16 @@
 // temp_dir) and threads across all calls together.
 #pragma once
 
-#include <duckdb.h>
-
 #include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
 
 #include "storage/offline_engine.h"
+
+// duckdb.h stays out of this header (only src/storage sees DuckDB's include
+// directory); this is DuckDB's handle type, `duckdb_database`.
+struct _duckdb_database;
 
 namespace kiln::storage {
 
@@ -56,9 +58,9 @@ class DuckDbOfflineEngine final : public OfflineEngine {
   std::string Version() const override;
 
  private:
-  DuckDbOfflineEngine(duckdb_database db, DuckDbOptions options);
+  DuckDbOfflineEngine(_duckdb_database* db, DuckDbOptions options);
 
-  duckdb_database db_;
+  _duckdb_database* db_;
   DuckDbOptions options_;
   std::atomic<uint64_t> temp_seq_{0};
 };
