@@ -243,7 +243,7 @@ def cmd_hist_kiln(a):
     t0 = time.perf_counter()
     if a.mode == "cli":
         cmd = [a.kiln, "features", "historical", "--data-dir", a.data_dir, "--entity-df", ent_path,
-               "--features", ",".join(refs), "--out", a.out] + (a.extra or [])
+               "--features", ",".join(refs), "--out", a.out, "--project", "fbench", "--quiet"] + (a.extra or [])
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=a.timeout)
         info = {"cmd": " ".join(cmd), "rc": p.returncode, "tail": p.stdout.decode(errors="replace")[-800:]}
         ok = p.returncode == 0
@@ -284,7 +284,8 @@ def cmd_compare(a):
 
     def prep(d):
         d = d[key].copy()
-        d["event_timestamp"] = pd.to_datetime(d["event_timestamp"], utc=True).astype("int64")
+        # Feast returns ns, kiln µs: compare in one unit.
+        d["event_timestamp"] = pd.to_datetime(d["event_timestamp"], utc=True).dt.as_unit("ns").astype("int64")
         for c in [ENTITY] + feats:
             d[c] = pd.to_numeric(d[c]).astype("float64")
         null = d[feats].isna().all(axis=1).to_numpy()
@@ -298,11 +299,53 @@ def cmd_compare(a):
         sys.exit(1)
     xa, ya = x.to_numpy(), y.to_numpy()
     same = (xa == ya) | (np.isnan(xa) & np.isnan(ya))
-    bad = int((~same.all(axis=1)).sum())
-    res.update({"mismatched_rows": bad, "equal": bad == 0 and yn >= xn,
+    bad_idx = np.nonzero(~same.all(axis=1))[0]
+    res.update({"mismatched_rows": int(len(bad_idx)), "equal": len(bad_idx) == 0 and yn >= xn,
                 "extra_null_rows_b": yn - xn})
+    if len(bad_idx) and a.features_parquet:
+        res["referee"] = referee(a, x, y, bad_idx, feats)
     print(json.dumps(res))
     sys.exit(0 if res["equal"] else 1)
+
+
+def referee(a, x, y, bad_idx, feats):
+    """Where A and B differ, the row the definition picks (latest event_timestamp <= T and
+    >= T - ttl, ties by the latest created), brute force over the entity's feature rows: counts
+    of rows where only A, only B, or neither agrees with it (at most 10,000 rows examined)."""
+    import numpy as np
+    import pandas as pd
+    h = pd.read_parquet(a.features_parquet, columns=[ENTITY, "event_timestamp", "created"] + feats)
+    want = set(x[ENTITY].iloc[bad_idx[:10000]].astype("int64"))
+    h = h[h[ENTITY].isin(want)]
+    h["ev"] = h["event_timestamp"].dt.as_unit("ns").astype("int64")
+    h["cr"] = h["created"].dt.as_unit("ns").astype("int64")
+    groups = {e: g.sort_values(["ev", "cr"]) for e, g in h.groupby(ENTITY)}
+    ttl_ns = int(a.ttl_s * 1e9)
+    out = {"a_right": 0, "b_right": 0, "neither": 0, "a_took_earlier_created_tie": 0, "examples": []}
+    for i in bad_idx[:10000]:
+        e, t = int(x[ENTITY].iloc[i]), int(x["event_timestamp"].iloc[i])
+        g = groups.get(e)
+        ref, tie_losers = None, []
+        if g is not None:
+            c = g[(g["ev"] <= t) & (g["ev"] >= t - ttl_ns)]
+            if len(c):
+                ref = c.iloc[-1][feats].astype("float64").to_numpy()
+                same_ev = c[c["ev"] == c["ev"].iloc[-1]].iloc[:-1]
+                tie_losers = [r.to_numpy(dtype="float64") for _, r in same_ev[feats].iterrows()]
+        def agrees(row):
+            v = row[feats].to_numpy(dtype="float64")
+            return bool(np.all(np.isnan(v))) if ref is None else bool(np.all(v == ref))
+        ra, rb = agrees(x.iloc[i]), agrees(y.iloc[i])
+        k = "a_right" if ra and not rb else "b_right" if rb and not ra else "neither"
+        out[k] += 1
+        va = x.iloc[i][feats].to_numpy(dtype="float64")
+        if rb and any(bool(np.all(va == tl)) for tl in tie_losers):
+            out["a_took_earlier_created_tie"] += 1
+        if len(out["examples"]) < 3:
+            out["examples"].append({"eid": e, "ts_ns": t, "a_f0": float(x["f0"].iloc[i]),
+                                    "b_f0": float(y["f0"].iloc[i]),
+                                    "ref_f0": None if ref is None else float(ref[0])})
+    return out
 
 
 def cmd_cpu_ticks(a):
@@ -378,6 +421,8 @@ def main():
     p = sub.add_parser("compare")
     p.add_argument("a")
     p.add_argument("b")
+    p.add_argument("--features-parquet", help="the feature rows, to referee rows where A and B differ")
+    p.add_argument("--ttl-s", type=float, default=7 * 86400)
     p = sub.add_parser("cpu-ticks")
     p.add_argument("pid", type=int)
     p = sub.add_parser("report")

@@ -154,8 +154,19 @@ def main(run):
         if c:
             notes.append(f"point-in-time {f}: kiln's result vs Feast's, row by row: "
                          + ("equal" if c.get("equal") else "DIFFERENT")
-                         + f" ({c.get('rows_a')} vs {c.get('rows_b')} rows, {c.get('mismatched_rows')} mismatched, "
-                           f"{c.get('rows_without_match')} rows without a feature row)")
+                         + f" (Feast {c.get('rows_a'):,} rows, kiln {c.get('rows_b'):,}; rows with features: "
+                           f"{c.get('matched_rows_a'):,} vs {c.get('matched_rows_b'):,}, {c.get('mismatched_rows'):,} differ; "
+                           f"all-null rows: {c.get('null_rows_a'):,} vs {c.get('null_rows_b'):,} — the "
+                           f"{c.get('extra_null_rows_b', 0):,} more in kiln are the entity rows Feast's file store drops)")
+            r = c.get("referee")
+            if r:
+                notes.append(f"point-in-time {f}: where they differ, the row the definition picks (latest event time "
+                             f"<= T within ttl, ties by latest created; brute force over the entity's rows): "
+                             f"kiln right on {r['b_right']:,}, Feast right on {r['a_right']:,}, neither on {r['neither']:,} "
+                             f"(examples: {r['examples'][:2]}); on {r.get('a_took_earlier_created_tie', 0):,} of them Feast's "
+                             f"file store returned the earlier-created row of an event-time tie" if r["a_right"] == 0 and r["neither"] == 0 else
+                             f"point-in-time {f}: referee: kiln right on {r['b_right']:,}, Feast right on "
+                             f"{r['a_right']:,}, neither on {r['neither']:,} (examples: {r['examples'][:3]})")
 
     w("| metric | feast | kiln | kiln/feast |")
     w("|---|---:|---:|---:|")

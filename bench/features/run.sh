@@ -326,10 +326,11 @@ bench_kiln() {
         --out "$SDIR/hist_small.parquet" || true
       step hist_full fdrv hist-kiln "${hargs[@]}" --view hist --entity-df entity_df.parquet \
         --out "$SDIR/hist_full.parquet" || true
-      local f
+      local f src
       for f in hist_small hist_full; do
+        src="$DATA/hist_small.parquet"; [[ "$f" == hist_full ]] && src="$DATA/hist.parquet"
         if [[ -f "$RUN/feast/$f.parquet" && -f "$SDIR/$f.parquet" ]]; then
-          step "compare_$f" fdrv compare "$RUN/feast/$f.parquet" "$SDIR/$f.parquet" || true
+          step "compare_$f" fdrv compare "$RUN/feast/$f.parquet" "$SDIR/$f.parquet" --features-parquet "$src" || true
         fi
       done
     fi
