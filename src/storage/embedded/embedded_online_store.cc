@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 #include <shared_mutex>
 #include <unordered_set>
 
@@ -30,17 +32,34 @@ using embedded::TableLog;
 
 namespace embedded {
 
+// One Write's rows [begin, end) waiting in a table's commit queue.
+struct WriteRequest {
+  const OnlineWriteBatch* batch;
+  size_t begin, end;
+  Status status;
+  OnlineWriteResult result;
+  bool retry = false;  // the table was dropped meanwhile: start over
+  bool done = false;
+};
+
 struct Table {
   OnlineTable id;
   std::mutex writer_mu;
   bool dropped = false;           // guarded by writer_mu
   std::unique_ptr<TableLog> log;  // guarded by writer_mu
   RowTable rows;
+  // Group commit: concurrent Writes queue up; whichever finds no commit in
+  // progress commits everything queued with one append and one fdatasync.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<WriteRequest*> queue;  // guarded by queue_mu
+  bool committing = false;           // guarded by queue_mu
 };
 
 }  // namespace embedded
 
 using embedded::Table;
+using embedded::WriteRequest;
 
 namespace {
 
@@ -158,11 +177,11 @@ size_t StructuralPrefixLen(const std::string& key) {
 // prefix shared by a sample of the batch's keys, capped at the v3 structure
 // so that keys sharing leading payload bytes by chance do not make it too
 // long for the rest. Empty when too short to be worth a flag.
-std::string ChooseKeyPrefix(const OnlineWriteBatch& batch) {
-  const std::string& first = batch.rows[0].entity_key;
+std::string ChooseKeyPrefix(const OnlineWriteBatch& batch, size_t begin, size_t end) {
+  const std::string& first = batch.rows[begin].entity_key;
   size_t lcp = StructuralPrefixLen(first);
-  size_t sample = std::min<size_t>(batch.rows.size(), 64);
-  for (size_t i = 1; i < sample && lcp > 0; ++i) {
+  size_t sample_end = std::min(end, begin + 64);
+  for (size_t i = begin + 1; i < sample_end && lcp > 0; ++i) {
     const std::string& k = batch.rows[i].entity_key;
     size_t j = 0;
     while (j < lcp && j < k.size() && k[j] == first[j]) ++j;
@@ -183,25 +202,27 @@ char* CopyBlock(const char* p, size_t n) {
   return b;
 }
 
-// Winners of a batch against each other: per entity key the row that
-// supersedes every other row of the same key in the batch (ties: the first).
-std::vector<char> WinnersWithinBatch(const OnlineWriteBatch& batch, const std::vector<uint64_t>& hashes) {
-  size_t n = batch.rows.size();
+// Winners of rows [begin, end) of a batch against each other: per entity key
+// the row that supersedes every other row of the same key there (ties: the
+// first). keep[i - begin] is 1 for them.
+std::vector<char> WinnersWithinRange(const OnlineWriteBatch& batch, size_t begin, size_t end,
+                                     const std::vector<uint64_t>& hashes) {
+  size_t n = end - begin;
   std::vector<char> keep(n, 1);
   size_t cap = 16;
   while (cap < 2 * n) cap *= 2;
   std::vector<int64_t> index(cap, -1);
   size_t mask = cap - 1;
   for (size_t i = 0; i < n; ++i) {
-    const auto& r = batch.rows[i];
+    const auto& r = batch.rows[begin + i];
     for (size_t s = hashes[i] & mask;; s = (s + 1) & mask) {
       if (index[s] < 0) {
         index[s] = static_cast<int64_t>(i);
         break;
       }
       size_t j = static_cast<size_t>(index[s]);
-      if (hashes[j] != hashes[i] || batch.rows[j].entity_key != r.entity_key) continue;
-      const auto& o = batch.rows[j];
+      const auto& o = batch.rows[begin + j];
+      if (hashes[j] != hashes[i] || o.entity_key != r.entity_key) continue;
       if (Supersedes(r.event_ts_us, r.created_ts_us, o.event_ts_us, o.created_ts_us)) {
         keep[j] = 0;
         index[s] = static_cast<int64_t>(i);
@@ -350,50 +371,82 @@ StatusOr<std::shared_ptr<Table>> EmbeddedOnlineStore::GetOrCreate(const OnlineTa
 
 StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table, const OnlineWriteBatch& batch) {
   KILN_RETURN_IF_ERROR(Validate(table, batch));
-  OnlineWriteResult result;
-  if (batch.rows.empty()) return result;
-  std::shared_ptr<Table> t;
-  std::unique_lock<std::mutex> writer;
-  while (true) {
-    KILN_ASSIGN_OR_RETURN(t, GetOrCreate(table));
-    writer = std::unique_lock(t->writer_mu);
-    if (!t->dropped) break;  // dropped meanwhile: the next GetOrCreate makes a fresh one
-    writer.unlock();
+  OnlineWriteResult total;
+  // Huge batches commit in slices, bounding the log buffer; each slice is
+  // durable before the next is decided (so rows of one key in two slices
+  // still obey the timestamp rules).
+  for (size_t begin = 0; begin < batch.rows.size(); begin += kMaxRowsPerCommit) {
+    WriteRequest req{&batch, begin, std::min(batch.rows.size(), begin + kMaxRowsPerCommit), Status::Ok(), {}};
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Table> t, GetOrCreate(table));
+      Table& tbl = *t;
+      std::unique_lock q(tbl.queue_mu);
+      tbl.queue.push_back(&req);
+      while (!req.done) {
+        if (tbl.committing) {
+          tbl.queue_cv.wait(q);
+          continue;
+        }
+        tbl.committing = true;
+        std::vector<WriteRequest*> group;
+        group.swap(tbl.queue);
+        q.unlock();
+        CommitGroup(tbl, group);
+        q.lock();
+        for (WriteRequest* r : group) r->done = true;
+        tbl.committing = false;
+        tbl.queue_cv.notify_all();
+      }
+      if (!req.retry) break;
+      req.retry = req.done = false;
+    }
+    KILN_RETURN_IF_ERROR(req.status);
+    total.written += req.result.written;
+    total.skipped += req.result.skipped;
   }
-  RowTable& rows = t->rows;
+  return total;
+}
 
-  // Layout: published to readers only once its record is durable.
-  int64_t found = rows.layouts().Find(batch.features);
-  bool new_layout = found < 0;
-  uint32_t layout = new_layout ? rows.layouts().size() : static_cast<uint32_t>(found);
-  if (new_layout && layout >= embedded::Layouts::kMaxLayouts) {
-    return ResourceExhausted(Describe(table) + " has too many distinct feature lists");
+void EmbeddedOnlineStore::CommitGroup(Table& t, std::vector<WriteRequest*>& group) {
+  std::lock_guard writer(t.writer_mu);
+  if (t.dropped) {
+    for (WriteRequest* r : group) r->retry = true;
+    return;
   }
+  Status s = CommitLocked(t, group);
+  if (!s.ok()) {
+    for (WriteRequest* r : group) {
+      r->status = s;
+      r->result = {};
+    }
+  }
+}
 
-  // Key prefix: adopted with the first multi-row write, published (like a
-  // layout) once its record is durable.
+// Decides, logs (one append, one fdatasync) and applies a group of requests
+// exactly as if they ran one after another.
+Status EmbeddedOnlineStore::CommitLocked(Table& t, std::vector<WriteRequest*>& group) {
+  RowTable& rows = t.rows;
+
+  // Key prefix: adopted from the group's first multi-row request when the
+  // table has none; published, like new layouts, once the log is durable.
   std::string new_prefix;
-  if (!rows.prefix() && batch.rows.size() >= 2) new_prefix = ChooseKeyPrefix(batch);
-  const std::string* prefix = rows.prefix() ? rows.prefix() : new_prefix.empty() ? nullptr : &new_prefix;
-
-  size_t n = batch.rows.size();
-  std::vector<uint64_t> hashes(n);
-  for (size_t i = 0; i < n; ++i) hashes[i] = HashKey(batch.rows[i].entity_key);
-  std::vector<char> keep = WinnersWithinBatch(batch, hashes);
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + 8 < n) rows.PrefetchForWriter(hashes[i + 8]);
-    if (!keep[i]) continue;
-    const auto& r = batch.rows[i];
-    if (const char* stored = rows.FindForWriter(r.entity_key, hashes[i])) {
-      RowRef s = DecodeBlock(stored);
-      if (!Supersedes(r.event_ts_us, r.created_ts_us, s.event_ts_us, s.created_ts_us)) {
-        keep[i] = 0;
-        continue;
+  if (!rows.prefix()) {
+    for (const WriteRequest* r : group) {
+      if (r->end - r->begin >= 2) {
+        new_prefix = ChooseKeyPrefix(*r->batch, r->begin, r->end);
+        break;
       }
     }
-    bytes += BlockBodySize(r, layout, r.entity_key.size()) + 10;
   }
+  const std::string* prefix = rows.prefix() ? rows.prefix() : new_prefix.empty() ? nullptr : &new_prefix;
+
+  std::string buf;
+  if (!new_prefix.empty()) TableLog::AddKeyPrefix(buf, new_prefix);
+  std::vector<const std::vector<std::string>*> new_layouts;  // ids follow the published ones
+  // Rows logged by earlier requests of this group, by key: later requests
+  // compare against them instead of the (not yet updated) stored rows.
+  std::unordered_map<std::string_view, std::pair<int64_t, int64_t>> overlay;
+  const bool use_overlay = group.size() > 1;
 
   struct Pending {
     uint64_t hash;
@@ -401,54 +454,99 @@ StatusOr<OnlineWriteResult> EmbeddedOnlineStore::Write(const OnlineTable& table,
     size_t size;
   };
   std::vector<Pending> pending;
-  std::string buf;
-  buf.reserve(bytes + bytes / options_.record_bytes * RecordBuilder::kFrame + 64 +
-              (new_layout ? 64 * batch.features.size() : 0));
-  if (!new_prefix.empty()) TableLog::AddKeyPrefix(buf, new_prefix);
-  if (new_layout) TableLog::AddLayout(buf, layout, batch.features);
   RecordBuilder record(buf);
-  for (size_t i = 0; i < n; ++i) {
-    if (!keep[i]) continue;
-    if (!record.is_open()) record.Begin(RecordType::kRows);
-    size_t offset = buf.size();
-    EncodeBlock(buf, batch.rows[i], layout, prefix);
-    pending.push_back({hashes[i], offset, buf.size() - offset});
-    if (record.open_bytes() >= options_.record_bytes) record.End();
+  for (WriteRequest* req : group) {
+    const OnlineWriteBatch& batch = *req->batch;
+    int64_t found = rows.layouts().Find(batch.features);
+    if (found < 0) {
+      for (size_t i = 0; i < new_layouts.size(); ++i) {
+        if (*new_layouts[i] == batch.features) found = static_cast<int64_t>(rows.layouts().size() + i);
+      }
+    }
+    if (found < 0) {
+      found = static_cast<int64_t>(rows.layouts().size() + new_layouts.size());
+      if (found >= embedded::Layouts::kMaxLayouts) {
+        return ResourceExhausted(Describe(t.id) + " has too many distinct feature lists");
+      }
+      if (record.is_open()) record.End();
+      TableLog::AddLayout(buf, static_cast<uint64_t>(found), batch.features);
+      new_layouts.push_back(&batch.features);
+    }
+    const uint32_t layout = static_cast<uint32_t>(found);
+
+    const size_t n = req->end - req->begin;
+    std::vector<uint64_t> hashes(n);
+    for (size_t i = 0; i < n; ++i) hashes[i] = HashKey(batch.rows[req->begin + i].entity_key);
+    std::vector<char> keep = WinnersWithinRange(batch, req->begin, req->end, hashes);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i + 8 < n) rows.PrefetchForWriter(hashes[i + 8]);
+      if (!keep[i]) continue;
+      const auto& r = batch.rows[req->begin + i];
+      bool wins = true;
+      auto o = use_overlay ? overlay.find(r.entity_key) : overlay.end();
+      if (o != overlay.end()) {
+        wins = Supersedes(r.event_ts_us, r.created_ts_us, o->second.first, o->second.second);
+      } else if (const char* stored = rows.FindForWriter(r.entity_key, hashes[i])) {
+        RowRef sr = DecodeBlock(stored);
+        wins = Supersedes(r.event_ts_us, r.created_ts_us, sr.event_ts_us, sr.created_ts_us);
+      }
+      if (!wins) {
+        keep[i] = 0;
+        continue;
+      }
+      bytes += BlockBodySize(r, layout, r.entity_key.size()) + 10;
+    }
+    buf.reserve(buf.size() + bytes + bytes / options_.record_bytes * RecordBuilder::kFrame + 64);
+    size_t logged = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!keep[i]) continue;
+      const auto& r = batch.rows[req->begin + i];
+      if (!record.is_open()) record.Begin(RecordType::kRows);
+      size_t offset = buf.size();
+      EncodeBlock(buf, r, layout, prefix);
+      pending.push_back({hashes[i], offset, buf.size() - offset});
+      if (use_overlay) overlay[r.entity_key] = {r.event_ts_us, r.created_ts_us};
+      ++logged;
+      if (record.open_bytes() >= options_.record_bytes) record.End();
+    }
+    req->result.written = logged;
+    req->result.skipped = n - logged;
   }
   if (record.is_open()) record.End();
-  result.written = pending.size();
-  result.skipped = n - pending.size();
-  if (buf.empty()) return result;
+  if (buf.empty()) return Status::Ok();
 
-  KILN_RETURN_IF_ERROR(t->log->Append(buf));
-  if (new_layout) rows.layouts().Append(batch.features);
+  KILN_RETURN_IF_ERROR(t.log->Append(buf));
+  for (const auto* names : new_layouts) rows.layouts().Append(*names);
   if (!new_prefix.empty()) rows.SetPrefix(std::move(new_prefix));
 
-  // Durable: make the rows visible, one shard (one short exclusive lock) at a time.
+  // Durable: make the rows visible, one shard (one short exclusive lock) at a
+  // time, keeping their order within a shard (a later row of a key replaces
+  // an earlier one of the group).
   std::vector<uint32_t> start(RowTable::kShards + 1, 0);
   for (const Pending& p : pending) ++start[RowTable::ShardOf(p.hash) + 1];
-  for (size_t s = 0; s < RowTable::kShards; ++s) start[s + 1] += start[s];
+  for (size_t sh = 0; sh < RowTable::kShards; ++sh) start[sh + 1] += start[sh];
   std::vector<uint32_t> order(pending.size());
   {
     std::vector<uint32_t> fill(start.begin(), start.end() - 1);
     for (uint32_t i = 0; i < pending.size(); ++i) order[fill[RowTable::ShardOf(pending[i].hash)]++] = i;
   }
   std::vector<RowTable::NewBlock> blocks;
-  for (size_t s = 0; s < RowTable::kShards; ++s) {
-    if (start[s] == start[s + 1]) continue;
+  for (size_t sh = 0; sh < RowTable::kShards; ++sh) {
+    if (start[sh] == start[sh + 1]) continue;
     blocks.clear();
-    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+    for (uint32_t k = start[sh]; k < start[sh + 1]; ++k) {
       const Pending& p = pending[order[k]];
       blocks.push_back({p.hash, CopyBlock(buf.data() + p.offset, p.size)});
     }
-    rows.ApplyShard(s, blocks.data(), blocks.size());
+    rows.ApplyShard(sh, blocks.data(), blocks.size());
   }
-  Status compacted = MaybeCompactLocked(*t);
+  Status compacted = MaybeCompactLocked(t);
   if (!compacted.ok()) {
-    // The write itself is durable; the old log keeps serving until a later try.
-    log::Warn("online store: compaction of " + Describe(table) + " failed: " + compacted.message());
+    // The writes themselves are durable; the old log keeps serving until a later try.
+    log::Warn("online store: compaction of " + Describe(t.id) + " failed: " + compacted.message());
   }
-  return result;
+  return Status::Ok();
 }
 
 Status EmbeddedOnlineStore::Read(const OnlineTable& table, const std::vector<std::string>& entity_keys,

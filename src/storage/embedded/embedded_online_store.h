@@ -35,10 +35,12 @@
 //   record) makes DropTable an unlink and lets tables compact independently.
 //   A LOCK file (flock) keeps a second process off the directory.
 //
-// Writes to one table are serialized (one writer mutex per table; different
-// tables write in parallel); each Write costs one fdatasync, so many tiny
-// concurrent writes to one table (e.g. /push) are bounded by the disk's
-// sync rate.
+// Writes to one table commit in groups: concurrent Writes (e.g. many /push
+// requests) queue up and the first one commits them all with one append and
+// one fdatasync, deciding them exactly as if they ran one after another.
+// Different tables commit in parallel. A Write of more than 131072 rows
+// commits in slices of that size (each durable before the next; a failure
+// leaves earlier slices written).
 //
 // Ownership: owns its tables and their files; Open's caller owns the store.
 // Thread-safety: every method is thread-safe; Read takes only shared locks
@@ -60,6 +62,7 @@ namespace kiln::storage {
 
 namespace embedded {
 struct Table;
+struct WriteRequest;
 }  // namespace embedded
 
 struct EmbeddedOnlineOptions {
@@ -103,8 +106,13 @@ class EmbeddedOnlineStore final : public OnlineStore {
   Status Load();
   StatusOr<std::shared_ptr<embedded::Table>> GetOrCreate(const OnlineTable& table);
   std::shared_ptr<embedded::Table> Find(const OnlineTable& table);
+  void CommitGroup(embedded::Table& t, std::vector<embedded::WriteRequest*>& group);
+  Status CommitLocked(embedded::Table& t, std::vector<embedded::WriteRequest*>& group);
   Status CompactLocked(embedded::Table& t);
   Status MaybeCompactLocked(embedded::Table& t);
+
+  // Rows of one Write committed together at most (bounds the log buffer).
+  static constexpr size_t kMaxRowsPerCommit = 1 << 17;
 
   const std::string dir_;
   const EmbeddedOnlineOptions options_;

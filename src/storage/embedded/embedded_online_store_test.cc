@@ -505,6 +505,93 @@ TEST_F(EmbeddedOnlineStoreTest, ConcurrentReadersAndWriters) {
   EXPECT_EQ(store_->Stats()[0].rows, static_cast<uint64_t>(kKeys));
 }
 
+// Many small concurrent writes to one table commit in groups; the outcome is
+// the one some serial order of the same writes gives: per key the greatest
+// (event, created) wins, and each write's written/skipped counts add up.
+TEST_F(EmbeddedOnlineStoreTest, ConcurrentSmallWritesToOneTableGroupCommit) {
+  constexpr int kThreads = 8;
+  constexpr int kWrites = 60;
+  constexpr int kKeys = 20;
+  std::atomic<uint64_t> written{0}, skipped{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int w = 0; w < kWrites; ++w) {
+        std::vector<Row> rows;
+        for (int r = 0; r < 3; ++r) {
+          int key = (t * 7 + w * 3 + r) % kKeys;
+          int64_t event = (w * 13 + t * 5 + r) % 50;
+          int64_t created = t;
+          rows.push_back(R("k" + std::to_string(key), event, created,
+                           {std::to_string(event) + "/" + std::to_string(created)}));
+        }
+        // Two feature lists race, so new layouts are created inside groups too.
+        std::vector<std::string> features = {w % 2 ? "f" : "g"};
+        auto res = store_->Write(t_, Batch(features, std::move(rows)));
+        if (!res.ok()) {
+          ++errors;
+          continue;
+        }
+        written += res->written;
+        skipped += res->skipped;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(written.load() + skipped.load(), static_cast<uint64_t>(kThreads * kWrites * 3));
+  // Expected winners, computed serially.
+  std::map<int, std::pair<int64_t, int64_t>> best;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int w = 0; w < kWrites; ++w) {
+      for (int r = 0; r < 3; ++r) {
+        int key = (t * 7 + w * 3 + r) % kKeys;
+        std::pair<int64_t, int64_t> ts{(w * 13 + t * 5 + r) % 50, t};
+        if (!best.count(key) || ts > best[key]) best[key] = ts;
+      }
+    }
+  }
+  auto check = [&] {
+    for (const auto& [key, ts] : best) {
+      auto g = ReadOne(t_, "k" + std::to_string(key), {"f", "g"});
+      ASSERT_TRUE(g.has_value()) << key;
+      EXPECT_EQ(g->event, ts.first) << key;
+      EXPECT_EQ(g->created, ts.second) << key;
+      std::string v = std::to_string(ts.first) + "/" + std::to_string(ts.second);
+      EXPECT_TRUE(g->values[0] == v || g->values[1] == v) << key;
+    }
+  };
+  check();
+  Reopen();
+  check();
+}
+
+// A Write bigger than one commit slice: rows of one key in different slices
+// still obey the timestamp rules, and the counts cover every row.
+TEST_F(EmbeddedOnlineStoreTest, HugeBatchesCommitInSlices) {
+  constexpr int kRows = 300000;
+  std::vector<Row> rows;
+  rows.reserve(kRows);
+  for (int i = 0; i < kRows; ++i) {
+    int key = i % 100000;  // each key three times, 100k rows apart
+    int64_t event = i / 100000 == 1 ? 5 : (i / 100000 == 2 ? 3 : 1);  // the middle one is newest
+    rows.push_back(R("k" + std::to_string(key), event, 0, {std::to_string(i)}));
+  }
+  auto w = Write(t_, Batch({"f"}, std::move(rows)));
+  EXPECT_EQ(w.written + w.skipped, static_cast<uint64_t>(kRows));
+  EXPECT_GE(w.written, 100000u);
+  EXPECT_EQ(store_->Stats()[0].rows, 100000u);
+  for (int key : {0, 31071, 99999}) {
+    auto g = ReadOne(t_, "k" + std::to_string(key), {"f"});
+    ASSERT_TRUE(g.has_value());
+    EXPECT_EQ(g->event, 5);
+    EXPECT_EQ(g->values[0], std::to_string(100000 + key));
+  }
+  Reopen();
+  EXPECT_EQ(ReadOne(t_, "k31071", {"f"})->values[0], std::to_string(131071));
+}
+
 // Concurrent drops, writes and reads of the same table never crash or hang;
 // after the dust settles the store agrees with itself across a restart.
 TEST_F(EmbeddedOnlineStoreTest, DropsRacingWritesAndReads) {
