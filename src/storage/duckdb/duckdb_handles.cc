@@ -46,6 +46,12 @@ Status Connection::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
+Status Connection::FinishStream(Result& r) {
+  const char* err = duckdb_result_error(r.get());
+  if (err && *err) return FromResult(r.get());
+  return Status::Ok();
+}
+
 StatusOr<Result> Connection::Stream(const std::string& sql) {
   duckdb_prepared_statement stmt = nullptr;
   if (duckdb_prepare(c_, sql.c_str(), &stmt) != DuckDBSuccess) {

@@ -79,7 +79,11 @@ class Connection {
   StatusOr<Result> Query(const std::string& sql);
   Status Exec(const std::string& sql);
   // A streaming result: chunks are produced as duckdb_fetch_chunk asks.
+  // duckdb_fetch_chunk answers NULL both at the end and on a failure midway
+  // (a cast error, memory exhausted), so a reader must call FinishStream
+  // after the last chunk.
   StatusOr<Result> Stream(const std::string& sql);
+  static Status FinishStream(Result& r);
 
  private:
   Connection() = default;

@@ -251,9 +251,7 @@ Status DuckDbOfflineEngine::ScanLatest(const LatestScanRequest& request, const C
       }
     }
   }
-  // A streaming query that fails midway ends the chunks and leaves its error.
-  const char* err = duckdb_result_error(r.get());
-  if (err && *err) return InvalidArgument(std::string("DuckDB: ") + err);
+  KILN_RETURN_IF_ERROR(Connection::FinishStream(r));
   if (chunk.rows > 0) KILN_RETURN_IF_ERROR(fn(chunk));
   return Status::Ok();
 }

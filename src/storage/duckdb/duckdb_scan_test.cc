@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "storage/duckdb/duckdb_handles.h"
 #include "storage/duckdb/duckdb_offline_engine.h"
 #include "storage/duckdb/duckdb_test_util.h"
 
@@ -139,6 +140,15 @@ TEST(DuckDbScan, LatestPerKeyMatchesBruteForceOnParquet) {
   auto n = engine->CountLatest(Request(tmp / "f.parquet", FileFormat::kParquet, start, end));
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, ref.size());
+}
+
+TEST(DuckDbScan, UnboundedWindowAtTheInt64Limits) {
+  TempDir tmp;
+  TestDb db;
+  WriteFeatures(db, tmp / "f.parquet", 3000, "parquet");
+  auto engine = MakeEngine(tmp);
+  auto ref = Reference(db, INT64_MIN, INT64_MAX);
+  CheckAgainst(ScanAll(*engine, Request(tmp / "f.parquet", FileFormat::kParquet, INT64_MIN, INT64_MAX)), ref);
 }
 
 TEST(DuckDbScan, CsvSourceAndParquetDirectory) {
@@ -277,6 +287,28 @@ TEST(DuckDbScan, CallbackErrorStopsTheScan) {
                                  });
   EXPECT_EQ(st.code(), StatusCode::kAborted);
   EXPECT_EQ(calls, 1);
+}
+
+TEST(DuckDbEngine, AStreamThatFailsMidwayIsAnErrorNotAShortResult) {
+  duckdb_database db;
+  ASSERT_EQ(duckdb_open(nullptr, &db), DuckDBSuccess);
+  {
+    auto conn = duck::Connection::Open(db);
+    ASSERT_TRUE(conn.ok());
+    auto r = conn->Stream("SELECT CAST(CASE WHEN i = 500000 THEN 'x' ELSE '1' END AS INTEGER) FROM range(1000000) t(i)");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    size_t rows = 0;
+    while (true) {
+      duck::DataChunk c(duckdb_fetch_chunk(*r->get()));
+      if (!c) break;
+      rows += duckdb_data_chunk_get_size(c.get());
+    }
+    EXPECT_LT(rows, 1000000u);
+    Status st = duck::Connection::FinishStream(*r);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("x"), std::string::npos) << st.message();
+  }
+  duckdb_close(&db);
 }
 
 TEST(DuckDbEngine, CreateSetsTheLimitsAndRejectsBadOptions) {

@@ -1,7 +1,6 @@
 #include "storage/duckdb/duckdb_sql.h"
 
 #include <filesystem>
-#include <functional>
 #include <system_error>
 
 namespace kiln::storage::duck {
@@ -144,21 +143,31 @@ StatusOr<std::string> TimestampUsExpr(const SourceColumn& col) {
 
 StatusOr<std::string> WindowPredicate(const SourceColumn& col, std::optional<int64_t> start_us,
                                       std::optional<int64_t> end_us) {
+  // Plain locals: GCC 12 reports optional<int64_t> copies as maybe-uninitialized.
+  bool has_lo = start_us.has_value(), has_hi = end_us.has_value();
+  int64_t lo = start_us.value_or(0), hi = end_us.value_or(0);
   std::string lhs;
-  auto bound = [&](int64_t us) { return std::to_string(us); };
-  std::function<std::string(int64_t)> lit = bound;
+  std::string mk;
   if (col.type == DUCKDB_TYPE_TIMESTAMP || col.type == DUCKDB_TYPE_TIMESTAMP_TZ) {
     // Both store µs, so comparing with a µs literal is exact and lets the
     // Parquet reader skip row groups by their min/max statistics.
-    std::string mk = col.type == DUCKDB_TYPE_TIMESTAMP ? "make_timestamp" : "make_timestamptz";
+    mk = col.type == DUCKDB_TYPE_TIMESTAMP ? "make_timestamp" : "make_timestamptz";
     lhs = Ident(col.file_name);
-    lit = [mk](int64_t us) { return mk + "(CAST(" + std::to_string(us) + " AS BIGINT))"; };
+    // make_timestamp rejects values near the int64 limits (callers pass
+    // INT64_MAX for "no end"); no stored timestamp lies beyond them, so such
+    // a bound excludes nothing and is left out.
+    constexpr int64_t kFar = 9000000000000000000;  // ~285,000 years from 1970
+    if (has_lo && lo < -kFar) has_lo = false;
+    if (has_hi && hi > kFar) has_hi = false;
   } else {
     KILN_ASSIGN_OR_RETURN(lhs, TimestampUsExpr(col));
   }
+  auto lit = [&](int64_t us) {
+    return mk.empty() ? std::to_string(us) : mk + "(CAST(" + std::to_string(us) + " AS BIGINT))";
+  };
   std::string p;
-  if (start_us) p = lhs + " >= " + lit(*start_us);
-  if (end_us) p += (p.empty() ? "" : " AND ") + lhs + " < " + lit(*end_us);
+  if (has_lo) p = lhs + " >= " + lit(lo);
+  if (has_hi) p += (p.empty() ? "" : " AND ") + lhs + " < " + lit(hi);
   return p.empty() ? std::string("true") : p;
 }
 
