@@ -348,6 +348,41 @@ def referee(a, x, y, bad_idx, feats):
     return out
 
 
+def cmd_cpuwin(a):
+    """Run one step (its stdout is one JSON object), add the CPU split of its wall time: the
+    server's process tree (--pid), redis-server (--redis-pid), the step's own process tree (the
+    SDK, or kiln's CLI), everything else. The machine is shared: "other" says how much of it
+    the step did not get."""
+    sys.path.insert(0, os.path.join(HERE, "..", "tracking"))
+    import driver
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    r0 = ticks(a.redis_pid) if a.redis_pid else 0.0
+    win = driver.CpuWindow(a.pid)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE)
+    cpu = win.result()
+    if a.redis_pid:
+        wall = time.monotonic() - win.t0
+        cpu["redis_pct"] = round(100.0 * (ticks(a.redis_pid) - r0) / (wall * (os.cpu_count() or 1)), 1)
+        cpu["other_pct"] = round(max(0.0, cpu["other_pct"] - cpu["redis_pct"]), 1)
+    text = p.stdout.decode(errors="replace").strip()
+    try:
+        d = json.loads(text.splitlines()[-1])
+        d["cpu"] = cpu
+        print(json.dumps(d))
+    except (ValueError, IndexError):
+        print(json.dumps({"error": "step printed no JSON", "stdout": text[-500:], "cpu": cpu}))
+    sys.exit(p.returncode)
+
+
+def ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 def cmd_cpu_ticks(a):
     """utime + stime (seconds) of one process, for the CPU of redis-server during a phase."""
     try:
@@ -366,7 +401,7 @@ def cmd_report(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub = ap.add_subparsers(dest="subcmd", required=True)
     p = sub.add_parser("gen")
     p.add_argument("--out", required=True)
     p.add_argument("--online-entities", type=int, default=10_000)
@@ -423,12 +458,16 @@ def main():
     p.add_argument("b")
     p.add_argument("--features-parquet", help="the feature rows, to referee rows where A and B differ")
     p.add_argument("--ttl-s", type=float, default=7 * 86400)
+    p = sub.add_parser("cpuwin")
+    p.add_argument("--pid", type=int, default=0)
+    p.add_argument("--redis-pid", type=int, default=0)
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
     p = sub.add_parser("cpu-ticks")
     p.add_argument("pid", type=int)
     p = sub.add_parser("report")
     p.add_argument("run")
     a = ap.parse_args()
-    globals()["cmd_" + a.cmd.replace("-", "_")](a)
+    globals()["cmd_" + a.subcmd.replace("-", "_")](a)
 
 
 if __name__ == "__main__":

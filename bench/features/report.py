@@ -168,6 +168,14 @@ def main(run):
                              f"point-in-time {f}: referee: kiln right on {r['b_right']:,}, Feast right on "
                              f"{r['a_right']:,}, neither on {r['neither']:,} (examples: {r['examples'][:3]})")
 
+    for side in ("feast", "kiln"):
+        for name in ("apply", "mat_online", "mat_mat_small", "mat_mat", "hist_small", "hist_full"):
+            d = load(run, side, name)
+            cpu = (d or {}).get("cpu") or {}
+            if (cpu.get("other_pct") or 0) >= 10:
+                notes.append(f"{side} / {name}: processes outside the benchmark used {cpu['other_pct']} % of the "
+                             f"machine (server {cpu.get('server_pct')} %, step's own process {cpu.get('client_pct')} %"
+                             + (f", redis {cpu['redis_pct']} %" if "redis_pct" in cpu else "") + ")")
     w("| metric | feast | kiln | kiln/feast |")
     w("|---|---:|---:|---:|")
     for lab, f, k, r in rows:

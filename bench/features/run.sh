@@ -159,9 +159,13 @@ record_meta
 log "results dir: $RUN"
 
 # step NAME CMD...: run a timed helper step, its JSON into $SDIR/NAME.json; never aborts the run
+# (a leading `fdrv` runs fsbench.py; the step's CPU split is added as "cpu": server tree =
+# $SERVER_PID when kiln's, redis_pct when Feast's, client = the step itself, other = the rest)
 step() {
   local name="$1"; shift
-  if "$@" > "$SDIR/$name.json" 2> "$SDIR/$name.err"; then
+  [[ "$1" == fdrv ]] && { shift; set -- env "PYTHONPATH=$REDIS_PYLIB" "$PY" "$HERE/fsbench.py" "$@"; }
+  if "$PY" "$HERE/fsbench.py" cpuwin --pid "${STEP_PID:-0}" --redis-pid "${REDIS_PID:-0}" -- "$@" \
+       > "$SDIR/$name.json" 2> "$SDIR/$name.err"; then
     log "  $name: $(cut -c1-500 "$SDIR/$name.json")"
     return 0
   fi
@@ -178,6 +182,7 @@ quiet() {
 
 # run_lg OUTNAME BODY CONNS  (loadgen closed loop: WARMUP s unrecorded, DURATION s measured)
 REDIS_PID=""
+STEP_PID=""
 run_lg() {
   local out="$1" body="$2" conns="$3" r0="" t0
   [[ -n "$REDIS_PID" ]] && r0="$(fdrv cpu-ticks "$REDIS_PID")"
@@ -305,7 +310,7 @@ bench_kiln() {
     cp "$dir/server.log" "$SDIR/server.log" 2>/dev/null || true
     return 0
   fi
-  SERVER_PID="$(cat "$dir/pid")"; PGIDS+=("$SERVER_PID")
+  SERVER_PID="$(cat "$dir/pid")"; PGIDS+=("$SERVER_PID"); STEP_PID="$SERVER_PID"
   log "  ready: $(cat "$SDIR/startup.json")"
   fdrv repo --dir "$dir/repo" --data "$DATA" --target kiln --http-port "$PORT" --grpc-port "$gport" > /dev/null
   cp "$dir/repo/feature_store.yaml" "$SDIR/feature_store.yaml"
@@ -336,7 +341,7 @@ bench_kiln() {
     fi
   fi
   ps -eo pid,ppid,pgid,rss,args | awk -v g="$SERVER_PID" 'NR == 1 || $3 == g' | cut -c1-200 > "$SDIR/processes.txt" || true
-  stop_all
+  stop_all; STEP_PID=""
   cp "$dir/server.log" "$SDIR/server.log" 2>/dev/null || true
   rm -rf "$dir"
 }
