@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -326,13 +327,28 @@ class MaterializerImpl final : public Materializer {
       key_values[0].type = ValueType::kString;
     }
 
-    auto flush = [&]() -> Status {
-      if (batch.rows.empty()) return Status::Ok();
-      KILN_ASSIGN_OR_RETURN(storage::OnlineWriteResult r, online_.Write(table, batch));
-      (void)r;
-      MaterializeProgress p = tracker.AddRows(batch.rows.size());
-      batch.rows.clear();
+    // The write of one batch (its fdatasync) overlaps the scan and encoding
+    // of the next; at most one write is in flight, so memory stays at two
+    // batches.
+    std::future<StatusOr<storage::OnlineWriteResult>> in_flight;
+    size_t in_flight_rows = 0;
+    auto wait_write = [&]() -> Status {
+      if (!in_flight.valid()) return Status::Ok();
+      StatusOr<storage::OnlineWriteResult> r = in_flight.get();
+      if (!r.ok()) return r.status();
+      MaterializeProgress p = tracker.AddRows(in_flight_rows);
       if (progress) progress(p);
+      return Status::Ok();
+    };
+    auto flush = [&]() -> Status {
+      KILN_RETURN_IF_ERROR(wait_write());
+      if (batch.rows.empty()) return Status::Ok();
+      auto owned = std::make_shared<storage::OnlineWriteBatch>(std::move(batch));
+      batch = storage::OnlineWriteBatch();
+      batch.features = owned->features;
+      batch.rows.reserve(options_.batch_rows);
+      in_flight_rows = owned->rows.size();
+      in_flight = std::async(std::launch::async, [this, table, owned]() { return online_.Write(table, *owned); });
       return Status::Ok();
     };
 
@@ -377,8 +393,13 @@ class MaterializerImpl final : public Materializer {
       }
       return Status::Ok();
     };
-    KILN_RETURN_IF_ERROR(engine_.ScanLatest(ScanRequest(vp), on_chunk));
-    return flush();
+    Status scanned = engine_.ScanLatest(ScanRequest(vp), on_chunk);
+    if (!scanned.ok()) {
+      (void)wait_write();  // never leave a write running past this frame
+      return scanned;
+    }
+    KILN_RETURN_IF_ERROR(flush());
+    return wait_write();
   }
 
   std::unique_ptr<FeatureCatalog> catalog_;
