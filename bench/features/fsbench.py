@@ -308,7 +308,7 @@ def cmd_compare(a):
     # definition (refereed by brute force, every differing row examined) sides with B.
     r = res.get("referee") or {}
     res["b_matches_definition"] = bool(yn >= xn and (len(bad_idx) == 0 or (
-        len(bad_idx) <= 10000 and r.get("b_right") == len(bad_idx))))
+        len(bad_idx) <= 50000 and r.get("b_right") == len(bad_idx))))
     print(json.dumps(res))
     sys.exit(0 if res["b_matches_definition"] else 1)
 
@@ -316,18 +316,18 @@ def cmd_compare(a):
 def referee(a, x, y, bad_idx, feats):
     """Where A and B differ, the row the definition picks (latest event_timestamp <= T and
     >= T - ttl, ties by the latest created), brute force over the entity's feature rows: counts
-    of rows where only A, only B, or neither agrees with it (at most 10,000 rows examined)."""
+    of rows where only A, only B, or neither agrees with it (at most 50,000 rows examined)."""
     import numpy as np
     import pandas as pd
     h = pd.read_parquet(a.features_parquet, columns=[ENTITY, "event_timestamp", "created"] + feats)
-    want = set(x[ENTITY].iloc[bad_idx[:10000]].astype("int64"))
+    want = set(x[ENTITY].iloc[bad_idx[:50000]].astype("int64"))
     h = h[h[ENTITY].isin(want)]
     h["ev"] = h["event_timestamp"].dt.as_unit("ns").astype("int64")
     h["cr"] = h["created"].dt.as_unit("ns").astype("int64")
     groups = {e: g.sort_values(["ev", "cr"]) for e, g in h.groupby(ENTITY)}
     ttl_ns = int(a.ttl_s * 1e9)
     out = {"a_right": 0, "b_right": 0, "neither": 0, "a_took_earlier_created_tie": 0, "examples": []}
-    for i in bad_idx[:10000]:
+    for i in bad_idx[:50000]:
         e, t = int(x[ENTITY].iloc[i]), int(x["event_timestamp"].iloc[i])
         g = groups.get(e)
         ref, tie_losers = None, []
