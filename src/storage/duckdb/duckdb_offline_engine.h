@@ -5,10 +5,9 @@
 // - ScanLatest streams its result (duckdb_fetch_chunk) into Chunks of up to
 //   `scan_chunk_rows` rows; the latest row per join-key tuple is chosen by
 //   row_number() over (event ts desc, created ts desc nulls last).
-// - PointInTimeJoin is exact: one ASOF LEFT JOIN per view on the combined
-//   key event_us * 2^64 + created_us (probe: entity_us * 2^64 + 2^63 - 1), so
-//   equal event timestamps are decided by the created timestamp as Feast
-//   does; ttl is applied to the matched row (the newest row <= T is also the
+// - PointInTimeJoin is exact: one ASOF LEFT JOIN per view on the pair
+//   (event_us, created_us) (probe: (entity_us, INT64_MAX)), so equal event
+//   timestamps are decided by the created timestamp as Feast does; ttl is applied to the matched row (the newest row <= T is also the
 //   only candidate within [T - ttl, T]). The entity timestamp column is written
 //   as TIMESTAMP WITH TIME ZONE (UTC); feature columns keep their source types.
 //   Rows equal in key, event and created timestamp are indistinguishable;

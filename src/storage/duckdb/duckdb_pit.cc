@@ -20,11 +20,13 @@ using duck::Ident;
 using duck::Literal;
 using duck::Result;
 
-// 2^64 and 2^63 - 1 as SQL: the combined key event_us * 2^64 + created_us
-// orders rows by (event, created) for any signed created_us, and the probe
-// entity_us * 2^64 + 2^63 - 1 is >= exactly the keys with event_us <= entity_us.
-constexpr const char* kTwo64 = "CAST(18446744073709551616 AS HUGEINT)";
-constexpr const char* kProbeLow = "9223372036854775807";
+// The ASOF inequality compares (event_us, created_us) pairs, as structs,
+// which DuckDB orders field by field: the probe (T, INT64_MAX) is >= exactly
+// the rows with event_us <= T, and among those at the newest event time the
+// newest created time is the greatest. (Plain ASOF on the event time alone
+// picks an arbitrary row among equal event times.) Measured on 1 M x 10 M:
+// as fast as or faster than a HUGEINT key event_us * 2^64 + created_us.
+constexpr const char* kProbeCreated = "9223372036854775807";
 constexpr const char* kNoCreated = "(-9223372036854775807 - 1)";  // NULL created sorts first
 
 // A JSON file removed when the join ends.
@@ -114,8 +116,8 @@ StatusOr<PitResult> DuckDbOfflineEngine::PointInTimeJoin(const PitRequest& req) 
   KILN_ASSIGN_OR_RETURN(std::string ets_us, duck::TimestampUsExpr(*ets));
   std::string ecols;
   for (const auto& c : ent.columns) ecols += Ident(c.file_name) + ", ";
-  KILN_RETURN_IF_ERROR(conn.Exec("CREATE TEMP TABLE __kiln_e AS SELECT " + ecols + ets_us + " AS __kiln_ts, CAST(" +
-                                 ets_us + " AS HUGEINT) * " + kTwo64 + " + " + kProbeLow + " AS __kiln_probe FROM " + rel));
+  KILN_RETURN_IF_ERROR(conn.Exec("CREATE TEMP TABLE __kiln_e AS SELECT " + ecols + ets_us + " AS __kiln_ts, {'e': " +
+                                 ets_us + ", 'c': " + kProbeCreated + "} AS __kiln_probe FROM " + rel));
   temp.reset();  // the rows are in the table now
 
   PitResult result;
@@ -188,8 +190,8 @@ StatusOr<PitResult> DuckDbOfflineEngine::PointInTimeJoin(const PitRequest& req) 
       KILN_ASSIGN_OR_RETURN(std::string w, duck::WindowPredicate(*ts, lo, hi));
       window += " AND " + w;
     }
-    joins += " ASOF LEFT JOIN (SELECT " + inner + ev + " AS __kiln_ev, CAST(" + ev + " AS HUGEINT) * " + kTwo64 + " + " +
-             cr + " AS __kiln_key FROM " + fs.reader + " WHERE " + window + ") " + f + " ON " + on +
+    joins += " ASOF LEFT JOIN (SELECT " + inner + ev + " AS __kiln_ev, {'e': " + ev + ", 'c': " + cr +
+             "} AS __kiln_key FROM " + fs.reader + " WHERE " + window + ") " + f + " ON " + on +
              "e.__kiln_probe >= " + f + ".__kiln_key";
   }
   std::string format = req.output_format == FileFormat::kParquet ? "(FORMAT parquet)" : "(FORMAT csv, HEADER true)";
