@@ -190,18 +190,6 @@ std::string ChooseKeyPrefix(const OnlineWriteBatch& batch, size_t begin, size_t 
   return lcp >= 8 ? first.substr(0, lcp) : std::string();
 }
 
-char* CopyBlock(const char* p, size_t n) {
-  char* b = static_cast<char*>(std::malloc(n));
-  // Out of memory ends the process as operator new would (no exception may
-  // cross the module); a pointer beyond 48 bits would break RowTable's tags.
-  if (!b || (reinterpret_cast<uint64_t>(b) >> 48) != 0) {
-    log::Error("online store: out of memory or a heap pointer beyond 48 bits");
-    std::abort();
-  }
-  std::memcpy(b, p, n);
-  return b;
-}
-
 // Winners of rows [begin, end) of a batch against each other: per entity key
 // the row that supersedes every other row of the same key there (ties: the
 // first). keep[i - begin] is 1 for them.
@@ -322,7 +310,7 @@ Status EmbeddedOnlineStore::Load() {
           wins = Supersedes(r.event_ts_us, r.created_ts_us, s.event_ts_us, s.created_ts_us);
         }
         if (wins) {
-          RowTable::NewBlock b{hash, CopyBlock(p, r.block_size)};
+          RowTable::NewBlock b{hash, rows.MakeBlock(p, r.block_size)};
           rows.ApplyShard(RowTable::ShardOf(hash), &b, 1);
         }
         p = next;
@@ -537,7 +525,7 @@ Status EmbeddedOnlineStore::CommitLocked(Table& t, std::vector<WriteRequest*>& g
     blocks.clear();
     for (uint32_t k = start[sh]; k < start[sh + 1]; ++k) {
       const Pending& p = pending[order[k]];
-      blocks.push_back({p.hash, CopyBlock(buf.data() + p.offset, p.size)});
+      blocks.push_back({p.hash, rows.MakeBlock(buf.data() + p.offset, p.size)});
     }
     rows.ApplyShard(sh, blocks.data(), blocks.size());
   }
@@ -704,6 +692,7 @@ EmbeddedOnlineStore::MemoryStats EmbeddedOnlineStore::Memory() {
     m.rows += t->rows.rows();
     m.row_bytes += t->rows.block_bytes();
     m.slot_bytes += t->rows.slot_bytes();
+    m.arena_bytes += t->rows.arena_bytes();
     std::lock_guard writer(t->writer_mu);
     if (!t->dropped) m.log_bytes += t->log->size();
   }

@@ -63,9 +63,12 @@ uint64_t HashKey(std::string_view key) { return std::hash<std::string_view>{}(ke
 RowTable::RowTable() = default;
 
 RowTable::~RowTable() {
+  // The arena unmaps its chunks; only large blocks are individually allocated.
   for (Shard& s : shards_) {
     for (uint64_t v : s.slots) {
-      if (v) std::free(Ptr(v));
+      if (!v) continue;
+      size_t n = DecodeBlock(Ptr(v)).block_size;
+      if (n > BlockArena::kMaxArenaBlock) arena_.Free(Ptr(v), n);
     }
   }
   delete prefix_.load(std::memory_order_relaxed);
@@ -146,7 +149,8 @@ void RowTable::ApplyShard(size_t shard, const NewBlock* blocks, size_t n) {
       bytes_delta += static_cast<int64_t>(DecodeBlock(b.block).block_size);
     }
   }
-  for (char* p : replaced) std::free(p);
+  for (char* p : replaced) arena_.Free(p, DecodeBlock(p).block_size);
+  arena_bytes_.store(arena_.reserved_bytes(), std::memory_order_relaxed);
   rows_.fetch_add(inserted, std::memory_order_relaxed);
   block_bytes_.fetch_add(static_cast<uint64_t>(bytes_delta), std::memory_order_relaxed);
 }

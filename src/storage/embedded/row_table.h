@@ -16,11 +16,12 @@
 // concurrently with ONE writer at a time (the caller serializes the *Writer*
 // methods, which read the shards without locking because nothing else
 // mutates them).
-// Ownership: owns every block and layout; blocks handed to ApplyShard are
-// adopted (freed with the table or when replaced).
+// Ownership: owns every block (in its BlockArena) and layout; blocks handed
+// to ApplyShard are adopted (recycled when replaced, freed with the table).
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/embedded/block_arena.h"
 #include "storage/embedded/row_format.h"
 #include "storage/embedded/shared_mutex.h"
 
@@ -108,8 +110,14 @@ class RowTable {
 
   struct NewBlock {
     uint64_t hash;
-    char* block;  // malloc'd, adopted
+    char* block;  // from MakeBlock, adopted
   };
+  // Writer: a copy of the n block bytes at p in the table's arena.
+  char* MakeBlock(const char* p, size_t n) {
+    char* b = arena_.Allocate(n);
+    std::memcpy(b, p, n);
+    return b;
+  }
   // Writer: inserts or replaces each block (all of shard `shard`, in order, so
   // a later block of the same key replaces an earlier one); frees the
   // replaced blocks. The caller decided already that each block wins.
@@ -139,6 +147,8 @@ class RowTable {
   uint64_t block_bytes() const { return block_bytes_.load(std::memory_order_relaxed); }
   // Bytes of the shards' slot arrays.
   uint64_t slot_bytes() const { return slot_bytes_.load(std::memory_order_relaxed); }
+  // Bytes the block arena holds (blocks, free blocks, unused chunk space).
+  uint64_t arena_bytes() const { return arena_bytes_.load(std::memory_order_relaxed); }
 
  private:
   // A slot is 0 (empty) or a block pointer with the hash's top 16 bits in
@@ -166,6 +176,8 @@ class RowTable {
   std::atomic<uint64_t> rows_{0};
   std::atomic<uint64_t> block_bytes_{0};
   std::atomic<uint64_t> slot_bytes_{0};
+  std::atomic<uint64_t> arena_bytes_{0};
+  BlockArena arena_;  // writer only
 };
 
 }  // namespace kiln::storage::embedded
