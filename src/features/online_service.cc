@@ -85,7 +85,11 @@ std::string_view FieldStatusName(FieldStatus s) {
 
 OnlineService::OnlineService(FeatureRegistry& registry, storage::OnlineStore& store, const Clock& clock,
                              OnlineLimits limits)
-    : registry_(registry), store_(store), clock_(clock), limits_(limits) {}
+    : registry_(registry), store_(store), clock_(clock), limits_(std::move(limits)) {}
+
+const std::string& OnlineService::ProjectOr(const std::string& requested) const {
+  return requested.empty() ? limits_.default_project : requested;
+}
 
 StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& request) {
   // --- shape of the entity columns ---
@@ -112,7 +116,7 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
   // --- which views and features ---
   Plan plan;
   if (!request.feature_service.empty()) {
-    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(request.project, request.feature_service));
+    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(ProjectOr(request.project), request.feature_service));
     KILN_ASSIGN_OR_RETURN(auto projections,
                           registry_.GetFeatureServiceProjections(plan.project, request.feature_service));
     for (auto& p : projections) {
@@ -146,7 +150,7 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
       KILN_RETURN_IF_ERROR(ParseRef(ref, &view, &feature));
       refs.emplace_back(std::move(view), std::move(feature));
     }
-    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(request.project, refs.front().first));
+    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(ProjectOr(request.project), refs.front().first));
     std::unordered_map<std::string, size_t> view_index;
     for (auto& [view, feature] : refs) {
       auto it = view_index.find(view);
@@ -305,7 +309,7 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
 
 StatusOr<WriteOutcome> OnlineService::WriteToOnlineStore(const std::string& project, const std::string& view,
                                                          const nlohmann::json& df) {
-  KILN_ASSIGN_OR_RETURN(std::string resolved, registry_.ResolveProject(project, view));
+  KILN_ASSIGN_OR_RETURN(std::string resolved, registry_.ResolveProject(ProjectOr(project), view));
   KILN_ASSIGN_OR_RETURN(ViewSchema schema, registry_.GetViewSchema(resolved, view));
   if (schema.kind == ViewKind::kOnDemand) {
     return Unimplemented("on-demand feature view '" + view +
@@ -316,7 +320,7 @@ StatusOr<WriteOutcome> OnlineService::WriteToOnlineStore(const std::string& proj
 
 StatusOr<WriteOutcome> OnlineService::Push(const std::string& project, const std::string& push_source,
                                            const nlohmann::json& df, PushTarget to) {
-  KILN_ASSIGN_OR_RETURN(std::string resolved, registry_.ResolveProject(project, push_source));
+  KILN_ASSIGN_OR_RETURN(std::string resolved, registry_.ResolveProject(ProjectOr(project), push_source));
   KILN_ASSIGN_OR_RETURN(std::vector<ViewSchema> views, registry_.ViewsForPushSource(resolved, push_source));
   if (to != PushTarget::kOnline) {
     // Feast's file offline store rewrites the source Parquet; kiln's offline

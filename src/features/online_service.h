@@ -52,6 +52,9 @@ struct OnlineLimits {
   size_t max_entity_rows = 10000;
   // Rows one /write-to-online-store or /push request may carry.
   size_t max_write_rows = 100000;
+  // Project for requests that name none (`kiln serve --feature-project`);
+  // empty: FeatureRegistry::ResolveProject infers it.
+  std::string default_project;
 };
 
 // feast.serving.FieldStatus numbers.
@@ -115,6 +118,7 @@ class OnlineService {
   const OnlineLimits& limits() const { return limits_; }
 
  private:
+  const std::string& ProjectOr(const std::string& requested) const;
   StatusOr<WriteOutcome> WriteViews(const std::string& project, const std::vector<ViewSchema>& views,
                                     const nlohmann::json& df);
 

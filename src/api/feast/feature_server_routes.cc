@@ -71,47 +71,53 @@ net::HttpResponse ErrorWith(unsigned status, std::string_view cls, std::string_v
   return net::HttpResponse::Json(status, std::move(body));
 }
 
-Status ParseBody(const net::HttpRequest& req, json* out) {
-  *out = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+template <class J>
+Status ParseBody(const net::HttpRequest& req, J* out) {
+  *out = J::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (out->is_discarded()) return InvalidArgument("the request body is not valid JSON");
   if (!out->is_object()) return InvalidArgument("the request body must be a JSON object");
   return Status::Ok();
 }
 
 // Optional typed fields: null counts as absent (pydantic's Optional).
-Status GetString(const json& body, const char* key, std::string* out, bool required = false) {
+template <class J>
+Status GetString(const J& body, const char* key, std::string* out, bool required = false) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) {
     if (required) return InvalidArgument(std::string("field '") + key + "' is required");
     return Status::Ok();
   }
   if (!it->is_string()) return InvalidArgument(std::string("field '") + key + "' must be a string");
-  *out = it->get<std::string>();
+  *out = it->template get<std::string>();
   return Status::Ok();
 }
 
-Status GetBool(const json& body, const char* key, bool* out) {
+template <class J>
+Status GetBool(const J& body, const char* key, bool* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return Status::Ok();
   if (!it->is_boolean()) return InvalidArgument(std::string("field '") + key + "' must be true or false");
-  *out = it->get<bool>();
+  *out = it->template get<bool>();
   return Status::Ok();
 }
 
-Status GetStringList(const json& body, const char* key, std::vector<std::string>* out) {
+template <class J>
+Status GetStringList(const J& body, const char* key, std::vector<std::string>* out) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return Status::Ok();
   if (!it->is_array()) return InvalidArgument(std::string("field '") + key + "' must be a list of strings");
   for (const auto& v : *it) {
     if (!v.is_string()) return InvalidArgument(std::string("field '") + key + "' must be a list of strings");
-    out->push_back(v.get<std::string>());
+    out->push_back(v.template get<std::string>());
   }
   return Status::Ok();
 }
 
 // --- /get-online-features ---
 
-StatusOr<f::OnlineRequest> DecodeOnlineRequest(const json& body) {
+// Parsed order-preserving: the join-key columns answer in request order, as
+// Feast's (dict-ordered) server does.
+StatusOr<f::OnlineRequest> DecodeOnlineRequest(const nlohmann::ordered_json& body) {
   f::OnlineRequest r;
   KILN_RETURN_IF_ERROR(GetString(body, "project", &r.project));
   KILN_RETURN_IF_ERROR(GetString(body, "feature_service", &r.feature_service));
@@ -134,7 +140,8 @@ StatusOr<f::OnlineRequest> DecodeOnlineRequest(const json& body) {
     std::vector<f::RequestValue> values;
     values.reserve(col.value().size());
     for (const auto& v : col.value()) {
-      KILN_ASSIGN_OR_RETURN(f::RequestValue rv, f::RequestValueFromJson(v, "entity column '" + col.key() + "'"));
+      KILN_ASSIGN_OR_RETURN(f::RequestValue rv,
+                            f::RequestValueFromJson(json(v), "entity column '" + col.key() + "'"));
       values.push_back(std::move(rv));
     }
     r.entities.emplace_back(col.key(), std::move(values));
@@ -143,7 +150,7 @@ StatusOr<f::OnlineRequest> DecodeOnlineRequest(const json& body) {
 }
 
 net::HttpResponse GetOnlineFeatures(f::OnlineService& online, const net::HttpRequest& req) {
-  json body;
+  nlohmann::ordered_json body;
   if (Status s = ParseBody(req, &body); !s.ok()) return FeastErrorResponse(s);
   auto request = DecodeOnlineRequest(body);
   if (!request.ok()) return FeastErrorResponse(request.status());
