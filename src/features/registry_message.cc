@@ -5,6 +5,8 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/timestamp.pb.h>
 
+#include <vector>
+
 namespace kiln::features {
 
 namespace pb = google::protobuf;
@@ -110,10 +112,34 @@ bool HasAllTags(const pb::Message& m, const std::map<std::string, std::string>& 
   return true;
 }
 
+namespace {
+
+// The SDK stamps a data source's meta when it builds the object, so every
+// copy embedded in a view or service differs between two applies of the same
+// definition; Feast's object equality ignores it, and so does this.
+void ClearSourceMeta(pb::Message* m) {
+  const pb::Reflection* r = m->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->message_type()->full_name() == "feast.core.DataSource.SourceMeta") {
+      r->ClearField(m, f);
+    } else if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(*m, f); ++i) ClearSourceMeta(r->MutableRepeatedMessage(m, f, i));
+    } else {
+      ClearSourceMeta(r->MutableMessage(m, f));
+    }
+  }
+}
+
+}  // namespace
+
 std::string DefinitionBytes(const pb::Message& m) {
   std::unique_ptr<pb::Message> copy(m.New());
   copy->CopyFrom(m);
   if (const pb::FieldDescriptor* f = MessageField(*copy, "meta")) copy->GetReflection()->ClearField(copy.get(), f);
+  ClearSourceMeta(copy.get());
   std::string out;
   {
     pb::io::StringOutputStream stream(&out);
