@@ -325,7 +325,9 @@ KILN_FEAST_REGISTRY_RPCS(KILN_DEFINE_RPC)
       }
     }  // Feast: an unknown service matches no view
   }
-  std::vector<fr::AnyFeatureView> any;
+  // Sorted as the views themselves (Feast sorts its view objects), then wrapped.
+  std::vector<const pb::Message*> items;
+  std::map<const pb::Message*, const RegistryObject*> by_message;
   for (const RegistryObject& v : *views) {
     const pb::Message& spec = SpecOf(v);
     const std::string name = features::MessageName(*v.message);
@@ -342,11 +344,12 @@ KILN_FEAST_REGISTRY_RPCS(KILN_DEFINE_RPC)
       continue;
     }
     if (!req.data_source().empty() && !UsesDataSource(v, req.data_source())) continue;
-    SetAny(v, &any.emplace_back());
+    items.push_back(v.message.get());
+    by_message[v.message.get()] = &v;
   }
-  std::vector<const pb::Message*> items;
-  for (const auto& a : any) items.push_back(&a);
-  return FillList(items, req.pagination(), req.sorting(), res);
+  *res->mutable_pagination() = PaginateAndSort(items, req.pagination(), req.sorting());
+  for (const pb::Message* m : items) SetAny(*by_message.at(m), res->add_feature_views());
+  return ::grpc::Status::OK;
 }
 ::grpc::Status RegistryGrpcService::DoGetFeatureView(const fr::GetFeatureViewRequest& req, fc::FeatureView* res,
                                                      const std::string&) {
