@@ -40,6 +40,16 @@ def ratio(a, b):
     return a / b
 
 
+def cpu_per_req(d, ncpu):
+    """CPU of the server's process tree (plus redis-server for the peer) per request, in ms: the
+    CPU window spans warm-up + measured phase at the same load, so share x cores / rate. Less
+    sensitive than req/s to what else runs on the shared machine."""
+    if not d or "rps" not in d or not d["rps"] or not d.get("cpu"):
+        return None
+    c = d["cpu"]
+    return (c.get("server_pct", 0) + c.get("redis_pct", 0)) / 100.0 * ncpu / d["rps"] * 1000.0
+
+
 def main(run):
     meta = {}
     if os.path.exists(os.path.join(run, "meta.txt")):
@@ -49,6 +59,7 @@ def main(run):
     dm = json.load(open(os.path.join(run, "data-meta.json")))
     p = dm["params"]
     conns = int(meta.get("conns", 32))
+    ncpu = int(meta.get("nproc") or os.cpu_count() or 1)
     batch = p["batch"]
     notes = []
     out = []
@@ -85,6 +96,7 @@ def main(run):
             add(f"{lab}: req/s", get(fd, "rps"), get(kd, "rps"))
             add(f"{lab}: p50 ms", get(fd, "lat_us", "p50"), get(kd, "lat_us", "p50"))
             add(f"{lab}: p99 ms", get(fd, "lat_us", "p99"), get(kd, "lat_us", "p99"))
+            add(f"{lab}: server CPU ms per request", cpu_per_req(fd, ncpu), cpu_per_req(kd, ncpu))
             for side, d in (("feast", fd), ("kiln", kd)):
                 if d and "lat_us" in d:
                     if d.get("error_total") or d.get("non_200"):
@@ -182,7 +194,9 @@ def main(run):
         w(f"| {lab} | {fmt(f)} | {fmt(k)} | {fmt(r)} |")
     w("")
     w("Ratios are kiln/feast: above 1 is better for req/s and rows/s, below 1 for ms and s; the "
-      "speed-up rows are Feast's time divided by kiln's.\n")
+      "speed-up rows are Feast's time divided by kiln's. Server CPU per request = the CPU share of "
+      "the server's process tree (the peer's: feast serve's gunicorn tree plus redis-server) x cores / "
+      "req/s, over warm-up + measured phase.\n")
 
     # targets (issue 10)
     t = []
