@@ -270,6 +270,9 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
   }
 
   // --- one store read per view ---
+  size_t cells = 0;
+  for (const auto& pv : plan.views) cells += pv.features.size() * rows;
+  result.arena.reserve(result.arena.size() + cells * 10);  // a scalar Value is 2-10 bytes
   const int64_t now_us = NowUs(clock_);
   size_t name_index = 0;
   for (size_t vi = 0; vi < plan.views.size(); ++vi) {

@@ -303,9 +303,12 @@ net::HttpResponse FeastErrorResponse(const Status& status) {
 Status RenderOnlineResponse(const f::OnlineResult& result, std::string* out) {
   std::string& o = *out;
   // Rough size: a value, a status and a timestamp per cell.
-  o.reserve(o.size() + 64 + result.columns.size() * (48 + result.rows * 48));
+  o.reserve(o.size() + 64 + result.columns.size() * (48 + result.rows * 44));
   o += "{\"results\":[";
-  std::string ts_cache;
+  // The features of one view share their statuses and timestamps more often
+  // than not: a list equal to the previous column's is copied as text.
+  size_t prev_status_off = 0, prev_status_len = 0, prev_ts_off = 0, prev_ts_len = 0;
+  const f::OnlineColumn* prev = nullptr;
   for (size_t c = 0; c < result.columns.size(); ++c) {
     const f::OnlineColumn& col = result.columns[c];
     if (c) o.push_back(',');
@@ -314,32 +317,46 @@ Status RenderOnlineResponse(const f::OnlineResult& result, std::string* out) {
       if (r) o.push_back(',');
       KILN_RETURN_IF_ERROR(f::AppendValueJson(result.ValueBytes(col, r), &o));
     }
-    o += "],\"statuses\":[";
-    for (size_t r = 0; r < result.rows; ++r) {
-      if (r) o.push_back(',');
-      o.push_back('"');
-      o += f::FieldStatusName(col.statuses[r]);
-      o.push_back('"');
-    }
-    o.push_back(']');
-    if (result.rows > 0) {  // Feast leaves the key out when the list is empty
-      o += ",\"event_timestamps\":[";
-      int64_t last = 0;
+    o += "],\"statuses\":";
+    if (prev && prev->statuses == col.statuses) {
+      const size_t off = o.size();
+      o.append(o, prev_status_off, prev_status_len);
+      prev_status_off = off;
+    } else {
+      const size_t off = o.size();
+      o.push_back('[');
       for (size_t r = 0; r < result.rows; ++r) {
         if (r) o.push_back(',');
-        const int64_t ts = col.event_ts_us[r];
-        if (r == 0 || ts != last) {
-          ts_cache.clear();
-          ts_cache.push_back('"');
-          f::AppendRfc3339(ts, &ts_cache);
-          ts_cache.push_back('"');
-          last = ts;
-        }
-        o += ts_cache;
+        o.push_back('"');
+        o += f::FieldStatusName(col.statuses[r]);
+        o.push_back('"');
       }
       o.push_back(']');
+      prev_status_off = off;
+      prev_status_len = o.size() - off;
+    }
+    if (result.rows > 0) {  // Feast leaves the key out when the list is empty
+      o += ",\"event_timestamps\":";
+      if (prev && prev->event_ts_us == col.event_ts_us) {
+        const size_t off = o.size();
+        o.append(o, prev_ts_off, prev_ts_len);
+        prev_ts_off = off;
+      } else {
+        const size_t off = o.size();
+        o.push_back('[');
+        for (size_t r = 0; r < result.rows; ++r) {
+          if (r) o.push_back(',');
+          o.push_back('"');
+          f::AppendRfc3339(col.event_ts_us[r], &o);
+          o.push_back('"');
+        }
+        o.push_back(']');
+        prev_ts_off = off;
+        prev_ts_len = o.size() - off;
+      }
     }
     o.push_back('}');
+    prev = &col;
   }
   o += "],\"metadata\":{\"feature_names\":[";
   for (size_t c = 0; c < result.columns.size(); ++c) {
