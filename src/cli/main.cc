@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/config.h"
+#include "cli/features_cmd.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   auto* migrate = app.add_subcommand("migrate", "Upgrade the metadata database schema in place");
   kiln::cli::RegisterServeOptions(*migrate, migrate_config);
   app.add_subcommand("version", "Print the version");
+  kiln::cli::FeaturesOptions features_options;
+  kiln::cli::RegisterFeaturesCommands(app, features_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", KILN_VERSION);
     return 0;
   }
+  if (kiln::cli::FeaturesCommandChosen(app)) return kiln::cli::RunFeatures(app, features_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());

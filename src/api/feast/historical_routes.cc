@@ -16,6 +16,7 @@ namespace kiln::api::feast {
 namespace {
 
 using nlohmann::json;
+using ojson = nlohmann::ordered_json;
 
 net::HttpResponse Error(unsigned http, std::string_view code, std::string_view message) {
   json body = {{"error_code", code}, {"message", message}};
@@ -81,7 +82,8 @@ struct Parsed {
 };
 
 StatusOr<Parsed> ParseRequest(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // Ordered: the entity columns keep the client's order in the output.
+  ojson j = ojson::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
   if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
   Parsed p;
@@ -93,7 +95,7 @@ StatusOr<Parsed> ParseRequest(const std::string& body) {
       r.entities.path = j["entity_df"].get<std::string>();
       KILN_ASSIGN_OR_RETURN(r.entities.format, ParseFormat("", r.entities.path, true));
     } else if (j.contains("entities") && j["entities"].is_object()) {
-      const json& e = j["entities"];
+      const ojson& e = j["entities"];
       if (e.contains("path")) {
         r.entities.path = e["path"].get<std::string>();
         KILN_ASSIGN_OR_RETURN(r.entities.format,
@@ -158,7 +160,7 @@ StatusOr<Parsed> ParseRequest(const std::string& body) {
       KILN_RETURN_IF_ERROR(NeedAbsolute(out_path, "output.path"));
       r.output_path = out_path;
     }
-  } catch (const json::exception& e) {
+  } catch (const ojson::exception& e) {
     return InvalidArgument(std::string("malformed request: ") + e.what());
   }
   return p;
