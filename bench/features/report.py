@@ -220,7 +220,9 @@ def main(run):
                   km_full["seconds"] < 60 if mf >= 10_000_000 else None))
     if hs(kh_f) and hs(fh_f):
         r = hs(fh_f) / hs(kh_f)
-        t.append((f"point-in-time {full_lab} >= 20x faster than Feast", f"{r:.1f}x", r >= 20))
+        full_scale = dm["entity_rows"] >= 1_000_000 and dm["hist_rows"] >= 10_000_000
+        t.append((f"point-in-time {full_lab} >= 20x faster than Feast", f"{r:.1f}x",
+                  (r >= 20) if full_scale else None))
     elif hs(kh_s) and hs(fh_s):
         r = hs(fh_s) / hs(kh_s)
         t.append((f"point-in-time >= 20x faster than Feast (measured at {small_lab} only)", f"{r:.1f}x", None))
