@@ -5,6 +5,10 @@
 
 #include "api/grpc/grpc_server.h"
 #include "api/grpc/inference_service.h"
+#include "api/feast/feature_server_routes.h"
+#include "api/feast/historical_routes.h"
+#include "api/feast/registry_grpc_service.h"
+#include "api/feast/serving_grpc_service.h"
 #include "api/mlflow/mlflow_routes.h"
 #include "api/mlflow/ui_routes.h"
 #include "api/v1/v1_routes.h"
@@ -14,9 +18,15 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/worker_pool.h"
+#include "features/feature_registry.h"
+#include "features/materializer.h"
+#include "features/online_service.h"
 #include "net/http_server.h"
 #include "storage/instrumented_tracking_store.h"
+#include "storage/duckdb/duckdb_offline_engine.h"
+#include "storage/embedded/embedded_online_store.h"
 #include "storage/local/local_artifact_store.h"
+#include "storage/sqlite/sqlite_feature_registry_store.h"
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
 #include "storage/sqlite/sqlite_trace_store.h"
@@ -100,9 +110,40 @@ int Serve(const Config& config) {
   // Traces share the database and its group commit too.
   storage::SqliteTraceStore trace_store((*sqlite)->database());
   tracking::TraceService traces(trace_store, tracking, clock);
+  // Feast's registry: its objects share the metadata database too.
+  auto reg_store = std::make_unique<storage::SqliteFeatureRegistryStore>((*sqlite)->database());
+  features::FeatureRegistry feature_registry(*reg_store, clock);
+  api::feast::RegistryGrpcService registry_grpc(feature_registry, pool);
+  // Feast's online store, offline engine, materialization and feature server.
+  auto online_store = storage::EmbeddedOnlineStore::Open((std::filesystem::path(config.data_dir) / "online").string());
+  if (!online_store.ok()) {
+    log::Error("cannot open the online store: " + online_store.status().message());
+    return 1;
+  }
+  storage::DuckDbOptions duckdb_options;
+  duckdb_options.memory_limit = config.duckdb_memory_limit;
+  duckdb_options.threads = config.duckdb_threads > 0 ? config.duckdb_threads : static_cast<int>(cores);
+  duckdb_options.temp_dir = (std::filesystem::path(config.data_dir) / "duckdb_tmp").string();
+  auto offline_engine = storage::DuckDbOfflineEngine::Create(duckdb_options);
+  if (!offline_engine.ok()) {
+    log::Error("cannot start the offline engine: " + offline_engine.status().message());
+    return 1;
+  }
+  std::unique_ptr<features::Materializer> materializer =
+      features::CreateMaterializer(feature_registry, **offline_engine, **online_store, clock, pool);
+  features::OnlineLimits online_limits;
+  online_limits.max_entity_rows = static_cast<size_t>(config.feature_max_rows);
+  online_limits.default_project = config.feature_project;
+  features::OnlineService online_service(feature_registry, **online_store, clock, online_limits);
+  api::feast::ServingGrpcService serving_grpc(online_service, pool);
 
   net::Router router;
   api::AddOpsRoutes(router, health, metrics);
+  api::feast::AddFeatureServerRoutes(router, online_service, *materializer);
+  // Point-in-time retrieval and materialization job progress: kiln's own routes.
+  features::HistoricalService historical(feature_registry, **offline_engine);
+  api::feast::AddHistoricalRoutes(router, historical);
+  api::feast::AddMaterializeJobRoutes(router, *materializer);
   api::mlflow::MlflowApiOptions mlflow_options;
   mlflow_options.default_artifact_root = config.default_artifact_root;
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
@@ -180,7 +221,7 @@ int Serve(const Config& config) {
     grpc_options.host = config.host;
     grpc_options.port = config.grpc_port;
     grpc_options.max_message_bytes = config.max_body_bytes;
-    auto started = api::grpcv2::GrpcServer::Start(grpc_options, {&grpc_service});
+    auto started = api::grpcv2::GrpcServer::Start(grpc_options, {&grpc_service, &registry_grpc, &serving_grpc});
     if (!started.ok()) {
       log::Error(started.status().message());
       return 1;
