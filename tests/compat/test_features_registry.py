@@ -320,10 +320,16 @@ def test_invalid_arguments(stub):
         stub.GetObjectRelationships(rs.GetObjectRelationshipsRequest(project=PROJECT, object_type="bogus",
                                                                       object_name="x"))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    # Feast's UI-only dataset jobs are not kiln's.
+    # Feast's UI-only dataset jobs: kiln runs none and refuses to start one.
+    assert list(stub.ListDatasetJobs(rs.ListDatasetJobsRequest(project=PROJECT)).jobs) == []
     with pytest.raises(grpc.RpcError) as e:
-        stub.ListDatasetJobs(rs.ListDatasetJobsRequest(project=PROJECT))
+        stub.GetDatasetJobStatus(rs.GetDatasetJobStatusRequest(job_id="j1"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert feast_error(e.value)["message"] == "Dataset job 'j1' not found"
+    with pytest.raises(grpc.RpcError) as e:
+        stub.CreateDatasetFromRetrieval(rs.CreateDatasetFromRetrievalRequest(name="d", project=PROJECT))
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "historical" in feast_error(e.value)["message"]
 
 
 # --- pagination and sorting (Feast's apply_pagination_and_sorting) ---
@@ -464,3 +470,89 @@ def test_timestamps_survive_restart(tmp_path_factory, kiln_factory):
     assert store.get_entity("driver").created_timestamp == ent.created_timestamp
     assert store.registry.list_project_metadata(PROJECT)[0].project_uuid == uuid_before
     assert "No changes to registry" in feast_cli(repo, "plan").stdout
+
+
+# --- the same questions to Feast's own registry server ---
+
+
+def _answers(stub) -> dict:
+    """What a client sees for a fixed set of calls, comparable across servers."""
+    def call(f):
+        try:
+            return ("ok", f())
+        except grpc.RpcError as e:
+            return ("error", e.code(), e.details())
+
+    def meta(p):
+        return (p.page, p.limit, p.total_count, p.total_pages, p.has_next, p.has_previous)
+
+    def edges(rels):
+        return sorted((r.source.type, r.source.name, r.target.type, r.target.name) for r in rels)
+
+    lineage = stub.GetRegistryLineage(rs.GetRegistryLineageRequest(project=PROJECT))
+    return {
+        "entities_desc": call(lambda: [e.spec.name for e in stub.ListEntities(rs.ListEntitiesRequest(
+            project=PROJECT, pagination=rs.PaginationParams(page=1, limit=2),
+            sorting=rs.SortingParams(sort_by="name", sort_order="desc"))).entities]),
+        "entities_meta": meta(stub.ListEntities(rs.ListEntitiesRequest(
+            project=PROJECT, pagination=rs.PaginationParams(page=2, limit=2))).pagination),
+        "unpaged_meta": meta(stub.ListFeatureViews(rs.ListFeatureViewsRequest(project=PROJECT)).pagination),
+        "empty_meta": meta(stub.ListFeatureViews(rs.ListFeatureViewsRequest(project="nope")).pagination),
+        "features": [(f.name, f.feature_view, f.type, f.kind) for f in stub.ListFeatures(rs.ListFeaturesRequest(
+            project=PROJECT, sorting=rs.SortingParams(sort_by="name"))).features],
+        "services_by_view": [s.spec.name for s in stub.ListFeatureServices(rs.ListFeatureServicesRequest(
+            project=PROJECT, feature_view="customer_profile")).feature_services],
+        "all_views_by_entity": sorted(getattr(v, v.WhichOneof("any_feature_view")).spec.name
+                                      for v in stub.ListAllFeatureViews(rs.ListAllFeatureViewsRequest(
+                                          project=PROJECT, entity="driver")).feature_views),
+        "get_fv": call(lambda: stub.GetFeatureView(rs.GetFeatureViewRequest(project=PROJECT, name="nope"))),
+        "get_any": call(lambda: stub.GetAnyFeatureView(rs.GetAnyFeatureViewRequest(project=PROJECT, name="nope"))),
+        "get_project": call(lambda: stub.GetProject(rs.GetProjectRequest(name="nope"))),
+        "delete_entity": call(lambda: stub.DeleteEntity(rs.DeleteEntityRequest(project=PROJECT, name="nope"))),
+        "get_saved": call(lambda: stub.GetSavedDataset(rs.GetSavedDatasetRequest(project=PROJECT, name="nope"))),
+        "get_feature": call(lambda: stub.GetFeature(rs.GetFeatureRequest(project=PROJECT,
+                                                                         feature_view="customer_profile",
+                                                                         name="nope"))),
+        "lineage": edges(lineage.relationships),
+        "lineage_indirect": edges(lineage.indirect_relationships),
+        "metadata_count": len(stub.ListProjectMetadata(rs.ListProjectMetadataRequest(project=PROJECT))
+                              .project_metadata),
+        "jobs": list(stub.ListDatasetJobs(rs.ListDatasetJobsRequest(project=PROJECT)).jobs),
+    }
+
+
+def test_feast_registry_server_agrees(applied, stub, tmp_path):
+    """The same repo applied to Feast 0.67's own `feast serve_registry` (SQL
+    registry) answers these calls exactly as kiln does."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "feature_store.yaml").write_text(
+        f"project: {PROJECT}\nprovider: local\nregistry:\n  registry_type: sql\n"
+        f"  path: sqlite:///{tmp_path}/registry.db\nonline_store:\n  type: sqlite\n  path: {tmp_path}/online.db\n"
+        "offline_store:\n  type: file\nentity_key_serialization_version: 3\n")
+    (repo / "features.py").write_text(DEFINITIONS.replace("{data_dir}", str(repo / "data"))
+                                      .replace("{driver_ttl_hours}", "24").replace("{customer_ttl_days}", "7"))
+    write_default_data(repo)
+    feast_cli(repo, "apply")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, FEAST_USAGE="False")
+    feast_bin = Path(sys.executable).with_name("feast")
+    proc = subprocess.Popen([str(feast_bin), "-c", str(repo), "serve_registry", "-p", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=60)
+        feast_stub = rs_grpc.RegistryServerStub(channel)
+        assert _answers(stub) == _answers(feast_stub)
+    finally:
+        channel.close()
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -486,6 +486,27 @@ KILN_FEAST_REGISTRY_RPCS(KILN_DEFINE_RPC)
   return ToGrpc(registry_.Delete(ObjectKind::kPermission, req.project(), req.name(), actor), ObjectKind::kPermission);
 }
 
+// --- Feast's UI dataset jobs ---
+
+::grpc::Status RegistryGrpcService::DoCreateDatasetFromRetrieval(const fr::CreateDatasetFromRetrievalRequest&,
+                                                                 fr::CreateDatasetFromRetrievalResponse*,
+                                                                 const std::string&) {
+  return ToGrpc(Unimplemented("kiln does not run Feast's dataset jobs (CreateDatasetFromRetrieval); build training "
+                              "sets with kiln's point-in-time retrieval (kiln features historical)"));
+}
+::grpc::Status RegistryGrpcService::DoGetDatasetData(const fr::GetDatasetDataRequest&, fr::GetDatasetDataResponse*,
+                                                     const std::string&) {
+  return ToGrpc(Unimplemented("kiln does not read saved datasets' data over the registry (GetDatasetData)"));
+}
+::grpc::Status RegistryGrpcService::DoGetDatasetJobStatus(const fr::GetDatasetJobStatusRequest& req,
+                                                          fr::GetDatasetJobStatusResponse*, const std::string&) {
+  return ToGrpc(NotFound("Dataset job '" + req.job_id() + "' not found"));
+}
+::grpc::Status RegistryGrpcService::DoListDatasetJobs(const fr::ListDatasetJobsRequest&, fr::ListDatasetJobsResponse*,
+                                                      const std::string&) {
+  return ::grpc::Status::OK;  // kiln never starts one
+}
+
 // --- projects ---
 
 ::grpc::Status RegistryGrpcService::DoApplyProject(const fr::ApplyProjectRequest& req, pb::Empty*,

@@ -13,7 +13,9 @@
 // SDK's client interceptor turns back into the same exception
 // (FeatureViewNotFoundException, ...). Codes: NOT_FOUND for a missing object,
 // INVALID_ARGUMENT for bad input, UNAVAILABLE when the worker pool refuses
-// the call, UNIMPLEMENTED for the dataset-job RPCs (Feast's UI only).
+// the call. Feast's UI-only dataset jobs: kiln runs none, so the job list is
+// empty and a job id is NOT_FOUND; creating one (which runs Feast's Python
+// retrieval) or reading its data is UNIMPLEMENTED, saying so.
 //
 // Every store-touching call runs on the WorkerPool (never on gRPC's callback
 // threads); the pool finishes the call.
@@ -64,6 +66,10 @@ namespace kiln::api::feast {
   X(GetSavedDataset, ::feast::registry::GetSavedDatasetRequest, ::feast::core::SavedDataset) \
   X(ListSavedDatasets, ::feast::registry::ListSavedDatasetsRequest, ::feast::registry::ListSavedDatasetsResponse) \
   X(DeleteSavedDataset, ::feast::registry::DeleteSavedDatasetRequest, ::google::protobuf::Empty) \
+  X(CreateDatasetFromRetrieval, ::feast::registry::CreateDatasetFromRetrievalRequest, ::feast::registry::CreateDatasetFromRetrievalResponse) \
+  X(GetDatasetData, ::feast::registry::GetDatasetDataRequest, ::feast::registry::GetDatasetDataResponse) \
+  X(GetDatasetJobStatus, ::feast::registry::GetDatasetJobStatusRequest, ::feast::registry::GetDatasetJobStatusResponse) \
+  X(ListDatasetJobs, ::feast::registry::ListDatasetJobsRequest, ::feast::registry::ListDatasetJobsResponse) \
   X(ApplyValidationReference, ::feast::registry::ApplyValidationReferenceRequest, ::google::protobuf::Empty) \
   X(GetValidationReference, ::feast::registry::GetValidationReferenceRequest, ::feast::core::ValidationReference) \
   X(ListValidationReferences, ::feast::registry::ListValidationReferencesRequest, ::feast::registry::ListValidationReferencesResponse) \
