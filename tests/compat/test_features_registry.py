@@ -556,3 +556,24 @@ def test_feast_registry_server_agrees(applied, stub, tmp_path):
         channel.close()
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_permissions_apply_get_list_delete(applied):
+    from feast.feature_view import FeatureView
+    from feast.permissions.action import AuthzedAction
+    from feast.permissions.permission import Permission
+    from feast.permissions.policy import RoleBasedPolicy
+
+    store = feature_store(applied["repo"])
+    perm = Permission(name="readers", types=[FeatureView], policy=RoleBasedPolicy(roles=["reader"]),
+                      actions=[AuthzedAction.DESCRIBE], tags={"team": "ml"})
+    store.registry.apply_permission(perm, PROJECT)
+    back = store.registry.get_permission("readers", PROJECT)
+    assert back.policy.roles == ["reader"] and back.actions == [AuthzedAction.DESCRIBE]
+    assert back.created_timestamp is not None
+    assert [p.name for p in store.registry.list_permissions(PROJECT, tags={"team": "ml"})] == ["readers"]
+    assert "readers" in feast_cli(applied["repo"], "permissions", "list").stdout
+    store.registry.delete_permission("readers", PROJECT)
+    assert store.registry.list_permissions(PROJECT) == []
+    with pytest.raises(feast_errors.PermissionNotFoundException):
+        store.registry.get_permission("readers", PROJECT)
