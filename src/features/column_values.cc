@@ -63,6 +63,25 @@ void PutFloat(float v, std::string* out) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
 }
 
+// Value's list fields (11..18) as length-delimited tags; each list message
+// holds its elements in field 1 (packed for numbers).
+std::string_view ListTag(ValueType t) {
+  switch (t) {
+    case ValueType::kBytesList: return "\x5A";
+    case ValueType::kStringList: return "\x62";
+    case ValueType::kInt32List: return "\x6A";
+    case ValueType::kInt64List: return "\x72";
+    case ValueType::kDoubleList: return "\x7A";
+    case ValueType::kFloatList: return "\x82\x01";
+    case ValueType::kBoolList: return "\x8A\x01";
+    default: return "\x92\x01";  // unix_timestamp_list_val
+  }
+}
+
+void AppendFixed(uint64_t bits, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+}
+
 bool IsInt(ColumnType t) { return t == ColumnType::kInt32 || t == ColumnType::kInt64; }
 bool IsFloat(ColumnType t) { return t == ColumnType::kFloat || t == ColumnType::kDouble; }
 
@@ -181,12 +200,64 @@ std::string_view ColumnTypeName(ColumnType type) {
     case ColumnType::kString: return "string";
     case ColumnType::kBytes: return "binary";
     case ColumnType::kTimestamp: return "timestamp";
+    case ColumnType::kList: return "list";
   }
   return "unknown";
 }
 
+StatusOr<ValueEncoder> ValueEncoder::Create(const Column& column, ValueType to, std::string_view name) {
+  if (column.type == ColumnType::kList) return CreateList(column.element, to, name);
+  return Create(column.type, to, name);
+}
+
+StatusOr<ValueEncoder> ValueEncoder::CreateList(ColumnType element, ValueType to, std::string_view column) {
+  const std::string name(column);
+  auto ok = [&](Op op) -> StatusOr<ValueEncoder> { return ValueEncoder(op, name, to); };
+  auto refuse = [&](std::string_view why) {
+    return InvalidArgument("column '" + name + "' (list of " + std::string(ColumnTypeName(element)) +
+                           ") cannot be stored as an " + std::string(DeclaredTypeName(to)) + " feature: " +
+                           std::string(why));
+  };
+  switch (to) {
+    case ValueType::kStringList:
+      if (element == ColumnType::kString) return ok(Op::kStringList);
+      return refuse("Feast accepts only string elements for Array(String)");
+    case ValueType::kBytesList:
+      if (element == ColumnType::kBytes) return ok(Op::kBytesList);
+      return refuse("Feast accepts only binary elements for Array(Bytes)");
+    case ValueType::kInt64List:
+      if (IsInt(element)) return ok(Op::kIntToInt64List);
+      return refuse("Feast accepts only integer elements for Array(Int64)");
+    case ValueType::kInt32List:
+      if (IsInt(element)) return ok(Op::kIntToInt32List);
+      return refuse("Feast accepts only integer elements for Array(Int32)");
+    case ValueType::kFloatList:
+      if (IsFloat(element)) return ok(Op::kFloatToFloatList);
+      return refuse("Feast accepts only float elements for Array(Float32)");
+    case ValueType::kDoubleList:
+      if (IsFloat(element)) return ok(Op::kFloatToDoubleList);
+      return refuse("Feast accepts only float elements for Array(Float64)");
+    case ValueType::kBoolList:
+      if (element == ColumnType::kBool) return ok(Op::kBoolList);
+      return refuse("Feast accepts only bool elements for Array(Bool)");
+    case ValueType::kUnixTimestampList:
+      if (element == ColumnType::kTimestamp) return ok(Op::kTimestampList);
+      if (IsInt(element)) return ok(Op::kIntToUnixList);
+      return refuse("Feast accepts only timestamp or integer elements for Array(UnixTimestamp)");
+    default:
+      return InvalidArgument("column '" + name + "' is a list; Feast would store a null for every row of the " +
+                             std::string(DeclaredTypeName(to)) + " feature (declare an Array type)");
+  }
+}
+
 StatusOr<ValueEncoder> ValueEncoder::Create(ColumnType from, ValueType to, std::string_view column) {
   const std::string name(column);
+  if (from == ColumnType::kList) {
+    if (to >= ValueType::kBytesList && to <= ValueType::kUnixTimestampList) {
+      return InvalidArgument("column '" + name + "': a list encoder needs the column's element type");
+    }
+    return CreateList(ColumnType::kInt64, to, column);
+  }
   auto ok = [&](Op op) -> StatusOr<ValueEncoder> { return ValueEncoder(op, name); };
   switch (to) {
     case ValueType::kInt64:
@@ -237,7 +308,7 @@ StatusOr<ValueEncoder> ValueEncoder::Create(ColumnType from, ValueType to, std::
     case ValueType::kFloatList:
     case ValueType::kBoolList:
     case ValueType::kUnixTimestampList:
-      return Refuse(column, from, to, "list features cannot be read from the offline source yet");
+      return Refuse(column, from, to, "Feast cannot store a scalar column as a list feature");
     case ValueType::kNull:
     case ValueType::kInvalid:
       return Refuse(column, from, to, "kiln does not materialize features of this type");
@@ -245,7 +316,85 @@ StatusOr<ValueEncoder> ValueEncoder::Create(ColumnType from, ValueType to, std::
   return Refuse(column, from, to, "Feast cannot convert these values");
 }
 
+Status ValueEncoder::EncodeList(const Column& c, size_t row, std::string* out) const {
+  out->clear();
+  if (!c.valid[row]) return Status::Ok();  // Feast's ProtoValue() for a None list
+  const size_t begin = c.offsets[row];
+  const size_t end = c.offsets[row + 1];
+  std::string inner;
+  std::string payload;
+  switch (op_) {
+    case Op::kStringList:
+    case Op::kBytesList:
+      for (size_t j = begin; j < end; ++j) {
+        // A NULL element holds "": Feast's default for a None string/bytes.
+        inner.push_back(0x0A);
+        AppendVarint(c.str[j].size(), &inner);
+        inner.append(c.str[j]);
+      }
+      break;
+    case Op::kIntToInt64List:
+    case Op::kIntToInt32List:
+    case Op::kIntToUnixList:
+      for (size_t j = begin; j < end; ++j) {
+        if (!c.element_valid[j]) {
+          return InvalidArgument("column '" + column_ +
+                                 "' holds a null element in an integer list; Feast fails on it (pyarrow turns "
+                                 "the batch's integers into floats); fill or drop the nulls");
+        }
+        const int64_t v = c.i64[j];
+        if (op_ == Op::kIntToInt32List &&
+            (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())) {
+          return InvalidArgument("column '" + column_ + "': element " + std::to_string(v) +
+                                 " is out of range for an Array(Int32) feature");
+        }
+        AppendVarint(static_cast<uint64_t>(v), &payload);
+      }
+      break;
+    case Op::kBoolList:
+      // A NULL element is False (Feast's default), its slot already 0.
+      for (size_t j = begin; j < end; ++j) payload.push_back(c.i64[j] != 0 ? 1 : 0);
+      break;
+    case Op::kTimestampList:
+      for (size_t j = begin; j < end; ++j) {
+        // Feast's int(datetime.timestamp()): truncation toward zero.
+        const int64_t s = c.element_valid[j] ? c.i64[j] / 1000000 : kNullTimestamp;
+        AppendVarint(static_cast<uint64_t>(s), &payload);
+      }
+      break;
+    case Op::kFloatToFloatList:
+      for (size_t j = begin; j < end; ++j) {
+        // pyarrow's to_numpy turns a NULL element into NaN, which Feast keeps.
+        const float f = c.element_valid[j] ? static_cast<float>(c.f64[j]) : std::numeric_limits<float>::quiet_NaN();
+        uint32_t bits;
+        std::memcpy(&bits, &f, sizeof bits);
+        AppendFixed(bits, 4, &payload);
+      }
+      break;
+    case Op::kFloatToDoubleList:
+      for (size_t j = begin; j < end; ++j) {
+        const double d = c.element_valid[j] ? c.f64[j] : std::numeric_limits<double>::quiet_NaN();
+        uint64_t bits;
+        std::memcpy(&bits, &d, sizeof bits);
+        AppendFixed(bits, 8, &payload);
+      }
+      break;
+    default:
+      return Internal("not a list conversion");
+  }
+  if (!payload.empty()) {
+    inner.push_back(0x0A);  // packed field 1
+    AppendVarint(payload.size(), &inner);
+    inner.append(payload);
+  }
+  out->append(ListTag(to_));
+  AppendVarint(inner.size(), out);
+  out->append(inner);
+  return Status::Ok();
+}
+
 Status ValueEncoder::Encode(const Column& c, size_t row, std::string* out) const {
+  if (op_ >= Op::kStringList) return EncodeList(c, row, out);
   if (!c.valid[row]) {
     // Feast's null for a timestamp cell is its NULL_TIMESTAMP_INT_VALUE, for
     // everything else an empty Value.
@@ -348,6 +497,8 @@ Status ValueEncoder::Encode(const Column& c, size_t row, std::string* out) const
     case Op::kIntToUnix:
       PutVarintField(kTimestampTag, c.i64[row], out);
       return Status::Ok();
+    default:
+      break;
   }
   return Internal("unknown value conversion");
 }

@@ -15,6 +15,14 @@
 // oneof field each, the bytes protobuf itself produces); a null cell is the
 // empty string, which the online store reads back as "no value".
 //
+// List columns: a NULL list is Feast's empty Value, an empty list a typed
+// empty list; NULL elements become what Feast's _LIST_NONE_DEFAULTS puts in
+// their place ("" for strings, b"" for bytes, False for bools, the null
+// timestamp for timestamps) and NaN for floats (pyarrow's to_numpy turns a
+// null float into NaN before Feast sees it); a NULL element in an integer
+// list is refused, since pyarrow turns the whole batch's integers into floats
+// and Feast then fails.
+//
 // Value types; thread-compatible (an encoder is immutable once created).
 #pragma once
 
@@ -40,6 +48,10 @@ class ValueEncoder {
   // InvalidArgument naming `column` when Feast could not (or could only
   // lossily) store a column of type `from` as a `to` feature.
   static StatusOr<ValueEncoder> Create(storage::ColumnType from, ValueType to, std::string_view column);
+  // The same for a chunk's column, which may be a list (its element type
+  // decides); a list column for a scalar feature and a scalar column for a
+  // list feature are refused.
+  static StatusOr<ValueEncoder> Create(const storage::Column& column, ValueType to, std::string_view name);
 
   // *out = the serialized Value of column.<row>, or empty for a null cell.
   // InvalidArgument when this cell cannot be stored exactly (a fraction or an
@@ -66,10 +78,25 @@ class ValueEncoder {
     kBytes,
     kTimestampToUnix,
     kIntToUnix,
+    // Lists, as Feast's _convert_list_values_to_proto stores the numpy
+    // arrays pyarrow's to_numpy() yields for the column.
+    kStringList,
+    kBytesList,
+    kIntToInt64List,
+    kIntToInt32List,
+    kFloatToFloatList,
+    kFloatToDoubleList,
+    kBoolList,
+    kTimestampList,
+    kIntToUnixList,
   };
-  ValueEncoder(Op op, std::string column) : op_(op), column_(std::move(column)) {}
+  static StatusOr<ValueEncoder> CreateList(storage::ColumnType element, ValueType to, std::string_view column);
+  Status EncodeList(const storage::Column& column, size_t row, std::string* out) const;
+  ValueEncoder(Op op, std::string column, ValueType to = ValueType::kInvalid)
+      : op_(op), to_(to), column_(std::move(column)) {}
 
   Op op_;
+  ValueType to_;
   std::string column_;
 };
 

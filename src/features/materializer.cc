@@ -365,7 +365,7 @@ class MaterializerImpl final : public Materializer {
         std::vector<ValueEncoder> made;
         made.reserve(nfeat);
         for (size_t f = 0; f < nfeat; ++f) {
-          KILN_ASSIGN_OR_RETURN(ValueEncoder e, ValueEncoder::Create(chunk.columns[nkeys + f].type,
+          KILN_ASSIGN_OR_RETURN(ValueEncoder e, ValueEncoder::Create(chunk.columns[nkeys + f],
                                                                      view.features[f].type, view.features[f].name));
           made.push_back(std::move(e));
         }

@@ -33,12 +33,19 @@ struct OfflineSource {
 };
 
 // Column types the engine yields (after field_mapping).
-enum class ColumnType { kBool, kInt32, kInt64, kFloat, kDouble, kString, kBytes, kTimestamp };
+enum class ColumnType { kBool, kInt32, kInt64, kFloat, kDouble, kString, kBytes, kTimestamp, kList };
 
 // A column of one chunk; `valid[i]` is false for SQL NULL. Only the vector
 // matching `type` is filled: bool/int32/int64/timestamp(µs) in i64,
 // float/double in f64 (a float column keeps its float value exactly),
 // string/bytes in str.
+//
+// A kList column holds lists of `element` (a scalar type): row i's elements
+// are [offsets[i], offsets[i+1]) of the vector matching `element`, with
+// `element_valid` false for a NULL element (its slot is 0 or ""). A NULL
+// list (valid[i] false) and an empty list both span no elements. Scalar
+// columns leave offsets and element_valid empty, so their reads cost nothing
+// extra.
 struct Column {
   std::string name;
   ColumnType type = ColumnType::kInt64;
@@ -46,6 +53,9 @@ struct Column {
   std::vector<int64_t> i64;
   std::vector<double> f64;
   std::vector<std::string> str;
+  ColumnType element = ColumnType::kInt64;  // kList only
+  std::vector<uint64_t> offsets;            // kList only: rows + 1 entries, offsets[0] == 0
+  std::vector<uint8_t> element_valid;       // kList only
 };
 
 struct Chunk {

@@ -22,6 +22,7 @@ using duck::Result;
 // __kiln_c0.. in the Chunk's order; `from` is the windowed source.
 struct ScanPlan {
   std::vector<std::pair<std::string, ColumnType>> out;  // Chunk column names and types
+  std::vector<ColumnType> elements;                     // parallel to out: a kList column's element type
   std::string select_list;
   std::string partition;  // the join-key expressions
   std::string from;       // FROM ... WHERE ...
@@ -43,11 +44,21 @@ StatusOr<ScanPlan> PlanScan(Connection& conn, const LatestScanRequest& req) {
   std::string sel;
   auto add = [&](const std::string& name, const std::string& what) -> Status {
     KILN_ASSIGN_OR_RETURN(const duck::SourceColumn* c, schema.Find(name, what));
-    std::optional<ColumnType> t = duck::EngineType(c->type);
-    if (!t) return InvalidArgument(what + " '" + name + "' has type " + c->type_name + ", which the offline engine does not read");
-    sel += (sel.empty() ? "" : ", ") + duck::NormalizedExpr(Ident(c->file_name), c->type) + " AS __kiln_c" +
-           std::to_string(plan.out.size());
+    std::string expr;
+    ColumnType element = ColumnType::kInt64;
+    std::optional<ColumnType> t;
+    if (c->type == DUCKDB_TYPE_LIST && what == "feature") {
+      KILN_ASSIGN_OR_RETURN(element, duck::ListElementType(*c));
+      t = ColumnType::kList;
+      expr = duck::NormalizedListExpr(Ident(c->file_name), c->element_type);
+    } else {
+      t = duck::EngineType(c->type);
+      if (!t) return InvalidArgument(what + " '" + name + "' has type " + c->type_name + ", which the offline engine does not read");
+      expr = duck::NormalizedExpr(Ident(c->file_name), c->type);
+    }
+    sel += (sel.empty() ? "" : ", ") + expr + " AS __kiln_c" + std::to_string(plan.out.size());
     plan.out.emplace_back(name, *t);
+    plan.elements.push_back(element);
     return Status::Ok();
   };
   for (const auto& k : req.join_keys) KILN_RETURN_IF_ERROR(add(k, "join key"));
@@ -63,10 +74,59 @@ StatusOr<ScanPlan> PlanScan(Connection& conn, const LatestScanRequest& req) {
   sel += ", " + ev + " AS __kiln_ev, " + cr + " AS __kiln_cr";
   plan.out.emplace_back("event_ts", ColumnType::kTimestamp);
   plan.out.emplace_back("created_ts", ColumnType::kTimestamp);
+  plan.elements.resize(plan.out.size(), ColumnType::kInt64);
   plan.select_list = sel;
   KILN_ASSIGN_OR_RETURN(std::string window, duck::WindowPredicate(*ts, req.start_us, req.end_us));
   plan.from = " FROM " + schema.reader + " WHERE " + window;
   return plan;
+}
+
+// Appends the elements of rows [from, from + n) of a LIST vector, whose
+// child has the normalized physical type of col.element.
+void AppendList(duckdb_vector vec, idx_t from, idx_t n, Column& col) {
+  auto* entries = static_cast<const duckdb_list_entry*>(duckdb_vector_get_data(vec));
+  uint64_t* validity = duckdb_vector_get_validity(vec);
+  duckdb_vector child = duckdb_list_vector_get_child(vec);
+  void* data = duckdb_vector_get_data(child);
+  uint64_t* cvalid = duckdb_vector_get_validity(child);
+  for (idx_t i = from; i < from + n; ++i) {
+    if (!validity || duckdb_validity_row_is_valid(validity, i)) {
+      for (idx_t j = entries[i].offset; j < entries[i].offset + entries[i].length; ++j) {
+        const bool ok = !cvalid || duckdb_validity_row_is_valid(cvalid, j);
+        col.element_valid.push_back(ok);
+        switch (col.element) {
+          case ColumnType::kBool:
+            col.i64.push_back(ok && static_cast<const bool*>(data)[j] ? 1 : 0);
+            break;
+          case ColumnType::kInt32:
+            col.i64.push_back(ok ? static_cast<const int32_t*>(data)[j] : 0);
+            break;
+          case ColumnType::kInt64:
+          case ColumnType::kTimestamp:
+            col.i64.push_back(ok ? static_cast<const int64_t*>(data)[j] : 0);
+            break;
+          case ColumnType::kFloat:
+            col.f64.push_back(ok ? static_cast<const float*>(data)[j] : 0);
+            break;
+          case ColumnType::kDouble:
+            col.f64.push_back(ok ? static_cast<const double*>(data)[j] : 0);
+            break;
+          case ColumnType::kString:
+          case ColumnType::kBytes:
+            if (ok) {
+              auto* v = static_cast<duckdb_string_t*>(data);
+              col.str.emplace_back(duckdb_string_t_data(&v[j]), duckdb_string_t_length(v[j]));
+            } else {
+              col.str.emplace_back();
+            }
+            break;
+          case ColumnType::kList:
+            break;  // ListElementType admits scalars only
+        }
+      }
+    }
+    col.offsets.push_back(col.element_valid.size());
+  }
 }
 
 // Appends rows [from, from + n) of a DuckDB chunk, whose columns have the
@@ -75,6 +135,12 @@ void AppendChunk(duckdb_data_chunk dc, idx_t from, idx_t n, Chunk& out) {
   for (size_t c = 0; c < out.columns.size(); ++c) {
     Column& col = out.columns[c];
     duckdb_vector vec = duckdb_data_chunk_get_vector(dc, c);
+    if (col.type == ColumnType::kList) {
+      uint64_t* validity = duckdb_vector_get_validity(vec);
+      for (idx_t i = from; i < from + n; ++i) col.valid.push_back(!validity || duckdb_validity_row_is_valid(validity, i));
+      AppendList(vec, from, n, col);
+      continue;
+    }
     void* data = duckdb_vector_get_data(vec);
     uint64_t* validity = duckdb_vector_get_validity(vec);
     for (idx_t i = from; i < from + n; ++i) col.valid.push_back(!validity || duckdb_validity_row_is_valid(validity, i));
@@ -117,6 +183,8 @@ void AppendChunk(duckdb_data_chunk dc, idx_t from, idx_t n, Chunk& out) {
         }
         break;
       }
+      case ColumnType::kList:
+        break;  // handled above
     }
     // NULL slots hold whatever DuckDB left there; make them deterministic.
     if (validity && (col.type != ColumnType::kString && col.type != ColumnType::kBytes)) {
@@ -134,14 +202,19 @@ void AppendChunk(duckdb_data_chunk dc, idx_t from, idx_t n, Chunk& out) {
   out.rows += n;
 }
 
-Chunk EmptyChunk(const std::vector<std::pair<std::string, ColumnType>>& out, size_t reserve) {
+Chunk EmptyChunk(const ScanPlan& plan, size_t reserve) {
   Chunk ch;
-  for (const auto& [name, type] : out) {
+  for (size_t i = 0; i < plan.out.size(); ++i) {
+    const auto& [name, type] = plan.out[i];
     Column c;
     c.name = name;
     c.type = type;
     c.valid.reserve(reserve);
-    if (type == ColumnType::kString || type == ColumnType::kBytes) {
+    if (type == ColumnType::kList) {
+      c.element = plan.elements[i];
+      c.offsets.reserve(reserve + 1);
+      c.offsets.push_back(0);
+    } else if (type == ColumnType::kString || type == ColumnType::kBytes) {
       c.str.reserve(reserve);
     } else if (type == ColumnType::kFloat || type == ColumnType::kDouble) {
       c.f64.reserve(reserve);
@@ -236,7 +309,7 @@ Status DuckDbOfflineEngine::ScanLatest(const LatestScanRequest& request, const C
                     " ORDER BY __kiln_ev DESC, __kiln_cr DESC NULLS LAST) = 1";
   KILN_ASSIGN_OR_RETURN(Result r, conn.Stream(sql));
   const size_t target = options_.scan_chunk_rows;
-  Chunk chunk = EmptyChunk(plan.out, target);
+  Chunk chunk = EmptyChunk(plan, target);
   while (true) {
     duck::DataChunk dc(duckdb_fetch_chunk(*r.get()));
     if (!dc) break;
@@ -247,7 +320,7 @@ Status DuckDbOfflineEngine::ScanLatest(const LatestScanRequest& request, const C
       from += take;
       if (chunk.rows == target) {
         KILN_RETURN_IF_ERROR(fn(chunk));
-        chunk = EmptyChunk(plan.out, target);
+        chunk = EmptyChunk(plan, target);
       }
     }
   }

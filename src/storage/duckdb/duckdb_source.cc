@@ -40,6 +40,13 @@ StatusOr<SourceSchema> ProbeRelation(Connection& conn, std::string relation,
     SourceColumn c;
     c.file_name = duckdb_column_name(probe.get(), i);
     c.type = duckdb_column_type(probe.get(), i);
+    if (c.type == DUCKDB_TYPE_LIST) {
+      duckdb_logical_type lt = duckdb_column_logical_type(probe.get(), i);
+      duckdb_logical_type child = duckdb_list_type_child_type(lt);
+      c.element_type = duckdb_get_type_id(child);
+      duckdb_destroy_logical_type(&child);
+      duckdb_destroy_logical_type(&lt);
+    }
     if (i < duckdb_row_count(desc.get())) {
       char* t = duckdb_value_varchar(desc.get(), 1, i);
       c.type_name = t ? t : TypeName(c.type);

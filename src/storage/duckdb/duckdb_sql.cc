@@ -122,6 +122,30 @@ std::string NormalizedExpr(const std::string& q, duckdb_type t) {
   }
 }
 
+StatusOr<ColumnType> ListElementType(const SourceColumn& col) {
+  auto refuse = [&](std::string_view why) {
+    return InvalidArgument("list column '" + col.name + "' has type " + col.type_name + ", which the offline engine " +
+                           "does not read: " + std::string(why));
+  };
+  switch (col.element_type) {
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+      return refuse("Feast would store its nanoseconds as if they were seconds; cast the elements to microseconds");
+    case DUCKDB_TYPE_DATE:
+      return refuse("Feast fails on date elements; store them as timestamps");
+    default:
+      break;
+  }
+  std::optional<ColumnType> t = EngineType(col.element_type);
+  if (!t) return refuse("its elements are not scalars");
+  return *t;
+}
+
+std::string NormalizedListExpr(const std::string& q, duckdb_type element) {
+  std::string x = NormalizedExpr("__kiln_x", element);
+  if (x == "__kiln_x") return q;
+  return "list_transform(" + q + ", __kiln_x -> " + x + ")";
+}
+
 StatusOr<std::string> TimestampUsExpr(const SourceColumn& col) {
   std::string q = Ident(col.file_name);
   switch (col.type) {

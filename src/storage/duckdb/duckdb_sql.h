@@ -31,6 +31,7 @@ struct SourceColumn {
   std::string file_name;
   std::string name;
   duckdb_type type = DUCKDB_TYPE_INVALID;
+  duckdb_type element_type = DUCKDB_TYPE_INVALID;  // of a LIST column
   std::string type_name;  // for error messages
 };
 
@@ -42,6 +43,16 @@ std::optional<ColumnType> EngineType(duckdb_type t);
 // BOOLEAN, INTEGER, BIGINT (timestamps as µs since the epoch), FLOAT,
 // DOUBLE, VARCHAR or BLOB.
 std::string NormalizedExpr(const std::string& quoted_col, duckdb_type t);
+
+// The element type of a LIST column the engine reads, or InvalidArgument
+// naming the column: nested lists, structs and the timestamp flavours whose
+// Feast conversion goes wrong (nanoseconds, which Feast would
+// store as if they were seconds; dates, on which Feast fails).
+StatusOr<ColumnType> ListElementType(const SourceColumn& col);
+
+// A LIST column with each element normalized like NormalizedExpr (NULL lists
+// and NULL elements stay NULL).
+std::string NormalizedListExpr(const std::string& quoted_col, duckdb_type element);
 
 // Microseconds since the epoch (UTC) of a timestamp-like column: any
 // TIMESTAMP flavour, DATE, or an ISO-8601 string (offsets honoured; naive
