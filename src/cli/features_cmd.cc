@@ -154,6 +154,7 @@ int Materialize(const FeaturesOptions& o) {
   req.project = o.project;
   req.views = SplitList(o.views);
   req.incremental = o.incremental;
+  req.max_rows_per_second = o.max_rows_per_second;
   req.actor = "kiln features materialize";
   if (o.end.empty()) return Fail(InvalidArgument("--end is required"));
   auto end = features::ParseTimestampUs(o.end);
@@ -251,6 +252,8 @@ void RegisterFeaturesCommands(CLI::App& app, FeaturesOptions& o) {
   mat->add_option("--start", o.start, "Window start (ISO 8601; no zone: UTC)");
   mat->add_option("--end", o.end, "Window end, inclusive (ISO 8601; no zone: UTC)");
   mat->add_flag("--incremental", o.incremental, "Start each view at its last materialized end (or now - ttl)");
+  mat->add_option("--max-rows-per-second", o.max_rows_per_second,
+                  "Throttle the copy (0: as fast as possible), e.g. to spare online traffic during a backfill");
   mat->add_option("--views", o.views, "Feature views (comma-separated or repeated; default: every online view)");
   auto* hist = features->add_subcommand("historical", "Point-in-time join of an entity file with features (training sets)");
   CommonOptions(*hist, o);

@@ -33,6 +33,7 @@ struct FeaturesOptions {
   std::string start;
   std::string end;
   bool incremental = false;
+  uint64_t max_rows_per_second = 0;
   std::vector<std::string> views;
   // historical
   std::string entities;

@@ -30,6 +30,7 @@ struct ViewPlan {
   ViewSchema schema;
   int64_t start_us = 0;
   int64_t end_us = 0;
+  uint64_t max_rows_per_second = 0;
 };
 
 struct Plan {
@@ -225,6 +226,7 @@ class MaterializerImpl final : public Materializer {
       ViewPlan vp;
       vp.start_us = request.incremental ? IncrementalStartUs(v, now_us) : request.start_us;
       vp.end_us = request.end_us;
+      vp.max_rows_per_second = request.max_rows_per_second;
       vp.schema = std::move(v);
       plan.views.push_back(std::move(vp));
     }
@@ -332,6 +334,8 @@ class MaterializerImpl final : public Materializer {
     // batches.
     std::future<StatusOr<storage::OnlineWriteResult>> in_flight;
     size_t in_flight_rows = 0;
+    const auto throttle_start = std::chrono::steady_clock::now();
+    uint64_t submitted = 0;
     auto wait_write = [&]() -> Status {
       if (!in_flight.valid()) return Status::Ok();
       StatusOr<storage::OnlineWriteResult> r = in_flight.get();
@@ -349,6 +353,16 @@ class MaterializerImpl final : public Materializer {
       batch.rows.reserve(options_.batch_rows);
       in_flight_rows = owned->rows.size();
       in_flight = std::async(std::launch::async, [this, table, owned]() { return online_.Write(table, *owned); });
+      submitted += in_flight_rows;
+      if (vp.max_rows_per_second > 0) {
+        const auto due = throttle_start + std::chrono::microseconds(static_cast<int64_t>(
+                                              static_cast<double>(submitted) * 1e6 /
+                                              static_cast<double>(vp.max_rows_per_second)));
+        while (!cancel_.load() && std::chrono::steady_clock::now() < due) {
+          std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+              due - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
+        }
+      }
       return Status::Ok();
     };
 

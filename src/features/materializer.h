@@ -36,6 +36,10 @@ struct MaterializeRequest {
   int64_t end_us = 0;
   bool incremental = false;  // start at each view's last materialized end (or end - ttl, as Feast)
   std::string actor;
+  // Throttle (0: none): a backfill can be kept from crowding out online
+  // reads and writes on the same machine. Rows are still written in whole
+  // batches; the pause comes between them.
+  uint64_t max_rows_per_second = 0;
 };
 
 struct MaterializeProgress {
