@@ -95,10 +95,35 @@ int Serve(const Config& config) {
   WorkerPool pool(workers, static_cast<size_t>(config.worker_queue));
   AddPoolCollector(metrics, pool);
 
+  // Feast's online store and offline engine (opened before the health
+  // monitor, which probes the online store).
+  auto online_store = storage::EmbeddedOnlineStore::Open((std::filesystem::path(config.data_dir) / "online").string());
+  if (!online_store.ok()) {
+    log::Error("cannot open the online store: " + online_store.status().message());
+    return 1;
+  }
+  {
+    uint64_t rows = 0;
+    const auto tables = (*online_store)->Stats();
+    for (const auto& t : tables) rows += t.rows;
+    log::Info("online store: " + std::to_string(rows) + " rows in " + std::to_string(tables.size()) +
+              " feature views");
+  }
+  storage::DuckDbOptions duckdb_options;
+  duckdb_options.memory_limit = config.duckdb_memory_limit;
+  duckdb_options.threads = config.duckdb_threads > 0 ? config.duckdb_threads : static_cast<int>(cores);
+  duckdb_options.temp_dir = (std::filesystem::path(config.data_dir) / "duckdb_tmp").string();
+  auto offline_engine = storage::DuckDbOfflineEngine::Create(duckdb_options);
+  if (!offline_engine.ok()) {
+    log::Error("cannot start the offline engine: " + offline_engine.status().message());
+    return 1;
+  }
   storage::TrackingStore* store_ptr = &store;
   storage::ArtifactStore* artifacts_ptr = artifacts->get();
+  storage::OnlineStore* online_ptr = online_store->get();
   HealthMonitor health({{"metadata_store", [store_ptr] { return store_ptr->Ping(); }},
-                        {"artifact_store", [artifacts_ptr] { return artifacts_ptr->Ping(); }}},
+                        {"artifact_store", [artifacts_ptr] { return artifacts_ptr->Ping(); }},
+                        {"online_store", [online_ptr] { return online_ptr->Ping(); }}},
                        std::chrono::milliseconds(config.health_interval_ms));
 
   SystemClock clock;
@@ -114,21 +139,6 @@ int Serve(const Config& config) {
   auto reg_store = std::make_unique<storage::SqliteFeatureRegistryStore>((*sqlite)->database());
   features::FeatureRegistry feature_registry(*reg_store, clock);
   api::feast::RegistryGrpcService registry_grpc(feature_registry, pool);
-  // Feast's online store, offline engine, materialization and feature server.
-  auto online_store = storage::EmbeddedOnlineStore::Open((std::filesystem::path(config.data_dir) / "online").string());
-  if (!online_store.ok()) {
-    log::Error("cannot open the online store: " + online_store.status().message());
-    return 1;
-  }
-  storage::DuckDbOptions duckdb_options;
-  duckdb_options.memory_limit = config.duckdb_memory_limit;
-  duckdb_options.threads = config.duckdb_threads > 0 ? config.duckdb_threads : static_cast<int>(cores);
-  duckdb_options.temp_dir = (std::filesystem::path(config.data_dir) / "duckdb_tmp").string();
-  auto offline_engine = storage::DuckDbOfflineEngine::Create(duckdb_options);
-  if (!offline_engine.ok()) {
-    log::Error("cannot start the offline engine: " + offline_engine.status().message());
-    return 1;
-  }
   std::unique_ptr<features::Materializer> materializer =
       features::CreateMaterializer(feature_registry, **offline_engine, **online_store, clock, pool);
   features::OnlineLimits online_limits;
