@@ -158,5 +158,19 @@ TEST(DuckDbListScan, ElementTypesFeastMishandlesAreRefused) {
   EXPECT_NE(fail(by_list_key).find("join key 'k'"), std::string::npos);
 }
 
+// Zoned timestamps are read as UTC instants, as pyarrow hands them to Feast.
+TEST(DuckDbListScan, ZonedTimestampElementsAreUtcMicroseconds) {
+  TempDir tmp;
+  TestDb db;
+  const std::string path = tmp / "tz.parquet";
+  db.Exec("COPY (SELECT 1 AS id, TIMESTAMP '2024-01-01' AS ts, [TIMESTAMPTZ '2024-01-01 00:00:00.5+01', NULL] AS z) "
+          "TO '" + path + "' (FORMAT parquet)");
+  auto engine = MakeEngine(tmp, 10);
+  size_t chunks = 0;
+  auto z = Collect(*engine, Request(path, {"z"}), 1, &chunks);
+  EXPECT_EQ(z[1].i64, (std::vector<int64_t>{1704063600500000, 0}));
+  EXPECT_EQ(z[1].element_valid, (std::vector<bool>{true, false}));
+}
+
 }  // namespace
 }  // namespace kiln::storage
