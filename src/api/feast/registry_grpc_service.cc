@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/feast/registry_listing.h"
+#include "api/grpc/grpc_status.h"
 #include "feast/core/Registry.pb.h"
 #include "features/registry_lineage.h"
 #include "features/registry_message.h"
@@ -25,25 +26,6 @@ namespace pb = google::protobuf;
 
 namespace {
 
-::grpc::StatusCode CodeOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return ::grpc::StatusCode::OK;
-    case StatusCode::kInvalidArgument: return ::grpc::StatusCode::INVALID_ARGUMENT;
-    case StatusCode::kNotFound: return ::grpc::StatusCode::NOT_FOUND;
-    case StatusCode::kAlreadyExists: return ::grpc::StatusCode::ALREADY_EXISTS;
-    case StatusCode::kFailedPrecondition: return ::grpc::StatusCode::FAILED_PRECONDITION;
-    case StatusCode::kResourceExhausted: return ::grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case StatusCode::kUnavailable: return ::grpc::StatusCode::UNAVAILABLE;
-    case StatusCode::kPermissionDenied: return ::grpc::StatusCode::PERMISSION_DENIED;
-    case StatusCode::kUnauthenticated: return ::grpc::StatusCode::UNAUTHENTICATED;
-    case StatusCode::kUnimplemented: return ::grpc::StatusCode::UNIMPLEMENTED;
-    case StatusCode::kDeadlineExceeded: return ::grpc::StatusCode::DEADLINE_EXCEEDED;
-    case StatusCode::kAborted: return ::grpc::StatusCode::ABORTED;
-    case StatusCode::kInternal: return ::grpc::StatusCode::INTERNAL;
-  }
-  return ::grpc::StatusCode::UNKNOWN;
-}
-
 // Feast's FeastError.to_error_detail(), formatted as Python's json.dumps.
 std::string ErrorDetail(const std::string& error_class, const std::string& message) {
   auto q = [](const std::string& s) { return nlohmann::json(s).dump(-1, ' ', true); };
@@ -59,7 +41,7 @@ std::string ErrorDetail(const std::string& error_class, const std::string& messa
   } else if (s.message().rfind("Feature view name '", 0) == 0) {
     cls = "ConflictingFeatureViewNames";
   }
-  return ::grpc::Status(CodeOf(s.code()), ErrorDetail(cls, s.message()));
+  return ::grpc::Status(grpcv2::ToGrpcCode(s.code()), ErrorDetail(cls, s.message()));
 }
 
 std::map<std::string, std::string> Tags(const pb::Map<std::string, std::string>& tags) {

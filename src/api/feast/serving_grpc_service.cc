@@ -2,36 +2,14 @@
 
 #include <algorithm>
 
+#include "api/grpc/grpc_status.h"
+
 namespace kiln::api::feast {
 
 namespace {
 
 namespace f = kiln::features;
 namespace fs = ::feast::serving;
-
-::grpc::StatusCode CodeOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return ::grpc::StatusCode::OK;
-    case StatusCode::kInvalidArgument: return ::grpc::StatusCode::INVALID_ARGUMENT;
-    case StatusCode::kNotFound: return ::grpc::StatusCode::NOT_FOUND;
-    case StatusCode::kAlreadyExists: return ::grpc::StatusCode::ALREADY_EXISTS;
-    case StatusCode::kFailedPrecondition: return ::grpc::StatusCode::FAILED_PRECONDITION;
-    case StatusCode::kResourceExhausted: return ::grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case StatusCode::kUnavailable: return ::grpc::StatusCode::UNAVAILABLE;
-    case StatusCode::kPermissionDenied: return ::grpc::StatusCode::PERMISSION_DENIED;
-    case StatusCode::kUnauthenticated: return ::grpc::StatusCode::UNAUTHENTICATED;
-    case StatusCode::kUnimplemented: return ::grpc::StatusCode::UNIMPLEMENTED;
-    case StatusCode::kDeadlineExceeded: return ::grpc::StatusCode::DEADLINE_EXCEEDED;
-    case StatusCode::kAborted: return ::grpc::StatusCode::ABORTED;
-    case StatusCode::kInternal: return ::grpc::StatusCode::INTERNAL;
-  }
-  return ::grpc::StatusCode::UNKNOWN;
-}
-
-::grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return ::grpc::Status::OK;
-  return ::grpc::Status(CodeOf(s.code()), s.message());
-}
 
 f::RequestValue FromProto(const ::feast::types::Value& v) {
   using V = ::feast::types::Value;
@@ -125,12 +103,12 @@ Status Encode(const f::OnlineResult& result, fs::GetOnlineFeaturesResponse* res)
   // The call stays open until Finish, so req and res outlive the job.
   bool accepted = pool_.TrySubmit([this, reactor, req, res] {
     auto decoded = Decode(*req);
-    if (!decoded.ok()) return reactor->Finish(ToGrpc(decoded.status()));
+    if (!decoded.ok()) return reactor->Finish(grpcv2::ToGrpcStatus(decoded.status()));
     auto result = online_.GetOnlineFeatures(*decoded);
-    if (!result.ok()) return reactor->Finish(ToGrpc(result.status()));
-    reactor->Finish(ToGrpc(Encode(*result, res)));
+    if (!result.ok()) return reactor->Finish(grpcv2::ToGrpcStatus(result.status()));
+    reactor->Finish(grpcv2::ToGrpcStatus(Encode(*result, res)));
   });
-  if (!accepted) reactor->Finish(ToGrpc(Unavailable("the server is busy (worker queue full); retry later")));
+  if (!accepted) reactor->Finish(grpcv2::ToGrpcStatus(Unavailable("the server is busy (worker queue full); retry later")));
   return reactor;
 }
 

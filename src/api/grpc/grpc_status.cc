@@ -2,24 +2,28 @@
 
 namespace kiln::api::grpcv2 {
 
-::grpc::Status ToGrpcStatus(const Status& status) {
-  ::grpc::StatusCode code = ::grpc::StatusCode::UNKNOWN;
-  switch (status.code()) {
-    case StatusCode::kOk: return ::grpc::Status::OK;
-    case StatusCode::kInvalidArgument: code = ::grpc::StatusCode::INVALID_ARGUMENT; break;
-    case StatusCode::kNotFound: code = ::grpc::StatusCode::NOT_FOUND; break;
-    case StatusCode::kAlreadyExists: code = ::grpc::StatusCode::ALREADY_EXISTS; break;
-    case StatusCode::kFailedPrecondition: code = ::grpc::StatusCode::FAILED_PRECONDITION; break;
-    case StatusCode::kResourceExhausted: code = ::grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case StatusCode::kUnavailable: code = ::grpc::StatusCode::UNAVAILABLE; break;
-    case StatusCode::kPermissionDenied: code = ::grpc::StatusCode::PERMISSION_DENIED; break;
-    case StatusCode::kUnauthenticated: code = ::grpc::StatusCode::UNAUTHENTICATED; break;
-    case StatusCode::kUnimplemented: code = ::grpc::StatusCode::UNIMPLEMENTED; break;
-    case StatusCode::kDeadlineExceeded: code = ::grpc::StatusCode::DEADLINE_EXCEEDED; break;
-    case StatusCode::kAborted: code = ::grpc::StatusCode::ABORTED; break;
-    case StatusCode::kInternal: code = ::grpc::StatusCode::INTERNAL; break;
+::grpc::StatusCode ToGrpcCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return ::grpc::StatusCode::OK;
+    case StatusCode::kInvalidArgument: return ::grpc::StatusCode::INVALID_ARGUMENT;
+    case StatusCode::kNotFound: return ::grpc::StatusCode::NOT_FOUND;
+    case StatusCode::kAlreadyExists: return ::grpc::StatusCode::ALREADY_EXISTS;
+    case StatusCode::kFailedPrecondition: return ::grpc::StatusCode::FAILED_PRECONDITION;
+    case StatusCode::kResourceExhausted: return ::grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case StatusCode::kUnavailable: return ::grpc::StatusCode::UNAVAILABLE;
+    case StatusCode::kPermissionDenied: return ::grpc::StatusCode::PERMISSION_DENIED;
+    case StatusCode::kUnauthenticated: return ::grpc::StatusCode::UNAUTHENTICATED;
+    case StatusCode::kUnimplemented: return ::grpc::StatusCode::UNIMPLEMENTED;
+    case StatusCode::kDeadlineExceeded: return ::grpc::StatusCode::DEADLINE_EXCEEDED;
+    case StatusCode::kAborted: return ::grpc::StatusCode::ABORTED;
+    case StatusCode::kInternal: return ::grpc::StatusCode::INTERNAL;
   }
-  return ::grpc::Status(code, status.message());
+  return ::grpc::StatusCode::UNKNOWN;
+}
+
+::grpc::Status ToGrpcStatus(const Status& status) {
+  if (status.ok()) return ::grpc::Status::OK;
+  return ::grpc::Status(ToGrpcCode(status.code()), status.message());
 }
 
 }  // namespace kiln::api::grpcv2

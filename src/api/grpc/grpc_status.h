@@ -1,4 +1,5 @@
-// kiln Status -> grpc::Status, once for the whole gRPC adapter: the codes
+// kiln Status -> grpc::Status, once for every gRPC service (Open Inference,
+// Feast's registry and serving): the codes
 // carry over one to one (INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED for a
 // full model queue, UNAVAILABLE for a model that is not loaded, ...).
 //
@@ -11,6 +12,7 @@
 
 namespace kiln::api::grpcv2 {
 
+::grpc::StatusCode ToGrpcCode(StatusCode code);
 ::grpc::Status ToGrpcStatus(const Status& status);
 
 }  // namespace kiln::api::grpcv2
