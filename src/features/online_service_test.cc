@@ -13,66 +13,12 @@
 #include "feast/core/Entity.pb.h"
 #include "feast/core/FeatureService.pb.h"
 #include "feast/core/FeatureView.pb.h"
+#include "features/memory_registry_store_test_util.h"
 
 namespace kiln::features {
 namespace {
 
-class MemoryRegistryStore final : public storage::FeatureRegistryStore {
- public:
-  StatusOr<storage::FeatureObject> Put(const storage::FeatureObject& o, storage::FeatureEvent*) override {
-    std::lock_guard lock(mu_);
-    return PutLocked(o);
-  }
-  Status Apply(std::vector<Mutation>& muts) override {
-    std::lock_guard lock(mu_);
-    for (Mutation& m : muts) {
-      if (m.op == Mutation::Op::kDelete) {
-        objects_.erase({m.object.project, m.object.kind, m.object.name});
-      } else {
-        m.object = PutLocked(m.object);
-      }
-    }
-    return Status::Ok();
-  }
-  StatusOr<storage::FeatureObject> Get(const std::string& p, const std::string& k, const std::string& n) override {
-    std::lock_guard lock(mu_);
-    auto it = objects_.find({p, k, n});
-    if (it == objects_.end()) return NotFound(k + " " + n + " absent");
-    return it->second;
-  }
-  StatusOr<std::vector<storage::FeatureObject>> List(const storage::FeatureListQuery& q) override {
-    std::lock_guard lock(mu_);
-    std::vector<storage::FeatureObject> out;
-    for (const auto& [key, o] : objects_) {
-      if ((q.project.empty() || o.project == q.project) && (q.kind.empty() || o.kind == q.kind)) out.push_back(o);
-    }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    return out;
-  }
-  Status Delete(const std::string& p, const std::string& k, const std::string& n, storage::FeatureEvent*) override {
-    std::lock_guard lock(mu_);
-    return objects_.erase({p, k, n}) ? Status::Ok() : NotFound("absent");
-  }
-  Status DeleteProject(const std::string& p, storage::FeatureEvent*) override {
-    std::lock_guard lock(mu_);
-    std::erase_if(objects_, [&](const auto& kv) { return kv.second.project == p; });
-    return Status::Ok();
-  }
-  StatusOr<std::vector<storage::FeatureEvent>> ListEvents(const std::string&, int64_t, int) override {
-    return std::vector<storage::FeatureEvent>{};
-  }
-  StatusOr<int64_t> Generation() override { return int64_t{0}; }
-
- private:
-  storage::FeatureObject PutLocked(storage::FeatureObject o) {
-    auto it = objects_.find({o.project, o.kind, o.name});
-    if (it != objects_.end()) o.created_us = it->second.created_us;
-    objects_[{o.project, o.kind, o.name}] = o;
-    return o;
-  }
-  std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, std::string>, storage::FeatureObject> objects_;
-};
+using test_util::MemoryRegistryStore;
 
 // Newest row per key (event time, then created time), as the contract says.
 class MemoryOnlineStore final : public storage::OnlineStore {
