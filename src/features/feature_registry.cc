@@ -96,6 +96,7 @@ void FeatureRegistry::InvalidateCaches() {
   ++generation_;
   schema_cache_.clear();
   project_cache_.clear();
+  projection_cache_.clear();
 }
 
 StatusOr<RegistryObject> FeatureRegistry::Parse(const storage::FeatureObject& o) const {
@@ -515,6 +516,15 @@ StatusOr<std::vector<ViewProjection>> FeatureRegistry::GetFeatureServiceProjecti
                                                                                     const std::string& service) {
   StatusOr<std::string> project = ResolveProject(project_in, service);
   if (!project.ok()) return project.status();
+  // Online reads by feature service ask this on every request: cached like
+  // the view schemas, dropped on every write.
+  const std::string key = CacheKey(*project, service);
+  uint64_t gen;
+  {
+    std::shared_lock lock(cache_mu_);
+    if (auto it = projection_cache_.find(key); it != projection_cache_.end()) return it->second;
+    gen = generation_;
+  }
   StatusOr<RegistryObject> o = Get(ObjectKind::kFeatureService, *project, service);
   if (!o.ok()) return o.status();
   const auto& fs = static_cast<const feast::core::FeatureService&>(*o->message);
@@ -529,6 +539,8 @@ StatusOr<std::vector<ViewProjection>> FeatureRegistry::GetFeatureServiceProjecti
     vp.join_key_map = std::move(jk);
     out.push_back(std::move(vp));
   }
+  std::unique_lock lock(cache_mu_);
+  if (gen == generation_) projection_cache_.emplace(key, out);
   return out;
 }
 

@@ -141,6 +141,7 @@ class FeatureRegistry {
   uint64_t generation_ = 0;                                    // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, ViewSchema> schema_cache_;   // GUARDED_BY(cache_mu_) key project\0view
   std::unordered_map<std::string, std::string> project_cache_;  // GUARDED_BY(cache_mu_) object -> project
+  std::unordered_map<std::string, std::vector<ViewProjection>> projection_cache_;  // GUARDED_BY(cache_mu_) project\0service
 };
 
 }  // namespace kiln::features
