@@ -321,8 +321,45 @@ CREATE TABLE feature_registry_generation (
 INSERT INTO feature_registry_generation(id, generation) VALUES (1, 0);
 )sql";
 
+// v7: deployment endpoints (platform API). Settings, state and revision
+// specs are JSON documents of the endpoint store's own serializer; the columns
+// beside them are what the store itself compares (config_version for the
+// conditional update, revision numbers). Events carry no foreign key: they
+// outlive a deleted endpoint.
+constexpr const char* kV7 = R"sql(
+CREATE TABLE endpoints (
+  name           TEXT PRIMARY KEY,
+  created_ms     INTEGER NOT NULL,
+  updated_ms     INTEGER NOT NULL,
+  created_by     TEXT NOT NULL DEFAULT '',
+  config_version INTEGER NOT NULL,
+  settings_json  TEXT NOT NULL,
+  state_json     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE endpoint_revisions (
+  endpoint   TEXT NOT NULL REFERENCES endpoints(name) ON DELETE CASCADE,
+  revision   INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL DEFAULT '',
+  reason     TEXT NOT NULL DEFAULT '',
+  spec_json  TEXT NOT NULL,
+  PRIMARY KEY (endpoint, revision)
+) WITHOUT ROWID;
+CREATE TABLE endpoint_events (
+  id           INTEGER PRIMARY KEY,
+  endpoint     TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  actor        TEXT NOT NULL DEFAULT '',
+  action       TEXT NOT NULL,
+  reason       TEXT NOT NULL DEFAULT '',
+  revision     INTEGER NOT NULL DEFAULT 0,
+  detail_json  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX endpoint_events_endpoint ON endpoint_events(endpoint, id);
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
   return steps;
 }
 
