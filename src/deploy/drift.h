@@ -1,8 +1,10 @@
 // Drift of an endpoint's input features against a baseline: the Population
-// Stability Index per feature with Evidently's conventions (bins from
-// np.histogram_bin_edges-style equal-width edges, empty bins replaced by a
-// small constant before the log, default threshold 0.1 — see
-// docs/platform.md for the exact rules and the reference check).
+// Stability Index per feature, computed as Evidently 0.7 does (non-finite
+// values ignored; more than 20 distinct reference values: numpy's Sturges
+// equal-width edges over both samples, else one bin per distinct value; zero
+// shares replaced by a small constant; drift when psi >= threshold, 0.1 by
+// default). drift.cc states the rules exactly; drift_test.cc checks them
+// against values Evidently itself computed.
 //
 // Thread-safety: DriftMonitor is thread-safe: Observe takes a short mutex
 // (the request path appends values to bounded per-feature windows); Compute
@@ -32,7 +34,9 @@ struct DriftStatus {
 
 struct DriftOptions {
   double threshold = 0.1;
-  int bins = 30;                 // Evidently's PSI default
+  // Evidently's PSI n_bins: kept for its API, but, as in Evidently, unused
+  // (its binning follows Sturges' rule).
+  int bins = 30;
   size_t window_rows = 10000;    // most recent values kept per feature
   size_t min_rows = 30;          // fewer current values: no verdict (psi 0, not drifted)
 };
