@@ -96,6 +96,13 @@ bool Router::MatchPattern(const Route& r, std::string_view path,
       return true;
     }
     if (i >= parts.size()) return false;
+    if (const size_t close = seg.find('}'); !is_param && seg.front() == '{' && close != std::string::npos) {
+      // `{name}:verb`: the segment must end with the literal suffix after a non-empty value.
+      const std::string_view suffix = std::string_view(seg).substr(close + 1);
+      if (parts[i].size() <= suffix.size() || !parts[i].ends_with(suffix)) return false;
+      params->emplace_back(seg.substr(1, close - 1), std::string(parts[i].substr(0, parts[i].size() - suffix.size())));
+      continue;
+    }
     if (is_param) {
       if (parts[i].empty()) return false;
       params->emplace_back(seg.substr(1, seg.size() - 2), std::string(parts[i]));
@@ -128,6 +135,13 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     }
   }
   return m;
+}
+
+std::vector<const Route*> Router::routes() const {
+  std::vector<const Route*> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(r.get());
+  return out;
 }
 
 HttpResponse Router::NotFound(HttpRequest& req) const {

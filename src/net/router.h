@@ -1,6 +1,7 @@
 // Router: maps (method, path) to a handler. Patterns are literal segments,
-// `{name}` (one segment) and a trailing `{name...}` (the rest of the path,
-// possibly empty). Literal-only routes are found by hash lookup; patterned
+// `{name}` (one segment), `{name}:verb` (one segment ending in the literal
+// ":verb", as Google-style custom methods such as /endpoints/fraud:rollback)
+// and a trailing `{name...}` (the rest of the path, possibly empty). Literal-only routes are found by hash lookup; patterned
 // routes are tried in registration order.
 //
 // Each route says where it runs (inline on the I/O thread for cheap
@@ -68,6 +69,8 @@ class Router {
   // Answer for paths no route knows (MLflow's client expects a bare 404).
   void SetNotFound(Handler handler) { not_found_ = std::move(handler); }
   HttpResponse NotFound(HttpRequest& req) const;
+  // Every route in registration order (what an API description is checked against).
+  std::vector<const Route*> routes() const;
 
  private:
   Route& AddRoute(Route route);
