@@ -177,13 +177,17 @@ std::shared_ptr<const ServedModel> ModelRepository::Serve(const std::string& nam
   return served;
 }
 
-Status ModelRepository::LoadUri(const std::string& name, const std::string& uri) {
-  if (!ValidName(name)) return InvalidArgument("invalid model name '" + name + "'");
+Status ModelRepository::LoadUri(const std::string& name, const std::string& uri,
+                                const std::optional<BatchingOptions>& batching) {
+  if (name.empty() || name.size() > 1024 || name.find('\0') != std::string::npos || name == "." || name == "..") {
+    return InvalidArgument("invalid model name '" + name + "'");
+  }
   if (!resolver_) return Unimplemented("this server has no model registry to load '" + uri + "' from");
   KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolver_(uri));
   KILN_ASSIGN_OR_RETURN(auto rt, LoadRuntime(resolved.runtime, resolved.path));
   Entry fresh;
-  fresh.versions[resolved.version] = Serve(name, resolved.version, resolved.path, std::move(rt), batching_);
+  fresh.versions[resolved.version] =
+      Serve(name, resolved.version, resolved.path, std::move(rt), batching ? *batching : batching_);
   fresh.state = "READY";
   Install(name, std::move(fresh));
   return Status::Ok();

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,8 +104,14 @@ class ModelRepository {
   Status Load(const std::string& name, const LoadOverride& override = {});
   // Serves `name` from a model URI (the registry's copy of that version),
   // replacing whatever `name` served; on failure nothing changes. Loading the
-  // same alias again picks up where it points now.
-  Status LoadUri(const std::string& name, const std::string& uri);
+  // same alias again picks up where it points now. `batching` replaces the
+  // repository's defaults for this model (deployment revisions that set their
+  // own). The name is only a key here (no files are named after it), so it
+  // may contain '/' (deployments serve "<model>/<version>").
+  Status LoadUri(const std::string& name, const std::string& uri,
+                 const std::optional<BatchingOptions>& batching = std::nullopt);
+  // The batching every model gets unless its config or LoadUri says otherwise.
+  const BatchingOptions& default_batching() const { return batching_; }
   Status Unload(const std::string& name);
   // The given version, or the highest when version is empty. NotFound names
   // what is missing; Unavailable when the model failed to load.

@@ -1,0 +1,130 @@
+#include "deploy/endpoint_metrics.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "deploy/drift.h"
+
+namespace kiln::deploy {
+
+struct EndpointMetrics::State {
+  explicit State(MetricsRegistry& m) : metrics(m) {}
+  MetricsRegistry& metrics;
+  std::mutex mu;
+  bool alive = true;
+  struct Published {
+    std::shared_ptr<const LiveEndpoint> live;
+    bool rollout_active = false;
+  };
+  std::map<std::string, Published> endpoints;
+  // Routes that left a snapshot since the last scrape: their last requests
+  // still reach the counters once.
+  std::vector<std::pair<std::string, LiveRoute>> retired;
+  // What the counters already hold per RouteStats.
+  std::map<const RouteStats*, std::pair<uint64_t, uint64_t>> counted;
+  std::map<std::string, GaugeMetric*> traffic_gauges;  // by rendered labels
+  std::map<std::string, GaugeMetric*> psi_gauges;
+  std::map<std::string, GaugeMetric*> rollout_gauges;
+
+  void Collect();
+  void Count(const std::string& endpoint, const LiveRoute& r, std::map<std::string, double>* traffic) {
+    Labels labels{{"endpoint", endpoint},
+                  {"revision", std::to_string(r.revision)},
+                  {"model", r.model},
+                  {"version", std::to_string(r.version)}};
+    if (r.stats) {
+      auto& seen = counted[r.stats.get()];
+      const uint64_t req = r.stats->total_requests();
+      const uint64_t err = r.stats->total_errors();
+      auto& requests = metrics.Counter("kiln_endpoint_requests_total",
+                                       "Predictions answered through a deployment endpoint, per route", labels);
+      auto& errors = metrics.Counter("kiln_endpoint_errors_total",
+                                     "Server errors of predictions through a deployment endpoint, per route", labels);
+      if (req > seen.first) requests.Increment(static_cast<double>(req - seen.first));
+      if (err > seen.second) errors.Increment(static_cast<double>(err - seen.second));
+      seen = {std::max(req, seen.first), std::max(err, seen.second)};
+    }
+    if (traffic) (*traffic)[RenderLabels(labels)] += r.weight_bp / 100.0;
+    if (traffic && !traffic_gauges.count(RenderLabels(labels))) {
+      traffic_gauges[RenderLabels(labels)] = &metrics.Gauge(
+          "kiln_endpoint_traffic_percent", "Share of a deployment endpoint's traffic a route receives", labels);
+    }
+  }
+};
+
+void EndpointMetrics::State::Collect() {
+  State& s = *this;
+  std::lock_guard lock(s.mu);
+  if (!s.alive) return;
+  std::map<std::string, double> traffic;
+  for (const auto& [name, published] : s.endpoints) {
+    for (const LiveRoute& r : published.live->routes) s.Count(name, r, &traffic);
+    auto& rollout = s.rollout_gauges[name];
+    if (!rollout) {
+      rollout = &s.metrics.Gauge("kiln_endpoint_rollout_active", "1 while a deployment endpoint's rollout runs",
+                                 {{"endpoint", name}});
+    }
+    rollout->Set(published.rollout_active ? 1 : 0);
+    if (published.live->drift) {
+      for (const DriftStatus& d : published.live->drift->Compute()) {
+        Labels labels{{"endpoint", name}, {"feature", d.feature}};
+        auto& g = s.psi_gauges[RenderLabels(labels)];
+        if (!g) {
+          g = &s.metrics.Gauge("kiln_endpoint_feature_psi",
+                               "Population stability index of an endpoint's input feature against its baseline",
+                               labels);
+        }
+        g->Set(d.psi);
+      }
+    }
+  }
+  for (const auto& [name, r] : s.retired) s.Count(name, r, nullptr);
+  s.retired.clear();
+  for (auto& [labels, g] : s.traffic_gauges) {
+    auto it = traffic.find(labels);
+    g->Set(it == traffic.end() ? 0 : it->second);
+  }
+}
+
+
+EndpointMetrics::EndpointMetrics(MetricsRegistry& metrics) : state_(std::make_shared<State>(metrics)) {
+  // The collector shares the state (not `this`): a scrape after the service
+  // is gone finds alive == false and reports nothing new.
+  std::shared_ptr<State> shared = state_;
+  metrics.AddCollector([shared] { shared->Collect(); });
+}
+
+EndpointMetrics::~EndpointMetrics() {
+  std::lock_guard lock(state_->mu);
+  state_->alive = false;
+  state_->endpoints.clear();
+  state_->retired.clear();
+}
+
+void EndpointMetrics::Update(std::shared_ptr<const LiveEndpoint> endpoint, bool rollout_active) {
+  if (!endpoint) return;
+  std::lock_guard lock(state_->mu);
+  auto& slot = state_->endpoints[endpoint->name];
+  if (slot.live) {
+    for (const LiveRoute& r : slot.live->routes) state_->retired.emplace_back(endpoint->name, r);
+  }
+  slot.live = std::move(endpoint);
+  slot.rollout_active = rollout_active;
+}
+
+void EndpointMetrics::Remove(const std::string& name) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->endpoints.find(name);
+  if (it == state_->endpoints.end()) return;
+  if (it->second.live) {
+    for (const LiveRoute& r : it->second.live->routes) state_->retired.emplace_back(name, r);
+  }
+  state_->endpoints.erase(it);
+  if (auto g = state_->rollout_gauges.find(name); g != state_->rollout_gauges.end()) g->second->Set(0);
+}
+
+void EndpointMetrics::Collect() { state_->Collect(); }
+
+}  // namespace kiln::deploy

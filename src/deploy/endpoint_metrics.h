@@ -1,0 +1,44 @@
+// EndpointMetrics: the deployment endpoints' Prometheus series, sampled on
+// scrape from the published snapshots (the request path only bumps its
+// RouteStats, never a metrics lookup):
+//   kiln_endpoint_requests_total / kiln_endpoint_errors_total
+//       {endpoint, revision, model, version}   from RouteStats' totals
+//   kiln_endpoint_traffic_percent {endpoint, revision, model, version}
+//   kiln_endpoint_feature_psi {endpoint, feature}
+//   kiln_endpoint_rollout_active {endpoint}
+// A route that leaves the traffic keeps its counters and shows 0 %.
+//
+// Ownership: the collector registered on the MetricsRegistry shares this
+// object's state, so it stays safe after the EndpointMetrics is destroyed
+// (it then reports nothing new).
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/metrics.h"
+#include "deploy/live_endpoint.h"
+
+namespace kiln::deploy {
+
+class EndpointMetrics {
+ public:
+  explicit EndpointMetrics(MetricsRegistry& metrics);
+  ~EndpointMetrics();
+  EndpointMetrics(const EndpointMetrics&) = delete;
+  EndpointMetrics& operator=(const EndpointMetrics&) = delete;
+
+  // The endpoint's current snapshot (replaces the previous one).
+  void Update(std::shared_ptr<const LiveEndpoint> endpoint, bool rollout_active);
+  void Remove(const std::string& name);
+  // What the collector does on scrape (tests call it directly).
+  void Collect();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace kiln::deploy
