@@ -5,7 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "deploy/deferred_release.h"
+#include "core/release_later.h"
 #include "deploy/drift.h"
 #include "deploy/endpoint_inference_router.h"
 #include "deploy/feature_matrix.h"
@@ -200,7 +200,7 @@ bool NumericType(features::ValueType t) {
          t == ValueType::kBool;
 }
 
-// What a predict call holds until it completes (see deferred_release.h).
+// What a predict call holds until it completes (see core/release_later.h).
 struct InFlight {
   std::shared_ptr<const LiveEndpoint> endpoint;
   const LiveRoute* route = nullptr;
