@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -289,7 +290,14 @@ void EndpointService::Impl::RefreshObservers(const storage::EndpointRecord& reco
     std::lock_guard lock(mu);
     Runtime& rt = runtimes[name];
     if (!rt.capture) rt.capture = std::make_shared<CaptureStore>(options.capture_max_bytes);
-    if (rt.drift_key == key) return;
+    if (rt.drift_key == key && (rt.drift || key.empty())) return;  // a failed baseline is retried
+    if (!rt.drift_key.empty() && rt.drift) rt.drift_cache[rt.drift_key] = {rt.drift, rt.drift_error};
+    auto cached = rt.drift_cache.find(key);
+    if (cached != rt.drift_cache.end()) {
+      std::tie(rt.drift, rt.drift_error) = cached->second;
+      rt.drift_key = key;
+      return;
+    }
   }
   std::shared_ptr<DriftMonitor> drift;
   std::string error;
@@ -321,6 +329,10 @@ void EndpointService::Impl::RefreshObservers(const storage::EndpointRecord& reco
   rt.drift = drift;
   rt.drift_error = error;
   rt.drift_key = key;
+  // Bounded: the versions an endpoint swaps between are few.
+  if (rt.drift_cache.size() > 4) rt.drift_cache.erase(rt.drift_cache.begin());
+  // A failure is not cached for good: the file may appear later.
+  if (!error.empty()) rt.drift_cache.erase(key);
 }
 
 std::vector<RouteStatus> EndpointService::Impl::RouteStatuses(const storage::EndpointRecord& record) {

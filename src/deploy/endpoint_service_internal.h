@@ -83,6 +83,9 @@ struct EndpointService::Impl {
     std::shared_ptr<DriftMonitor> drift;
     std::string drift_key;  // what `drift` was built from
     std::string drift_error;
+    // Monitors built for other keys (e.g. the previous version's "run"
+    // baseline), so a rollback swaps back without reading a file.
+    std::map<std::string, std::pair<std::shared_ptr<DriftMonitor>, std::string>> drift_cache;
     // Statistics per (revision, route index; -1 = the mirror), shared by
     // every snapshot that routes there.
     std::map<std::pair<int64_t, int>, std::shared_ptr<RouteStats>> stats;

@@ -5,12 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <future>
 #include <thread>
 
 #include "deploy/capture_store.h"
 #include "deploy/endpoint_service_test_util.h"
+#include "storage/sqlite/sqlite_endpoint_store.h"
 
 namespace kiln::deploy {
 namespace {
@@ -597,6 +601,77 @@ TEST_F(EndpointServiceTest, MetricsExportTrafficRequestsAndRollouts) {
   EXPECT_TRUE(Contains(text, "kiln_endpoint_traffic_percent{endpoint=\"e\",revision=\"1\",model=\"m\",version=\"1\"} 0"));
   // Counters do not count twice.
   EXPECT_TRUE(Contains(text, "kiln_endpoint_requests_total{endpoint=\"e\",revision=\"2\",model=\"m\",version=\"2\"} 2"));
+}
+
+// Over the real SQLite endpoint store: a rollback stores one change and swaps
+// the snapshot to models that are already loaded (the same ServedModel
+// objects), so it is no cold start. The time it takes is recorded as a test
+// property (kiln_deploy_test --gtest_output=xml), not asserted.
+TEST_F(EndpointServiceTest, RollbackOverSqliteReusesLoadedModels) {
+  ASSERT_EQ(Register("m", 1.0f), 1);
+  ASSERT_EQ(Register("m", 2.0f), 2);
+  storage::SqliteEndpointStore sqlite_store(tracking_store_->database());
+  auto models = NewRepository();
+  RouteTable table;
+  EndpointServiceOptions opts;
+  opts.tick_ms = 3'600'000;
+  auto svc = EndpointService::Create(sqlite_store, *registry_, events_, *tracking_, *models, table, nullptr, metrics_,
+                                     clock_, opts);
+  ASSERT_TRUE(svc.ok());
+  EndpointCreate req;
+  req.name = "e";
+  req.spec = Spec({Route("m", "version", "1")});
+  ASSERT_TRUE((*svc)->CreateEndpoint("alice", req).ok());
+  ASSERT_TRUE((*svc)->UpdateEndpoint("alice", "e", Spec({Route("m", "version", "2")})).ok());
+  const auto v1 = models->Get("m/1"), v2 = models->Get("m/2");
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  std::vector<double> ms;
+  for (int i = 0; i < 40; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto back = (*svc)->Rollback("alice", "e");
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    const auto& served = table.Find("e")->routes.at(0).served;
+    EXPECT_EQ(served, i % 2 == 0 ? *v1 : *v2);
+  }
+  std::sort(ms.begin(), ms.end());
+  RecordProperty("rollback_median_ms", std::to_string(ms[ms.size() / 2]));
+  RecordProperty("rollback_max_ms", std::to_string(ms.back()));
+  std::printf("rollback over SQLite: median %.3f ms, max %.3f ms (40 rollbacks)\n", ms[ms.size() / 2], ms.back());
+  auto events = (*svc)->ListEvents("e", 0, 1000);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 42u);
+}
+
+TEST_F(EndpointServiceTest, RunBaselineFollowsTheServedVersionAndComesBackOnRollback) {
+  const std::string csv1 = dir_ + "/train1.csv", csv2 = dir_ + "/train2.csv";
+  for (const auto& [path, scale] : {std::pair{csv1, 1}, std::pair{csv2, 100}}) {
+    std::ofstream out(path);
+    out << "a,b\n";
+    for (int i = 0; i < 50; ++i) out << (i % 10) * scale << "," << i << "\n";
+  }
+  std::string run1, run2;
+  ASSERT_EQ(Register("m", 1.0f, testing::kXgbMlModel, &run1), 1);
+  ASSERT_EQ(Register("m", 2.0f, testing::kXgbMlModel, &run2), 2);
+  for (const auto& [run, path] : {std::pair{run1, csv1}, std::pair{run2, csv2}}) {
+    storage::DatasetInput in;
+    in.dataset.name = "train";
+    in.dataset.digest = path;
+    in.dataset.source_type = "local";
+    in.dataset.source = "{\"uri\": \"file://" + path + "\"}";
+    ASSERT_TRUE(tracking_->LogInputs(run, {in}, {}).ok());
+  }
+  storage::EndpointSettings settings;
+  settings.drift_baseline = "run";
+  ASSERT_TRUE(Create("e", Spec({Route("m", "version", "1")}), settings).ok());
+  auto first = table_.Find("e")->drift;
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(svc_->UpdateEndpoint("bob", "e", Spec({Route("m", "version", "2")})).ok());
+  auto second = table_.Find("e")->drift;
+  ASSERT_TRUE(second);
+  EXPECT_NE(first, second);
+  ASSERT_TRUE(svc_->Rollback("bob", "e").ok());
+  EXPECT_EQ(table_.Find("e")->drift, first);  // the same monitor, not re-read
 }
 
 // Predictions submitted continuously from several threads through whatever
