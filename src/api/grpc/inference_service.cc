@@ -1,6 +1,8 @@
 #include "api/grpc/inference_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
 
 #include "api/grpc/grpc_status.h"
@@ -8,6 +10,7 @@
 #include "api/grpc/model_info.h"
 #include "api/grpc/tensor_codec.h"
 #include "api/v2/inference_call.h"
+#include "core/release_later.h"
 
 namespace kiln::api::grpcv2 {
 
@@ -38,8 +41,24 @@ ServerUnaryReactor* InferenceService::ServerReady(CallbackServerContext* ctx, co
 
 // Triton answers ready=false (not an error) for a model it does not serve;
 // tritonclient's is_model_ready relies on it.
+std::optional<StatusOr<serving::RoutedInference>> InferenceService::RouteEndpoint(CallbackServerContext* ctx,
+                                                                                 const std::string& name,
+                                                                                 const std::string& version) const {
+  if (!endpoints_ || !version.empty()) return std::nullopt;
+  const auto& metadata = ctx->client_metadata();  // keys are lower-case in gRPC
+  return endpoints_->Route(name, [&metadata](std::string_view key) -> std::string_view {
+    auto it = metadata.find(::grpc::string_ref(key.data(), key.size()));
+    return it == metadata.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+  });
+}
+
 ServerUnaryReactor* InferenceService::ModelReady(CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
                                                  inference::ModelReadyResponse* res) {
+  // Not an inference: the routed call's finished() stays uncalled.
+  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+    res->set_ready(routed->ok());
+    return Answer(ctx, Status::Ok());
+  }
   res->set_ready(repo_.Get(req->name(), req->version()).ok());
   return Answer(ctx, Status::Ok());
 }
@@ -56,6 +75,11 @@ ServerUnaryReactor* InferenceService::ServerMetadata(CallbackServerContext* ctx,
 ServerUnaryReactor* InferenceService::ModelMetadata(CallbackServerContext* ctx,
                                                     const inference::ModelMetadataRequest* req,
                                                     inference::ModelMetadataResponse* res) {
+  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+    if (!routed->ok()) return Answer(ctx, routed->status());
+    FillServedModelMetadata(*(*routed)->model, req->name(), res);
+    return Answer(ctx, Status::Ok());
+  }
   return Answer(ctx, FillModelMetadata(repo_, req->name(), req->version(), res));
 }
 
@@ -106,17 +130,37 @@ ServerUnaryReactor* InferenceService::RepositoryModelUnload(CallbackServerContex
 
 ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, const inference::ModelInferRequest* req,
                                                  inference::ModelInferResponse* res) {
-  auto model = repo_.Get(req->model_name(), req->model_version());
-  if (!model.ok()) return Answer(ctx, model.status());
-  std::shared_ptr<const serving::ServedModel> served = *model;
+  std::shared_ptr<const serving::ServedModel> served;
+  std::string model_name;
+  std::function<void(std::vector<serving::Tensor>)> mirror;
+  // Through an endpoint: finished() exactly once, when the call ends, with
+  // server_error for the codes the REST mapping makes 5xx.
+  std::function<void(const Status&)> ended = [](const Status&) {};
+  if (auto routed = RouteEndpoint(ctx, req->model_name(), req->model_version())) {
+    if (!routed->ok()) return Answer(ctx, routed->status());
+    served = std::move((*routed)->model);
+    model_name = std::move((*routed)->endpoint);
+    mirror = std::move((*routed)->mirror);
+    ended = [finished = std::move((*routed)->finished), start = std::chrono::steady_clock::now()](const Status& s) {
+      finished(v2::OutcomeOf(s) == v2::InferOutcome::kError,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+  } else {
+    auto model = repo_.Get(req->model_name(), req->model_version());
+    if (!model.ok()) return Answer(ctx, model.status());
+    served = *model;
+    model_name = served->name;
+  }
   auto record = std::make_shared<v2::InferenceRecord>(metrics_, served);
-  auto fail = [record, ctx](const Status& s) {
+  auto fail = [record, ctx, &ended](const Status& s) {
     record->Finish(v2::OutcomeOf(s));
+    ended(s);
     return Answer(ctx, s);
   };
   auto decoded = DecodeInferRequest(*req);
   if (!decoded.ok()) return fail(decoded.status());
   if (Status s = v2::CheckInferRequest(*served, decoded->inputs, decoded->outputs); !s.ok()) return fail(s);
+  if (mirror) mirror(decoded->inputs);  // a copy; the shadow's answer is discarded
 
   const serving::Tensor& first = decoded->inputs.front();
   const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
@@ -125,31 +169,43 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
     std::string id;
     std::vector<std::string> wanted;
     bool raw;
+    std::string model_name;
+    std::string version;
+    std::function<void(const Status&)> ended;
   };
-  auto plan = std::make_shared<const Plan>(Plan{std::move(decoded->id), std::move(decoded->outputs), decoded->raw});
+  auto plan = std::make_shared<Plan>(Plan{std::move(decoded->id), std::move(decoded->outputs), decoded->raw,
+                                          std::move(model_name), std::to_string(served->version), std::move(ended)});
   ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Status queued = served->batcher->Submit(
       std::move(decoded->inputs),
       [served, record, plan, rows, reactor, res](StatusOr<std::vector<serving::Tensor>> out,
-                                                 const serving::BatchTiming& timing) {
+                                                 const serving::BatchTiming& timing) mutable {
         if (!out.ok()) {
           record->Finish(v2::OutcomeOf(out.status()));
-          return reactor->Finish(ToGrpcStatus(out.status()));
+          plan->ended(out.status());
+          reactor->Finish(ToGrpcStatus(out.status()));
+        } else {
+          record->Computed(timing, rows);
+          std::vector<serving::Tensor>& outputs = *out;
+          if (!plan->wanted.empty()) {
+            std::erase_if(outputs, [&](const serving::Tensor& t) {
+              return std::find(plan->wanted.begin(), plan->wanted.end(), t.name) == plan->wanted.end();
+            });
+          }
+          EncodeInferResponse(plan->model_name, plan->version, plan->id, outputs, plan->raw, res);
+          // Statistics first, so a client reading them after its answer sees this call.
+          record->Finish(v2::InferOutcome::kOk);
+          plan->ended(Status::Ok());
+          reactor->Finish(::grpc::Status::OK);
         }
-        record->Computed(timing, rows);
-        std::vector<serving::Tensor>& outputs = *out;
-        if (!plan->wanted.empty()) {
-          std::erase_if(outputs, [&](const serving::Tensor& t) {
-            return std::find(plan->wanted.begin(), plan->wanted.end(), t.name) == plan->wanted.end();
-          });
-        }
-        EncodeInferResponse(served->name, std::to_string(served->version), plan->id, outputs, plan->raw, res);
-        // Statistics first, so a client reading them after its answer sees this call.
-        record->Finish(v2::InferOutcome::kOk);
-        reactor->Finish(::grpc::Status::OK);
+        // Unloaded or routed away meanwhile, this call may own the model's
+        // last reference: never drop it on its own batcher's thread.
+        ReleaseLater(std::move(record));
+        ReleaseLater(std::move(served));
       });
   if (!queued.ok()) {
     record->Finish(v2::OutcomeOf(queued));
+    plan->ended(queued);
     reactor->Finish(ToGrpcStatus(queued));
   }
   return reactor;

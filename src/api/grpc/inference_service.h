@@ -11,16 +11,25 @@
 // version), UNAVAILABLE (model not loaded), RESOURCE_EXHAUSTED (model queue
 // full).
 //
-// Ownership: borrows the repository, metrics (may be null) and pool, which
-// must outlive the gRPC server this service is registered with.
+// With an EndpointRouter, a model name that is a deployment endpoint (and no
+// version) reaches the endpoint's traffic split: ModelInfer runs on the routed
+// model (sticky header from the call's metadata) and answers model_name = the
+// endpoint, model_version = the registered version that answered;
+// ModelReady and ModelMetadata answer for the model the endpoint routes to.
+//
+// Ownership: borrows the repository, metrics (may be null), pool and
+// endpoints (may be null), which must outlive the gRPC server this service is
+// registered with.
 // Thread-safety: gRPC calls the methods concurrently; the service holds no
 // mutable state of its own.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/worker_pool.h"
 #include "inference/grpc_service.grpc.pb.h"
+#include "serving/endpoint_router.h"
 #include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
 
@@ -29,8 +38,12 @@ namespace kiln::api::grpcv2 {
 class InferenceService final : public inference::GRPCInferenceService::CallbackService {
  public:
   InferenceService(serving::ModelRepository& repository, serving::InferenceMetrics* metrics, WorkerPool& pool,
-                   std::string server_version)
-      : repo_(repository), metrics_(metrics), pool_(pool), server_version_(std::move(server_version)) {}
+                   std::string server_version, const serving::EndpointRouter* endpoints = nullptr)
+      : repo_(repository),
+        metrics_(metrics),
+        pool_(pool),
+        server_version_(std::move(server_version)),
+        endpoints_(endpoints) {}
 
   ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest* req,
                                          inference::ServerLiveResponse* res) override;
@@ -67,11 +80,17 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // Runs `job` (which returns the call's status) on the worker pool and
   // finishes the call with it.
   ::grpc::ServerUnaryReactor* OnPool(::grpc::CallbackServerContext* ctx, std::function<Status()> job);
+  // The endpoint `name` routes to when it is one and no version is asked;
+  // nullopt otherwise. Sticky headers come from the call's metadata.
+  std::optional<StatusOr<serving::RoutedInference>> RouteEndpoint(::grpc::CallbackServerContext* ctx,
+                                                                  const std::string& name,
+                                                                  const std::string& version) const;
 
   serving::ModelRepository& repo_;
   serving::InferenceMetrics* metrics_;
   WorkerPool& pool_;
   const std::string server_version_;
+  const serving::EndpointRouter* endpoints_;
 };
 
 }  // namespace kiln::api::grpcv2

@@ -78,6 +78,16 @@ Status FillModelMetadata(const serving::ModelRepository& repo, const std::string
   return Status::Ok();
 }
 
+void FillServedModelMetadata(const serving::ServedModel& model, const std::string& name,
+                             inference::ModelMetadataResponse* out) {
+  const serving::Runtime& rt = *model.runtime;
+  out->set_name(name);
+  out->add_versions(std::to_string(model.version));
+  out->set_platform(rt.backend());
+  for (const auto& s : rt.inputs()) FillSpec(s, out->add_inputs());
+  for (const auto& s : rt.outputs()) FillSpec(s, out->add_outputs());
+}
+
 Status FillModelConfig(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
                        inference::ModelConfig* out) {
   KILN_ASSIGN_OR_RETURN(auto model, repo.Get(name, version));

@@ -8,6 +8,7 @@
 #include "api/v2/inference_call.h"
 #include "api/v2/v2_codec.h"
 #include "core/base64.h"
+#include "core/release_later.h"
 
 namespace kiln::api::v2 {
 
@@ -43,13 +44,31 @@ std::string VersionParam(net::HttpRequest& req) {
   return std::string(v);
 }
 
-net::HttpResponse Metadata(ModelRepository& repo, net::HttpRequest& req) {
+// The endpoint `req` names, when it names one without a version: nullopt
+// for anything else (the repository's own models).
+std::optional<StatusOr<serving::RoutedInference>> RouteEndpoint(const serving::EndpointRouter* endpoints,
+                                                                const net::HttpRequest& req) {
+  if (!endpoints || !req.PathParam("version").empty()) return std::nullopt;
+  return endpoints->Route(req.PathParam("model"), [&req](std::string_view h) { return req.Header(h); });
+}
+
+net::HttpResponse Metadata(ModelRepository& repo, const serving::EndpointRouter* endpoints, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
-  auto model = repo.Get(name, VersionParam(req));
-  if (!model.ok()) return ErrorResponse(model.status());
   json versions = json::array();
-  for (int64_t v : repo.Versions(name)) versions.push_back(std::to_string(v));
-  const auto& rt = *(*model)->runtime;
+  std::shared_ptr<const serving::ServedModel> served;
+  // Metadata is no inference: the routed call's finished() is not called, so
+  // the endpoint's statistics count inferences only.
+  if (auto routed = RouteEndpoint(endpoints, req)) {
+    if (!routed->ok()) return ErrorResponse(routed->status());
+    served = (*routed)->model;
+    versions.push_back(std::to_string(served->version));
+  } else {
+    auto model = repo.Get(name, VersionParam(req));
+    if (!model.ok()) return ErrorResponse(model.status());
+    served = *model;
+    for (int64_t v : repo.Versions(name)) versions.push_back(std::to_string(v));
+  }
+  const auto& rt = *served->runtime;
   return JsonResponse({{"name", name},
                        {"versions", std::move(versions)},
                        {"platform", rt.backend()},
@@ -123,8 +142,12 @@ net::HttpResponse Stats(ModelRepository& repo, net::HttpRequest& req) {
   return JsonResponse({{"model_stats", std::move(stats)}});
 }
 
-net::HttpResponse Ready(ModelRepository& repo, net::HttpRequest& req) {
+net::HttpResponse Ready(ModelRepository& repo, const serving::EndpointRouter* endpoints, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
+  if (auto routed = RouteEndpoint(endpoints, req)) {
+    if (!routed->ok()) return ErrorResponse(routed->status());
+    return JsonResponse({{"name", name}, {"ready", true}});
+  }
   auto model = repo.Get(name, VersionParam(req));
   if (!model.ok()) return ErrorResponse(model.status());
   return JsonResponse({{"name", name}, {"ready", true}});
@@ -174,7 +197,7 @@ StatusOr<std::pair<std::vector<serving::Tensor>, ResponsePlan>> Prepare(const se
   return std::make_pair(std::move(request.inputs), std::move(plan));
 }
 
-net::HttpResponse Respond(const serving::ServedModel& served, const ResponsePlan& plan,
+net::HttpResponse Respond(const std::string& model_name, const std::string& model_version, const ResponsePlan& plan,
                           std::vector<serving::Tensor> outputs) {
   if (!plan.wanted.empty()) {
     std::erase_if(outputs, [&](const serving::Tensor& t) {
@@ -182,8 +205,8 @@ net::HttpResponse Respond(const serving::ServedModel& served, const ResponsePlan
     });
   }
   std::optional<size_t> json_length;
-  std::string body = EncodeInferResponse(served.name, std::to_string(served.version), plan.id, outputs, plan.binary,
-                                         plan.binary_all, &json_length);
+  std::string body =
+      EncodeInferResponse(model_name, model_version, plan.id, outputs, plan.binary, plan.binary_all, &json_length);
   if (!json_length) return net::HttpResponse::Json(200, std::move(body));
   net::HttpResponse res;
   res.status = 200;
@@ -195,24 +218,53 @@ net::HttpResponse Respond(const serving::ServedModel& served, const ResponsePlan
 
 // Runs on a worker: decodes, then queues the rows at the model's batcher,
 // which answers from its own thread; the worker is free at once.
-void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, std::shared_ptr<net::HttpRequest> req,
-           net::Responder respond) {
-  auto model = repo.Get(std::string(req->PathParam("model")), VersionParam(*req));
-  if (!model.ok()) return respond(ErrorResponse(model.status()));
-  std::shared_ptr<const serving::ServedModel> served = *model;
+void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, const serving::EndpointRouter* endpoints,
+           std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
+  std::shared_ptr<const serving::ServedModel> served;
+  std::string model_name;
+  std::function<void(std::vector<serving::Tensor>)> mirror;
+  // Through an endpoint the answer names the endpoint and the registered
+  // version that answered, and the endpoint hears how the call ended
+  // (finished() exactly once, server_error for 5xx answers).
+  if (auto routed = RouteEndpoint(endpoints, *req)) {
+    if (!routed->ok()) return respond(ErrorResponse(routed->status()));
+    served = std::move((*routed)->model);
+    model_name = std::move((*routed)->endpoint);
+    mirror = std::move((*routed)->mirror);
+    const auto start = std::chrono::steady_clock::now();
+    respond = [finished = std::move((*routed)->finished), start, respond = std::move(respond)](net::HttpResponse res) {
+      finished(res.status >= 500, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      respond(std::move(res));
+    };
+  } else {
+    auto model = repo.Get(std::string(req->PathParam("model")), VersionParam(*req));
+    if (!model.ok()) return respond(ErrorResponse(model.status()));
+    served = *model;
+    model_name = served->name;
+  }
   auto record = std::make_shared<InferenceRecord>(metrics, served);
   auto prepared = Prepare(*served, *req);
   if (!prepared.ok()) return respond(Finish(*record, ErrorResponse(prepared.status())));
+  if (mirror) mirror(prepared->first);  // a copy; the shadow's answer is discarded
   const auto& first = prepared->first.front();
   const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
   auto plan = std::make_shared<const ResponsePlan>(std::move(prepared->second));
+  auto version = std::make_shared<const std::string>(std::to_string(served->version));
+  auto name = std::make_shared<const std::string>(std::move(model_name));
   Status queued = served->batcher->Submit(
       std::move(prepared->first),
-      [served, record, plan, rows, respond](StatusOr<std::vector<serving::Tensor>> out,
-                                            const serving::BatchTiming& timing) {
-        if (!out.ok()) return respond(Finish(*record, ErrorResponse(out.status())));
-        record->Computed(timing, rows);
-        respond(Finish(*record, Respond(*served, *plan, std::move(*out))));
+      [served, record, plan, rows, respond, name, version](StatusOr<std::vector<serving::Tensor>> out,
+                                                           const serving::BatchTiming& timing) mutable {
+        if (!out.ok()) {
+          respond(Finish(*record, ErrorResponse(out.status())));
+        } else {
+          record->Computed(timing, rows);
+          respond(Finish(*record, Respond(*name, *version, *plan, std::move(*out))));
+        }
+        // Unloaded or routed away meanwhile, this call may own the model's
+        // last reference: never drop it on its own batcher's thread.
+        ReleaseLater(std::move(record));
+        ReleaseLater(std::move(served));
       });
   if (!queued.ok()) respond(Finish(*record, ErrorResponse(queued)));
 }
@@ -259,7 +311,7 @@ StatusOr<LoadRequest> DecodeLoadRequest(std::string_view body) {
 }  // namespace
 
 void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& server_version,
-                 serving::InferenceMetrics* metrics) {
+                 serving::InferenceMetrics* metrics, const serving::EndpointRouter* endpoints) {
   Add(r, "GET", "/v2", [server_version](net::HttpRequest&) {
     return JsonResponse({{"name", "kiln"}, {"version", server_version}, {"extensions", {"model_repository", "statistics", "binary_tensor_data", "model_configuration"}}});
   }, net::Execution::kInline);
@@ -270,13 +322,13 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
   Add(r, "GET", "/v2/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
   Add(r, "GET", "/v2/models/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
   for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
-    Add(r, "GET", base, [&repo](net::HttpRequest& req) { return Metadata(repo, req); });
-    Add(r, "GET", base + "/ready", [&repo](net::HttpRequest& req) { return Ready(repo, req); });
+    Add(r, "GET", base, [&repo, endpoints](net::HttpRequest& req) { return Metadata(repo, endpoints, req); });
+    Add(r, "GET", base + "/ready", [&repo, endpoints](net::HttpRequest& req) { return Ready(repo, endpoints, req); });
     Add(r, "GET", base + "/config", [&repo](net::HttpRequest& req) { return Config(repo, req); });
     Add(r, "GET", base + "/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
     auto& infer = r.AddAsync("POST", base + "/infer",
-                             [&repo, metrics](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
-                               Infer(repo, metrics, std::move(req), std::move(respond));
+                             [&repo, metrics, endpoints](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
+                               Infer(repo, metrics, endpoints, std::move(req), std::move(respond));
                              });
     infer.render_error = RenderHttpError;
   }
