@@ -437,7 +437,7 @@ StatusOr<EndpointView> EndpointService::Promote(const std::string& actor, const 
 StatusOr<std::vector<storage::EndpointEvent>> EndpointService::ListEvents(const std::string& name, int64_t after_id,
                                                                           int64_t max_results) {
   if (max_results <= 0) max_results = 100;
-  if (max_results > 1000) return InvalidArgument("max_results must be at most 1000");
+  if (max_results > 10000) return InvalidArgument("max_results must be at most 10000");
   if (after_id < 0) return InvalidArgument("after_id must not be negative");
   KILN_ASSIGN_OR_RETURN(auto events, impl_->store.ListEvents(name, after_id, max_results));
   if (events.empty() && after_id == 0 && !impl_->store.GetEndpoint(name).ok()) {

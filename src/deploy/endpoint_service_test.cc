@@ -674,6 +674,42 @@ TEST_F(EndpointServiceTest, RunBaselineFollowsTheServedVersionAndComesBackOnRoll
   EXPECT_EQ(table_.Find("e")->drift, first);  // the same monitor, not re-read
 }
 
+// The controller thread does on its own what Tick() does: it finishes a
+// rollout whose bake is over and follows an alias as soon as it moves.
+TEST_F(EndpointServiceTest, ControllerThreadAdvancesRolloutsAndFollowsAliases) {
+  ASSERT_EQ(Register("m", 1.0f), 1);
+  ASSERT_EQ(Register("m", 2.0f), 2);
+  ASSERT_TRUE(registry_->SetAlias("alice", "m", "champion", "1").ok());
+  svc_.reset();
+  EndpointServiceOptions opts;
+  opts.tick_ms = 5;
+  auto svc = EndpointService::Create(store_, *registry_, events_, *tracking_, *models_, table_, nullptr, metrics_,
+                                     clock_, opts);
+  ASSERT_TRUE(svc.ok());
+  ASSERT_TRUE((*svc)->Start().ok());
+  EndpointCreate req;
+  req.name = "e";
+  req.spec = Spec({Route("m", "alias", "champion")});
+  req.spec.rollout.strategy = "canary";
+  req.spec.rollout.step_percent = 50;
+  req.spec.rollout.bake_s = 0;
+  req.settings.follow_aliases = true;
+  ASSERT_TRUE((*svc)->CreateEndpoint("alice", req).ok());
+  ASSERT_TRUE(registry_->SetAlias("alice", "m", "champion", "2").ok());
+  auto rolled_out = [&] {
+    auto v = (*svc)->GetEndpoint("e");
+    return v.ok() && v->record.state.rolled_out_revision == 2 && !v->record.state.rollout.active;
+  };
+  for (int i = 0; i < 2000 && !rolled_out(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(rolled_out());
+  EXPECT_EQ(Weights("e"), (std::map<int64_t, int>{{2, 10000}}));
+  std::vector<std::string> actions;
+  auto events = (*svc)->ListEvents("e", 0, 100);
+  for (const auto& e : *events) actions.push_back(e.action + "/" + e.reason);
+  EXPECT_EQ(actions, (std::vector<std::string>{"create/manual", "update/alias_move", "rolled_out/rollout"}));
+  (*svc)->Stop();
+}
+
 // Predictions submitted continuously from several threads through whatever
 // snapshot is published while the endpoint rolls out, is promoted, rolled
 // back, follows an alias and is updated: none fails.
