@@ -85,6 +85,10 @@ std::vector<Setting> Settings(Config& c) {
       Make("duckdb-memory-limit", "KILN_DUCKDB_MEMORY_LIMIT",
            "Memory DuckDB may use for materialization and point-in-time retrieval (e.g. 4GB)", c.duckdb_memory_limit),
       Make("duckdb-threads", "KILN_DUCKDB_THREADS", "DuckDB threads (0: one per core)", c.duckdb_threads),
+      Make("capture-max-bytes", "KILN_CAPTURE_MAX_BYTES",
+           "Bytes of captured predictions kept per endpoint (oldest dropped first)", c.capture_max_bytes),
+      Make("rollout-tick-ms", "KILN_ROLLOUT_TICK_MS",
+           "How often the rollout controller advances rollouts and checks guardrails", c.rollout_tick_ms),
   };
 }
 
@@ -163,6 +167,10 @@ Status ValidateConfig(const Config& c) {
     return InvalidArgument("invalid --feature-max-rows: must be between 1 and 1000000");
   }
   if (c.duckdb_threads < 0 || c.duckdb_threads > 256) return InvalidArgument("invalid --duckdb-threads");
+  if (c.capture_max_bytes < 1024) return InvalidArgument("invalid --capture-max-bytes: must be at least 1024");
+  if (c.rollout_tick_ms < 10 || c.rollout_tick_ms > 60000) {
+    return InvalidArgument("invalid --rollout-tick-ms: must be between 10 and 60000");
+  }
   if (c.duckdb_memory_limit.empty()) return InvalidArgument("invalid --duckdb-memory-limit: empty");
   log::Level level;
   if (!log::ParseLevel(c.log_level, &level)) return InvalidArgument("invalid --log-level '" + c.log_level + "'");

@@ -46,6 +46,9 @@ struct Config {
   int feature_max_rows = 10000;         // entity rows one online request may ask for (400 above)
   std::string duckdb_memory_limit = "4GB";  // DuckDB's memory_limit for materialization and retrieval
   int duckdb_threads = 0;               // 0: one per core
+  // Deployment endpoints.
+  uint64_t capture_max_bytes = 64ull << 20;  // per endpoint's prediction capture buffer
+  int rollout_tick_ms = 200;                 // how often the rollout controller steps and checks guardrails
 };
 
 // The MLflow UI folder the settings name (--mlflow-ui, or found through

@@ -14,10 +14,14 @@
 #include "api/v1/v1_routes.h"
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
+#include "api/platform/platform_routes.h"
 #include "core/health_monitor.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/worker_pool.h"
+#include "deploy/endpoint_inference_router.h"
+#include "deploy/endpoint_service.h"
+#include "deploy/predict_service.h"
 #include "features/feature_registry.h"
 #include "features/materializer.h"
 #include "features/online_service.h"
@@ -26,6 +30,7 @@
 #include "storage/duckdb/duckdb_offline_engine.h"
 #include "storage/embedded/embedded_online_store.h"
 #include "storage/local/local_artifact_store.h"
+#include "storage/sqlite/sqlite_endpoint_store.h"
 #include "storage/sqlite/sqlite_feature_registry_store.h"
 #include "storage/sqlite/sqlite_registry_store.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
@@ -182,8 +187,8 @@ int Serve(const Config& config) {
   }
   // Serving reads registered versions from the registry's own copies.
   const std::string artifacts_root = (*artifacts)->root();
-  serving::ModelRepository models(
-      config.model_repository, [&registry, artifacts_root](const std::string& uri) -> StatusOr<serving::ResolvedModel> {
+  const serving::ModelUriResolver model_resolver =
+      [&registry, artifacts_root](const std::string& uri) -> StatusOr<serving::ResolvedModel> {
         KILN_ASSIGN_OR_RETURN(storage::ModelVersion mv, registry.ResolveModelUri(uri));
         KILN_ASSIGN_OR_RETURN(auto pkg, registry.GetPackage(mv.name, std::to_string(mv.version)));
         if (!pkg.package.servable) {
@@ -192,9 +197,10 @@ int Serve(const Config& config) {
         }
         return serving::ResolvedModel{mv.version, pkg.package.runtime,
                                       artifacts_root + "/" + mv.storage_path + "/" + pkg.package.model_file};
-      },
-      serving::BatchingOptions{config.max_batch_rows, std::chrono::microseconds(config.max_queue_delay_us),
-                               static_cast<size_t>(config.model_queue)});
+      };
+  const serving::BatchingOptions batching{config.max_batch_rows, std::chrono::microseconds(config.max_queue_delay_us),
+                                          static_cast<size_t>(config.model_queue)};
+  serving::ModelRepository models(config.model_repository, model_resolver, batching);
   models.LoadAll();
   for (const auto& m : models.Index()) {
     if (m.state == "READY") {
@@ -204,7 +210,31 @@ int Serve(const Config& config) {
     }
   }
   serving::InferenceMetrics inference_metrics(metrics, models);
-  api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics);
+
+  // Deployment endpoints: their models live in a repository of their own
+  // (not listed by /v2/repository/index), loaded from the registry's copies.
+  serving::ModelRepository endpoint_models("", model_resolver, batching);
+  storage::SqliteEndpointStore endpoint_store((*sqlite)->database());
+  deploy::RouteTable route_table;
+  deploy::EndpointServiceOptions endpoint_options;
+  endpoint_options.tick_ms = config.rollout_tick_ms;
+  endpoint_options.capture_max_bytes = static_cast<size_t>(config.capture_max_bytes);
+  endpoint_options.default_feature_project = config.feature_project;
+  auto endpoints = deploy::EndpointService::Create(endpoint_store, registry, registry_events, tracking, endpoint_models,
+                                                   route_table, &feature_registry, metrics, clock, endpoint_options);
+  if (!endpoints.ok()) {
+    log::Error("cannot start deployment endpoints: " + endpoints.status().message());
+    return 1;
+  }
+  if (Status s = (*endpoints)->Start(); !s.ok()) {
+    log::Error("cannot start deployment endpoints: " + s.message());
+    return 1;
+  }
+  deploy::PredictService predict(route_table, &online_service);
+  deploy::EndpointInferenceRouter endpoint_router(route_table);
+  api::platform::AddPlatformRoutes(router, **endpoints, predict, route_table);
+
+  api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics, &endpoint_router);
   api::v1::AddV1Routes(router, models, &inference_metrics);
 
   net::HttpServerOptions http;
@@ -224,7 +254,7 @@ int Serve(const Config& config) {
   }
   // The Open Inference Protocol over gRPC, on its own port; the same
   // repository, batchers, metrics and worker pool as the REST routes.
-  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION);
+  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router);
   std::unique_ptr<api::grpcv2::GrpcServer> grpc_server;
   if (config.grpc_port >= 0) {
     api::grpcv2::GrpcServerOptions grpc_options;
@@ -250,6 +280,7 @@ int Serve(const Config& config) {
   if (grpc_server) grpc_server->Shutdown(std::chrono::milliseconds(config.shutdown_grace_ms));
   // In-flight requests have finished; let queued work drain before the stores close.
   pool.Shutdown();
+  (*endpoints)->Stop();
   log::Info("kiln stopped");
   return run.ok() ? 0 : 1;
 }
