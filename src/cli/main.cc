@@ -6,6 +6,7 @@
 #include "cli/config.h"
 #include "cli/features_cmd.h"
 #include "cli/serve.h"
+#include "cli/validate_cmd.h"
 
 int main(int argc, char** argv) {
   // One Config per subcommand: CLI11 applies KILN_* variables to every
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version");
   kiln::cli::FeaturesOptions features_options;
   kiln::cli::RegisterFeaturesCommands(app, features_options);
+  kiln::cli::ValidateOptions validate_options;
+  kiln::cli::RegisterValidateCommand(app, validate_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (kiln::cli::FeaturesCommandChosen(app)) return kiln::cli::RunFeatures(app, features_options);
+  if (kiln::cli::ValidateCommandChosen(app)) return kiln::cli::RunValidate(validate_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
