@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -221,6 +222,12 @@ void EndpointService::Impl::Publish(const storage::EndpointRecord& record) {
   {
     std::lock_guard lock(mu);
     Runtime& rt = runtimes[name];
+    // A revision out of use never gets traffic again (rollback targets only
+    // the revisions in use): its statistics go (snapshots in flight keep theirs).
+    const std::set<int64_t> in_use = RevisionsInUse(st);
+    for (auto it = rt.stats.begin(); it != rt.stats.end();) {
+      it = in_use.count(it->first.first) ? std::next(it) : rt.stats.erase(it);
+    }
     live->capture = rt.capture;
     live->drift = rt.drift;
     rt.served = std::move(served);

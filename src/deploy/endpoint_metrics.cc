@@ -1,6 +1,7 @@
 #include "deploy/endpoint_metrics.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -22,8 +23,14 @@ struct EndpointMetrics::State {
   // Routes that left a snapshot since the last scrape: their last requests
   // still reach the counters once.
   std::vector<std::pair<std::string, LiveRoute>> retired;
-  // What the counters already hold per RouteStats.
-  std::map<const RouteStats*, std::pair<uint64_t, uint64_t>> counted;
+  // What the counters already hold per RouteStats. The weak owner tells a
+  // live entry from one whose RouteStats died and whose address was reused.
+  struct Seen {
+    std::weak_ptr<RouteStats> owner;
+    uint64_t requests = 0;
+    uint64_t errors = 0;
+  };
+  std::map<const RouteStats*, Seen> counted;
   std::map<std::string, GaugeMetric*> traffic_gauges;  // by rendered labels
   std::map<std::string, GaugeMetric*> psi_gauges;
   std::map<std::string, GaugeMetric*> rollout_gauges;
@@ -36,15 +43,17 @@ struct EndpointMetrics::State {
                   {"version", std::to_string(r.version)}};
     if (r.stats) {
       auto& seen = counted[r.stats.get()];
+      if (seen.owner.lock() != r.stats) seen = Seen{r.stats, 0, 0};
       const uint64_t req = r.stats->total_requests();
       const uint64_t err = r.stats->total_errors();
       auto& requests = metrics.Counter("kiln_endpoint_requests_total",
                                        "Predictions answered through a deployment endpoint, per route", labels);
       auto& errors = metrics.Counter("kiln_endpoint_errors_total",
                                      "Server errors of predictions through a deployment endpoint, per route", labels);
-      if (req > seen.first) requests.Increment(static_cast<double>(req - seen.first));
-      if (err > seen.second) errors.Increment(static_cast<double>(err - seen.second));
-      seen = {std::max(req, seen.first), std::max(err, seen.second)};
+      if (req > seen.requests) requests.Increment(static_cast<double>(req - seen.requests));
+      if (err > seen.errors) errors.Increment(static_cast<double>(err - seen.errors));
+      seen.requests = std::max(req, seen.requests);
+      seen.errors = std::max(err, seen.errors);
     }
     if (traffic) (*traffic)[RenderLabels(labels)] += r.weight_bp / 100.0;
     if (traffic && !traffic_gauges.count(RenderLabels(labels))) {
@@ -82,6 +91,9 @@ void EndpointMetrics::State::Collect() {
   }
   for (const auto& [name, r] : s.retired) s.Count(name, r, nullptr);
   s.retired.clear();
+  for (auto it = s.counted.begin(); it != s.counted.end();) {
+    it = it->second.owner.expired() ? s.counted.erase(it) : std::next(it);
+  }
   for (auto& [labels, g] : s.traffic_gauges) {
     auto it = traffic.find(labels);
     g->Set(it == traffic.end() ? 0 : it->second);
