@@ -482,6 +482,13 @@ StatusOr<DeployOutcome> EndpointService::DeployModel(const std::string& actor, c
   KILN_RETURN_IF_ERROR(m.ResolveSpec(&spec));
   out.version = spec.routes.front().version;
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> pin, m.LoadSpec(spec));
+  // However this ends, what was loaded for nothing is unloaded (the pin is
+  // released first: members go in reverse order).
+  struct SweepAtExit {
+    Impl& m;
+    ~SweepAtExit() { m.SweepUnused(); }
+  } sweep{m};
+  std::shared_ptr<void> held = std::move(pin);
 
   KILN_RETURN_IF_ERROR(
       m.registry.TransitionStage(actor, model, std::to_string(out.version), stage_name, /*archive_existing=*/true)
@@ -528,8 +535,6 @@ StatusOr<DeployOutcome> EndpointService::DeployModel(const std::string& actor, c
     rt.revisions[1] = first;
   }
   m.Publish(stored);
-  pin.reset();
-  m.SweepUnused();
   out.revision = 1;
   out.created = true;
   return out;

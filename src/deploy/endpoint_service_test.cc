@@ -113,6 +113,19 @@ TEST_F(EndpointServiceTest, InvalidSpecsAreRefusedWithClearMessages) {
   EXPECT_TRUE(store_.ListEndpoints()->empty());
 }
 
+TEST_F(EndpointServiceTest, FeatureBindingNeedsAFeatureRegistry) {
+  ASSERT_EQ(Register("m", 1.0f), 1);
+  auto spec = Spec({Route("m", "version", "1")});
+  spec.features = storage::FeatureBinding{};
+  auto both = Create("e", spec);
+  EXPECT_EQ(both.status().code(), StatusCode::kInvalidArgument);  // neither a service nor features
+  spec.features->feature_service = "svc";
+  auto v = Create("e", spec);
+  EXPECT_EQ(v.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(v.status().message(), "no feature registry")) << v.status().message();
+  EXPECT_FALSE(models_->Get("m/1").ok());  // refused before anything loaded
+}
+
 TEST_F(EndpointServiceTest, UnservableVersionIsRefusedWithThePackageReason) {
   ASSERT_EQ(Register("sk", 1.0f, "flavors:\n  sklearn:\n    pickled_model: model.pkl\n"), 1);
   auto v = Create("e", Spec({Route("sk", "version", "1")}));
