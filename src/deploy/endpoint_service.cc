@@ -479,7 +479,12 @@ StatusOr<DeployOutcome> EndpointService::DeployModel(const std::string& actor, c
   route.ref = version;
   route.percent = 100;
   spec.routes = {route};
-  KILN_RETURN_IF_ERROR(m.ResolveSpec(&spec));
+  if (Status s = m.ResolveSpec(&spec); !s.ok()) {
+    // The caller named no routes: the registry's or the package reader's words alone.
+    std::string msg = s.message();
+    if (msg.rfind("routes[0]: ", 0) == 0) msg.erase(0, 11);
+    return Status(s.code(), msg);
+  }
   out.version = spec.routes.front().version;
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> pin, m.LoadSpec(spec));
   // However this ends, what was loaded for nothing is unloaded (the pin is
