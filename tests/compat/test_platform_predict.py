@@ -407,7 +407,8 @@ class Load:
             sent = time.monotonic()
             try:
                 r = s.post(url, json=body, timeout=30)
-                self._record("rest", sent, r.status_code, "" if r.status_code == 200 else r.text[:300])
+                self._record("rest", sent, r.status_code,
+                             r.json()["model_version"] if r.status_code == 200 else r.text[:300])
             except requests.RequestException as e:
                 self._record("rest", sent, -1, repr(e))
 
@@ -421,8 +422,8 @@ class Load:
             inp.set_data_from_numpy(self.row)
             sent = time.monotonic()
             try:
-                c.infer(self.endpoint, [inp])
-                self._record("v2-rest", sent, 200)
+                res = c.infer(self.endpoint, [inp])
+                self._record("v2-rest", sent, 200, str(res.get_response()["model_version"]))
             except InferenceServerException as e:
                 self._record("v2-rest", sent, -1, f"{e.status()}: {e}")
 
@@ -436,8 +437,8 @@ class Load:
             inp.set_data_from_numpy(self.row)
             sent = time.monotonic()
             try:
-                c.infer(self.endpoint, [inp])
-                self._record("v2-grpc", sent, 200)
+                res = c.infer(self.endpoint, [inp])
+                self._record("v2-grpc", sent, 200, str(res.get_response().model_version))
             except InferenceServerException as e:
                 self._record("v2-grpc", sent, -1, f"{e.status()}: {e}")
 
@@ -451,16 +452,19 @@ class Load:
         for t in self.threads:
             t.join(60)
 
-    def count(self) -> int:
+    def counts(self) -> dict[str, int]:
         with self.lock:
-            return len(self.records)
+            out = {"rest": 0, "v2-rest": 0, "v2-grpc": 0}
+            for _, _, kind, _, _ in self.records:
+                out[kind] += 1
+            return out
 
-    def wait_more(self, n: int = 20, timeout: float = 30):
-        """Lets at least n more answers happen (traffic during each phase)."""
-        target = self.count() + n
+    def wait_more(self, n: int = 5, timeout: float = 30):
+        """Lets at least n more answers happen per protocol (traffic during each phase)."""
+        target = {k: v + n for k, v in self.counts().items()}
         deadline = time.monotonic() + timeout
-        while self.count() < target:
-            assert time.monotonic() < deadline, "the load threads stopped answering"
+        while any(self.counts()[k] < target[k] for k in target):
+            assert time.monotonic() < deadline, f"the load threads stopped answering: {self.counts()}"
             time.sleep(0.01)
 
 
@@ -500,6 +504,10 @@ def test_zero_failed_requests_through_rollouts_rollback_alias_moves_and_delete(p
             "routes": [{"model": name, "version": versions[2], "percent": 100}],
             "rollout": {"strategy": "linear", "step_percent": 20, "interval_s": 1, "bake_s": 30}})
         rev = view["status"]["latest_revision"]
+        deadline = time.monotonic() + 30
+        while (platform.get(ep)["status"]["rollout"] or {}).get("percent", 0) < 40:  # a second step was taken
+            assert time.monotonic() < deadline, platform.get(ep)
+            time.sleep(0.05)
         load.wait_more()
         change("POST", f"/api/v1/endpoints/{ep}:promote", {})
         platform.wait_rolled_out(ep, rev)
@@ -528,12 +536,16 @@ def test_zero_failed_requests_through_rollouts_rollback_alias_moves_and_delete(p
         assert view["revisions"][-1]["reason"] == "alias_move"
         phases.append(("alias move", view["status"]["rolled_out_revision"]))
         load.wait_more()
+        events = requests.get(f"{platform.url}/api/v1/endpoints/{ep}/events", params={"max_results": 1000},
+                              timeout=30).json()["events"]
+        actions = {e["action"] for e in events}
+        assert {"create", "update", "rollout_step", "rolled_out", "promote", "rollback"} <= actions, actions
         # 5. delete and re-create: calls in flight finish; calls in between are told the endpoint is gone.
         started = time.monotonic()
         change("DELETE", f"/api/v1/endpoints/{ep}")
         platform.create(ep, [{"model": name, "version": versions[0], "percent": 100}])
         delete_window = (started, time.monotonic())
-        load.wait_more(50)
+        load.wait_more(20)
 
     records = load.records
     kinds = {k for _, _, k, _, _ in records}
@@ -559,5 +571,7 @@ def test_zero_failed_requests_through_rollouts_rollback_alias_moves_and_delete(p
         failures.append((kind, status, detail, where))
     assert failures == [], f"{len(failures)} failed of {len(records)} (phases {phases}): {failures[:5]}"
     assert len(records) > 200
-    events = requests.get(f"{platform.url}/api/v1/endpoints/{ep}/events", timeout=30).json()
-    assert events is not None
+    # The traffic really moved: every version answered, over every protocol.
+    for kind in ("rest", "v2-rest", "v2-grpc"):
+        answered = {d for _, _, k, st, d in records if k == kind and st == 200}
+        assert answered == {str(v) for v in versions}, (kind, answered)
