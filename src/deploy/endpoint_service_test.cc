@@ -126,6 +126,24 @@ TEST_F(EndpointServiceTest, FeatureBindingNeedsAFeatureRegistry) {
   EXPECT_FALSE(models_->Get("m/1").ok());  // refused before anything loaded
 }
 
+// A version whose files do not load is refused before anything is stored or
+// published: traffic never meets a model that is not ready.
+TEST_F(EndpointServiceTest, AModelThatFailsToLoadChangesNothing) {
+  ASSERT_EQ(Register("m", 1.0f), 1);
+  ASSERT_EQ(Register("m", 2.0f, testing::kXgbMlModel, nullptr, "{\"not\": \"a model\"}"), 2);
+  ASSERT_TRUE(Create("e", Spec({Route("m", "version", "1")})).ok());
+  const int updates = store_.updates();
+  auto before = table_.Find("e");
+  auto v = svc_->UpdateEndpoint("bob", "e", Spec({Route("m", "version", "2")}));
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(Contains(v.status().message(), "failed to load")) << v.status().message();
+  EXPECT_EQ(store_.updates(), updates);
+  EXPECT_EQ(table_.Find("e"), before);
+  EXPECT_EQ(svc_->GetEndpoint("e")->record.state.latest_revision, 1);
+  EXPECT_EQ(Create("f", Spec({Route("m", "version", "2")})).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(table_.Find("f"));
+}
+
 TEST_F(EndpointServiceTest, UnservableVersionIsRefusedWithThePackageReason) {
   ASSERT_EQ(Register("sk", 1.0f, "flavors:\n  sklearn:\n    pickled_model: model.pkl\n"), 1);
   auto v = Create("e", Spec({Route("sk", "version", "1")}));

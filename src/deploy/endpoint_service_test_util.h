@@ -148,7 +148,7 @@ class EndpointServiceFixture : public ::testing::Test {
 
   // Registers a new version of `name` that predicts `value`; returns its number.
   int64_t Register(const std::string& name, float value, const std::string& mlmodel = kXgbMlModel,
-                   std::string* run_id = nullptr) {
+                   std::string* run_id = nullptr, const std::string& model_json = "") {
     if (!registry_->GetRegisteredModel(name).ok()) {
       EXPECT_TRUE(registry_->CreateRegisteredModel("alice", name, {}, "").ok());
     }
@@ -157,7 +157,7 @@ class EndpointServiceFixture : public ::testing::Test {
     if (!run.ok()) return 0;
     const std::string root = run->info.artifact_uri.substr(std::string("mlflow-artifacts:/").size());
     Put(root + "/model/MLmodel", mlmodel);
-    Put(root + "/model/model.json", ConstantModelJson(value));
+    Put(root + "/model/model.json", model_json.empty() ? ConstantModelJson(value) : model_json);
     registry::CreateModelVersionRequest req;
     req.name = name;
     req.source = "runs:/" + run->info.run_id + "/model";
