@@ -694,5 +694,33 @@ TEST_F(PredictServiceTest, RouterMirrorRunsOnTheShadowModel) {
   EXPECT_EQ(ep->mirror->stats->total_errors(), 0u);
 }
 
+TEST_F(PredictServiceTest, RouterFeedsTheDriftMonitorWithV2Inputs) {
+  Baseline baseline;
+  for (int i = 0; i < 100; ++i) baseline["y"].push_back(i);
+  auto drift = DriftMonitor::Create(baseline);
+  ASSERT_TRUE(drift.ok());
+  auto ep = std::make_shared<LiveEndpoint>();
+  ep->name = "ep";
+  ep->routes.push_back(Route(v1, "m", 1, 10000, {"x", "y", "z"}));
+  ep->drift = *drift;
+  table.Publish(ep);
+  EndpointInferenceRouter router(table);
+  auto routed = router.Route("ep", {});
+  ASSERT_TRUE(routed->ok());
+  ASSERT_TRUE((*routed)->mirror);  // the inputs hook, though nothing is mirrored
+  serving::Tensor t;
+  t.name = "input-0";
+  t.dtype = serving::DataType::kFp64;
+  t.shape = {2, 3};
+  for (int i = 0; i < 6; ++i) serving::AppendValue(t.data, static_cast<double>(i));
+  (*routed)->mirror({t});
+  serving::Tensor wrong = t;
+  wrong.shape = {3, 2};  // not the signature's width: not a table of its columns
+  (*routed)->mirror({wrong});
+  auto status = (*drift)->Compute();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].current_rows, 2u);
+}
+
 }  // namespace
 }  // namespace kiln::deploy

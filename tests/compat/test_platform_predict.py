@@ -376,6 +376,30 @@ def test_mirror_answers_are_discarded(platform):
         np.testing.assert_allclose(r.json()["predictions"], predict_local(boosters[v1], X.iloc[:2]), rtol=1e-6)
 
 
+def test_predict_and_v2_calls_both_feed_the_drift_monitor(platform, tmp_path):
+    import tritonclient.grpc as grpcclient
+
+    name = unique("drift")
+    booster, X = train(7, COLS)
+    v = platform.register(name, booster, X)
+    baseline = tmp_path / "baseline.csv"
+    X.to_csv(baseline, index=False)
+    ep = unique("dr")
+    platform.create(ep, [{"model": name, "version": v, "percent": 100}],
+                    drift={"baseline": str(baseline), "threshold": 0.1})
+    shifted = (X.iloc[:20][COLS] + 10).values.astype(np.float32)  # far outside the baseline
+    assert platform.predict(ep, {"inputs": shifted.tolist()}).status_code == 200
+    grpc = grpcclient.InferenceServerClient(url=f"127.0.0.1:{platform.srv.grpc_port}")
+    inp = grpcclient.InferInput("input-0", list(shifted.shape), "FP32")
+    inp.set_data_from_numpy(shifted)
+    grpc.infer(ep, [inp])
+    drift = {d["feature"]: d for d in platform.get(ep)["status"]["drift"]}
+    assert set(drift) == set(COLS), drift
+    for feature, d in drift.items():
+        assert d["current_rows"] == 40, d  # 20 rows over /predict, 20 over V2 gRPC
+        assert d["drifted"] is True and d["psi"] >= 0.1, d
+
+
 # --------------------------------------------------------------------------
 # item 5: zero failed requests through every kind of change
 
