@@ -23,7 +23,7 @@
 #                          LG_CONNS connections, fixed entity), e.g. "2000 5000";  LG_CONNS=32
 #   SKIP_KILN=1 / SKIP_CHAIN=1   leave a side out
 #   LOCUST_TIME=60s  LOCUST_USERS=100  LOCUST_SPAWN_RATE=10   (locust mode)
-#   ROLLBACKS=5  ROLLOUT_RATE=2000  (rollout mode: rollbacks measured; loadgen's open-loop rate)
+#   ROLLBACKS=5  ROLLOUTS=4  ROLLOUT_RATE=2000  (rollout mode: rollbacks, (steady, rollout) pairs, loadgen rate)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,6 +55,7 @@ LOCUST_USERS="${LOCUST_USERS:-100}"
 LOCUST_SPAWN_RATE="${LOCUST_SPAWN_RATE:-10}"
 ROLLBACKS="${ROLLBACKS:-5}"
 ROLLOUT_RATE="${ROLLOUT_RATE:-2000}"
+ROLLOUTS="${ROLLOUTS:-4}"
 ENDPOINT=driver
 PY="$ROOT/.venv/bin/python"
 FEAST="$ROOT/.venv/bin/feast"
@@ -360,7 +361,7 @@ case "$MODE" in
     step check pdrv check --port "$PORT" --path "/api/v1/endpoints/$ENDPOINT/predict" --data "$DATA"
     quiet load
     "$PY" "$HERE/rollout.py" --port "$PORT" --endpoint "$ENDPOINT" --data "$DATA" --loadgen "$LOADGEN" \
-      --rate "$ROLLOUT_RATE" --connections "$LG_CONNS" --rollbacks "$ROLLBACKS" --pid "$KILN_PID" --out "$SDIR" \
+      --rate "$ROLLOUT_RATE" --connections "$LG_CONNS" --rollbacks "$ROLLBACKS" --rollouts "$ROLLOUTS" --pid "$KILN_PID" --out "$SDIR" \
       2> >(tee -a "$RUN/run.log" >&2) | tee "$RUN/results.md"
     ;;
 esac
