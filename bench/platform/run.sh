@@ -208,7 +208,7 @@ record_meta() {
     echo "conns_list=$CONNS_LIST"
     echo "duration_s=$DURATION"
     echo "warmup_s=$WARMUP"
-    echo "cmdline=MODE=$MODE DURATION=$DURATION WARMUP=$WARMUP CONNS_LIST=\"$CONNS_LIST\" ENTITIES=$ENTITIES QUIET_WAIT=$QUIET_WAIT KILN_BINARY=${KILN_BINARY#$ROOT/}${KILN_ARGS:+ KILN_ARGS=\"$KILN_ARGS\"} FEAST_SERVE_ARGS=\"$FEAST_SERVE_ARGS\"${LG_RATES_KILN:+ LG_RATES_KILN=\"$LG_RATES_KILN\" LG_CONNS=$LG_CONNS} SKIP_KILN=$SKIP_KILN SKIP_CHAIN=$SKIP_CHAIN bench/platform/run.sh $MODE"
+    echo "cmdline=MODE=$MODE DURATION=$DURATION WARMUP=$WARMUP CONNS_LIST=\"$CONNS_LIST\" ENTITIES=$ENTITIES QUIET_WAIT=$QUIET_WAIT KILN_BINARY=${KILN_BINARY#$ROOT/}${KILN_ARGS:+ KILN_ARGS=\"$KILN_ARGS\"} FEAST_SERVE_ARGS=\"$FEAST_SERVE_ARGS\"${LG_RATES_KILN:+ LG_RATES_KILN=\"$LG_RATES_KILN\" LG_CONNS=$LG_CONNS} SKIP_KILN=$SKIP_KILN SKIP_CHAIN=$SKIP_CHAIN$([[ "$MODE" == locust ]] && echo " LOCUST_TIME=$LOCUST_TIME LOCUST_USERS=$LOCUST_USERS LOCUST_SPAWN_RATE=$LOCUST_SPAWN_RATE${LOCUST_FAST_HTTP:+ LOCUST_FAST_HTTP=$LOCUST_FAST_HTTP}")$([[ "$MODE" == rollout ]] && echo " ROLLBACKS=$ROLLBACKS ROLLOUTS=$ROLLOUTS ROLLOUT_RATE=$ROLLOUT_RATE LG_CONNS=$LG_CONNS") bench/platform/run.sh $MODE"
   } > "$RUN/meta.txt"
 }
 record_meta
@@ -344,7 +344,7 @@ case "$MODE" in
     quiet start
     start_kiln "$dir" && kiln_setup "$dir"
     step check pdrv check --port "$PORT" --path "/api/v1/endpoints/$ENDPOINT/predict" --data "$DATA"
-    echo "locust=locust $LOCUST_VERSION (bench/.work/locust-venv), --users $LOCUST_USERS --spawn-rate $LOCUST_SPAWN_RATE -t $LOCUST_TIME" >> "$RUN/meta.txt"
+    echo "locust=locust $LOCUST_VERSION (bench/.work/locust-venv), --users $LOCUST_USERS --spawn-rate $LOCUST_SPAWN_RATE -t $LOCUST_TIME, $([[ "${LOCUST_FAST_HTTP:-}" == 1 ]] && echo FastHttpUser || echo HttpUser)" >> "$RUN/meta.txt"
     quiet load
     log "  locust: $LOCUST_USERS users, spawn rate $LOCUST_SPAWN_RATE, $LOCUST_TIME"
     KILN_ENDPOINT="$ENDPOINT" KILN_ENTITY_FIRST=1001 KILN_ENTITY_COUNT="$ENTITIES" \
