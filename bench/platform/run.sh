@@ -22,7 +22,7 @@
 #   LG_RATES_KILN=         open-loop rates (req/s) for extra kiln loadgen phases (bench/serving/loadgen,
 #                          LG_CONNS connections, fixed entity), e.g. "2000 5000";  LG_CONNS=32
 #   SKIP_KILN=1 / SKIP_CHAIN=1   leave a side out
-#   LOCUST_TIME=60s  LOCUST_USERS=100  LOCUST_SPAWN_RATE=10   (locust mode)
+#   LOCUST_TIME=60s  LOCUST_USERS=100  LOCUST_SPAWN_RATE=10  LOCUST_FAST_HTTP=1 (FastHttpUser)   (locust mode)
 #   ROLLBACKS=5  ROLLOUTS=4  ROLLOUT_RATE=2000  (rollout mode: rollbacks, (steady, rollout) pairs, loadgen rate)
 set -euo pipefail
 
@@ -32,7 +32,7 @@ WORK="$ROOT/bench/.work"
 TRACKING="$ROOT/bench/tracking"
 
 case "${1:-bench}" in
-  -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
   bench|locust|rollout) MODE="${1:-bench}" ;;
   *) echo "usage: bench/platform/run.sh [bench|locust|rollout] (options are env vars, see --help)" >&2; exit 2 ;;
 esac
