@@ -32,7 +32,7 @@ WORK="$ROOT/bench/.work"
 TRACKING="$ROOT/bench/tracking"
 
 case "${1:-bench}" in
-  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   bench|locust|rollout) MODE="${1:-bench}" ;;
   *) echo "usage: bench/platform/run.sh [bench|locust|rollout] (options are env vars, see --help)" >&2; exit 2 ;;
 esac
