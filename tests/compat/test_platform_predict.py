@@ -219,10 +219,6 @@ def test_a_model_without_signature_takes_positional_rows_only(platform):
 # feature-enriched prediction
 
 
-def feature_frame(values: dict[int, tuple]) -> pd.DataFrame:
-    return pd.DataFrame([values[k] for k in values], columns=FEATURES)
-
-
 @pytest.fixture(scope="module")
 def feature_model(platform):
     name = unique("feat")
