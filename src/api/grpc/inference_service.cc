@@ -85,6 +85,11 @@ ServerUnaryReactor* InferenceService::ModelMetadata(CallbackServerContext* ctx,
 
 ServerUnaryReactor* InferenceService::ModelConfig(CallbackServerContext* ctx, const inference::ModelConfigRequest* req,
                                                   inference::ModelConfigResponse* res) {
+  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+    if (!routed->ok()) return Answer(ctx, routed->status());
+    FillServedModelConfig(*(*routed)->model, req->name(), res->mutable_config());
+    return Answer(ctx, Status::Ok());
+  }
   return Answer(ctx, FillModelConfig(repo_, req->name(), req->version(), res->mutable_config()));
 }
 

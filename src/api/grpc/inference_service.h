@@ -15,7 +15,8 @@
 // version) reaches the endpoint's traffic split: ModelInfer runs on the routed
 // model (sticky header from the call's metadata) and answers model_name = the
 // endpoint, model_version = the registered version that answered;
-// ModelReady and ModelMetadata answer for the model the endpoint routes to.
+// ModelReady, ModelMetadata and ModelConfig answer for the model the
+// endpoint routes to.
 //
 // Ownership: borrows the repository, metrics (may be null), pool and
 // endpoints (may be null), which must outlive the gRPC server this service is

@@ -88,12 +88,10 @@ void FillServedModelMetadata(const serving::ServedModel& model, const std::strin
   for (const auto& s : rt.outputs()) FillSpec(s, out->add_outputs());
 }
 
-Status FillModelConfig(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
-                       inference::ModelConfig* out) {
-  KILN_ASSIGN_OR_RETURN(auto model, repo.Get(name, version));
-  const serving::Runtime& rt = *model->runtime;
+void FillServedModelConfig(const serving::ServedModel& model, const std::string& name, inference::ModelConfig* out) {
+  const serving::Runtime& rt = *model.runtime;
   // Triton's max_batch_size is the most rows one execution takes: the batcher's limit.
-  const serving::BatchingOptions& batching = model->batcher->options();
+  const serving::BatchingOptions& batching = model.batcher->options();
   out->set_name(name);
   out->set_platform(rt.backend());
   out->set_backend(rt.backend());
@@ -104,6 +102,12 @@ Status FillModelConfig(const serving::ModelRepository& repo, const std::string& 
   db->set_max_queue_delay_microseconds(static_cast<uint64_t>(batching.max_queue_delay.count()));
   db->mutable_default_queue_policy()->set_max_queue_size(static_cast<uint32_t>(batching.max_queue));
   out->mutable_version_policy()->mutable_latest()->set_num_versions(1);
+}
+
+Status FillModelConfig(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
+                       inference::ModelConfig* out) {
+  KILN_ASSIGN_OR_RETURN(auto model, repo.Get(name, version));
+  FillServedModelConfig(*model, name, out);
   return Status::Ok();
 }
 

@@ -17,10 +17,11 @@ namespace kiln::api::grpcv2 {
 // NotFound for an unknown model or version, Unavailable when not loaded.
 Status FillModelMetadata(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
                          inference::ModelMetadataResponse* out);
-// The metadata of one served model under `name` (a deployment endpoint's):
-// its version as the only version.
+// The metadata and configuration of one served model under `name` (a
+// deployment endpoint's); metadata lists its version as the only version.
 void FillServedModelMetadata(const serving::ServedModel& model, const std::string& name,
                              inference::ModelMetadataResponse* out);
+void FillServedModelConfig(const serving::ServedModel& model, const std::string& name, inference::ModelConfig* out);
 Status FillModelConfig(const serving::ModelRepository& repo, const std::string& name, const std::string& version,
                        inference::ModelConfig* out);
 // An empty name: every ready model; an empty version: every version.

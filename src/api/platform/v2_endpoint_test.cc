@@ -1,7 +1,8 @@
 // The Open Inference V2 REST adapter reaching a deployment endpoint by name
 // (api/v2 with the deploy domain's EndpointInferenceRouter): the answer names
 // the endpoint and the version that answered, every call is counted once in
-// the endpoint's statistics, and ready/metadata answer for the routed model.
+// the endpoint's statistics, and ready/metadata/config answer for the routed
+// model.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -108,6 +109,9 @@ TEST_F(V2EndpointTest, InferThroughAnEndpointNamesTheEndpointAndTheVersionThatAn
   EXPECT_EQ(m["name"], "scoring");
   EXPECT_EQ(m["versions"].size(), 1u);
   EXPECT_EQ(m["inputs"].size(), 1u);
+  auto config = Call("GET", "/v2/models/scoring/config");
+  ASSERT_EQ(config.status, 200u) << config.body;
+  EXPECT_EQ(json::parse(config.body)["name"], "scoring");
   EXPECT_EQ(Requests("scoring"), static_cast<uint64_t>(calls + 10 + 1));
 
   // A name that is no endpoint is the repository's (here: unknown).

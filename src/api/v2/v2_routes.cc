@@ -94,13 +94,20 @@ json TritonTensors(const std::vector<serving::TensorSpec>& specs) {
   return out;
 }
 
-net::HttpResponse Config(ModelRepository& repo, net::HttpRequest& req) {
+net::HttpResponse Config(ModelRepository& repo, const serving::EndpointRouter* endpoints, net::HttpRequest& req) {
   std::string name(req.PathParam("model"));
-  auto model = repo.Get(name, VersionParam(req));
-  if (!model.ok()) return ErrorResponse(model.status());
-  const auto& rt = *(*model)->runtime;
+  std::shared_ptr<const serving::ServedModel> model;
+  if (auto routed = RouteEndpoint(endpoints, req)) {
+    if (!routed->ok()) return ErrorResponse(routed->status());
+    model = (*routed)->model;
+  } else {
+    auto found = repo.Get(name, VersionParam(req));
+    if (!found.ok()) return ErrorResponse(found.status());
+    model = *found;
+  }
+  const auto& rt = *model->runtime;
   // Triton's max_batch_size is the most rows one execution takes: the batcher's limit.
-  const serving::BatchingOptions& batching = (*model)->batcher->options();
+  const serving::BatchingOptions& batching = model->batcher->options();
   return JsonResponse(
       {{"name", name},
        {"platform", rt.backend()},
@@ -324,7 +331,7 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
   for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     Add(r, "GET", base, [&repo, endpoints](net::HttpRequest& req) { return Metadata(repo, endpoints, req); });
     Add(r, "GET", base + "/ready", [&repo, endpoints](net::HttpRequest& req) { return Ready(repo, endpoints, req); });
-    Add(r, "GET", base + "/config", [&repo](net::HttpRequest& req) { return Config(repo, req); });
+    Add(r, "GET", base + "/config", [&repo, endpoints](net::HttpRequest& req) { return Config(repo, endpoints, req); });
     Add(r, "GET", base + "/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
     auto& infer = r.AddAsync("POST", base + "/infer",
                              [&repo, metrics, endpoints](std::shared_ptr<net::HttpRequest> req, net::Responder respond) {

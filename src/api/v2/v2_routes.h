@@ -6,8 +6,8 @@
 // With an EndpointRouter, a model name that is a deployment endpoint (and no
 // version in the path) reaches the endpoint's traffic split: infer runs on
 // the routed model and answers model_name = the endpoint, model_version = the
-// registered version that answered; ready and metadata answer for the model
-// the endpoint routes to.
+// registered version that answered; ready, metadata and config answer for
+// the model the endpoint routes to.
 #pragma once
 
 #include <string>
