@@ -99,7 +99,7 @@ def test_every_operation_fuzzed(platform_schema, server, mode, method, path):
     seen = {"calls": 0}
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-    @hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
+    @hypothesis.settings(max_examples=100, deadline=None, derandomize=True, database=None,
                          suppress_health_check=list(hypothesis.HealthCheck),
                          phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate, hypothesis.Phase.shrink])
     def fuzz(case):
