@@ -199,6 +199,33 @@ TEST_F(PlatformRoutesTest, CanaryConflictPromoteRollbackAndEvents) {
   EXPECT_EQ(later.size(), events.size() - 1);
 }
 
+TEST_F(PlatformRoutesTest, PatchIsAMergePatchOverTheLatestRevision) {
+  const int64_t v1 = Register("fraud", 0.25f);
+  ASSERT_EQ(Call("POST", "/api/v1/endpoints",
+                 R"({"name": "fraud", "routes": [{"model": "fraud", "version": )" + std::to_string(v1) +
+                     R"(}], "batching": {"max_batch_rows": 8}})")
+                .status,
+            200u);
+  // Only sticky given: routes and batching carry over; the header is lower-cased.
+  json ep = Body(Call("PATCH", "/api/v1/endpoints/fraud", R"({"sticky": {"header": "X-User"}})"));
+  ASSERT_EQ(ep["revisions"].size(), 2u);
+  const json& r2 = ep["revisions"][1];
+  EXPECT_EQ(r2["sticky"], json({{"header", "x-user"}}));
+  EXPECT_EQ(r2["routes"][0]["version"], v1);
+  EXPECT_EQ(r2["batching"], json({{"max_batch_rows", 8}}));
+  // null resets a field.
+  ep = Body(Call("PATCH", "/api/v1/endpoints/fraud", R"({"sticky": null, "batching": null})"));
+  ASSERT_EQ(ep["revisions"].size(), 3u);
+  EXPECT_TRUE(ep["revisions"][2]["sticky"].is_null());
+  EXPECT_EQ(ep["revisions"][2]["batching"], json::object());
+  ExpectError(Call("PATCH", "/api/v1/endpoints/fraud", R"({"name": "other"})"), 400, "INVALID_PARAMETER_VALUE",
+              "name cannot change");
+  ExpectError(Call("PATCH", "/api/v1/endpoints/fraud", R"({})"), 400, "INVALID_PARAMETER_VALUE", "changes nothing");
+  ExpectError(Call("PATCH", "/api/v1/endpoints/fraud", R"({"routes": null})"), 400, "INVALID_PARAMETER_VALUE",
+              "routes cannot be null");
+  ExpectError(Call("PATCH", "/api/v1/endpoints/nope", R"({"description": "x"})"), 404, "RESOURCE_DOES_NOT_EXIST");
+}
+
 TEST_F(PlatformRoutesTest, PredictByColumnsRowsAndRecordsWithCapture) {
   const int64_t v1 = Register("fraud", 0.25f);
   ASSERT_EQ(Call("POST", "/api/v1/endpoints",
