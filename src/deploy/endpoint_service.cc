@@ -408,7 +408,8 @@ StatusOr<EndpointView> EndpointService::Rollback(const std::string& actor, const
   return m.View(rec);
 }
 
-StatusOr<EndpointView> EndpointService::Promote(const std::string& actor, const std::string& name) {
+StatusOr<EndpointView> EndpointService::Promote(const std::string& actor, const std::string& name,
+                                                const std::string& reason) {
   Impl& m = *impl_;
   auto lock_ptr = m.LockFor(name);
   std::lock_guard change(*lock_ptr);
@@ -426,7 +427,7 @@ StatusOr<EndpointView> EndpointService::Promote(const std::string& actor, const 
                           st.rollout = storage::RolloutState{};
                           ev.actor = actor;
                           ev.action = "promote";
-                          ev.reason = "manual";
+                          ev.reason = reason;
                           ev.revision = to;
                           ev.detail_json = TrafficJson(st);
                           return Status::Ok();

@@ -126,7 +126,8 @@ class EndpointService {
                                   const std::string& reason = "manual");
   // Ends a rollout early: the new revision gets 100 %. FailedPrecondition
   // when no rollout runs.
-  StatusOr<EndpointView> Promote(const std::string& actor, const std::string& name);
+  StatusOr<EndpointView> Promote(const std::string& actor, const std::string& name,
+                                 const std::string& reason = "manual");
   StatusOr<std::vector<storage::EndpointEvent>> ListEvents(const std::string& name, int64_t after_id,
                                                            int64_t max_results);
 

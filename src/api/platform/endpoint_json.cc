@@ -516,14 +516,10 @@ StatusOr<EndpointPatch> ParsePatchEndpoint(std::string_view body, const std::str
   return out;
 }
 
-StatusOr<std::string> ParseActionBody(std::string_view body, bool allow_reason) {
+StatusOr<std::string> ParseActionBody(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::string();
   KILN_ASSIGN_OR_RETURN(json j, ParseObject(body));
-  if (allow_reason) {
-    KILN_RETURN_IF_ERROR(CheckKeys(j, "", {"reason"}));
-  } else {
-    KILN_RETURN_IF_ERROR(CheckKeys(j, "", {}));
-  }
+  KILN_RETURN_IF_ERROR(CheckKeys(j, "", {"reason"}));
   std::string reason;
   if (auto it = j.find("reason"); it != j.end() && !it->is_null()) {
     KILN_ASSIGN_OR_RETURN(reason, GetString(*it, "reason"));

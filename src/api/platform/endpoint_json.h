@@ -39,9 +39,9 @@ StatusOr<EndpointPatch> ParsePatchEndpoint(std::string_view body, const std::str
                                            const storage::RevisionSpec& current_spec,
                                            const storage::EndpointSettings& current_settings);
 
-// The optional {"reason"} of :rollback and {} of :promote (an empty body is
-// an empty object). `allow_reason` false refuses a reason.
-StatusOr<std::string> ParseActionBody(std::string_view body, bool allow_reason);
+// The optional {"reason"} of :rollback and :promote, recorded with the event
+// (an empty body is an empty object).
+StatusOr<std::string> ParseActionBody(std::string_view body);
 
 // POST /api/v1/models/deploy and /api/v1/models/rollback.
 struct ModelDeployRequest {

@@ -84,14 +84,14 @@ void AddEndpointRoutes(net::Router& router, deploy::EndpointService& endpoints) 
     return s.ok() ? JsonResponse(200, json::object()) : ErrorResponse(s);
   });
   AddRoute(router, "POST", "/api/v1/endpoints/{name}:rollback", [svc](net::HttpRequest& req) {
-    auto reason = ParseActionBody(req.body, /*allow_reason=*/true);
+    auto reason = ParseActionBody(req.body);
     if (!reason.ok()) return ErrorResponse(reason.status());
     return ViewResponse(svc->Rollback(Actor(req), Name(req), reason->empty() ? "manual" : *reason));
   });
   AddRoute(router, "POST", "/api/v1/endpoints/{name}:promote", [svc](net::HttpRequest& req) {
-    auto reason = ParseActionBody(req.body, /*allow_reason=*/false);
+    auto reason = ParseActionBody(req.body);
     if (!reason.ok()) return ErrorResponse(reason.status());
-    return ViewResponse(svc->Promote(Actor(req), Name(req)));
+    return ViewResponse(svc->Promote(Actor(req), Name(req), reason->empty() ? "manual" : *reason));
   });
   AddRoute(router, "GET", "/api/v1/endpoints/{name}/events", [svc](net::HttpRequest& req) { return Events(*svc, req); });
 }

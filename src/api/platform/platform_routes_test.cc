@@ -169,8 +169,8 @@ TEST_F(PlatformRoutesTest, CanaryConflictPromoteRollbackAndEvents) {
   EXPECT_EQ(ep["status"]["pending"], false);
   EXPECT_EQ(ep["status"]["rolled_out_revision"], 2);
   ExpectError(Call("POST", "/api/v1/endpoints/fraud:promote"), 409, "RESOURCE_CONFLICT");
-  ExpectError(Call("POST", "/api/v1/endpoints/fraud:promote", R"({"reason": "x"})"), 400, "INVALID_PARAMETER_VALUE",
-              "unknown field 'reason'");
+  ExpectError(Call("POST", "/api/v1/endpoints/fraud:promote", R"({"why": "x"})"), 400, "INVALID_PARAMETER_VALUE",
+              "unknown field 'why'");
 
   res = Call("POST", "/api/v1/endpoints/fraud:rollback", R"({"reason": "bad model"})", {}, {{"x-kiln-actor", "erin"}});
   ASSERT_EQ(res.status, 200u) << res.body;
