@@ -95,7 +95,7 @@ std::optional<StatusOr<serving::RoutedInference>> EndpointInferenceRouter::Route
     // Weak: the hook is best effort and must not keep a changed endpoint's
     // models alive (nor be their last owner on a batcher thread). `route`
     // lives in the snapshot, valid while the lock holds it.
-    routed.mirror = [weak = std::weak_ptr<const LiveEndpoint>(ep), route = &route, mirrored,
+    routed.inputs = [weak = std::weak_ptr<const LiveEndpoint>(ep), route = &route, mirrored,
                      observed](std::vector<serving::Tensor> inputs) {
       auto live = weak.lock();
       if (!live) return;

@@ -656,7 +656,7 @@ TEST_F(PredictServiceTest, RouterNamesTheModelAndRecordsTheCall) {
   }
   EXPECT_EQ((*first)->endpoint, "ep");
   EXPECT_EQ((*first)->revision, (*first)->model->version == 1 ? 3 : 4);
-  EXPECT_FALSE((*first)->mirror);
+  EXPECT_FALSE((*first)->inputs);
   (*first)->finished(true, 0.001);
   const auto& stats = ep->routes[(*first)->model->version == 1 ? 0 : 1].stats;
   EXPECT_EQ(stats->total_requests(), 1u);
@@ -681,12 +681,12 @@ TEST_F(PredictServiceTest, RouterMirrorRunsOnTheShadowModel) {
   EndpointInferenceRouter router(table);
   auto routed = router.Route("ep", {});
   ASSERT_TRUE(routed->ok());
-  ASSERT_TRUE((*routed)->mirror);
+  ASSERT_TRUE((*routed)->inputs);
   serving::Tensor t;
   t.name = "input-0";
   t.shape = {1, 3};
   for (int i = 0; i < 3; ++i) serving::AppendValue(t.data, 0.0f);
-  (*routed)->mirror({t});
+  (*routed)->inputs({t});
   for (int i = 0; i < 400 && ep->mirror->stats->total_requests() < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -707,16 +707,16 @@ TEST_F(PredictServiceTest, RouterFeedsTheDriftMonitorWithV2Inputs) {
   EndpointInferenceRouter router(table);
   auto routed = router.Route("ep", {});
   ASSERT_TRUE(routed->ok());
-  ASSERT_TRUE((*routed)->mirror);  // the inputs hook, though nothing is mirrored
+  ASSERT_TRUE((*routed)->inputs);  // the inputs hook, though nothing is mirrored
   serving::Tensor t;
   t.name = "input-0";
   t.dtype = serving::DataType::kFp64;
   t.shape = {2, 3};
   for (int i = 0; i < 6; ++i) serving::AppendValue(t.data, static_cast<double>(i));
-  (*routed)->mirror({t});
+  (*routed)->inputs({t});
   serving::Tensor wrong = t;
   wrong.shape = {3, 2};  // not the signature's width: not a table of its columns
-  (*routed)->mirror({wrong});
+  (*routed)->inputs({wrong});
   auto status = (*drift)->Compute();
   ASSERT_EQ(status.size(), 1u);
   EXPECT_EQ(status[0].current_rows, 2u);

@@ -31,9 +31,10 @@ struct RoutedInference {
   // the server's fault (5xx), with the call's duration. Feeds the endpoint's
   // guardrails and per-revision metrics. Never empty.
   std::function<void(bool server_error, double seconds)> finished;
-  // Set when this call is mirrored: hand it a copy of the decoded inputs; it
-  // runs them on the shadow model and discards the answer. Never blocks.
-  std::function<void(std::vector<Tensor> inputs)> mirror;
+  // When set, hand it a copy of the decoded inputs: the endpoint mirrors them
+  // to its shadow model (answer discarded) and feeds its drift monitor.
+  // Never blocks.
+  std::function<void(std::vector<Tensor> inputs)> inputs;
 };
 
 // Looks up a request header (lower-case name; gRPC: metadata key); empty when absent.

@@ -137,7 +137,7 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
                                                  inference::ModelInferResponse* res) {
   std::shared_ptr<const serving::ServedModel> served;
   std::string model_name;
-  std::function<void(std::vector<serving::Tensor>)> mirror;
+  std::function<void(std::vector<serving::Tensor>)> observe_inputs;
   // Through an endpoint: finished() exactly once, when the call ends, with
   // server_error for the codes the REST mapping makes 5xx.
   std::function<void(const Status&)> ended = [](const Status&) {};
@@ -145,7 +145,7 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
     if (!routed->ok()) return Answer(ctx, routed->status());
     served = std::move((*routed)->model);
     model_name = std::move((*routed)->endpoint);
-    mirror = std::move((*routed)->mirror);
+    observe_inputs = std::move((*routed)->inputs);
     ended = [finished = std::move((*routed)->finished), start = std::chrono::steady_clock::now()](const Status& s) {
       finished(v2::OutcomeOf(s) == v2::InferOutcome::kError,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -165,7 +165,7 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
   auto decoded = DecodeInferRequest(*req);
   if (!decoded.ok()) return fail(decoded.status());
   if (Status s = v2::CheckInferRequest(*served, decoded->inputs, decoded->outputs); !s.ok()) return fail(s);
-  if (mirror) mirror(decoded->inputs);  // a copy; the shadow's answer is discarded
+  if (observe_inputs) observe_inputs(decoded->inputs);  // a copy: mirror and drift
 
   const serving::Tensor& first = decoded->inputs.front();
   const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;

@@ -229,7 +229,7 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, const serv
            std::shared_ptr<net::HttpRequest> req, net::Responder respond) {
   std::shared_ptr<const serving::ServedModel> served;
   std::string model_name;
-  std::function<void(std::vector<serving::Tensor>)> mirror;
+  std::function<void(std::vector<serving::Tensor>)> observe_inputs;
   // Through an endpoint the answer names the endpoint and the registered
   // version that answered, and the endpoint hears how the call ended
   // (finished() exactly once, server_error for 5xx answers).
@@ -237,7 +237,7 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, const serv
     if (!routed->ok()) return respond(ErrorResponse(routed->status()));
     served = std::move((*routed)->model);
     model_name = std::move((*routed)->endpoint);
-    mirror = std::move((*routed)->mirror);
+    observe_inputs = std::move((*routed)->inputs);
     const auto start = std::chrono::steady_clock::now();
     respond = [finished = std::move((*routed)->finished), start, respond = std::move(respond)](net::HttpResponse res) {
       finished(res.status >= 500, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -252,7 +252,7 @@ void Infer(ModelRepository& repo, serving::InferenceMetrics* metrics, const serv
   auto record = std::make_shared<InferenceRecord>(metrics, served);
   auto prepared = Prepare(*served, *req);
   if (!prepared.ok()) return respond(Finish(*record, ErrorResponse(prepared.status())));
-  if (mirror) mirror(prepared->first);  // a copy; the shadow's answer is discarded
+  if (observe_inputs) observe_inputs(prepared->first);  // a copy: mirror and drift
   const auto& first = prepared->first.front();
   const int64_t rows = first.shape.size() > 1 ? first.shape[0] : 1;
   auto plan = std::make_shared<const ResponsePlan>(std::move(prepared->second));
