@@ -284,44 +284,50 @@ StatusOr<EndpointView> EndpointService::CreateEndpoint(const std::string& actor,
   storage::RevisionSpec spec = request.spec;
   KILN_RETURN_IF_ERROR(m.ResolveSpec(&spec));
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<void> pin, m.LoadSpec(spec));
-  const int64_t now = m.clock.NowMillis();
+  auto stored = m.CreateStored(actor, request.name, request.settings, spec, "manual", "");
+  pin.reset();
+  m.SweepUnused();
+  if (!stored.ok()) return stored.status();
+  return m.View(*stored);
+}
+
+StatusOr<storage::EndpointRecord> EndpointService::Impl::CreateStored(const std::string& actor,
+                                                                      const std::string& name,
+                                                                      const storage::EndpointSettings& settings,
+                                                                      const storage::RevisionSpec& spec,
+                                                                      const std::string& reason,
+                                                                      const std::string& detail_json) {
+  const int64_t now = clock.NowMillis();
   storage::EndpointRecord rec;
-  rec.name = request.name;
+  rec.name = name;
   rec.created_ms = now;
   rec.updated_ms = now;
   rec.created_by = actor;
-  rec.settings = request.settings;
-  m.BeginRollout(rec.state, 1, spec.rollout, now);
+  rec.settings = settings;
+  BeginRollout(rec.state, 1, spec.rollout, now);
   storage::EndpointRevision first;
   first.number = 1;
   first.spec = spec;
   first.created_ms = now;
   first.created_by = actor;
-  first.reason = "create";
+  first.reason = reason == "manual" ? "create" : reason;
   storage::EndpointEvent ev;
-  ev.endpoint = rec.name;
+  ev.endpoint = name;
   ev.timestamp_ms = now;
   ev.actor = actor;
   ev.action = "create";
-  ev.reason = "manual";
+  ev.reason = reason;
   ev.revision = 1;
-  ev.detail_json = TrafficJson(rec.state);
-  auto stored = m.store.CreateEndpoint(rec, first, ev);
-  if (!stored.ok()) {
-    pin.reset();
-    m.SweepUnused();
-    return stored.status();
-  }
+  ev.detail_json = Detail(rec.state, detail_json);
+  KILN_ASSIGN_OR_RETURN(storage::EndpointRecord stored, store.CreateEndpoint(rec, first, ev));
   {
-    std::lock_guard lock(m.mu);
-    auto& rt = m.runtimes[rec.name];
-    rt = Impl::Runtime{};  // nothing of an earlier endpoint of that name carries over
+    std::lock_guard lock(mu);
+    auto& rt = runtimes[name];
+    rt = Runtime{};  // nothing of an earlier endpoint of that name carries over
     rt.revisions[1] = first;
   }
-  m.Publish(*stored);
-  pin.reset();
-  m.SweepUnused();
-  return m.View(*stored);
+  Publish(stored);
+  return stored;
 }
 
 StatusOr<EndpointView> EndpointService::GetEndpoint(const std::string& name) {
@@ -512,35 +518,10 @@ StatusOr<DeployOutcome> EndpointService::DeployModel(const std::string& actor, c
     out.revision = rec.state.latest_revision;
     return out;
   }
-  const int64_t now = m.clock.NowMillis();
-  storage::EndpointRecord rec;
-  rec.name = out.endpoint;
-  rec.created_ms = now;
-  rec.updated_ms = now;
-  rec.created_by = actor;
-  m.BeginRollout(rec.state, 1, spec.rollout, now);
-  storage::EndpointRevision first;
-  first.number = 1;
-  first.spec = spec;
-  first.created_ms = now;
-  first.created_by = actor;
-  first.reason = "deploy";
-  storage::EndpointEvent ev;
-  ev.endpoint = rec.name;
-  ev.timestamp_ms = now;
-  ev.actor = actor;
-  ev.action = "create";
-  ev.reason = "deploy";
-  ev.revision = 1;
-  ev.detail_json = Detail(rec.state, nlohmann::json{{"model", model}, {"version", out.version}, {"stage", stage_name}}.dump());
-  KILN_ASSIGN_OR_RETURN(storage::EndpointRecord stored, m.store.CreateEndpoint(rec, first, ev));
-  {
-    std::lock_guard lock(m.mu);
-    auto& rt = m.runtimes[rec.name];
-    rt = Impl::Runtime{};
-    rt.revisions[1] = first;
-  }
-  m.Publish(stored);
+  KILN_RETURN_IF_ERROR(m.CreateStored(actor, out.endpoint, storage::EndpointSettings{}, spec, "deploy",
+                                      nlohmann::json{{"model", model}, {"version", out.version}, {"stage", stage_name}}
+                                          .dump())
+                           .status());
   out.revision = 1;
   out.created = true;
   return out;

@@ -154,6 +154,13 @@ struct EndpointService::Impl {
   StatusOr<storage::EndpointRecord> NewRevision(const std::string& actor, const std::string& name,
                                                 storage::RevisionSpec spec, const std::string& reason,
                                                 const std::string& cause);
+  // Stores a new endpoint whose revision 1 is `spec` (resolved and loaded by
+  // the caller), with a "create" event (`detail_json` merged into its
+  // detail), and publishes it. Requires the endpoint's change lock.
+  StatusOr<storage::EndpointRecord> CreateStored(const std::string& actor, const std::string& name,
+                                                 const storage::EndpointSettings& settings,
+                                                 const storage::RevisionSpec& spec, const std::string& reason,
+                                                 const std::string& detail_json);
   StatusOr<storage::EndpointRecord> RollbackLocked(const std::string& actor, const std::string& name,
                                                    const std::string& reason, const std::string& detail_json);
 
