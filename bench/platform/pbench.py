@@ -419,6 +419,8 @@ def cmd_report(a):
                             "yes" if l["p99"] < 2000 else "**no**"))
             if d.get("error_total") or d.get("non_200"):
                 notes.append(f"kiln / {lg[:-5]}: errors {d.get('errors')} non-200 {d.get('non_200')}")
+            if ((d.get("cpu") or {}).get("other_pct") or 0) >= 10:
+                notes.append(f"kiln / {lg[:-5]}: processes outside the benchmark used {d['cpu']['other_pct']} % of the machine")
     rp, rk = load(run, "chain", "rss"), load(run, "kiln", "rss")
     if rp or rk:
         vp, vk = (rp or {}).get("rss_mib"), (rk or {}).get("rss_mib")
