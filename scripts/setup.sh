@@ -9,6 +9,7 @@ DEBS=(g++ cmake ninja-build pkg-config make ccache
       libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
       libcurl4-openssl-dev  # kiln validate's HTTP client (src/net/http_client.cc)
+      libssl-dev  # scrypt, HMAC, Ed25519, JWT signatures and TLS (src/auth, src/audit, src/net)
       prometheus sqlite3 python3-venv
       redis-server  # Feast's Redis online store for bench/features (feast serve as the peer)
       chromium)  # headless browser for the MLflow web UI suite (tests/compat/test_mlflow_ui.py)

@@ -42,6 +42,15 @@ Setting Make(const char* name, const char* env, const char* help, T& field) {
       }};
 }
 
+// A boolean that also works as a bare flag (`--auth`, `--auth=false`).
+Setting MakeFlag(const char* name, const char* env, const char* help, bool& field) {
+  Setting s = Make(name, env, help, field);
+  s.add = [&field](CLI::App& app, const std::string& flag, const std::string& env_name, const std::string& h) {
+    app.add_flag(flag, field, h)->envname(env_name)->capture_default_str();
+  };
+  return s;
+}
+
 std::vector<Setting> Settings(Config& c) {
   return {
       Make("host", "KILN_HOST", "Address to listen on", c.host),
@@ -89,6 +98,37 @@ std::vector<Setting> Settings(Config& c) {
            "Bytes of captured predictions kept per endpoint (oldest dropped first)", c.capture_max_bytes),
       Make("rollout-tick-ms", "KILN_ROLLOUT_TICK_MS",
            "How often the rollout controller advances rollouts and checks guardrails", c.rollout_tick_ms),
+      MakeFlag("auth", "KILN_AUTH", "Require credentials (Basic, token or OIDC JWT) on every non-public route", c.auth),
+      Make("admin-password-file", "KILN_ADMIN_PASSWORD_FILE",
+           "File holding the password of the admin user created on the first start with --auth "
+           "(or set KILN_ADMIN_PASSWORD)", c.admin_password_file),
+      Make("default-role", "KILN_DEFAULT_ROLE",
+           "Role of an authenticated caller on objects nobody granted them: viewer or none", c.default_role),
+      Make("secret-key-file", "KILN_SECRET_KEY_FILE",
+           "Server key for token and audit HMACs (shared by replicas); default <data-dir>/secret.key", c.secret_key_file),
+      Make("oidc-issuer", "KILN_OIDC_ISSUER", "Accept OIDC JWTs from this issuer (its discovery document names the JWKS)",
+           c.oidc_issuer),
+      Make("oidc-audience", "KILN_OIDC_AUDIENCE", "Audience OIDC JWTs must name (required with --oidc-issuer)",
+           c.oidc_audience),
+      Make("oidc-jwks-uri", "KILN_OIDC_JWKS_URI", "JWKS URL (default: from the issuer's discovery document)",
+           c.oidc_jwks_uri),
+      Make("oidc-username-claim", "KILN_OIDC_USERNAME_CLAIM", "Claim naming the user (falls back to sub)",
+           c.oidc_username_claim),
+      Make("oidc-groups-claim", "KILN_OIDC_GROUPS_CLAIM", "Claim listing the user's groups", c.oidc_groups_claim),
+      Make("oidc-roles-claim", "KILN_OIDC_ROLES_CLAIM",
+           "Claim listing global roles (viewer, editor, manager, admin)", c.oidc_roles_claim),
+      MakeFlag("audit", "KILN_AUDIT", "Record every mutation and denied request in the hash-chained audit log", c.audit),
+      Make("audit-db", "KILN_AUDIT_DB", "Audit log database file (default <data-dir>/audit.db)", c.audit_db),
+      Make("audit-key-file", "KILN_AUDIT_KEY_FILE",
+           "Ed25519 key (PEM) signing audit checkpoints (default <data-dir>/audit_signing_key.pem)", c.audit_key_file),
+      MakeFlag("audit-fail-open", "KILN_AUDIT_FAIL_OPEN",
+               "Serve mutations even when their audit record cannot be written (default: refuse them)",
+               c.audit_fail_open),
+      Make("tls-cert-file", "KILN_TLS_CERT_FILE", "PEM certificate chain for HTTPS and gRPC TLS (reloaded on SIGHUP)",
+           c.tls_cert_file),
+      Make("tls-key-file", "KILN_TLS_KEY_FILE", "PEM private key for --tls-cert-file", c.tls_key_file),
+      Make("tls-client-ca-file", "KILN_TLS_CLIENT_CA_FILE",
+           "Require client certificates signed by this CA (mutual TLS)", c.tls_client_ca_file),
   };
 }
 
@@ -167,6 +207,19 @@ Status ValidateConfig(const Config& c) {
     return InvalidArgument("invalid --feature-max-rows: must be between 1 and 1000000");
   }
   if (c.duckdb_threads < 0 || c.duckdb_threads > 256) return InvalidArgument("invalid --duckdb-threads");
+  if (c.default_role != "viewer" && c.default_role != "none") {
+    return InvalidArgument("invalid --default-role '" + c.default_role + "': must be viewer or none");
+  }
+  if (!c.oidc_issuer.empty() && c.oidc_audience.empty()) {
+    return InvalidArgument("invalid --oidc-issuer: --oidc-audience is required with it");
+  }
+  if (!c.oidc_issuer.empty() && !c.auth) return InvalidArgument("invalid --oidc-issuer: needs --auth");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return InvalidArgument("invalid TLS settings: --tls-cert-file and --tls-key-file go together");
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return InvalidArgument("invalid --tls-client-ca-file: needs --tls-cert-file and --tls-key-file");
+  }
   if (c.capture_max_bytes < 1024) return InvalidArgument("invalid --capture-max-bytes: must be at least 1024");
   if (c.rollout_tick_ms < 10 || c.rollout_tick_ms > 60000) {
     return InvalidArgument("invalid --rollout-tick-ms: must be between 10 and 60000");

@@ -49,6 +49,24 @@ struct Config {
   // Deployment endpoints.
   uint64_t capture_max_bytes = 64ull << 20;  // per endpoint's prediction capture buffer
   int rollout_tick_ms = 200;                 // how often the rollout controller steps and checks guardrails
+  // Security (docs/security.md).
+  bool auth = false;                   // require credentials on every non-public route
+  std::string admin_password_file;     // first start with --auth: the admin's password (or KILN_ADMIN_PASSWORD)
+  std::string default_role = "viewer"; // role of an authenticated caller on objects nobody granted them: viewer|none
+  std::string secret_key_file;         // server key for keyed hashes; empty: <data-dir>/secret.key
+  std::string oidc_issuer;             // accept OIDC JWTs from this issuer (empty: off)
+  std::string oidc_audience;
+  std::string oidc_jwks_uri;           // empty: from the issuer's discovery document
+  std::string oidc_username_claim = "preferred_username";
+  std::string oidc_groups_claim = "groups";
+  std::string oidc_roles_claim = "roles";
+  bool audit = true;                   // the audit log of mutations and denials
+  std::string audit_db;                // empty: <data-dir>/audit.db
+  std::string audit_key_file;          // Ed25519 checkpoint signing key; empty: <data-dir>/audit_signing_key.pem
+  bool audit_fail_open = false;        // serve mutations whose audit record cannot be written (not recommended)
+  std::string tls_cert_file;           // PEM certificate chain: HTTPS and gRPC over TLS (reloaded on SIGHUP)
+  std::string tls_key_file;
+  std::string tls_client_ca_file;      // require client certificates signed by this CA (mTLS)
 };
 
 // The MLflow UI folder the settings name (--mlflow-ui, or found through

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/access.h"
 #include "core/status.h"
 
 namespace kiln::net {
@@ -26,6 +27,13 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> path_params;  // from the route pattern
   std::string body;
   std::string request_id;
+  std::string remote_address;  // peer "ip:port"
+  std::string protocol = "http";  // "http" or "https"
+  // Set by the request gate when auth is on: who is calling and what they may
+  // see. Null when auth is off (everything is visible) -- handlers that list
+  // objects filter by it inside their queries.
+  std::shared_ptr<const AccessScope> access;
+  std::string audit_id;  // the audit record of this request, when one is written
 
   // First query value for key, or empty.
   std::string_view QueryValue(std::string_view key) const;

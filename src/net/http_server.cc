@@ -300,6 +300,11 @@ class HttpServer::Impl {
     bool keep_alive = header.keep_alive() && !draining_;
     std::string incoming_id(header["x-request-id"]);
     req->request_id = (!incoming_id.empty() && incoming_id.size() <= 128) ? incoming_id : NextRequestId();
+    {
+      boost::system::error_code ep_ec;
+      auto ep = stream.socket().remote_endpoint(ep_ec);
+      if (!ep_ec) req->remote_address = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
 
     HttpResponse res;
     std::string route_label = "unmatched";

@@ -144,6 +144,20 @@ std::vector<const Route*> Router::routes() const {
   return out;
 }
 
+std::vector<Route*> Router::mutable_routes() {
+  std::vector<Route*> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(r.get());
+  return out;
+}
+
+Route* Router::Find(std::string_view method, std::string_view pattern) {
+  for (const auto& r : routes_) {
+    if (r->method == method && r->pattern == pattern) return r.get();
+  }
+  return nullptr;
+}
+
 HttpResponse Router::NotFound(HttpRequest& req) const {
   if (not_found_) return not_found_(req);
   HttpResponse r;

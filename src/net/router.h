@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/access_rule.h"
 #include "net/http_message.h"
 
 namespace kiln::net {
@@ -50,6 +51,7 @@ struct Route {
   AsyncHandler async;    // set for deferred-answer routes instead of handler
   ErrorRenderer render_error = DefaultErrorRenderer;
   uint64_t max_body_bytes = 0;  // 0: the server default
+  AccessRule access;  // who may call it (see access_rule.h); set by the api layer
 
   std::vector<std::string> segments;  // parsed pattern
 };
@@ -71,6 +73,11 @@ class Router {
   HttpResponse NotFound(HttpRequest& req) const;
   // Every route in registration order (what an API description is checked against).
   std::vector<const Route*> routes() const;
+  // The same, mutable: for declaring access rules and for the request gate
+  // wrapping handlers, before the server starts.
+  std::vector<Route*> mutable_routes();
+  // The route registered for exactly this method and pattern, or null.
+  Route* Find(std::string_view method, std::string_view pattern);
 
  private:
   Route& AddRoute(Route route);

@@ -358,8 +358,49 @@ CREATE TABLE endpoint_events (
 CREATE INDEX endpoint_events_endpoint ON endpoint_events(endpoint, id);
 )sql";
 
+// v8: identities (users and service accounts, API tokens as keyed hashes)
+// and grants of roles on objects. Grants name their subject and object by
+// name, not by foreign key: a grant on a group, or on an object of another
+// service, has no row here to point to.
+constexpr const char* kV8 = R"sql(
+CREATE TABLE users (
+  id                  INTEGER PRIMARY KEY,
+  name                TEXT NOT NULL UNIQUE,
+  service_account     INTEGER NOT NULL DEFAULT 0,
+  admin               INTEGER NOT NULL DEFAULT 0,
+  password_hash       TEXT NOT NULL DEFAULT '',
+  groups_json         TEXT NOT NULL DEFAULT '[]',
+  created_ms          INTEGER NOT NULL,
+  updated_ms          INTEGER NOT NULL,
+  password_changed_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE api_tokens (
+  id           TEXT PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name         TEXT NOT NULL DEFAULT '',
+  hash         TEXT NOT NULL UNIQUE,
+  created_ms   INTEGER NOT NULL,
+  expires_ms   INTEGER NOT NULL DEFAULT 0,
+  revoked_ms   INTEGER NOT NULL DEFAULT 0,
+  last_used_ms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+CREATE TABLE grants (
+  id           INTEGER PRIMARY KEY,
+  subject_kind TEXT NOT NULL,
+  subject      TEXT NOT NULL,
+  object_kind  TEXT NOT NULL,
+  object_id    TEXT NOT NULL DEFAULT '',
+  role         TEXT NOT NULL,
+  created_by   TEXT NOT NULL DEFAULT '',
+  created_ms   INTEGER NOT NULL,
+  UNIQUE (subject_kind, subject, object_kind, object_id)
+);
+CREATE INDEX grants_object ON grants(object_kind, object_id);
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
   return steps;
 }
 

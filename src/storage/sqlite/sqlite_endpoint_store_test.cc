@@ -471,7 +471,7 @@ TEST(SqliteEndpointMigrationTest, V6DatabaseGainsEndpointTables) {
   {
     auto store = SqliteTrackingStore::Create(path, SqliteOptions{});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    EXPECT_EQ(*SqliteSchemaVersion(path), 7);
+    EXPECT_EQ(*SqliteSchemaVersion(path), sqlite::LatestSchemaVersion());
     SqliteEndpointStore eps((*store)->database());
     EXPECT_TRUE(eps.ListEndpoints()->empty());
     ASSERT_TRUE(eps.CreateEndpoint(Record("e"), SimpleRevision(1, 3), Event("create")).ok());
