@@ -48,6 +48,9 @@ struct AccessRule {
   bool mutation = false;
   std::string action;  // audit action, e.g. "mlflow.runs.log-batch"; empty: "<METHOD> <pattern>"
   CreatedObjects created;
+  // Objects a successful request removed for good (not soft deletes): their
+  // grants are dropped, so a new object of the same name starts with none.
+  CreatedObjects deleted;
   ObjectSnapshot snapshot;
   // Request fields holding secrets (JSON keys anywhere in the body): replaced
   // by a keyed HMAC in the audit record.
