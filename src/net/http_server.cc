@@ -436,12 +436,17 @@ class HttpServer::Impl {
       const char* code = "INVALID_PARAMETER_VALUE";
       switch (refused.code()) {
         case StatusCode::kPermissionDenied: status = 403; code = "PERMISSION_DENIED"; break;
+        case StatusCode::kUnauthenticated: status = 401; code = "UNAUTHENTICATED"; break;
+        case StatusCode::kResourceExhausted: status = 429; code = "RESOURCE_EXHAUSTED"; break;
         case StatusCode::kNotFound: status = 404; code = "RESOURCE_DOES_NOT_EXIST"; break;
         case StatusCode::kUnavailable: status = 503; code = "TEMPORARILY_UNAVAILABLE"; break;
         case StatusCode::kInternal: status = 500; code = "INTERNAL_ERROR"; break;
         default: break;
       }
-      co_return std::pair{route.render_error(status, code, refused.message()), false};
+      HttpResponse res = route.render_error(status, code, refused.message());
+      // The request gate refuses uploads before their body is read.
+      if (status == 401) res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"kiln\", Bearer realm=\"kiln\"");
+      co_return std::pair{std::move(res), false};
     }
     std::shared_ptr<RequestBodySink> sink = std::move(begun->value());
     http::request_parser<http::buffer_body> parser(std::move(hp));
