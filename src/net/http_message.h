@@ -29,6 +29,7 @@ struct HttpRequest {
   std::string request_id;
   std::string remote_address;  // peer "ip:port"
   std::string protocol = "http";  // "http" or "https"
+  std::string client_cert_subject;  // subject CN of the verified client certificate (mTLS), else empty
   // Set by the request gate when auth is on: who is calling and what they may
   // see. Null when auth is off (everything is visible) -- handlers that list
   // objects filter by it inside their queries.

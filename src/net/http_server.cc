@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <limits>
 #include <list>
@@ -21,6 +22,7 @@
 
 #include "core/log.h"
 #include "net/pool_await.h"
+#include "net/tls_context.h"
 #include "net/url.h"
 
 namespace kiln::net {
@@ -30,6 +32,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 using tcp_stream = beast::tcp_stream;  // its executor is the connection's single-threaded context
+using tls_stream = beast::ssl_stream<tcp_stream>;
 
 namespace {
 
@@ -48,6 +51,15 @@ struct ConnectionState {
   bool alive = true;
   std::atomic<bool> busy{false};
 };
+
+// What a request learns from the connection it came on.
+struct ConnectionInfo {
+  bool tls = false;
+  std::string client_cert_subject;  // CN of the client certificate (TLS only)
+};
+
+// The first byte of every TLS connection: a handshake record.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 }  // namespace
 
@@ -89,11 +101,8 @@ class HttpServer::Impl {
     if (options_.handle_signals) {
       signals_.add(SIGINT);
       signals_.add(SIGTERM);
-      signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        log::Info("received signal " + std::to_string(sig) + ", shutting down gracefully");
-        BeginShutdown();
-      });
+      signals_.add(SIGHUP);
+      WaitForSignal();
     }
     std::vector<std::thread> threads;
     // Keep every context running even while it has no connection yet.
@@ -109,7 +118,55 @@ class HttpServer::Impl {
     asio::post(*contexts_[0], [this] { BeginShutdown(); });
   }
 
+  Status SetUpTls() {
+    TlsFiles files{options_.tls_cert_file, options_.tls_key_file, options_.tls_client_ca_file};
+    if (!files.enabled()) {
+      if (!files.client_ca_file.empty()) return InvalidArgument("a TLS client CA needs a TLS certificate and key");
+      return Status::Ok();
+    }
+    auto holder = TlsContextHolder::Create(files);
+    if (!holder.ok()) return holder.status();
+    tls_ = std::move(*holder);
+    return Status::Ok();
+  }
+  bool tls_enabled() const { return tls_ != nullptr; }
+  Status ReloadTls() {
+    if (!tls_) return FailedPrecondition("TLS is not enabled on this server");
+    return tls_->Reload();
+  }
+
  private:
+  void WaitForSignal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        ReloadTlsInBackground();
+        WaitForSignal();
+        return;
+      }
+      log::Info("received signal " + std::to_string(sig) + ", shutting down gracefully");
+      BeginShutdown();
+    });
+  }
+
+  // SIGHUP: files are read on the pool, not on the I/O thread that got the signal.
+  void ReloadTlsInBackground() {
+    if (!tls_) {
+      log::Info("received SIGHUP: nothing to reload (TLS is off)");
+      return;
+    }
+    std::shared_ptr<TlsContextHolder> tls = tls_;
+    auto reload = [tls] {
+      Status s = tls->Reload();
+      if (s.ok()) {
+        log::Info("received SIGHUP: reloaded the TLS certificate from " + tls->files().cert_file);
+      } else {
+        log::Error("received SIGHUP: TLS reload failed, keeping the previous certificate: " + s.message());
+      }
+    };
+    if (!pool_.TrySubmit(reload)) reload();  // a full queue must not lose the reload
+  }
+
   void BeginShutdown() {
     if (draining_.exchange(true)) return;
     boost::system::error_code ec;
@@ -166,7 +223,11 @@ class HttpServer::Impl {
         continue;
       }
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, Session(tcp_stream(std::move(socket))), asio::detached);
+      if (tls_) {
+        asio::co_spawn(executor, TlsSession(tcp_stream(std::move(socket)), tls_->Current()), asio::detached);
+      } else {
+        asio::co_spawn(executor, Session(tcp_stream(std::move(socket))), asio::detached);
+      }
     }
   }
 
@@ -228,7 +289,7 @@ class HttpServer::Impl {
     return true;
   }
 
-  asio::awaitable<void> Session(tcp_stream stream) {
+  std::shared_ptr<ConnectionState> Track(tcp_stream& stream) {
     auto state = std::make_shared<ConnectionState>();
     state->stream = &stream;
     {
@@ -236,6 +297,71 @@ class HttpServer::Impl {
       conns_.push_back(state);
     }
     connections_gauge_.Add(1);
+    return state;
+  }
+
+  void Close(tcp_stream& stream, ConnectionState& state) {
+    state.alive = false;
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+    connections_gauge_.Add(-1);
+  }
+
+  asio::awaitable<void> Session(tcp_stream stream) {
+    auto state = Track(stream);
+    const ConnectionInfo info;
+    co_await Serve(stream, *state, info);
+    Close(stream, *state);
+  }
+
+  asio::awaitable<void> TlsSession(tcp_stream tcp, std::shared_ptr<asio::ssl::context> context) {
+    // `context` stays referenced for the connection's life: a reload swaps in
+    // a new one for new connections only.
+    tls_stream stream(std::move(tcp), *context);
+    auto state = Track(stream.next_layer());
+    boost::system::error_code ec;
+    stream.next_layer().expires_after(options_.read_timeout);
+    // One byte tells a TLS client from a plain-HTTP one, which gets a readable
+    // refusal instead of a dropped connection.
+    unsigned char first = 0;
+    co_await stream.next_layer().async_read_some(asio::buffer(&first, 1), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && first != kTlsHandshakeRecord) {
+      co_await RefusePlainHttp(stream.next_layer());
+    } else if (!ec) {
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::buffer(&first, 1),
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        log::Debug("TLS handshake failed: " + ec.message());
+      } else {
+        ConnectionInfo info;
+        info.tls = true;
+        info.client_cert_subject = PeerCommonName(stream.native_handle());
+        co_await Serve(stream, *state, info);
+        if (!draining_) {
+          // close_notify, bounded: a peer that never answers it costs no more than this.
+          stream.next_layer().expires_after(std::min<std::chrono::milliseconds>(options_.read_timeout,
+                                                                                std::chrono::milliseconds(1000)));
+          co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        }
+      }
+    }
+    Close(stream.next_layer(), *state);
+  }
+
+  asio::awaitable<void> RefusePlainHttp(tcp_stream& stream) {
+    // Read what the client sent so closing does not reset the connection
+    // before it has read the answer.
+    char discard[4096];
+    boost::system::error_code ec;
+    co_await stream.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
+    const std::string message = "this port speaks HTTPS: use https://";
+    co_await WriteSimple(stream, 400, message, false);
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> Serve(Stream& stream, ConnectionState& conn, const ConnectionInfo& info) {
+    ConnectionState* state = &conn;
     beast::flat_buffer buffer;
     for (;;) {
       state->busy = false;
@@ -246,7 +372,7 @@ class HttpServer::Impl {
       // refuse every body: the real per-route limit is applied once routed.
       header_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       boost::system::error_code ec;
-      stream.expires_after(options_.idle_timeout);
+      beast::get_lowest_layer(stream).expires_after(options_.idle_timeout);
       co_await http::async_read_header(stream, buffer, header_parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == http::error::header_limit) {
@@ -265,19 +391,15 @@ class HttpServer::Impl {
       state->busy = true;
       in_flight_.fetch_add(1);
       in_flight_gauge_.Add(1);
-      bool keep_alive = co_await HandleOne(stream, buffer, header_parser);
+      bool keep_alive = co_await HandleOne(stream, buffer, header_parser, info);
       in_flight_.fetch_sub(1);
       in_flight_gauge_.Add(-1);
       if (!keep_alive) break;
     }
-    state->alive = false;
-    boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.socket().close(ec);
-    connections_gauge_.Add(-1);
   }
 
-  asio::awaitable<void> WriteSimple(tcp_stream& stream, unsigned status, const std::string& message, bool keep_alive) {
+  template <typename Stream>
+  asio::awaitable<void> WriteSimple(Stream& stream, unsigned status, const std::string& message, bool keep_alive) {
     auto res = DefaultErrorRenderer(status, "", message);
     http::response<http::string_body> msg{static_cast<http::status>(status), 11};
     msg.set(http::field::content_type, res.content_type);
@@ -286,14 +408,15 @@ class HttpServer::Impl {
     msg.body() = std::move(res.body);
     msg.prepare_payload();
     boost::system::error_code ec;
-    stream.expires_after(options_.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
     co_await http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
   }
 
   // Handles one request whose header has been read. Returns whether the
   // connection may be reused.
-  asio::awaitable<bool> HandleOne(tcp_stream& stream, beast::flat_buffer& buffer,
-                                  http::request_parser<http::empty_body>& header_parser) {
+  template <typename Stream>
+  asio::awaitable<bool> HandleOne(Stream& stream, beast::flat_buffer& buffer,
+                                  http::request_parser<http::empty_body>& header_parser, const ConnectionInfo& info) {
     const auto started = std::chrono::steady_clock::now();
     auto req = std::make_shared<HttpRequest>();
     const auto& header = header_parser.get();
@@ -302,8 +425,12 @@ class HttpServer::Impl {
     req->request_id = (!incoming_id.empty() && incoming_id.size() <= 128) ? incoming_id : NextRequestId();
     {
       boost::system::error_code ep_ec;
-      auto ep = stream.socket().remote_endpoint(ep_ec);
+      auto ep = beast::get_lowest_layer(stream).socket().remote_endpoint(ep_ec);
       if (!ep_ec) req->remote_address = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    if (info.tls) {
+      req->protocol = "https";
+      req->client_cert_subject = info.client_cert_subject;
     }
 
     HttpResponse res;
@@ -378,7 +505,8 @@ class HttpServer::Impl {
     }
   }
 
-  asio::awaitable<std::pair<HttpResponse, bool>> ReadBodyAndDispatch(tcp_stream& stream, beast::flat_buffer& buffer,
+  template <typename Stream>
+  asio::awaitable<std::pair<HttpResponse, bool>> ReadBodyAndDispatch(Stream& stream, beast::flat_buffer& buffer,
                                                                      http::request_parser<http::empty_body>& hp,
                                                                      const Route& route,
                                                                      const std::shared_ptr<HttpRequest>& req, uint64_t limit) {
@@ -386,7 +514,7 @@ class HttpServer::Impl {
     parser.body_limit(limit);
     boost::system::error_code ec;
     if (!parser.is_done()) {
-      stream.expires_after(options_.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec == http::error::body_limit) {
@@ -421,7 +549,8 @@ class HttpServer::Impl {
     co_return std::pair{std::move(*result), true};
   }
 
-  asio::awaitable<std::pair<HttpResponse, bool>> ReceiveUpload(tcp_stream& stream, beast::flat_buffer& buffer,
+  template <typename Stream>
+  asio::awaitable<std::pair<HttpResponse, bool>> ReceiveUpload(Stream& stream, beast::flat_buffer& buffer,
                                                                http::request_parser<http::empty_body>& hp,
                                                                const Route& route, const std::shared_ptr<HttpRequest>& req,
                                                                uint64_t limit) {
@@ -456,7 +585,7 @@ class HttpServer::Impl {
       parser.get().body().data = chunk->data();
       parser.get().body().size = chunk->size();
       boost::system::error_code ec;
-      stream.expires_after(options_.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::body_limit) {
@@ -502,9 +631,10 @@ class HttpServer::Impl {
     msg.keep_alive(keep_alive);
   }
 
-  asio::awaitable<bool> WriteResponse(tcp_stream& stream, const HttpRequest& req, HttpResponse& res, bool keep_alive) {
+  template <typename Stream>
+  asio::awaitable<bool> WriteResponse(Stream& stream, const HttpRequest& req, HttpResponse& res, bool keep_alive) {
     boost::system::error_code ec;
-    stream.expires_after(options_.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
     if (!res.stream) {
       http::response<http::string_body> msg{static_cast<http::status>(res.status), 11};
       SetCommonFields(msg, req, res, keep_alive);
@@ -540,7 +670,7 @@ class HttpServer::Impl {
       msg.body().data = chunk->data();
       msg.body().size = **got;
       msg.body().more = true;
-      stream.expires_after(options_.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
       co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return false;
@@ -567,6 +697,7 @@ class HttpServer::Impl {
   size_t next_context_ = 0;  // touched only by the accept loop on contexts_[0]
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
+  std::shared_ptr<TlsContextHolder> tls_;  // null when serving plain HTTP
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point shutdown_deadline_;
@@ -581,6 +712,7 @@ class HttpServer::Impl {
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options, const Router& router,
                                                          WorkerPool& pool, MetricsRegistry& metrics) {
   auto impl = std::make_unique<Impl>(options, router, pool, metrics);
+  KILN_RETURN_IF_ERROR(impl->SetUpTls());
   KILN_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -591,5 +723,7 @@ uint16_t HttpServer::port() const { return impl_->port(); }
 Status HttpServer::Run() { return impl_->Run(); }
 void HttpServer::Shutdown() { impl_->Shutdown(); }
 int64_t HttpServer::in_flight() const { return impl_->in_flight(); }
+bool HttpServer::tls_enabled() const { return impl_->tls_enabled(); }
+Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }
 
 }  // namespace kiln::net

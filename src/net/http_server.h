@@ -12,6 +12,10 @@
 //   the pool, so memory stays flat for any artifact size.
 // - Every response carries X-Request-Id; requests are counted and timed in
 //   the MetricsRegistry; an access-log line per request when enabled.
+// - TLS when a certificate and key are given (TLS 1.2+; client certificates
+//   required when a client CA is given). ReloadTls() -- and SIGHUP when
+//   handle_signals is set -- rebuilds the context from the same files for new
+//   connections; a file that does not load keeps the previous one.
 // - Shutdown(): stop accepting, close idle connections, let in-flight
 //   requests finish (bounded by shutdown_grace), then Run() returns.
 //
@@ -42,7 +46,12 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait between requests
   std::chrono::milliseconds shutdown_grace{30000};
   bool access_log = true;
-  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown, SIGHUP reloads TLS
+  // HTTPS when cert and key are set (PEM). With a client CA, clients must
+  // present a certificate it signed (mTLS); its CN reaches the request.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 class HttpServer {
@@ -56,6 +65,10 @@ class HttpServer {
   Status Run();
   void Shutdown();
   int64_t in_flight() const;
+  bool tls_enabled() const;
+  // Thread-safe. Connections accepted afterwards use the new certificate;
+  // on error the previous one stays in use.
+  Status ReloadTls();
 
  private:
   class Impl;
