@@ -55,6 +55,7 @@ struct CallInfo {
   std::string authorization;  // header / metadata value
   std::string actor_hint;     // X-Kiln-Actor (used when auth is off)
   std::string request_json;   // audited body
+  std::string before_json;    // the object's state before a mutation
   std::vector<std::string> secret_fields;
 };
 
@@ -84,14 +85,27 @@ class RequestGate {
   // needing `least`; a mutation writes its audit request record.
   Admission Admit(const CallInfo& call, net::AccessKind kind, Role least, std::vector<ObjectRef> objects,
                   bool mutation);
-  // Records a mutation's outcome (status: HTTP status or gRPC code) and gives
-  // the creator manager on `created`.
-  void Complete(const CallInfo& call, const Admission& admission, int status, std::string_view error,
+  // Records a mutation's outcome (status: HTTP status or gRPC code) and, when
+  // it succeeded, gives the creator manager on `created`.
+  void Complete(const CallInfo& call, const Admission& admission, bool succeeded, int status, std::string_view error,
                 std::string after_json, const std::vector<ObjectRef>& created);
 
   bool auth_enabled() const { return options_.auth; }
 
  private:
+  Admission Authenticate(const CallInfo& call, net::AccessKind kind);
+  Admission Authorize(const CallInfo& call, Admission admitted, net::AccessKind kind, Role least,
+                      std::vector<ObjectRef> objects, bool mutation);
+  audit::AuditEvent EventOf(const CallInfo& call, const Admission& a, const char* stage) const;
+  void AuditDenial(const CallInfo& call, Admission& a, const std::string& reason);
+  void Forget(const std::vector<ObjectRef>& deleted);
+  net::HttpResponse Guard(const net::Route& route, net::HttpRequest& req, const net::Handler& inner);
+  StatusOr<std::unique_ptr<net::RequestBodySink>> GuardUpload(const net::Route& route, net::HttpRequest& req,
+                                                             const net::UploadHandler& inner);
+  static StatusOr<std::unique_ptr<net::RequestBodySink>> RefusalSink(const net::Route& route, const Admission& a);
+  void GuardAsync(const net::Route& route, std::shared_ptr<net::HttpRequest> req, net::Responder respond,
+                  const net::AsyncHandler& inner);
+
   GateOptions options_;
   auth::Authenticator* authenticator_;
   auth::Authorizer* authorizer_;
