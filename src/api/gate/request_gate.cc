@@ -321,6 +321,9 @@ Status RequestGate::Install(net::Router& router) {
   if (!missing.empty()) return FailedPrecondition("routes without an access decision:" + missing);
   for (net::Route* r : router.mutable_routes()) {
     const net::Route* route = r;
+    // Checking credentials may read the store (a cache miss) and a password
+    // hash is deliberately slow: never on an I/O thread.
+    if (options_.auth && r->access.kind != net::AccessKind::kPublic) r->execution = net::Execution::kPool;
     if (r->handler) {
       r->handler = [this, route, inner = std::move(r->handler)](net::HttpRequest& req) {
         return Guard(*route, req, inner);
