@@ -1,0 +1,161 @@
+#include "storage/sqlite/sqlite_audit_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+namespace kiln::storage::sqlite {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_audit_XXXXXX").string();
+  char* dir = mkdtemp(tmpl.data());
+  return dir ? std::string(dir) : std::string();
+}
+
+StoredAuditRecord Rec(int64_t seq, std::string actor, std::string action, int64_t time_ms) {
+  StoredAuditRecord r;
+  r.seq = seq;
+  r.time_ms = time_ms;
+  r.audit_id = "aud_" + std::to_string(seq);
+  r.actor = std::move(actor);
+  r.action = std::move(action);
+  r.object = "experiment:" + std::to_string(seq % 3);
+  r.decision = seq % 5 == 0 ? "deny" : "allow";
+  r.stage = "request";
+  r.json = "{\"seq\":" + std::to_string(seq) + "}";
+  r.hash = "h" + std::to_string(seq);
+  return r;
+}
+
+class SqliteAuditStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir();
+    ASSERT_FALSE(dir_.empty());
+    path_ = dir_ + "/audit.db";
+    auto s = SqliteAuditStore::Create(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_, path_;
+  std::unique_ptr<SqliteAuditStore> store_;
+};
+
+TEST_F(SqliteAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
+  auto last = store_->Last();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->seq, 0);
+  ASSERT_TRUE(store_->Append({Rec(1, "alice", "mlflow.runs.create", 10), Rec(2, "bob", "mlflow.runs.log-batch", 20)}).ok());
+  ASSERT_TRUE(store_->Append({Rec(3, "alice", "feast.ApplyFeatureView", 30)}).ok());
+  last = store_->Last();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->seq, 3);
+  EXPECT_EQ(last->json, "{\"seq\":3}");
+  EXPECT_EQ(last->hash, "h3");
+  auto range = store_->Range(2, 3);
+  ASSERT_TRUE(range.ok());
+  ASSERT_EQ(range->size(), 2u);
+  EXPECT_EQ((*range)[0].actor, "bob");
+  EXPECT_EQ((*range)[1].action, "feast.ApplyFeatureView");
+}
+
+TEST_F(SqliteAuditStoreTest, RefusesAGapOrAReplayAndKeepsTheBatchAtomic) {
+  ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
+  EXPECT_EQ(store_->Append({Rec(3, "a", "x", 1)}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Append({Rec(1, "a", "x", 1)}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Append({Rec(2, "a", "x", 1), Rec(4, "a", "x", 1)}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Last()->seq, 1);
+}
+
+TEST_F(SqliteAuditStoreTest, QueriesByFieldPrefixTimeAndPages) {
+  std::vector<StoredAuditRecord> batch;
+  for (int64_t i = 1; i <= 20; ++i) batch.push_back(Rec(i, i % 2 ? "alice" : "bob", i % 4 ? "mlflow.runs.x" : "feast.y_z", i * 100));
+  ASSERT_TRUE(store_->Append(batch).ok());
+  AuditQuery q;
+  q.actor = "alice";
+  auto r = store_->Query(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), 10u);
+  q = {};
+  q.action_prefix = "mlflow.";
+  EXPECT_EQ(store_->Query(q)->size(), 15u);
+  q.action_prefix = "feast.y_";
+  EXPECT_EQ(store_->Query(q)->size(), 5u);
+  q.action_prefix = "feast.y%";  // LIKE metacharacters are literal
+  EXPECT_EQ(store_->Query(q)->size(), 0u);
+  q = {};
+  q.since_ms = 500;
+  q.until_ms = 900;
+  EXPECT_EQ(store_->Query(q)->size(), 5u);
+  q = {};
+  q.decision = "deny";
+  EXPECT_EQ(store_->Query(q)->size(), 4u);
+  q = {};
+  q.audit_id = "aud_7";
+  ASSERT_EQ(store_->Query(q)->size(), 1u);
+  q = {};
+  q.object = "experiment:1";
+  EXPECT_EQ(store_->Query(q)->size(), 7u);
+  q = {};
+  q.max_results = 8;
+  auto page1 = store_->Query(q);
+  ASSERT_EQ(page1->size(), 8u);
+  q.after_seq = page1->back().seq;
+  auto page2 = store_->Query(q);
+  ASSERT_EQ(page2->size(), 8u);
+  EXPECT_EQ(page2->front().seq, 9);
+}
+
+TEST_F(SqliteAuditStoreTest, CheckpointsKeepTheirOrder) {
+  StoredCheckpoint c1{5, "h5", 100, "", "sig1", "k"};
+  StoredCheckpoint c2{9, "h9", 200, "sig1", "sig2", "k"};
+  ASSERT_TRUE(store_->AppendCheckpoint(c1).ok());
+  ASSERT_TRUE(store_->AppendCheckpoint(c2).ok());
+  auto cps = store_->Checkpoints();
+  ASSERT_TRUE(cps.ok());
+  ASSERT_EQ(cps->size(), 2u);
+  EXPECT_EQ((*cps)[1].prev_signature, "sig1");
+  EXPECT_EQ((*cps)[1].seq, 9);
+}
+
+TEST_F(SqliteAuditStoreTest, FailsFastWhileAnotherConnectionHoldsTheWriteLock) {
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  Status s = store_->Append({Rec(1, "a", "x", 1)});
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_TRUE(store_->Last().ok());  // reads go on (WAL)
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
+}
+
+TEST_F(SqliteAuditStoreTest, ReopensAndOpensReadOnly) {
+  ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
+  store_.reset();
+  auto again = SqliteAuditStore::Create(path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Last()->seq, 1);
+  auto ro = SqliteAuditStore::OpenReadOnly(path_);
+  ASSERT_TRUE(ro.ok()) << ro.status().ToString();
+  EXPECT_EQ((*ro)->Last()->seq, 1);
+  EXPECT_FALSE((*ro)->Append({Rec(2, "a", "x", 1)}).ok());
+}
+
+TEST_F(SqliteAuditStoreTest, ADirectoryCannotBeOpened) {
+  auto s = SqliteAuditStore::Create(dir_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(SqliteAuditStore::OpenReadOnly(dir_ + "/missing.db").ok());
+}
+
+}  // namespace
+}  // namespace kiln::storage::sqlite
