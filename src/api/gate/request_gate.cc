@@ -1,5 +1,6 @@
 #include "api/gate/request_gate.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/log.h"
@@ -30,6 +31,15 @@ std::string AuditedBody(const net::HttpRequest& req) {
 }
 
 bool IsSuccess(int status) { return status >= 200 && status < 400; }
+
+// With auth on, the authenticated name replaces any X-Kiln-Actor the caller
+// sent, so services that record "who" (endpoint events) record the principal.
+void SetActorHeader(net::HttpRequest& req, const Admission& a) {
+  if (a.principal == nullptr) return;
+  auto& h = req.headers;
+  h.erase(std::remove_if(h.begin(), h.end(), [](const auto& kv) { return kv.first == "x-kiln-actor"; }), h.end());
+  h.emplace_back("x-kiln-actor", a.principal->name);
+}
 
 std::string ErrorExcerpt(const net::HttpResponse& res) {
   if (IsSuccess(static_cast<int>(res.status)) || res.stream) return "";
@@ -133,11 +143,23 @@ Admission RequestGate::Authenticate(const CallInfo& call, net::AccessKind kind) 
   auto principal = authenticator_->Authenticate(call.authorization, call.source);
   if (!principal.ok() || *principal == nullptr) {
     a.allowed = false;
-    const bool limited = !principal.ok() && principal.status().code() == StatusCode::kResourceExhausted;
-    a.http_status = limited ? 429 : 401;
-    a.code = limited ? "RESOURCE_EXHAUSTED" : "UNAUTHENTICATED";
-    a.message = limited ? principal.status().message()
-                        : (principal.ok() ? "authentication required" : "invalid credentials");
+    const StatusCode code = principal.ok() ? StatusCode::kUnauthenticated : principal.status().code();
+    if (code == StatusCode::kResourceExhausted) {
+      a.http_status = 429;
+      a.code = "RESOURCE_EXHAUSTED";
+      a.message = principal.status().message();
+    } else if (code == StatusCode::kUnavailable || code == StatusCode::kInternal) {
+      // The credentials could not be checked (the OIDC issuer is unreachable,
+      // the store failed): not the caller's fault, and not a 401 to retry
+      // with other credentials.
+      a.http_status = 503;
+      a.code = "TEMPORARILY_UNAVAILABLE";
+      a.message = "cannot check credentials now: " + principal.status().message();
+    } else {
+      a.http_status = 401;
+      a.code = "UNAUTHENTICATED";
+      a.message = principal.ok() ? "authentication required" : "invalid credentials";
+    }
     a.actor = "anonymous";
     AuditDenial(call, a, principal.ok() ? "no credentials" : principal.status().message());
     return a;
@@ -287,6 +309,7 @@ net::HttpResponse RequestGate::Guard(const net::Route& route, net::HttpRequest& 
   Admission a = Authenticate(call, rule.kind);
   if (!a.allowed) return Refusal(route, a, options_.realm);
   req.access = a.access;
+  SetActorHeader(req, a);
   std::vector<ObjectRef> objects;
   const bool audited = rule.mutation && audit_ != nullptr;
   const bool deciding = options_.auth && rule.kind == net::AccessKind::kObject;
@@ -351,6 +374,7 @@ StatusOr<std::unique_ptr<net::RequestBodySink>> RequestGate::GuardUpload(const n
   Admission a = Authenticate(call, rule.kind);
   if (!a.allowed) return RefusalSink(route, a);
   req.access = a.access;
+  SetActorHeader(req, a);
   std::vector<ObjectRef> objects;
   const bool audited = rule.mutation && audit_ != nullptr;
   if (rule.locate && ((options_.auth && rule.kind == net::AccessKind::kObject) || audited)) {
@@ -392,6 +416,7 @@ void RequestGate::GuardAsync(const net::Route& route, std::shared_ptr<net::HttpR
     return;
   }
   req->access = a.access;
+  SetActorHeader(*req, a);
   std::vector<ObjectRef> objects;
   if (rule.locate && options_.auth && rule.kind == net::AccessKind::kObject) {
     auto located = rule.locate(*req);
