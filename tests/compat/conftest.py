@@ -35,9 +35,9 @@ TARGET = os.environ.get("KILN_COMPAT_TARGET", "kiln").strip().lower()
 if TARGET not in ("kiln", "mlflow"):
     raise pytest.UsageError(f"KILN_COMPAT_TARGET must be 'kiln' or 'mlflow', got {TARGET!r}")
 
-LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+LISTEN_RE = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)")  # https with --tls-cert-file
 # kiln serve --grpc-port N logs this line before the HTTP one (port 0: the bound port).
-GRPC_LISTEN_RE = re.compile(r"gRPC \(Open Inference Protocol\) listening on grpc://127\.0\.0\.1:(\d+)")
+GRPC_LISTEN_RE = re.compile(r"gRPC \(Open Inference Protocol\) listening on grpcs?://127\.0\.0\.1:(\d+)")
 STARTUP_TIMEOUT_S = float(os.environ.get("KILN_COMPAT_STARTUP_TIMEOUT", "180" if TARGET == "mlflow" else "20"))
 SHUTDOWN_TIMEOUT_S = 30.0
 
@@ -75,6 +75,11 @@ class ServerProcess:
         self.port: int | None = None
         self.grpc_port: int | None = None  # set when kiln was started with --grpc-port
         self.url: str | None = None
+        self.scheme = "http"
+        # requests' verify= and cert= for the readiness check of a TLS server
+        # (the test's CA file; a client certificate when mTLS is on).
+        self.tls_verify: bool | str = True
+        self.tls_client_cert: str | None = None
         self._drain: threading.Thread | None = None
         self._port_found = threading.Event()
         self.returncode: int | None = None
@@ -130,7 +135,8 @@ class ServerProcess:
             if self.kind == "kiln" and not self._port_found.is_set():
                 m = LISTEN_RE.search(line)
                 if m:
-                    self.port = int(m.group(1))
+                    self.scheme = m.group(1)
+                    self.port = int(m.group(2))
                     self._port_found.set()
         stream.close()
         log_file.close()
@@ -171,7 +177,7 @@ class ServerProcess:
                 if time.monotonic() > deadline:
                     pytest.fail(f"kiln did not print 'listening on http://127.0.0.1:<port>' within "
                                 f"{STARTUP_TIMEOUT_S}s.\n--- log ---\n{self.log_text()}", pytrace=False)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         # Both targets: wait until /health answers.
         last_err = None
         while time.monotonic() < deadline:
@@ -179,7 +185,7 @@ class ServerProcess:
                 pytest.fail(f"{self.kind} exited with {self.proc.returncode} during startup.\n--- log ---\n"
                             f"{self.log_text()}", pytrace=False)
             try:
-                r = requests.get(self.url + "/health", timeout=2)
+                r = requests.get(self.url + "/health", timeout=2, verify=self.tls_verify, cert=self.tls_client_cert)
                 if r.status_code == 200:
                     return
                 last_err = f"HTTP {r.status_code}: {r.text[:200]}"
