@@ -280,6 +280,8 @@ StatusOr<std::vector<storage::GrantRecord>> Authorizer::List(const storage::Gran
   return impl_->store_.ListGrants(query);
 }
 
+StatusOr<storage::GrantRecord> Authorizer::Get(int64_t grant_id) { return impl_->store_.GetGrant(grant_id); }
+
 Status Authorizer::GrantCreator(const Principal& creator, const ObjectRef& object) {
   if (object.kind == ObjectKind::kGlobal || creator.admin) return Status::Ok();
   if (creator.name.empty()) return InvalidArgument("the creator of " + object.ToString() + " has no name");

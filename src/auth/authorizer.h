@@ -44,6 +44,7 @@ class Authorizer {
   StatusOr<storage::GrantRecord> Grant(const storage::GrantRecord& grant);  // AlreadyExists -> role replaced
   Status Revoke(int64_t grant_id);
   StatusOr<std::vector<storage::GrantRecord>> List(const storage::GrantQuery& query);
+  StatusOr<storage::GrantRecord> Get(int64_t grant_id);  // NotFound when absent
   // The creator of a new object becomes its manager (no-op for admins and
   // for principals that already hold manager or more on it).
   Status GrantCreator(const Principal& creator, const ObjectRef& object);
