@@ -11,6 +11,7 @@
 // (worker) thread and happens at most once at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,11 @@ struct OidcOptions {
   int64_t leeway_s = 30;
   int64_t refresh_interval_s = 30;  // least time between two JWKS fetches
   int64_t fetch_timeout_ms = 5000;
+  // Tokens that passed every check, remembered (exact token string -> principal)
+  // so a client repeating its token costs a map lookup, not a signature check;
+  // exp/nbf are re-checked on each hit, and a JWKS refresh empties the cache.
+  // 0 turns it off.
+  size_t token_cache_entries = 4096;
 };
 
 class OidcVerifier {
@@ -42,7 +48,9 @@ class OidcVerifier {
   ~OidcVerifier();
 
   // A principal of Kind::kExternal with method "oidc", or Unauthenticated
-  // with the reason (expired, wrong audience, unknown key, ...).
+  // with the reason (expired, wrong audience, unknown key, ...). Unavailable
+  // when the issuer's keys were never obtained (discovery or JWKS fetch
+  // failed): the token may well be valid, kiln just cannot tell yet.
   StatusOr<Principal> Verify(std::string_view token);
   // Three base64url segments: worth trying as a JWT rather than a kiln token.
   static bool LooksLikeJwt(std::string_view token);
