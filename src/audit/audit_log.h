@@ -79,6 +79,8 @@ class AuditLog {
   static std::string NewId();
   // The public key (PEM) checkpoints verify against.
   std::string PublicKeyPem() const;
+  // First 16 hex digits of SHA-256 of the raw public key (checkpoints name it).
+  std::string KeyId() const;
   // HMAC of a secret value as it appears in records.
   std::string HmacOf(std::string_view secret) const;
 

@@ -1,0 +1,245 @@
+#include "audit/audit_log.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "audit/audit_crypto.h"
+#include "audit/audit_record.h"
+#include "core/ids.h"
+#include "core/log.h"
+
+namespace kiln::audit {
+
+using json = nlohmann::json;
+
+namespace {
+// Bounds one transaction, so a burst does not make one caller wait for
+// thousands of others' inserts.
+constexpr size_t kMaxBatch = 512;
+}  // namespace
+
+// Group commit, leader/follower: a caller queues its record; whoever finds
+// no leader becomes one, takes the whole queue, chains and appends it in one
+// transaction outside the lock, then wakes everyone. Only the leader touches
+// the chain state, so it needs no lock of its own.
+class AuditLog::Impl {
+ public:
+  Impl(storage::AuditStore& store, AuditOptions options, Clock& clock, std::unique_ptr<Ed25519Key> key)
+      : store_(store), options_(std::move(options)), clock_(clock), key_(std::move(key)), key_id_(key_->KeyId()) {}
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    ticker_cv_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+    if (Status s = Checkpoint(); !s.ok()) log::Error("audit: final checkpoint failed: " + s.message());
+  }
+
+  Status Start() {
+    KILN_ASSIGN_OR_RETURN(storage::StoredAuditRecord last, store_.Last());
+    last_seq_ = last.seq;
+    last_hash_ = last.seq == 0 ? std::string(kGenesisHash) : last.hash;
+    KILN_ASSIGN_OR_RETURN(std::vector<storage::StoredCheckpoint> cps, store_.Checkpoints());
+    if (!cps.empty()) {
+      checkpoint_seq_ = cps.back().seq;
+      last_signature_ = cps.back().signature;
+    }
+    AuditEvent startup;
+    startup.stage = "event";
+    startup.actor = "system";
+    startup.actor_kind = "system";
+    startup.service = "audit";
+    startup.action = "audit.startup";
+    startup.decision = "allow";
+    startup.reason = "audit log opened; signing key " + key_id_;
+    KILN_ASSIGN_OR_RETURN(std::string id, Record(std::move(startup)));
+    (void)id;
+    if (options_.checkpoint_interval_ms > 0) ticker_ = std::thread([this] { Tick(); });
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> Record(AuditEvent e) {
+    if (e.audit_id.empty()) e.audit_id = NewId();
+    if (e.time_ms == 0) e.time_ms = clock_.NowMillis();
+    if (e.actor.empty()) e.actor = "anonymous";
+    Pending p;
+    p.body = RecordBody(e, options_.max_field_bytes, [this](std::string_view s) { return Hmac(s); });
+    p.body["time"] = e.time_ms;
+    p.row.time_ms = e.time_ms;
+    p.row.audit_id = e.audit_id;
+    p.row.actor = e.actor;
+    p.row.action = e.action;
+    p.row.object = e.object;
+    p.row.decision = e.decision;
+    p.row.stage = e.stage;
+
+    std::unique_lock<std::mutex> lock(mu_);
+    queue_.push_back(&p);
+    while (!p.done) {
+      if (!leading_) {
+        leading_ = true;
+        LeadOneBatch(lock);
+        leading_ = false;
+        cv_.notify_all();
+      } else {
+        cv_.wait(lock);
+      }
+    }
+    if (!p.status.ok()) return p.status;
+    return e.audit_id;
+  }
+
+  Status Checkpoint() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !leading_; });
+    leading_ = true;
+    lock.unlock();
+    Status s = WriteCheckpointIfNeeded();
+    lock.lock();
+    leading_ = false;
+    cv_.notify_all();
+    return s;
+  }
+
+  std::string Hmac(std::string_view s) const { return HmacSha256Hex(options_.hmac_key, s); }
+  std::string PublicKeyPem() const { return key_->PublicPem(); }
+  const std::string& KeyId() const { return key_id_; }
+
+ private:
+  struct Pending {
+    json body;
+    storage::StoredAuditRecord row;
+    bool done = false;
+    Status status;
+  };
+
+  // Called with mu_ held and leading_ set; returns with mu_ held.
+  void LeadOneBatch(std::unique_lock<std::mutex>& lock) {
+    std::vector<Pending*> batch;
+    while (!queue_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    std::vector<storage::StoredAuditRecord> rows;
+    rows.reserve(batch.size());
+    std::string prev = last_hash_;
+    int64_t seq = last_seq_;
+    for (Pending* p : batch) {
+      p->body["seq"] = ++seq;
+      p->body["prev"] = prev;
+      storage::StoredAuditRecord row = p->row;
+      row.seq = seq;
+      row.json = Canonical(p->body);
+      row.hash = ChainHash(prev, row.json);
+      prev = row.hash;
+      rows.push_back(std::move(row));
+    }
+    Status s = store_.Append(rows);
+    if (s.ok()) {
+      last_seq_ = seq;
+      last_hash_ = prev;
+    } else if (s.code() == StatusCode::kFailedPrecondition) {
+      Resync();
+    }
+    if (!s.ok()) s = Unavailable("audit record not written: " + s.message());
+    bool checkpoint_due = s.ok() && options_.checkpoint_every > 0 &&
+                          last_seq_ - checkpoint_seq_ >= options_.checkpoint_every;
+    lock.lock();
+    for (Pending* p : batch) {
+      p->status = s;
+      p->done = true;
+    }
+    cv_.notify_all();
+    if (checkpoint_due) {
+      lock.unlock();
+      if (Status c = WriteCheckpointIfNeeded(); !c.ok()) log::Error("audit: checkpoint failed: " + c.message());
+      lock.lock();
+    }
+  }
+
+  // The store's end moved under us (another writer, or a commit reported as
+  // failed that did land): continue from what is really there.
+  void Resync() {
+    auto last = store_.Last();
+    if (!last.ok()) return;
+    last_seq_ = last->seq;
+    last_hash_ = last->seq == 0 ? std::string(kGenesisHash) : last->hash;
+  }
+
+  // Leader only.
+  Status WriteCheckpointIfNeeded() {
+    if (last_seq_ == checkpoint_seq_ || last_seq_ == 0) return Status::Ok();
+    storage::StoredCheckpoint c;
+    c.seq = last_seq_;
+    c.hash = last_hash_;
+    c.time_ms = clock_.NowMillis();
+    c.prev_signature = last_signature_;
+    c.key_id = key_id_;
+    KILN_ASSIGN_OR_RETURN(c.signature, key_->Sign(CheckpointSignedText(c)));
+    KILN_RETURN_IF_ERROR(store_.AppendCheckpoint(c));
+    checkpoint_seq_ = c.seq;
+    last_signature_ = c.signature;
+    return Status::Ok();
+  }
+
+  void Tick() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      ticker_cv_.wait_for(lock, std::chrono::milliseconds(options_.checkpoint_interval_ms));
+      if (stopping_) break;
+      lock.unlock();
+      if (Status s = Checkpoint(); !s.ok()) log::Error("audit: checkpoint failed: " + s.message());
+      lock.lock();
+    }
+  }
+
+  storage::AuditStore& store_;
+  const AuditOptions options_;
+  Clock& clock_;
+  const std::unique_ptr<Ed25519Key> key_;
+  const std::string key_id_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;         // batch done / leadership released
+  std::condition_variable ticker_cv_;  // stopping
+  std::deque<Pending*> queue_;         // guarded by mu_
+  bool leading_ = false;               // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  std::thread ticker_;
+
+  // The chain's end and the last checkpoint: only the leader reads or writes these.
+  int64_t last_seq_ = 0;
+  std::string last_hash_;
+  int64_t checkpoint_seq_ = 0;
+  std::string last_signature_;
+};
+
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(storage::AuditStore& store, const AuditOptions& options,
+                                                     Clock& clock) {
+  if (options.hmac_key.empty()) return InvalidArgument("audit log: the server key for HMACs is empty");
+  if (options.key_file.empty()) return InvalidArgument("audit log: no signing key file");
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Ed25519Key> key, Ed25519Key::LoadOrCreate(options.key_file));
+  auto impl = std::make_unique<Impl>(store, options, clock, std::move(key));
+  if (Status s = impl->Start(); !s.ok()) {
+    return Status(s.code(), "the audit log cannot be written (test write at startup): " + s.message());
+  }
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
+}
+
+AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AuditLog::~AuditLog() = default;
+
+StatusOr<std::string> AuditLog::Record(AuditEvent event) { return impl_->Record(std::move(event)); }
+Status AuditLog::Checkpoint() { return impl_->Checkpoint(); }
+std::string AuditLog::NewId() { return "aud_" + NewHexId(); }
+std::string AuditLog::PublicKeyPem() const { return impl_->PublicKeyPem(); }
+std::string AuditLog::HmacOf(std::string_view secret) const { return impl_->Hmac(secret); }
+std::string AuditLog::KeyId() const { return impl_->KeyId(); }
+
+}  // namespace kiln::audit
