@@ -1,0 +1,105 @@
+#include "auth/server_secret.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace kiln::auth {
+namespace {
+
+constexpr size_t kKeyBytes = 32;
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 0xf];
+  }
+  return out;
+}
+
+// O_EXCL: two replicas starting together on a shared data dir must not each
+// write their own key (one of them would then reject the other's tokens).
+StatusOr<bool> CreateKeyFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return false;
+    return Internal("cannot create the server secret '" + path + "': " + std::strerror(errno));
+  }
+  unsigned char key[kKeyBytes];
+  if (RAND_bytes(key, sizeof(key)) != 1) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Internal("the OS random generator failed");
+  }
+  ssize_t written = ::write(fd, key, sizeof(key));
+  OPENSSL_cleanse(key, sizeof(key));
+  bool ok = written == static_cast<ssize_t>(sizeof(key)) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Internal("cannot write the server secret '" + path + "'");
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ServerSecret>> ServerSecret::LoadOrCreate(const std::string& path, bool create) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Internal("cannot read the server secret '" + path + "': " + std::strerror(errno));
+    if (!create) return NotFound("the server secret '" + path + "' does not exist");
+    KILN_RETURN_IF_ERROR(CreateKeyFile(path).status());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Internal("cannot read the server secret '" + path + "'");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string key = buf.str();
+  if (key.size() < kKeyBytes) {
+    return InvalidArgument("the server secret '" + path + "' holds " + std::to_string(key.size()) +
+                           " bytes; at least 32 are needed");
+  }
+  return std::unique_ptr<ServerSecret>(new ServerSecret(std::move(key)));
+}
+
+std::unique_ptr<ServerSecret> ServerSecret::FromBytes(std::string key) {
+  return std::unique_ptr<ServerSecret>(new ServerSecret(std::move(key)));
+}
+
+std::string ServerSecret::HmacHex(std::string_view data) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &len);
+  return Hex(mac, len);
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  // RAND_bytes only fails when the OS cannot seed it; an all-zero "random"
+  // value would be a silently guessable token, so abort instead.
+  if (bytes > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    std::abort();
+  }
+  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace kiln::auth
