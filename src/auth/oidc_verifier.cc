@@ -31,22 +31,30 @@ bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-// A key for this token: by kid, or the set's only key when the token names none.
-const Jwk* Select(const KeySet* keys, const Jws& jws, const Jwk** wrong_type) {
-  *wrong_type = nullptr;
-  if (!keys) return nullptr;
-  std::vector<const Jwk*> candidates;
-  if (jws.kid) {
-    candidates = keys->WithKid(*jws.kid);
-  } else if (keys->keys().size() == 1) {
-    candidates.push_back(&keys->keys().front());
-  }
+// The keys that may have signed this token: those with its kid (an issuer
+// may publish one kid twice during a rotation), or the set's only key when the
+// token names none. Empty when nothing fits.
+std::vector<const Jwk*> Candidates(const KeySet* keys, const Jws& jws) {
+  if (!keys) return {};
+  if (jws.kid) return keys->WithKid(*jws.kid);
+  if (keys->keys().size() == 1) return {&keys->keys().front()};
+  return {};
+}
+
+// Ok when one of the candidates verifies the signature; else the reason of
+// the first one of the token's key type (or, when none is, the type mismatch).
+Status VerifyWithAny(const Jws& jws, const std::vector<const Jwk*>& candidates) {
   const JwkType wanted = jws.alg == "RS256" ? JwkType::kRsa : JwkType::kEcP256;
+  std::optional<Status> first;
   for (const Jwk* k : candidates) {
-    if (k->type == wanted) return k;
+    if (k->type != wanted) continue;
+    Status s = VerifySignature(jws, *k);
+    if (s.ok()) return s;
+    if (!first) first = std::move(s);
   }
-  if (!candidates.empty()) *wrong_type = candidates.front();
-  return nullptr;
+  if (first) return *first;
+  Status mismatch = VerifySignature(jws, *candidates.front());
+  return mismatch.ok() ? Unauthenticated("alg does not match the signing key") : mismatch;
 }
 
 }  // namespace
@@ -67,16 +75,15 @@ class OidcVerifier::Impl {
       keys = keys_;
       generation = generation_;
     }
-    const Jwk* wrong_type = nullptr;
-    const Jwk* key = Select(keys.get(), jws, &wrong_type);
-    if (!key && !wrong_type) {
+    std::vector<const Jwk*> candidates = Candidates(keys.get(), jws);
+    if (candidates.empty()) {
       // An unknown kid is how key rotation shows itself: look again, unless
       // someone looked recently (random kids must not make kiln hammer the issuer).
       Refresh(generation);
       std::lock_guard lock(mu_);
       keys = keys_;
-      key = Select(keys.get(), jws, &wrong_type);
-      if (!key && !wrong_type) {
+      candidates = Candidates(keys.get(), jws);
+      if (candidates.empty()) {
         if (!keys) return Unavailable("OIDC issuer's signing keys are not available: " + last_error_);
         if (!jws.kid) {
           return Unauthenticated("token has no kid and the issuer publishes " + std::to_string(keys->keys().size()) +
@@ -85,11 +92,7 @@ class OidcVerifier::Impl {
         return Unauthenticated("unknown signing key " + *jws.kid);
       }
     }
-    if (!key) {  // the kid names a key of another type: say so
-      Status mismatch = VerifySignature(jws, *wrong_type);
-      return mismatch.ok() ? Unauthenticated("alg does not match the signing key") : mismatch;
-    }
-    KILN_RETURN_IF_ERROR(VerifySignature(jws, *key));
+    KILN_RETURN_IF_ERROR(VerifyWithAny(jws, candidates));
     KILN_ASSIGN_OR_RETURN(Json claims, ParseClaims(jws));
     KILN_ASSIGN_OR_RETURN(TokenWindow window, CheckClaims(claims, options_, now_s));
     KILN_ASSIGN_OR_RETURN(Principal principal, PrincipalFromClaims(claims, options_));

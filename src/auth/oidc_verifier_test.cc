@@ -302,6 +302,16 @@ TEST_F(OidcVerifierTest, TokenWithoutKidNeedsASingleKey) {
   EXPECT_TRUE(v->Verify(rsa_.Sign(Claims(), {{"kid", nullptr}})).ok());
 }
 
+TEST_F(OidcVerifierTest, OneKidPublishedTwiceTriesEachKeyOfTheType) {
+  const TestKey a = TestKey::Rsa("dup");
+  const TestKey b = TestKey::Rsa("dup");
+  const TestKey c = TestKey::Ec("dup");
+  Publish({a.Jwk(), c.Jwk(), b.Jwk()});
+  auto v = Verifier();
+  for (const TestKey* k : {&a, &b, &c}) EXPECT_TRUE(v->Verify(k->Sign(Claims())).ok()) << k->alg();
+  EXPECT_EQ(Refusal(*v, TestKey::Rsa("dup").Sign(Claims())), "signature verification failed");
+}
+
 TEST_F(OidcVerifierTest, RolesClaimAdminAndMissingName) {
   auto v = Verifier();
   Json c = Claims();
