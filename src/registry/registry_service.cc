@@ -212,6 +212,7 @@ StatusOr<PagedResult<RegisteredModel>> RegistryService::SearchRegisteredModels(c
                                                   tracking::kSearchRegisteredModelsMaxResultsThreshold, 0));
   KILN_ASSIGN_OR_RETURN(q.offset, Offset(req));
   KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseRegisteredModelFilter(req.filter));
+  q.filter.insert(q.filter.end(), req.scope.begin(), req.scope.end());
   KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseRegisteredModelOrderBy(req.order_by));
   KILN_ASSIGN_OR_RETURN(auto page, store_.SearchRegisteredModels(q));
   return Paged(std::move(page), q.offset, q.max_results);
@@ -515,6 +516,7 @@ StatusOr<PagedResult<ModelVersion>> RegistryService::SearchModelVersions(const S
                                                   tracking::kSearchModelVersionsMaxResultsThreshold, 1));
   KILN_ASSIGN_OR_RETURN(q.offset, Offset(req));
   KILN_ASSIGN_OR_RETURN(q.filter, tracking::ParseModelVersionFilter(req.filter));
+  q.filter.insert(q.filter.end(), req.scope.begin(), req.scope.end());
   KILN_ASSIGN_OR_RETURN(q.order_by, tracking::ParseModelVersionOrderBy(req.order_by));
   KILN_ASSIGN_OR_RETURN(auto page, store_.SearchModelVersions(q));
   return Paged(std::move(page), q.offset, q.max_results);

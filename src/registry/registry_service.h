@@ -55,6 +55,9 @@ struct SearchRequest {
   std::optional<int64_t> max_results;
   std::vector<std::string> order_by;
   std::string page_token;
+  // ANDed to the parsed filter inside the query (authorization: only the
+  // models the caller may see), so pages and tokens count only those.
+  std::vector<storage::FilterClause> scope;
 };
 
 struct VersionPackage {

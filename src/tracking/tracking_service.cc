@@ -110,6 +110,7 @@ StatusOr<PagedResult<storage::Experiment>> TrackingService::SearchExperiments(co
   q.max_results = req.max_results.value_or(kSearchMaxResultsDefault);
   KILN_RETURN_IF_ERROR(ValidateMaxResults(q.max_results));
   KILN_ASSIGN_OR_RETURN(q.filter, ParseExperimentFilter(req.filter));
+  q.filter.insert(q.filter.end(), req.scope.begin(), req.scope.end());
   KILN_ASSIGN_OR_RETURN(q.order_by, ParseExperimentOrderBy(req.order_by));
   KILN_ASSIGN_OR_RETURN(q.offset, OffsetOf(req.page_token));
   KILN_ASSIGN_OR_RETURN(auto page, store_.SearchExperiments(q));

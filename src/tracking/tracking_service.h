@@ -38,6 +38,9 @@ struct SearchExperimentsRequest {
   std::optional<int64_t> max_results;
   std::vector<std::string> order_by;
   std::string page_token;
+  // ANDed to the parsed filter inside the query (authorization: only the
+  // experiments the caller may see), so pages and tokens count only those.
+  std::vector<storage::FilterClause> scope;
 };
 
 struct SearchLoggedModelsRequest {

@@ -2,6 +2,7 @@
 #include "api/mlflow/handler_util.h"
 #include "api/mlflow/mlflow_routes.h"
 #include "api/mlflow/routes_internal.h"
+#include "api/mlflow/search_scope.h"
 #include "core/base64.h"
 #include "registry/registry_json.h"
 
@@ -84,8 +85,9 @@ void AddRegisteredModelRoutes(net::Router& r, const std::string& p, RegistryServ
     KILN_RETURN_IF_ERROR(svc.DeleteRegisteredModel(ActorOf(req), name));
     return json::object();
   }));
-  auto search = Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+  auto search = Json([&svc](const RequestFields& f, net::HttpRequest& http) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto request, DecodeSearch(f));
+    AddVisibilityScope(http, ObjectKind::kRegisteredModel, "name", &request.scope);
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchRegisteredModels(request));
     json out = json::object();
     if (!page.items.empty()) {
@@ -180,8 +182,9 @@ void AddModelVersionRoutes(net::Router& r, const std::string& p, RegistryService
     KILN_ASSIGN_OR_RETURN(auto v, svc.TransitionStage(ActorOf(req), k.name, k.version, stage, archive.value_or(false)));
     return json{{"model_version", registry::ModelVersionJson(v)}};
   }));
-  AddRoute(r, "GET", p + "/model-versions/search", Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+  AddRoute(r, "GET", p + "/model-versions/search", Json([&svc](const RequestFields& f, net::HttpRequest& http) -> StatusOr<json> {
     KILN_ASSIGN_OR_RETURN(auto request, DecodeSearch(f));
+    AddVisibilityScope(http, ObjectKind::kRegisteredModel, "name", &request.scope);
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchModelVersions(request));
     json out = json::object();
     if (!page.items.empty()) out["model_versions"] = VersionsJson(page.items);

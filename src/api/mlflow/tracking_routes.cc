@@ -3,6 +3,7 @@
 #include "api/mlflow/handler_util.h"
 #include "api/mlflow/mlflow_routes.h"
 #include "api/mlflow/routes_internal.h"
+#include "api/mlflow/search_scope.h"
 
 namespace kiln::api::mlflow {
 
@@ -98,9 +99,10 @@ void AddExperimentRoutes(net::Router& r, const std::string& p, TrackingService& 
     KILN_ASSIGN_OR_RETURN(auto exp, svc.GetExperimentByName(name));
     return json{{"experiment", ExperimentJson(exp)}};
   }));
-  auto search = Json([&svc](const RequestFields& f, net::HttpRequest&) -> StatusOr<json> {
+  auto search = Json([&svc](const RequestFields& f, net::HttpRequest& http) -> StatusOr<json> {
     tracking::SearchExperimentsRequest req;
     KILN_RETURN_IF_ERROR(DecodeSearchPage(f, "view_type", req));
+    AddVisibilityScope(http, ObjectKind::kExperiment, "experiment_id", &req.scope);
     KILN_ASSIGN_OR_RETURN(auto page, svc.SearchExperiments(req));
     json out = json::object();
     if (!page.items.empty()) {

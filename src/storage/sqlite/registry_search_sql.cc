@@ -25,6 +25,9 @@ constexpr Column kVersionColumns[] = {
     {"source_path", "mv.source", false},
     {"creation_timestamp", "mv.creation_time", true},
     {"last_updated_timestamp", "mv.last_updated_time", true},
+    // Not in MLflow's filter grammar (the parser refuses it): kiln's own
+    // lookup of the version whose copy lives at a storage path.
+    {"storage_path", "mv.storage_path", false},
 };
 
 template <size_t N>
