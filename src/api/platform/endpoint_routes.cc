@@ -3,6 +3,8 @@
 // handler blocks on storage (and create/update on model loading), so all run
 // on the worker pool.
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "api/platform/endpoint_json.h"
 #include "api/platform/routes_internal.h"
@@ -25,11 +27,20 @@ net::HttpResponse Create(deploy::EndpointService& endpoints, net::HttpRequest& r
   return ViewResponse(endpoints.CreateEndpoint(Actor(req), *request));
 }
 
-net::HttpResponse List(deploy::EndpointService& endpoints) {
+// With auth on, only the endpoints the caller may view (the list has no
+// paging or count that could reveal the others).
+net::HttpResponse List(deploy::EndpointService& endpoints, const net::HttpRequest& req) {
   auto views = endpoints.ListEndpoints();
   if (!views.ok()) return ErrorResponse(views.status());
+  std::optional<std::set<std::string>> visible;
+  if (req.access) {
+    if (auto ids = req.access->Visible(ObjectKind::kEndpoint)) visible.emplace(ids->begin(), ids->end());
+  }
   json out = json::array();
-  for (const auto& v : *views) out.push_back(EndpointJson(v));
+  for (const auto& v : *views) {
+    if (visible && !visible->count(v.record.name)) continue;
+    out.push_back(EndpointJson(v));
+  }
   return JsonResponse(200, {{"endpoints", std::move(out)}});
 }
 
@@ -75,7 +86,7 @@ net::HttpResponse Events(deploy::EndpointService& endpoints, net::HttpRequest& r
 void AddEndpointRoutes(net::Router& router, deploy::EndpointService& endpoints) {
   deploy::EndpointService* svc = &endpoints;
   AddRoute(router, "POST", "/api/v1/endpoints", [svc](net::HttpRequest& req) { return Create(*svc, req); });
-  AddRoute(router, "GET", "/api/v1/endpoints", [svc](net::HttpRequest&) { return List(*svc); });
+  AddRoute(router, "GET", "/api/v1/endpoints", [svc](net::HttpRequest& req) { return List(*svc, req); });
   AddRoute(router, "GET", "/api/v1/endpoints/{name}",
            [svc](net::HttpRequest& req) { return ViewResponse(svc->GetEndpoint(Name(req))); });
   AddRoute(router, "PATCH", "/api/v1/endpoints/{name}", [svc](net::HttpRequest& req) { return Patch(*svc, req); });

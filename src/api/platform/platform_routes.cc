@@ -56,6 +56,8 @@ net::HttpResponse RenderError(unsigned http_status, std::string_view code, std::
 }
 
 std::string Actor(const net::HttpRequest& req) {
+  // With auth on, who authenticated; X-Kiln-Actor only names the caller when auth is off.
+  if (req.access) return req.access->principal().name;
   std::string_view a = req.Header("x-kiln-actor");
   if (a.empty()) return "anonymous";
   return std::string(a.substr(0, 256));

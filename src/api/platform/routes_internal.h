@@ -20,7 +20,7 @@ net::HttpResponse ErrorResponse(const Status& status);
 // The same shape for errors the HTTP layer raises (413, 503, ...).
 net::HttpResponse RenderError(unsigned http_status, std::string_view code, std::string_view message);
 net::HttpResponse JsonResponse(unsigned http_status, const nlohmann::json& body);
-// Who asks: X-Kiln-Actor, else "anonymous".
+// Who asks: the authenticated principal; with auth off X-Kiln-Actor, else "anonymous".
 std::string Actor(const net::HttpRequest& req);
 
 // Registers a pool route that renders HTTP-layer errors in the platform shape.
