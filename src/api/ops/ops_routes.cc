@@ -7,6 +7,9 @@
 namespace kiln::api {
 
 void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegistry& metrics) {
+  // Probes and scrapers carry no credentials, so all three are public. The
+  // metrics do carry model and endpoint names as labels: where those names
+  // are secret, keep the port's /metrics off untrusted networks.
   router.Add(
       "GET", "/health",
       [&monitor](net::HttpRequest&) {
@@ -41,11 +44,11 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
         cache = Rendered{&monitor, generation, healthy ? 200u : 503u, body.dump()};
         return net::HttpResponse::Json(cache.status, cache.body);
       },
-      net::Execution::kInline);
+      net::Execution::kInline).access = net::PublicAccess();
 
   router.Add(
       "GET", "/version", [](net::HttpRequest&) { return net::HttpResponse::Text(200, kMlflowProtocolVersion); },
-      net::Execution::kInline);
+      net::Execution::kInline).access = net::PublicAccess();
 
   router.Add(
       "GET", "/metrics",
@@ -55,7 +58,7 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
         r.body = metrics.Render();
         return r;
       },
-      net::Execution::kPool);
+      net::Execution::kPool).access = net::PublicAccess();
 }
 
 void AddProcessCollector(MetricsRegistry& metrics) {

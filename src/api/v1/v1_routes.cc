@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "api/v2/inference_call.h"
+#include "api/v2/v2_access.h"
 #include "api/v2/v2_codec.h"
 
 namespace kiln::api::v1 {
@@ -151,7 +152,14 @@ void Add(net::Router& r, const std::string& method, const std::string& path, net
 void AddV1Routes(net::Router& r, serving::ModelRepository& repo, serving::InferenceMetrics* metrics) {
   // KServe's liveness probe (kserve's V1 client calls it for is_server_live).
   Add(r, "GET", "/", [](net::HttpRequest&) { return JsonResponse({{"status", "alive"}}); });
-  Add(r, "GET", "/v1/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
+  Add(r, "GET", "/v1/models", [&repo](net::HttpRequest& req) {
+    const v2::VisibleModels visible(req);
+    json names = json::array();
+    for (const auto& name : repo.ReadyModels()) {
+      if (visible(name)) names.push_back(name);
+    }
+    return JsonResponse({{"models", std::move(names)}});
+  });
   Add(r, "GET", "/v1/models/{model}", [&repo](net::HttpRequest& req) {
     std::string name(req.PathParam("model"));
     auto model = repo.Get(name);

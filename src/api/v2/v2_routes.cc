@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "api/v2/inference_call.h"
+#include "api/v2/v2_access.h"
 #include "api/v2/v2_codec.h"
 #include "core/base64.h"
 #include "core/release_later.h"
@@ -128,8 +129,11 @@ net::HttpResponse Stats(ModelRepository& repo, net::HttpRequest& req) {
   std::string version = VersionParam(req);
   auto models = repo.Select(name, version);
   if (!models.ok()) return ErrorResponse(models.status());
+  // Every model's statistics (no name): only those the caller may view.
+  const VisibleModels visible(req);
   json stats = json::array();
   for (const auto& model : *models) {
+    if (name.empty() && !visible(model->name)) continue;
     const serving::ModelStats& st = model->stats;
     const uint64_t executions = st.execution_count.load(std::memory_order_relaxed);
     stats.push_back({{"name", model->name},
@@ -326,7 +330,14 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
       net::Execution::kInline);
   Add(r, "GET", "/v2/health/ready", [](net::HttpRequest&) { return JsonResponse({{"ready", true}}); },
       net::Execution::kInline);
-  Add(r, "GET", "/v2/models", [&repo](net::HttpRequest&) { return JsonResponse({{"models", repo.ReadyModels()}}); });
+  Add(r, "GET", "/v2/models", [&repo](net::HttpRequest& req) {
+    const VisibleModels visible(req);
+    json names = json::array();
+    for (const auto& name : repo.ReadyModels()) {
+      if (visible(name)) names.push_back(name);
+    }
+    return JsonResponse({{"models", std::move(names)}});
+  });
   Add(r, "GET", "/v2/models/stats", [&repo](net::HttpRequest& req) { return Stats(repo, req); });
   for (const std::string base : {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"}) {
     Add(r, "GET", base, [&repo, endpoints](net::HttpRequest& req) { return Metadata(repo, endpoints, req); });
@@ -339,9 +350,11 @@ void AddV2Routes(net::Router& r, ModelRepository& repo, const std::string& serve
                              });
     infer.render_error = RenderHttpError;
   }
-  Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest&) {
+  Add(r, "POST", "/v2/repository/index", [&repo](net::HttpRequest& req) {
     json out = json::array();
+    const VisibleModels visible(req);
     for (const auto& m : repo.Index()) {
+      if (!visible(m.name)) continue;
       json entry = {{"name", m.name}, {"state", m.state}};
       if (!m.version.empty()) entry["version"] = m.version;
       if (!m.reason.empty()) entry["reason"] = m.reason;
