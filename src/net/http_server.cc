@@ -381,7 +381,7 @@ class HttpServer::Impl {
           co_await WriteSimple(stream, 431, message, false);
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                    ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-                   ec != asio::error::eof) {
+                   ec != asio::error::eof && ec != asio::ssl::error::stream_truncated /* TLS peer gone */) {
           state->busy = true;
           const std::string message = "malformed request: " + ec.message();
           co_await WriteSimple(stream, 400, message, false);
