@@ -15,6 +15,11 @@
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
 #include "api/platform/platform_routes.h"
+#include "api/admin/grant_routes.h"
+#include "api/admin/user_routes.h"
+#include "api/gate/route_listing.h"
+#include "api/mlflow/mlflow_access.h"
+#include "cli/serve_security.h"
 #include "core/health_monitor.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -136,6 +141,18 @@ int Serve(const Config& config) {
   // The registry shares the tracking store's database file and write path.
   storage::SqliteRegistryStore registry_store((*sqlite)->database());
   registry::EventRecorder registry_events;
+  // Identities, grants, the audit log and the request gate (docs/security.md).
+  auto security = SecurityStack::Build(config, (*sqlite)->database(), clock);
+  if (!security.ok()) {
+    log::Error(security.status().message());
+    return 2;
+  }
+  (*security)->AuditRegistryEvents(registry_events);
+  if (Status s = (*security)->AuditStartup(config); !s.ok()) {
+    log::Error("cannot write the audit log: " + s.message());
+    return 1;
+  }
+  api::gate::RequestGate* gate = (*security)->gate.get();
   registry::RegistryService registry(registry_store, tracking, **artifacts, clock, registry_events);
   // Traces share the database and its group commit too.
   storage::SqliteTraceStore trace_store((*sqlite)->database());
@@ -237,6 +254,26 @@ int Serve(const Config& config) {
   api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics, &endpoint_router);
   api::v1::AddV1Routes(router, models, &inference_metrics);
 
+  // Security routes, then every route's access decision, then the gate in
+  // front of all of them.
+  api::admin::AddUserRoutes(router, *(*security)->identities, *(*security)->authenticator);
+  api::admin::AddGrantRoutes(router, *(*security)->authorizer);
+  api::gate::AddRouteListing(router);
+  if (Status s = api::mlflow::ApplyMlflowAccess(router, tracking, registry, traces); !s.ok()) {
+    if (config.auth) {
+      log::Error(s.message());
+      return 1;
+    }
+    log::Warn(s.message());
+  }
+  if (Status s = gate->Install(router); !s.ok()) {
+    if (config.auth) {
+      log::Error(s.message());
+      return 1;
+    }
+    log::Warn(s.message());
+  }
+
   net::HttpServerOptions http;
   http.host = config.host;
   http.port = static_cast<uint16_t>(config.port);
@@ -247,6 +284,9 @@ int Serve(const Config& config) {
   http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   http.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   http.access_log = config.access_log;
+  http.tls_cert_file = config.tls_cert_file;
+  http.tls_key_file = config.tls_key_file;
+  http.tls_client_ca_file = config.tls_client_ca_file;
   auto server = net::HttpServer::Create(http, router, pool, metrics);
   if (!server.ok()) {
     log::Error(server.status().message());
@@ -261,6 +301,9 @@ int Serve(const Config& config) {
     grpc_options.host = config.host;
     grpc_options.port = config.grpc_port;
     grpc_options.max_message_bytes = config.max_body_bytes;
+    grpc_options.tls_cert_file = config.tls_cert_file;
+    grpc_options.tls_key_file = config.tls_key_file;
+    grpc_options.tls_client_ca_file = config.tls_client_ca_file;
     auto started = api::grpcv2::GrpcServer::Start(grpc_options, {&grpc_service, &registry_grpc, &serving_grpc});
     if (!started.ok()) {
       log::Error(started.status().message());
@@ -268,10 +311,12 @@ int Serve(const Config& config) {
     }
     grpc_server = std::move(*started);
     // Logged before the HTTP line: whoever waits for that line knows both ports then.
-    log::Info("kiln gRPC (Open Inference Protocol) listening on grpc://" + config.host + ":" +
+    log::Info(std::string("kiln gRPC (Open Inference Protocol) listening on ") +
+              (grpc_server->tls() ? "grpcs://" : "grpc://") + config.host + ":" +
               std::to_string(grpc_server->port()));
   }
-  log::Info(std::string("kiln ") + KILN_VERSION + " listening on http://" + config.host + ":" +
+  log::Info(std::string("kiln ") + KILN_VERSION + " listening on " +
+            ((*server)->tls_enabled() ? "https://" : "http://") + config.host + ":" +
             std::to_string((*server)->port()) + " (data: " + config.data_dir + ", workers: " +
             std::to_string(workers) + ", io threads: " + std::to_string(http.io_threads) + ")");
   Status run = (*server)->Run();

@@ -341,7 +341,6 @@ Status RequestGate::Install(net::Router& router) {
   for (const net::Route* r : router.routes()) {
     if (r->access.kind == net::AccessKind::kUnset) missing += "\n  " + r->method + " " + r->pattern;
   }
-  if (!missing.empty()) return FailedPrecondition("routes without an access decision:" + missing);
   for (net::Route* r : router.mutable_routes()) {
     const net::Route* route = r;
     // Checking credentials may read the store (a cache miss) and a password
@@ -363,6 +362,7 @@ Status RequestGate::Install(net::Router& router) {
       };
     }
   }
+  if (!missing.empty()) return FailedPrecondition("routes without an access decision:" + missing);
   return Status::Ok();
 }
 

@@ -77,8 +77,8 @@ class RequestGate {
   RequestGate(const GateOptions& options, auth::Authenticator* authenticator, auth::Authorizer* authorizer,
               audit::AuditLog* audit);
 
-  // Every route must have a decision: FailedPrecondition naming those that
-  // do not. Then wraps every handler.
+  // Wraps every handler; then FailedPrecondition naming the routes without a
+  // decision, if any (the server refuses to start then).
   Status Install(net::Router& router);
 
   // Authenticates and authorizes a call on `objects` (empty: global scope)
