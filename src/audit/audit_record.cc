@@ -92,4 +92,14 @@ std::string CheckpointSignedText(const storage::StoredCheckpoint& c) {
                         {"key_id", c.key_id}});
 }
 
+std::string ExportLine(const storage::StoredAuditRecord& r) {
+  std::string line = r.json;
+  if (!line.empty() && line.back() == '}') {
+    line.pop_back();
+    if (line.size() > 1) line += ',';
+    line += "\"hash\":\"" + r.hash + "\"}";
+  }
+  return line;
+}
+
 }  // namespace kiln::audit

@@ -29,4 +29,9 @@ nlohmann::json RecordBody(const AuditEvent& event, size_t max_field_bytes,
 // {seq, hash, time, prev_signature, key_id}.
 std::string CheckpointSignedText(const storage::StoredCheckpoint& checkpoint);
 
+// One line of an export (and one element of GET /api/v1/audit): the stored
+// record's exact text with its hash added as the last member, so the hashed
+// bytes are recovered by cutting that member off again.
+std::string ExportLine(const storage::StoredAuditRecord& record);
+
 }  // namespace kiln::audit

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/audit_cmd.h"
 #include "cli/config.h"
 #include "cli/features_cmd.h"
 #include "cli/serve.h"
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterFeaturesCommands(app, features_options);
   kiln::cli::ValidateOptions validate_options;
   kiln::cli::RegisterValidateCommand(app, validate_options);
+  kiln::cli::AuditCmdOptions audit_options;
+  kiln::cli::RegisterAuditCommands(app, audit_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   }
   if (kiln::cli::FeaturesCommandChosen(app)) return kiln::cli::RunFeatures(app, features_options);
   if (kiln::cli::ValidateCommandChosen(app)) return kiln::cli::RunValidate(validate_options);
+  if (kiln::cli::AuditCommandChosen(app)) return kiln::cli::RunAudit(app, audit_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
