@@ -15,10 +15,12 @@
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
 #include "api/platform/platform_routes.h"
+#include "api/admin/audit_routes.h"
 #include "api/admin/grant_routes.h"
 #include "api/admin/user_routes.h"
 #include "api/gate/route_listing.h"
 #include "api/mlflow/mlflow_access.h"
+#include "audit/audited_endpoint_store.h"
 #include "cli/serve_security.h"
 #include "core/health_monitor.h"
 #include "core/log.h"
@@ -231,7 +233,14 @@ int Serve(const Config& config) {
   // Deployment endpoints: their models live in a repository of their own
   // (not listed by /v2/repository/index), loaded from the registry's copies.
   serving::ModelRepository endpoint_models("", model_resolver, batching);
-  storage::SqliteEndpointStore endpoint_store((*sqlite)->database());
+  storage::SqliteEndpointStore sqlite_endpoint_store((*sqlite)->database());
+  // What the rollout controller does by itself (steps, guardrail rollbacks) is audited too.
+  std::unique_ptr<audit::AuditedEndpointStore> audited_endpoint_store;
+  if ((*security)->audit) {
+    audited_endpoint_store = std::make_unique<audit::AuditedEndpointStore>(sqlite_endpoint_store, *(*security)->audit);
+  }
+  storage::EndpointStore& endpoint_store =
+      audited_endpoint_store ? static_cast<storage::EndpointStore&>(*audited_endpoint_store) : sqlite_endpoint_store;
   deploy::RouteTable route_table;
   deploy::EndpointServiceOptions endpoint_options;
   endpoint_options.tick_ms = config.rollout_tick_ms;
@@ -258,6 +267,9 @@ int Serve(const Config& config) {
   // front of all of them.
   api::admin::AddUserRoutes(router, *(*security)->identities, *(*security)->authenticator);
   api::admin::AddGrantRoutes(router, *(*security)->authorizer);
+  if ((*security)->audit != nullptr) {
+    api::admin::AddAuditRoutes(router, *(*security)->audit_store, *(*security)->audit);
+  }
   api::gate::AddRouteListing(router);
   if (Status s = api::mlflow::ApplyMlflowAccess(router, tracking, registry, traces); !s.ok()) {
     if (config.auth) {
