@@ -7,6 +7,7 @@
 #include "cli/config.h"
 #include "cli/features_cmd.h"
 #include "cli/serve.h"
+#include "cli/users_cmd.h"
 #include "cli/validate_cmd.h"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterFeaturesCommands(app, features_options);
   kiln::cli::ValidateOptions validate_options;
   kiln::cli::RegisterValidateCommand(app, validate_options);
+  kiln::cli::UsersOptions users_options;
+  kiln::cli::RegisterUserCommands(app, users_options);
   kiln::cli::AuditCmdOptions audit_options;
   kiln::cli::RegisterAuditCommands(app, audit_options);
 
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   }
   if (kiln::cli::FeaturesCommandChosen(app)) return kiln::cli::RunFeatures(app, features_options);
   if (kiln::cli::ValidateCommandChosen(app)) return kiln::cli::RunValidate(validate_options);
+  if (kiln::cli::UserCommandChosen(app)) return kiln::cli::RunUsers(app, users_options);
   if (kiln::cli::AuditCommandChosen(app)) return kiln::cli::RunAudit(app, audit_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
