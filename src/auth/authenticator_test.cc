@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
+#include "auth/password_hash.h"
+
 #include "auth/identity_test_util.h"
 
 namespace kiln::auth {
@@ -170,6 +175,35 @@ TEST_F(AuthenticatorTest, RepeatedFailuresAreRateLimitedEvenForTheRightPassword)
   EXPECT_EQ(Auth(BasicHeader("bob", "whatever-pass"), "10.0.0.5:77").status().code(), StatusCode::kResourceExhausted);
   clock_.now += 60000;
   EXPECT_TRUE(Auth(BasicHeader("alice", "alice-password-1"), "10.0.0.6:1").ok());
+}
+
+}  // namespace
+}  // namespace kiln::auth
+
+namespace kiln::auth {
+namespace {
+
+// Prints what a cached credential costs per request (no assertion: timings
+// are the benchmark's business, bench/auth/).
+TEST_F(AuthenticatorTest, CachedCredentialCostIsPrinted) {
+  AddUser("alice", "alice-password-1");
+  auto token = service_->CreateToken(NewToken{"alice", "", 0});
+  ASSERT_TRUE(token.ok());
+  const std::string basic = BasicHeader("alice", "alice-password-1");
+  const std::string bearer = "Bearer " + token->secret;
+  ASSERT_TRUE(Auth(basic).ok());
+  ASSERT_TRUE(Auth(bearer).ok());
+  for (const auto& [label, header] : {std::pair<const char*, std::string>{"basic", basic}, {"token", bearer}}) {
+    constexpr int kCalls = 20000;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(auth_->Authenticate(header, "10.0.0.1:1").ok());
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / kCalls;
+    std::printf("cached %s credential: %.2f us per Authenticate\n", label, us);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(HashPassword("a default-cost password").ok());
+  std::printf("one scrypt hash (ln=15, r=8, p=1; 32 MiB): %.1f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 }
 
 }  // namespace
