@@ -706,6 +706,18 @@ bool OwnedElsewhere(const std::string& normalized) {
   return false;
 }
 
+// With auth off the gate still locates a mutation's objects, for its audit
+// record, but decides nothing: a request the locator cannot resolve (a
+// missing run) then goes on to the handler, which answers it exactly as
+// without auth, instead of the locator's error.
+ObjectLocator DecideOnlyWithAuth(ObjectLocator inner) {
+  return [inner = std::move(inner)](const HttpRequest& req) -> Refs {
+    Refs found = inner(req);
+    if (!found.ok() && !req.access) return std::vector<ObjectRef>{};
+    return found;
+  };
+}
+
 }  // namespace
 
 bool IsMlflowPattern(const std::string& pattern) {
@@ -741,6 +753,7 @@ Status ApplyMlflowAccess(net::Router& router, tracking::TrackingService& trackin
       continue;
     }
     route->access = *rule;
+    if (route->access.locate) route->access.locate = DecideOnlyWithAuth(std::move(route->access.locate));
   }
   if (!unknown.empty()) return FailedPrecondition("MLflow routes without an access decision:" + unknown);
   return Status::Ok();

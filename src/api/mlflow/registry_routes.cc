@@ -13,10 +13,12 @@ using registry::RegistryService;
 
 namespace {
 
-// Who is asking, for the registry's event log: the HTTP basic-auth user (the
-// mlflow client sends one when MLFLOW_TRACKING_USERNAME is set), else the
-// X-Kiln-User header, else nobody.
+// Who is asking, for the registry's event log: with auth on, the
+// authenticated principal (never a header the caller chose); otherwise the
+// HTTP basic-auth user (the mlflow client sends one when
+// MLFLOW_TRACKING_USERNAME is set), else the X-Kiln-User header, else nobody.
 std::string ActorOf(const net::HttpRequest& req) {
+  if (req.access) return req.access->principal().name;
   std::string_view auth = req.Header("authorization");
   if (auth.size() > 6 && (auth.substr(0, 6) == "Basic " || auth.substr(0, 6) == "basic ")) {
     if (auto decoded = Base64Decode(auth.substr(6))) {
