@@ -167,15 +167,18 @@ def _mlflow(url: str, env: dict[str, str], script: str) -> subprocess.CompletedP
     return subprocess.run([sys.executable, "-c", script], env=full_env, capture_output=True, text=True, timeout=120)
 
 
-LOG_A_RUN = """
+LOG_A_RUN = r"""
 import mlflow
 from mlflow.tracking import MlflowClient
 exp = mlflow.create_experiment("tls-exp")
 with mlflow.start_run(experiment_id=exp) as run:
     mlflow.log_param("p", "1")
     mlflow.log_metric("m", 0.5)
+    # Streamed upload and download (the proxied artifact routes) over the same TLS settings.
+    mlflow.log_text("kiln over tls\n" * 200000, "notes/big.txt")
 got = MlflowClient().get_run(run.info.run_id)
 assert got.data.params == {"p": "1"} and got.data.metrics == {"m": 0.5}, got.data
+assert mlflow.artifacts.load_text(run.info.artifact_uri + "/notes/big.txt") == "kiln over tls\n" * 200000
 print("OK", exp)
 """
 
@@ -367,3 +370,4 @@ def test_sighup_reloads_the_certificate_for_new_connections(pki, tls_kiln, model
     # SIGHUP did not stop the server, and the new certificate serves requests.
     assert requests.get(srv.url + "/health", verify=str(pki.ca.path), timeout=10).status_code == 200
     assert srv.proc.poll() is None
+
