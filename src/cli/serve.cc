@@ -5,6 +5,7 @@
 
 #include "api/grpc/grpc_server.h"
 #include "api/grpc/inference_service.h"
+#include "api/feast/feast_access.h"
 #include "api/feast/feature_server_routes.h"
 #include "api/feast/historical_routes.h"
 #include "api/feast/registry_grpc_service.h"
@@ -12,8 +13,10 @@
 #include "api/mlflow/mlflow_routes.h"
 #include "api/mlflow/ui_routes.h"
 #include "api/v1/v1_routes.h"
+#include "api/v2/v2_access.h"
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
+#include "api/platform/platform_access.h"
 #include "api/platform/platform_routes.h"
 #include "api/admin/audit_routes.h"
 #include "api/admin/grant_routes.h"
@@ -162,14 +165,14 @@ int Serve(const Config& config) {
   // Feast's registry: its objects share the metadata database too.
   auto reg_store = std::make_unique<storage::SqliteFeatureRegistryStore>((*sqlite)->database());
   features::FeatureRegistry feature_registry(*reg_store, clock);
-  api::feast::RegistryGrpcService registry_grpc(feature_registry, pool);
+  api::feast::RegistryGrpcService registry_grpc(feature_registry, pool, gate);
   std::unique_ptr<features::Materializer> materializer =
       features::CreateMaterializer(feature_registry, **offline_engine, **online_store, clock, pool);
   features::OnlineLimits online_limits;
   online_limits.max_entity_rows = static_cast<size_t>(config.feature_max_rows);
   online_limits.default_project = config.feature_project;
   features::OnlineService online_service(feature_registry, **online_store, clock, online_limits);
-  api::feast::ServingGrpcService serving_grpc(online_service, pool);
+  api::feast::ServingGrpcService serving_grpc(online_service, pool, gate, &feature_registry, config.feature_project);
 
   net::Router router;
   api::AddOpsRoutes(router, health, metrics);
@@ -271,6 +274,10 @@ int Serve(const Config& config) {
     api::admin::AddAuditRoutes(router, *(*security)->audit_store, *(*security)->audit);
   }
   api::gate::AddRouteListing(router);
+  api::platform::ApplyPlatformAccess(router, **endpoints);
+  api::v2::ApplyV2Access(router, &endpoint_router);
+  api::v1::ApplyV1Access(router);
+  api::feast::ApplyFeastAccess(router, feature_registry, *materializer, config.feature_project);
   if (Status s = api::mlflow::ApplyMlflowAccess(router, tracking, registry, traces); !s.ok()) {
     if (config.auth) {
       log::Error(s.message());
@@ -306,7 +313,7 @@ int Serve(const Config& config) {
   }
   // The Open Inference Protocol over gRPC, on its own port; the same
   // repository, batchers, metrics and worker pool as the REST routes.
-  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router);
+  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router, gate);
   std::unique_ptr<api::grpcv2::GrpcServer> grpc_server;
   if (config.grpc_port >= 0) {
     api::grpcv2::GrpcServerOptions grpc_options;

@@ -224,7 +224,7 @@ net::HttpResponse Materialize(f::Materializer& materializer, const net::HttpRequ
   if (Status s = ParseBody(req, &body); !s.ok()) return FeastErrorResponse(s);
   f::MaterializeRequest m;
   m.incremental = incremental;
-  m.actor = kActor;
+  m.actor = req.access ? req.access->principal().name : kActor;
   if (Status s = GetString(body, "project", &m.project); !s.ok()) return FeastErrorResponse(s);
   if (Status s = GetStringList(body, "feature_views", &m.views); !s.ok()) return FeastErrorResponse(s);
   std::string version;
@@ -289,7 +289,10 @@ net::HttpResponse Materialize(f::Materializer& materializer, const net::HttpRequ
 
 void AddRoute(net::Router& router, const char* path, net::Handler handler) {
   net::Route& r = router.Add("POST", path, std::move(handler), net::Execution::kPool);
+  // A refusal by the request gate is Feast's own FeastPermissionError (403),
+  // so the SDK raises what it raises against Feast's permission checks.
   r.render_error = [](unsigned status, std::string_view, std::string_view message) {
+    if (status == 403) return ErrorWith(status, "FeastPermissionError", "Permission error:\n" + std::string(message));
     return ErrorWith(status, "FeastError", message);
   };
 }

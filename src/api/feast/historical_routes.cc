@@ -227,9 +227,13 @@ void AddMaterializeJobRoutes(net::Router& router, features::Materializer& materi
   };
   net::Route& list = router.Add(
       "GET", "/api/v1/features/materialize/jobs",
-      [&materializer](net::HttpRequest&) {
+      [&materializer](net::HttpRequest& req) {
         json jobs = json::array();
-        for (const auto& p : materializer.ListJobs()) jobs.push_back(JobJson(p));
+        for (const auto& p : materializer.ListJobs()) {
+          // With auth on, only the jobs of projects the caller may view.
+          if (req.access && !req.access->Allows({ObjectKind::kFeatureProject, p.project}, Role::kViewer)) continue;
+          jobs.push_back(JobJson(p));
+        }
         return net::HttpResponse::Json(200, json{{"jobs", jobs}}.dump(-1, ' ', false, json::error_handler_t::replace));
       },
       net::Execution::kInline);

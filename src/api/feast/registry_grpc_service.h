@@ -26,10 +26,15 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
+#include "api/gate/request_gate.h"
+#include "core/access.h"
 #include "core/worker_pool.h"
 #include "feast/registry/RegistryServer.grpc.pb.h"
 #include "features/feature_registry.h"
@@ -94,9 +99,36 @@ namespace kiln::api::feast {
   X(ListFeatures, ::feast::registry::ListFeaturesRequest, ::feast::registry::ListFeaturesResponse) \
   X(GetFeature, ::feast::registry::GetFeatureRequest, ::feast::registry::Feature)
 
+// Access (through the request gate, when one is given): Apply* and
+// ApplyMaterialization need editor on the project (a feature view's apply,
+// on the view), a first apply into a project that does not exist yet editor
+// on the global scope (the caller then manages the new project); Delete*
+// manager on the project (a view's, on the view); Get* viewer; lists of
+// feature views and features, and ListProjects, are filtered to what the
+// caller may view, other lists need viewer on the project; permissions need
+// manager on the project; Proto (the whole registry) viewer on the global
+// scope; Commit and Refresh any authenticated caller. Refusals are
+// UNAUTHENTICATED / PERMISSION_DENIED with Feast's FeastPermissionError detail.
 class RegistryGrpcService final : public ::feast::registry::RegistryServer::CallbackService {
  public:
-  RegistryGrpcService(features::FeatureRegistry& registry, WorkerPool& pool) : registry_(registry), pool_(pool) {}
+  // `gate` may be null: every call allowed, nothing audited.
+  RegistryGrpcService(features::FeatureRegistry& registry, WorkerPool& pool, gate::RequestGate* gate = nullptr)
+      : registry_(registry), pool_(pool), gate_(gate) {}
+
+  // What a call needs, decided from its request before it runs.
+  struct Policy {
+    bool authenticated_only = false;  // any authenticated caller; the method filters by the scope
+    Role least = Role::kViewer;
+    std::vector<ObjectRef> objects;  // empty: the global scope
+    bool mutation = false;
+    std::vector<ObjectRef> created;  // objects the call creates (the caller becomes their manager)
+  };
+  // Who is calling: the audit actor and, with auth on, the caller's scope
+  // (null when auth is off: everything visible).
+  struct Caller {
+    std::string actor;
+    std::shared_ptr<const AccessScope> access;
+  };
 
 #define KILN_DECLARE_RPC(Method, Req, Res) \
   ::grpc::ServerUnaryReactor* Method(::grpc::CallbackServerContext* ctx, const Req* req, Res* res) override;
@@ -106,12 +138,24 @@ class RegistryGrpcService final : public ::feast::registry::RegistryServer::Call
  private:
   ::grpc::ServerUnaryReactor* OnPool(::grpc::CallbackServerContext* ctx, std::function<::grpc::Status()> job);
 
-#define KILN_DECLARE_DO(Method, Req, Res) ::grpc::Status Do##Method(const Req& req, Res* res, const std::string& actor);
+#define KILN_DECLARE_DO(Method, Req, Res)                                      \
+  ::grpc::Status Do##Method(const Req& req, Res* res, const Caller& caller); \
+  Policy Policy##Method(const Req& req);
   KILN_FEAST_REGISTRY_RPCS(KILN_DECLARE_DO)
 #undef KILN_DECLARE_DO
 
+  // Admits the call through the gate, runs it, records its outcome.
+  ::grpc::Status Gated(::grpc::CallbackServerContext* ctx, const char* method, Policy policy,
+                       const google::protobuf::Message& request, const std::function<::grpc::Status(const Caller&)>& run);
+  // Policies shared by many methods.
+  Policy Apply(const std::string& project, std::optional<ObjectRef> object = std::nullopt);
+  static Policy Read(const std::string& project, Role least = Role::kViewer);
+  static Policy ReadView(const std::string& project, const std::string& view);
+  static Policy Filtered();
+
   features::FeatureRegistry& registry_;
   WorkerPool& pool_;
+  gate::RequestGate* gate_;
 };
 
 }  // namespace kiln::api::feast

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "api/feast/feast_access.h"
+#include "api/gate/grpc_gate.h"
 #include "api/grpc/grpc_status.h"
 
 namespace kiln::api::feast {
@@ -101,9 +103,20 @@ Status Encode(const f::OnlineResult& result, fs::GetOnlineFeaturesResponse* res)
                                                                   fs::GetOnlineFeaturesResponse* res) {
   auto* reactor = ctx->DefaultReactor();
   // The call stays open until Finish, so req and res outlive the job.
-  bool accepted = pool_.TrySubmit([this, reactor, req, res] {
+  bool accepted = pool_.TrySubmit([this, ctx, reactor, req, res] {
     auto decoded = Decode(*req);
     if (!decoded.ok()) return reactor->Finish(grpcv2::ToGrpcStatus(decoded.status()));
+    if (gate_ != nullptr) {
+      std::vector<ObjectRef> objects;
+      if (registry_ != nullptr) {
+        objects = OnlineReadObjects(*registry_, default_project_, decoded->project, decoded->feature_service,
+                                    decoded->features);
+      }
+      // Without a registry nothing names the views: the global scope.
+      gate::GrpcAdmitted admitted = gate::AdmitGrpc(gate_, *ctx, "feast", "/feast.serving.ServingService/GetOnlineFeatures",
+                                                    Role::kViewer, std::move(objects), false, "");
+      if (!admitted.status.ok()) return reactor->Finish(admitted.status);
+    }
     auto result = online_.GetOnlineFeatures(*decoded);
     if (!result.ok()) return reactor->Finish(grpcv2::ToGrpcStatus(result.status()));
     reactor->Finish(grpcv2::ToGrpcStatus(Encode(*result, res)));

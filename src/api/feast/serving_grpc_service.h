@@ -15,15 +15,27 @@
 // Thread-safety: gRPC calls it concurrently; it holds no mutable state.
 #pragma once
 
+#include <string>
+
+#include "api/gate/request_gate.h"
 #include "core/worker_pool.h"
 #include "feast/serving/ServingService.grpc.pb.h"
+#include "features/feature_registry.h"
 #include "features/online_service.h"
 
 namespace kiln::api::feast {
 
+// Access (through the request gate, when one is given): GetOnlineFeatures
+// needs viewer on every feature view it reads (a grant on the project covers
+// its views), resolved with `registry` as /get-online-features resolves
+// them; GetFeastServingInfo is public, like the health probes.
 class ServingGrpcService final : public ::feast::serving::ServingService::CallbackService {
  public:
-  ServingGrpcService(features::OnlineService& online, WorkerPool& pool) : online_(online), pool_(pool) {}
+  // `gate` may be null (everything allowed); with a gate, `registry` names
+  // the views a request reads and must be set too.
+  ServingGrpcService(features::OnlineService& online, WorkerPool& pool, gate::RequestGate* gate = nullptr,
+                     features::FeatureRegistry* registry = nullptr, std::string default_project = {})
+      : online_(online), pool_(pool), gate_(gate), registry_(registry), default_project_(std::move(default_project)) {}
 
   ::grpc::ServerUnaryReactor* GetFeastServingInfo(::grpc::CallbackServerContext* ctx,
                                                   const ::feast::serving::GetFeastServingInfoRequest* req,
@@ -35,6 +47,9 @@ class ServingGrpcService final : public ::feast::serving::ServingService::Callba
  private:
   features::OnlineService& online_;
   WorkerPool& pool_;
+  gate::RequestGate* gate_;
+  features::FeatureRegistry* registry_;
+  const std::string default_project_;
 };
 
 }  // namespace kiln::api::feast

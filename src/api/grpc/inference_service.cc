@@ -4,7 +4,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 
+#include "api/gate/grpc_gate.h"
 #include "api/grpc/grpc_status.h"
 #include "api/grpc/load_request.h"
 #include "api/grpc/model_info.h"
@@ -54,13 +57,16 @@ std::optional<StatusOr<serving::RoutedInference>> InferenceService::RouteEndpoin
 
 ServerUnaryReactor* InferenceService::ModelReady(CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
                                                  inference::ModelReadyResponse* res) {
-  // Not an inference: the routed call's finished() stays uncalled.
-  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
-    res->set_ready(routed->ok());
-    return Answer(ctx, Status::Ok());
-  }
-  res->set_ready(repo_.Get(req->name(), req->version()).ok());
-  return Answer(ctx, Status::Ok());
+  return Gated(ctx, "/inference.GRPCInferenceService/ModelReady", {req->name(), req->version()},
+               [this, ctx, req, res](const AccessScope*) {
+                 // Not an inference: the routed call's finished() stays uncalled.
+                 if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+                   res->set_ready(routed->ok());
+                   return Status::Ok();
+                 }
+                 res->set_ready(repo_.Get(req->name(), req->version()).ok());
+                 return Status::Ok();
+               });
 }
 
 ServerUnaryReactor* InferenceService::ServerMetadata(CallbackServerContext* ctx,
@@ -75,35 +81,70 @@ ServerUnaryReactor* InferenceService::ServerMetadata(CallbackServerContext* ctx,
 ServerUnaryReactor* InferenceService::ModelMetadata(CallbackServerContext* ctx,
                                                     const inference::ModelMetadataRequest* req,
                                                     inference::ModelMetadataResponse* res) {
-  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
-    if (!routed->ok()) return Answer(ctx, routed->status());
-    FillServedModelMetadata(*(*routed)->model, req->name(), res);
-    return Answer(ctx, Status::Ok());
-  }
-  return Answer(ctx, FillModelMetadata(repo_, req->name(), req->version(), res));
+  return Gated(ctx, "/inference.GRPCInferenceService/ModelMetadata", {req->name(), req->version()},
+               [this, ctx, req, res](const AccessScope*) {
+                 if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+                   if (!routed->ok()) return routed->status();
+                   FillServedModelMetadata(*(*routed)->model, req->name(), res);
+                   return Status::Ok();
+                 }
+                 return FillModelMetadata(repo_, req->name(), req->version(), res);
+               });
 }
 
 ServerUnaryReactor* InferenceService::ModelConfig(CallbackServerContext* ctx, const inference::ModelConfigRequest* req,
                                                   inference::ModelConfigResponse* res) {
-  if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
-    if (!routed->ok()) return Answer(ctx, routed->status());
-    FillServedModelConfig(*(*routed)->model, req->name(), res->mutable_config());
-    return Answer(ctx, Status::Ok());
-  }
-  return Answer(ctx, FillModelConfig(repo_, req->name(), req->version(), res->mutable_config()));
+  return Gated(ctx, "/inference.GRPCInferenceService/ModelConfig", {req->name(), req->version()},
+               [this, ctx, req, res](const AccessScope*) {
+                 if (auto routed = RouteEndpoint(ctx, req->name(), req->version())) {
+                   if (!routed->ok()) return routed->status();
+                   FillServedModelConfig(*(*routed)->model, req->name(), res->mutable_config());
+                   return Status::Ok();
+                 }
+                 return FillModelConfig(repo_, req->name(), req->version(), res->mutable_config());
+               });
 }
+
+// Every model's statistics (no name) or the index: only the models the
+// caller may view, dropped before anything is counted.
+namespace {
+
+std::optional<std::set<std::string>> VisibleModels(const AccessScope* scope) {
+  if (scope == nullptr) return std::nullopt;
+  auto ids = scope->Visible(ObjectKind::kRegisteredModel);
+  if (!ids) return std::nullopt;
+  return std::set<std::string>(ids->begin(), ids->end());
+}
+
+template <class Repeated>
+void KeepVisible(const std::optional<std::set<std::string>>& visible, Repeated* items) {
+  if (!visible) return;
+  for (int i = items->size() - 1; i >= 0; --i) {
+    if (!visible->count(items->Get(i).name())) items->DeleteSubrange(i, 1);
+  }
+}
+
+}  // namespace
 
 ServerUnaryReactor* InferenceService::ModelStatistics(CallbackServerContext* ctx,
                                                       const inference::ModelStatisticsRequest* req,
                                                       inference::ModelStatisticsResponse* res) {
-  return Answer(ctx, FillModelStatistics(repo_, req->name(), req->version(), res));
+  return Gated(ctx, "/inference.GRPCInferenceService/ModelStatistics", {req->name(), req->version()},
+               [this, req, res](const AccessScope* scope) {
+                 Status s = FillModelStatistics(repo_, req->name(), req->version(), res);
+                 if (s.ok() && req->name().empty()) KeepVisible(VisibleModels(scope), res->mutable_model_stats());
+                 return s;
+               });
 }
 
 ServerUnaryReactor* InferenceService::RepositoryIndex(CallbackServerContext* ctx,
                                                       const inference::RepositoryIndexRequest* req,
                                                       inference::RepositoryIndexResponse* res) {
-  FillRepositoryIndex(repo_, req->ready(), res);
-  return Answer(ctx, Status::Ok());
+  return Gated(ctx, "/inference.GRPCInferenceService/RepositoryIndex", {}, [this, req, res](const AccessScope* scope) {
+    FillRepositoryIndex(repo_, req->ready(), res);
+    KeepVisible(VisibleModels(scope), res->mutable_models());
+    return Status::Ok();
+  });
 }
 
 ServerUnaryReactor* InferenceService::OnPool(CallbackServerContext* ctx, std::function<Status()> job) {
@@ -119,6 +160,17 @@ ServerUnaryReactor* InferenceService::OnPool(CallbackServerContext* ctx, std::fu
 ServerUnaryReactor* InferenceService::RepositoryModelLoad(CallbackServerContext* ctx,
                                                           const inference::RepositoryModelLoadRequest* req,
                                                           inference::RepositoryModelLoadResponse*) {
+  if (gate_ != nullptr) {
+    Need need;
+    need.admin = true;
+    need.mutation = true;
+    return Gated(ctx, "/inference.GRPCInferenceService/RepositoryModelLoad", need, [this, req](const AccessScope*) {
+      auto decoded = DecodeLoadRequest(*req);
+      if (!decoded.ok()) return decoded.status();
+      return decoded->model_uri.empty() ? repo_.Load(req->model_name(), decoded->override)
+                                        : repo_.LoadUri(req->model_name(), decoded->model_uri);
+    });
+  }
   auto decoded = DecodeLoadRequest(*req);
   if (!decoded.ok()) return Answer(ctx, decoded.status());
   auto load = std::make_shared<LoadRequest>(std::move(*decoded));
@@ -130,11 +182,75 @@ ServerUnaryReactor* InferenceService::RepositoryModelLoad(CallbackServerContext*
 ServerUnaryReactor* InferenceService::RepositoryModelUnload(CallbackServerContext* ctx,
                                                             const inference::RepositoryModelUnloadRequest* req,
                                                             inference::RepositoryModelUnloadResponse*) {
+  if (gate_ != nullptr) {
+    Need need;
+    need.admin = true;
+    need.mutation = true;
+    return Gated(ctx, "/inference.GRPCInferenceService/RepositoryModelUnload", need,
+                 [this, req](const AccessScope*) { return repo_.Unload(req->model_name()); });
+  }
   return OnPool(ctx, [this, name = req->model_name()] { return repo_.Unload(name); });
+}
+
+std::vector<ObjectRef> InferenceService::ObjectsOf(const std::string& model, const std::string& version) const {
+  if (endpoints_ && version.empty() && endpoints_->Route(model, {}).has_value()) {
+    return {{ObjectKind::kEndpoint, model}};
+  }
+  return {{ObjectKind::kRegisteredModel, model}};
+}
+
+ServerUnaryReactor* InferenceService::Gated(CallbackServerContext* ctx, const char* method, Need need,
+                                            std::function<Status(const AccessScope*)> body) {
+  // Reads with auth off: nothing to check or record, so no detour via the pool.
+  if (gate_ == nullptr || (!gate_->auth_enabled() && !need.mutation)) return Answer(ctx, body(nullptr));
+  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Authentication may read the identity store: not on gRPC's thread.
+  auto job = [this, ctx, reactor, method, need = std::move(need), body = std::move(body)] {
+    gate::GrpcAdmitted admitted;
+    if (need.admin) {
+      admitted = gate::AdmitGrpc(gate_, *ctx, "v2", method, Role::kAdmin, {}, need.mutation, "");
+    } else if (need.model.empty()) {
+      admitted = gate::AdmitGrpcAuthenticated(gate_, *ctx, "v2", method);
+    } else {
+      admitted = gate::AdmitGrpc(gate_, *ctx, "v2", method, Role::kViewer, ObjectsOf(need.model, need.version), false, "");
+    }
+    if (!admitted.status.ok()) return reactor->Finish(admitted.status);
+    Status s = body(admitted.admission.access.get());
+    ::grpc::Status outcome = ToGrpcStatus(s);
+    if (need.mutation) gate::CompleteGrpc(gate_, admitted, outcome, "", {});
+    reactor->Finish(outcome);
+  };
+  if (!pool_.TrySubmit(std::move(job))) {
+    reactor->Finish(ToGrpcStatus(Unavailable("the server is busy (worker queue full); retry later")));
+  }
+  return reactor;
 }
 
 ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, const inference::ModelInferRequest* req,
                                                  inference::ModelInferResponse* res) {
+  ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (gate_ == nullptr || !gate_->auth_enabled()) {
+    Infer(ctx, req, res, reactor);
+    return reactor;
+  }
+  // Admitted on the pool (authentication may read the identity store), then
+  // queued at the batcher from there as without a gate.
+  auto job = [this, ctx, req, res, reactor] {
+    gate::GrpcAdmitted admitted =
+        gate::AdmitGrpc(gate_, *ctx, "v2", "/inference.GRPCInferenceService/ModelInfer", Role::kViewer,
+                        ObjectsOf(req->model_name(), req->model_version()), false, "");
+    if (!admitted.status.ok()) return reactor->Finish(admitted.status);
+    Infer(ctx, req, res, reactor);
+  };
+  if (!pool_.TrySubmit(std::move(job))) {
+    reactor->Finish(ToGrpcStatus(Unavailable("the server is busy (worker queue full); retry later")));
+  }
+  return reactor;
+}
+
+void InferenceService::Infer(CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+                             inference::ModelInferResponse* res, ServerUnaryReactor* reactor) {
+  auto answer = [reactor](const Status& s) { reactor->Finish(ToGrpcStatus(s)); };
   std::shared_ptr<const serving::ServedModel> served;
   std::string model_name;
   std::function<void(std::vector<serving::Tensor>)> observe_inputs;
@@ -142,7 +258,7 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
   // server_error for the codes the REST mapping makes 5xx.
   std::function<void(const Status&)> ended = [](const Status&) {};
   if (auto routed = RouteEndpoint(ctx, req->model_name(), req->model_version())) {
-    if (!routed->ok()) return Answer(ctx, routed->status());
+    if (!routed->ok()) return answer(routed->status());
     served = std::move((*routed)->model);
     model_name = std::move((*routed)->endpoint);
     observe_inputs = std::move((*routed)->inputs);
@@ -152,15 +268,15 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
     };
   } else {
     auto model = repo_.Get(req->model_name(), req->model_version());
-    if (!model.ok()) return Answer(ctx, model.status());
+    if (!model.ok()) return answer(model.status());
     served = *model;
     model_name = served->name;
   }
   auto record = std::make_shared<v2::InferenceRecord>(metrics_, served);
-  auto fail = [record, ctx, &ended](const Status& s) {
+  auto fail = [record, &answer, &ended](const Status& s) {
     record->Finish(v2::OutcomeOf(s));
     ended(s);
-    return Answer(ctx, s);
+    answer(s);
   };
   auto decoded = DecodeInferRequest(*req);
   if (!decoded.ok()) return fail(decoded.status());
@@ -180,7 +296,6 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
   };
   auto plan = std::make_shared<Plan>(Plan{std::move(decoded->id), std::move(decoded->outputs), decoded->raw,
                                           std::move(model_name), std::to_string(served->version), std::move(ended)});
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
   Status queued = served->batcher->Submit(
       std::move(decoded->inputs),
       [served, record, plan, rows, reactor, res](StatusOr<std::vector<serving::Tensor>> out,
@@ -213,7 +328,6 @@ ServerUnaryReactor* InferenceService::ModelInfer(CallbackServerContext* ctx, con
     plan->ended(queued);
     reactor->Finish(ToGrpcStatus(queued));
   }
-  return reactor;
 }
 
 }  // namespace kiln::api::grpcv2

@@ -18,6 +18,15 @@
 // ModelReady, ModelMetadata and ModelConfig answer for the model the
 // endpoint routes to.
 //
+// Access (through the request gate, when one is given): ServerLive,
+// ServerReady and ServerMetadata are public (probes); a model's ready,
+// metadata, config, statistics and infer need viewer on the endpoint of that
+// name (when it is one and no version is asked) or on the registered model
+// of that name; the repository index and all-model statistics list only the
+// models the caller may view; load and unload are for administrators. With a
+// gate the admission (which may read the identity store) runs on the worker
+// pool before the call's own work.
+//
 // Ownership: borrows the repository, metrics (may be null), pool and
 // endpoints (may be null), which must outlive the gRPC server this service is
 // registered with.
@@ -28,6 +37,11 @@
 #include <optional>
 #include <string>
 
+#include <functional>
+#include <vector>
+
+#include "api/gate/request_gate.h"
+#include "core/access.h"
 #include "core/worker_pool.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "serving/endpoint_router.h"
@@ -38,13 +52,16 @@ namespace kiln::api::grpcv2 {
 
 class InferenceService final : public inference::GRPCInferenceService::CallbackService {
  public:
+  // `gate` may be null: every call allowed, nothing audited.
   InferenceService(serving::ModelRepository& repository, serving::InferenceMetrics* metrics, WorkerPool& pool,
-                   std::string server_version, const serving::EndpointRouter* endpoints = nullptr)
+                   std::string server_version, const serving::EndpointRouter* endpoints = nullptr,
+                   gate::RequestGate* gate = nullptr)
       : repo_(repository),
         metrics_(metrics),
         pool_(pool),
         server_version_(std::move(server_version)),
-        endpoints_(endpoints) {}
+        endpoints_(endpoints),
+        gate_(gate) {}
 
   ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest* req,
                                          inference::ServerLiveResponse* res) override;
@@ -87,11 +104,30 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                                                                   const std::string& name,
                                                                   const std::string& version) const;
 
+  // What a gated call needs: viewer on `model` (empty: any authenticated
+  // caller, who then sees only what `scope` allows), or admin.
+  struct Need {
+    std::string model;
+    std::string version;
+    bool admin = false;
+    bool mutation = false;
+  };
+  // Answers the call with `body`'s status once the gate admits it: inline
+  // without a gate, on the worker pool with one. `body` gets the caller's
+  // scope (null: auth off, everything visible).
+  ::grpc::ServerUnaryReactor* Gated(::grpc::CallbackServerContext* ctx, const char* method, Need need,
+                                    std::function<Status(const AccessScope* scope)> body);
+  std::vector<ObjectRef> ObjectsOf(const std::string& model, const std::string& version) const;
+  // The inference itself; finishes `reactor` (now, or from the batcher).
+  void Infer(::grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+             inference::ModelInferResponse* res, ::grpc::ServerUnaryReactor* reactor);
+
   serving::ModelRepository& repo_;
   serving::InferenceMetrics* metrics_;
   WorkerPool& pool_;
   const std::string server_version_;
   const serving::EndpointRouter* endpoints_;
+  gate::RequestGate* gate_;
 };
 
 }  // namespace kiln::api::grpcv2
