@@ -371,3 +371,23 @@ def test_sighup_reloads_the_certificate_for_new_connections(pki, tls_kiln, model
     assert requests.get(srv.url + "/health", verify=str(pki.ca.path), timeout=10).status_code == 200
     assert srv.proc.poll() is None
 
+
+
+@pytest.mark.parametrize("case", ["missing-cert", "key-of-another-cert", "ca-without-cert"])
+def test_unusable_tls_files_refuse_the_start_and_name_the_file(pki, tmp_path, case):
+    from conftest import kiln_binary
+
+    other_cert, other_key = pki.ca.issue(tmp_path, "other", "localhost", 9001, server=True)
+    args, named = {
+        "missing-cert": (["--tls-cert-file", str(tmp_path / "nope.pem"), "--tls-key-file", str(pki.server_key)],
+                         "nope.pem"),
+        "key-of-another-cert": (["--tls-cert-file", str(pki.server_cert), "--tls-key-file", str(other_key)],
+                                "other.key"),
+        "ca-without-cert": (["--tls-client-ca-file", str(pki.ca.path)], "--tls-cert-file"),
+    }[case]
+    done = subprocess.run([str(kiln_binary()), "serve", "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0",
+                           "--data-dir", str(tmp_path / "data"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0, done.stderr
+    assert named in done.stderr and "listening on" not in done.stderr, done.stderr
+
