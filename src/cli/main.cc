@@ -6,6 +6,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/config.h"
 #include "cli/features_cmd.h"
+#include "cli/grants_cmd.h"
 #include "cli/serve.h"
 #include "cli/users_cmd.h"
 #include "cli/validate_cmd.h"
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterUserCommands(app, users_options);
   kiln::cli::AuditCmdOptions audit_options;
   kiln::cli::RegisterAuditCommands(app, audit_options);
+  kiln::cli::GrantsOptions grants_options;
+  kiln::cli::RegisterGrantsCommands(app, grants_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   if (kiln::cli::ValidateCommandChosen(app)) return kiln::cli::RunValidate(validate_options);
   if (kiln::cli::UserCommandChosen(app)) return kiln::cli::RunUsers(app, users_options);
   if (kiln::cli::AuditCommandChosen(app)) return kiln::cli::RunAudit(app, audit_options);
+  if (kiln::cli::GrantsCommandChosen(app)) return kiln::cli::RunGrants(app, grants_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
