@@ -176,6 +176,10 @@ def test_tokens_create_use_revoke_and_expire(secured):
                       timeout=30)
     assert r.status_code == 201, r.text
     carol = ("carol", "carol-password-1")
+    # Creating experiments needs editor on the global scope (viewer is the default role).
+    r = requests.post(url + "/api/v1/grants", json={"subject_kind": "user", "subject": "carol", "object_kind": "global",
+                                                   "role": "editor"}, auth=admin, timeout=30)
+    assert r.status_code in (200, 201), r.text
     r = requests.post(url + "/api/v1/tokens", json={"name": "laptop"}, auth=carol, timeout=30)
     assert r.status_code == 201, r.text
     created = r.json()
@@ -205,8 +209,9 @@ def test_tokens_create_use_revoke_and_expire(secured):
 
     r = requests.delete(url + f"/api/v1/tokens/{token_id}", auth=carol, timeout=30)
     assert r.status_code == 200 and r.json()["token"]["revoked_ms"] > 0
+    # The reason (revoked, expired) goes to the audit log, not to the caller.
     r = search(url, headers=bearer(secret))
-    assert r.status_code == 401 and "revoked" in r.json()["message"]
+    assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED"
     with _env(MLFLOW_TRACKING_TOKEN=secret):
         with pytest.raises(MlflowException) as e:
             MlflowClient(url).get_experiment(exp_id)
@@ -218,8 +223,7 @@ def test_tokens_create_use_revoke_and_expire(secured):
     short = r.json()
     assert search(url, headers=bearer(short["secret"])).status_code == 200
     time.sleep(max(0.0, short["token"]["expires_ms"] / 1000 - time.time()) + 0.3)
-    r = search(url, headers=bearer(short["secret"]))
-    assert r.status_code == 401 and "expired" in r.json()["message"]
+    assert search(url, headers=bearer(short["secret"])).status_code == 401
 
     # An unknown token is refused like any bad credential.
     assert search(url, headers=bearer("kiln_" + "0" * 64)).status_code == 401
