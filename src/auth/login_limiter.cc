@@ -37,8 +37,17 @@ int64_t LoginLimiter::BlockedFor(const std::string& key, int64_t now) const {
 }
 
 Status LoginLimiter::Check(std::string_view user, std::string_view source) {
+  if (size_.load(std::memory_order_acquire) == 0) return Status::Ok();
   const int64_t now = clock_.NowMillis();
   std::lock_guard lock(mu_);
+  // Few counters: drop the expired ones, so the lock-free fast path comes back
+  // once a burst of failures has aged out.
+  if (counters_.size() < 1024) {
+    for (auto it = counters_.begin(); it != counters_.end();) {
+      it = now >= it->second.window_start_ms + window_ms_ ? counters_.erase(it) : std::next(it);
+    }
+    size_.store(counters_.size(), std::memory_order_release);
+  }
   int64_t wait = BlockedFor("s:" + SourceHost(source), now);
   if (!user.empty()) wait = std::max(wait, BlockedFor("u:" + std::string(user), now));
   if (wait == 0) return Status::Ok();
@@ -78,11 +87,14 @@ void LoginLimiter::RecordFailure(std::string_view user, std::string_view source)
   std::lock_guard lock(mu_);
   Bump("s:" + SourceHost(source), now);
   if (!user.empty()) Bump("u:" + std::string(user), now);
+  size_.store(counters_.size(), std::memory_order_release);
 }
 
 void LoginLimiter::RecordSuccess(std::string_view user) {
+  if (size_.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock(mu_);
   counters_.erase("u:" + std::string(user));
+  size_.store(counters_.size(), std::memory_order_release);
 }
 
 }  // namespace kiln::auth

@@ -15,6 +15,7 @@
 // call is a few map operations).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -54,6 +55,9 @@ class LoginLimiter {
   const size_t max_keys_;
   std::mutex mu_;
   std::unordered_map<std::string, Counter> counters_;  // "u:<name>" / "s:<host>"; guarded by mu_
+  // counters_.size(), readable without the lock: with no failure on record
+  // (the normal case) Check() costs one atomic load.
+  std::atomic<size_t> size_{0};
 };
 
 }  // namespace kiln::auth

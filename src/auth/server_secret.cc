@@ -1,8 +1,11 @@
 #include "auth/server_secret.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,12 +81,58 @@ std::unique_ptr<ServerSecret> ServerSecret::FromBytes(std::string key) {
   return std::unique_ptr<ServerSecret>(new ServerSecret(std::move(key)));
 }
 
+namespace {
+
+// OpenSSL 3's one-shot HMAC() fetches the algorithm and keys a context on
+// every call (microseconds). This is on every request's path (the credential
+// cache key), so each thread keeps a keyed context and re-initialises it
+// with the same key, which skips both.
+struct ThreadMac {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  std::string key;  // the key ctx holds
+  ~ThreadMac() {
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    OPENSSL_cleanse(key.data(), key.size());
+  }
+};
+
+bool KeyedContext(ThreadMac& t, const std::string& key) {
+  if (t.ctx != nullptr && t.key.size() == key.size() && CRYPTO_memcmp(t.key.data(), key.data(), key.size()) == 0) {
+    return EVP_MAC_init(t.ctx, nullptr, 0, nullptr) == 1;
+  }
+  if (t.mac == nullptr) t.mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (t.mac == nullptr) return false;
+  EVP_MAC_CTX_free(t.ctx);
+  t.ctx = EVP_MAC_CTX_new(t.mac);
+  if (t.ctx == nullptr) return false;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(t.ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+    EVP_MAC_CTX_free(t.ctx);
+    t.ctx = nullptr;
+    return false;
+  }
+  t.key = key;
+  return true;
+}
+
+}  // namespace
+
 std::string ServerSecret::HmacHex(std::string_view data) const {
+  thread_local ThreadMac t;
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
+  size_t len = 0;
+  if (KeyedContext(t, key_) && EVP_MAC_update(t.ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+      EVP_MAC_final(t.ctx, mac, &len, sizeof(mac)) == 1) {
+    return Hex(mac, len);
+  }
+  // The cached context failed (out of memory): the one-shot path.
+  unsigned int one_shot = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), mac, &len);
-  return Hex(mac, len);
+       data.size(), mac, &one_shot);
+  return Hex(mac, one_shot);
 }
 
 std::string RandomHex(size_t bytes) {
