@@ -439,12 +439,9 @@ Policy RegistryGrpcService::PolicyApplyPermission(const fr::ApplyPermissionReque
   if (p.created.empty()) p.least = Role::kManager;
   return p;
 }
-Policy RegistryGrpcService::PolicyGetPermission(const fr::GetPermissionRequest& r) {
-  return Read(r.project(), Role::kManager);
-}
-Policy RegistryGrpcService::PolicyListPermissions(const fr::ListPermissionsRequest& r) {
-  return Read(r.project(), Role::kManager);
-}
+// Reading them is not: `feast apply` lists them to plan every change.
+Policy RegistryGrpcService::PolicyGetPermission(const fr::GetPermissionRequest& r) { return Read(r.project()); }
+Policy RegistryGrpcService::PolicyListPermissions(const fr::ListPermissionsRequest& r) { return Read(r.project()); }
 Policy RegistryGrpcService::PolicyDeletePermission(const fr::DeletePermissionRequest& r) {
   return Deleting(ProjectRef(r.project()));
 }

@@ -105,8 +105,8 @@ namespace kiln::api::feast {
 // on the global scope (the caller then manages the new project); Delete*
 // manager on the project (a view's, on the view); Get* viewer; lists of
 // feature views and features, and ListProjects, are filtered to what the
-// caller may view, other lists need viewer on the project; permissions need
-// manager on the project; Proto (the whole registry) viewer on the global
+// caller may view, other lists need viewer on the project; applying and
+// deleting Feast permission objects need manager on the project; Proto (the whole registry) viewer on the global
 // scope; Commit and Refresh any authenticated caller. Refusals are
 // UNAUTHENTICATED / PERMISSION_DENIED with Feast's FeastPermissionError detail.
 class RegistryGrpcService final : public ::feast::registry::RegistryServer::CallbackService {
