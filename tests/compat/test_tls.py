@@ -391,3 +391,58 @@ def test_unusable_tls_files_refuse_the_start_and_name_the_file(pki, tmp_path, ca
     assert done.returncode != 0, done.stderr
     assert named in done.stderr and "listening on" not in done.stderr, done.stderr
 
+
+def test_with_auth_on_tls_clients_pass_a_token(pki, tls_kiln, model_repo, tmp_path):
+    root, X, booster = model_repo
+    password = "tls-admin-password"
+    pw_file = tmp_path / "admin-pw"
+    pw_file.write_text(password + "\n")
+    srv = tls_kiln(pki, "--auth", "--admin-password-file", str(pw_file), "--model-repository", str(root),
+                   "--grpc-port", "0")
+    ca = str(pki.ca.path)
+    admin = ("admin", password)
+    r = requests.post(srv.url + "/api/v1/users", json={"name": "svc-infer", "password": "svc-infer-password-1"},
+                      auth=admin, verify=ca, timeout=30)
+    assert r.status_code in (200, 201), r.text
+    r = requests.post(srv.url + "/api/v1/tokens", json={"user": "svc-infer", "name": "tls"}, auth=admin,
+                      verify=ca, timeout=30)
+    assert r.status_code == 201, r.text
+    token = r.json()["secret"]
+    expected = booster.predict(xgb.DMatrix(X))
+
+    http = httpclient.InferenceServerClient(url=srv.url.removeprefix("https://"), ssl=True,
+                                            ssl_options={"ca_certs": ca})
+    try:
+        inp = httpclient.InferInput("input-0", list(X.shape), "FP32")
+        inp.set_data_from_numpy(X)
+        got = http.infer("xgb", [inp], headers={"Authorization": f"Bearer {token}"}).as_numpy("output-0")
+        _close(got, expected)
+        with pytest.raises(InferenceServerException) as err:
+            http.infer("xgb", [inp])  # no token
+        assert "401" in str(err.value.status()) or "UNAUTHENTICATED" in str(err.value), err.value
+    finally:
+        http.close()
+
+    grpc = grpcclient.InferenceServerClient(url=f"127.0.0.1:{srv.grpc_port}", ssl=True, root_certificates=ca)
+    try:
+        inp = grpcclient.InferInput("input-0", list(X.shape), "FP32")
+        inp.set_data_from_numpy(X)
+        got = grpc.infer("xgb", [inp], headers={"authorization": f"Bearer {token}"}).as_numpy("output-0")
+        _close(got, expected)
+        with pytest.raises(InferenceServerException) as err:
+            grpc.infer("xgb", [inp])
+        assert err.value.status() == "StatusCode.UNAUTHENTICATED", err.value
+        with pytest.raises(InferenceServerException) as err:
+            grpc.infer("xgb", [inp], headers={"authorization": "Bearer not-a-token"})
+        assert err.value.status() == "StatusCode.UNAUTHENTICATED", err.value
+    finally:
+        grpc.close()
+
+    # mlflow over https with a token (MLFLOW_TRACKING_TOKEN) and with Basic.
+    r = requests.post(srv.url + "/api/v1/tokens", json={"name": "mlflow"}, auth=admin, verify=ca, timeout=30)
+    assert r.status_code == 201, r.text
+    done = _mlflow(srv.url, {"MLFLOW_TRACKING_SERVER_CERT_PATH": ca, "MLFLOW_TRACKING_TOKEN": r.json()["secret"]},
+                   LOG_A_RUN)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stderr[-3000:]
+    done = _mlflow(srv.url, {"MLFLOW_TRACKING_SERVER_CERT_PATH": ca}, LOG_A_RUN.replace("tls-exp", "tls-anon"))
+    assert done.returncode != 0 and "UNAUTHENTICATED" in done.stderr, done.stderr[-3000:]
