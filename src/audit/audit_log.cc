@@ -68,8 +68,7 @@ class AuditLog::Impl {
     if (e.time_ms == 0) e.time_ms = clock_.NowMillis();
     if (e.actor.empty()) e.actor = "anonymous";
     Pending p;
-    p.body = RecordBody(e, options_.max_field_bytes, [this](std::string_view s) { return Hmac(s); });
-    p.body["time"] = e.time_ms;
+    p.parts = BuildRecord(e, options_.max_field_bytes, [this](std::string_view s) { return Hmac(s); });
     p.row.time_ms = e.time_ms;
     p.row.audit_id = e.audit_id;
     p.row.actor = e.actor;
@@ -112,7 +111,7 @@ class AuditLog::Impl {
 
  private:
   struct Pending {
-    json body;
+    RecordParts parts;
     storage::StoredAuditRecord row;
     bool done = false;
     Status status;
@@ -131,11 +130,9 @@ class AuditLog::Impl {
     std::string prev = last_hash_;
     int64_t seq = last_seq_;
     for (Pending* p : batch) {
-      p->body["seq"] = ++seq;
-      p->body["prev"] = prev;
-      storage::StoredAuditRecord row = p->row;
-      row.seq = seq;
-      row.json = Canonical(p->body);
+      storage::StoredAuditRecord row = std::move(p->row);
+      row.seq = ++seq;
+      row.json = p->parts.Join(prev, seq);
       row.hash = ChainHash(prev, row.json);
       prev = row.hash;
       rows.push_back(std::move(row));

@@ -1,8 +1,12 @@
 #include "audit/audit_record.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "audit/audit_crypto.h"
+#include "audit/json_check.h"
 
 namespace kiln::audit {
 namespace {
@@ -32,33 +36,80 @@ void Redact(json& value, const std::vector<std::string>& secrets,
 
 json Digest(std::string_view text) { return {{"sha256", Sha256Hex(text)}, {"bytes", text.size()}}; }
 
-// A request/before/after field: parsed JSON (secrets replaced), or its
-// digest when too big -- or when it is not JSON but secrets were named, since
-// they could not be found in it to be replaced.
-json Field(const std::string& text, size_t max_bytes, const std::vector<std::string>& secrets,
-           const std::function<std::string(std::string_view)>& hmac) {
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    if (!secrets.empty() || text.size() > max_bytes) return Digest(text);
-    return text;
-  }
-  if (!secrets.empty()) Redact(parsed, secrets, hmac);
-  std::string canonical = Canonical(parsed);
-  if (canonical.size() > max_bytes) return Digest(canonical);
-  return parsed;
+// A valid JSON text without its surrounding whitespace (a trailing newline
+// would otherwise end up inside the record).
+std::string TrimWhitespace(const std::string& text) {
+  const char* ws = " \t\r\n";
+  size_t b = text.find_first_not_of(ws);
+  size_t e = text.find_last_not_of(ws);
+  return text.substr(b, e - b + 1);
 }
+
+// A request/before/after field: the body as received when it is JSON and no
+// secrets are named; parsed with secrets replaced otherwise; its digest when
+// too big -- or when it is not JSON but secrets were named, since they could
+// not be found in it to be replaced. Returns the member's JSON text.
+std::string Field(const std::string& text, size_t max_bytes, const std::vector<std::string>& secrets,
+                  const std::function<std::string(std::string_view)>& hmac) {
+  if (secrets.empty()) {
+    if (text.size() > max_bytes) return Canonical(Digest(text));
+    if (IsValidJson(text)) return TrimWhitespace(text);
+    return Canonical(json(text));
+  }
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Canonical(Digest(text));
+  Redact(parsed, secrets, hmac);
+  std::string canonical = Canonical(parsed);
+  if (canonical.size() > max_bytes) return Canonical(Digest(canonical));
+  return canonical;
+}
+
+// Placeholders for what only the writer or the raw bodies fill in: random
+// per process, so no value a client sends can contain one.
+const std::string& Nonce() {
+  static const std::string nonce = [] {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no CSPRNG: nothing here can be trusted
+    return Sha256Hex(std::string_view(reinterpret_cast<const char*>(b), sizeof b)).substr(0, 32);
+  }();
+  return nonce;
+}
+
+std::string Placeholder(std::string_view name) { return "\x01" + Nonce() + std::string(name); }
+// How a placeholder string reads once serialised (quotes included).
+std::string Dumped(std::string_view name) { return Canonical(json(Placeholder(name))); }
+
+void ReplaceOnce(std::string& text, const std::string& what, const std::string& with) {
+  size_t pos = text.find(what);
+  if (pos != std::string::npos) text.replace(pos, what.size(), with);
+}
+
 
 }  // namespace
 
 std::string Canonical(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-json RecordBody(const AuditEvent& e, size_t max_field_bytes,
-                const std::function<std::string(std::string_view)>& hmac) {
+std::string RecordParts::Join(std::string_view prev_hash, int64_t seq) const {
+  std::string out;
+  out.reserve(head.size() + mid.size() + tail.size() + prev_hash.size() + 24);
+  out += head;
+  out += '"';
+  out += prev_hash;
+  out += '"';
+  out += mid;
+  out += std::to_string(seq);
+  out += tail;
+  return out;
+}
+
+RecordParts BuildRecord(const AuditEvent& e, size_t max_field_bytes,
+                        const std::function<std::string(std::string_view)>& hmac) {
   json j = json::object();
   auto put = [&j](const char* key, const std::string& value) {
     if (!value.empty()) j[key] = value;
   };
   j["v"] = 1;
+  j["time"] = e.time_ms;
   put("audit_id", e.audit_id);
   put("stage", e.stage);
   put("actor", e.actor);
@@ -78,10 +129,31 @@ json RecordBody(const AuditEvent& e, size_t max_field_bytes,
   put("reason", e.reason);
   if (e.status != 0) j["status"] = e.status;
   put("error", e.error);
-  if (!e.request_json.empty()) j["request"] = Field(e.request_json, max_field_bytes, e.secret_fields, hmac);
-  if (!e.before_json.empty()) j["before"] = Field(e.before_json, max_field_bytes, e.secret_fields, hmac);
-  if (!e.after_json.empty()) j["after"] = Field(e.after_json, max_field_bytes, e.secret_fields, hmac);
-  return j;
+  std::vector<std::pair<std::string, std::string>> raw;  // dumped placeholder -> member text
+  auto field = [&](const char* key, const std::string& text) {
+    if (text.empty()) return;
+    j[key] = Placeholder(key);
+    raw.emplace_back(Dumped(key), Field(text, max_field_bytes, e.secret_fields, hmac));
+  };
+  field("request", e.request_json);
+  field("before", e.before_json);
+  field("after", e.after_json);
+  j["prev"] = Placeholder("prev");
+  j["seq"] = Placeholder("seq");
+  const std::string text = Canonical(j);
+  // Split first, so nothing a body contains can be taken for prev or seq.
+  RecordParts parts;
+  const std::string prev = Dumped("prev"), seq = Dumped("seq");
+  const size_t p = text.find(prev);
+  const size_t s = text.find(seq, p);
+  parts.head = text.substr(0, p);
+  parts.mid = text.substr(p + prev.size(), s - p - prev.size());
+  parts.tail = text.substr(s + seq.size());
+  for (const auto& [placeholder, member] : raw) {
+    ReplaceOnce(parts.head, placeholder, member);
+    ReplaceOnce(parts.mid, placeholder, member);
+  }
+  return parts;
 }
 
 std::string CheckpointSignedText(const storage::StoredCheckpoint& c) {

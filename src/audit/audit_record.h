@@ -1,7 +1,13 @@
-// How an AuditEvent becomes the JSON object of its record (before seq, time
-// and prev are added by the writer): empty fields omitted, secrets replaced
-// by their HMAC, oversize bodies by their digest. Separate from the writer so
-// it runs on the caller's thread, outside the log's lock.
+// How an AuditEvent becomes the text of its record: one JSON object, keys
+// sorted, no whitespace, empty fields omitted, secrets replaced by their
+// HMAC, oversize bodies by their digest. Built on the caller's thread, in
+// three parts around the two values only the writer knows (prev and seq),
+// so the writer -- which runs one batch at a time -- only concatenates.
+//
+// request/before/after: a body naming no secrets is embedded as received
+// once it validates as JSON (re-serialising a 7 KB log-batch body costs more
+// than the rest of the record); one with secret fields is parsed, redacted
+// and written canonically.
 //
 // Free functions; thread-safe.
 #pragma once
@@ -21,9 +27,17 @@ namespace kiln::audit {
 // ordered map), no whitespace, invalid UTF-8 replaced rather than thrown.
 std::string Canonical(const nlohmann::json& value);
 
-// `hmac` maps a secret's text to its hex HMAC.
-nlohmann::json RecordBody(const AuditEvent& event, size_t max_field_bytes,
-                          const std::function<std::string(std::string_view)>& hmac);
+struct RecordParts {
+  std::string head;  // ... "prev":
+  std::string mid;   // after prev's value: ,"protocol":... "seq":
+  std::string tail;  // after seq's value: ,"service":... }
+  std::string Join(std::string_view prev_hash, int64_t seq) const;
+};
+
+// `hmac` maps a secret's text to its hex HMAC. The event's time_ms is used
+// as is.
+RecordParts BuildRecord(const AuditEvent& event, size_t max_field_bytes,
+                        const std::function<std::string(std::string_view)>& hmac);
 
 // The text a checkpoint's signature covers: canonical JSON of
 // {seq, hash, time, prev_signature, key_id}.

@@ -48,7 +48,7 @@ TEST_F(VerifyTest, IntactLogVerifies) {
 }
 
 TEST_F(VerifyTest, EditedContentIsNamed) {
-  Sql("UPDATE records SET json = replace(json, '\"r1\"', '\"r2\"') WHERE seq = 12");
+  Sql("UPDATE record_json SET json = replace(json, '\"r1\"', '\"r2\"') WHERE seq = 12");
   AuditVerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 12);
@@ -62,7 +62,8 @@ TEST_F(VerifyTest, EditedAndRehashedRecordIsNamedThroughTheNextLink) {
   std::string json = (*rows)[0].json;
   std::string edited = json.replace(json.find("\"r1\""), 4, "\"r9\"");
   std::string prev = nlohmann::json::parse(edited)["prev"];
-  Sql("UPDATE records SET json = '" + edited + "', hash = '" + ChainHash(prev, edited) + "' WHERE seq = 12");
+  Sql("UPDATE record_json SET json = '" + edited + "' WHERE seq = 12; UPDATE records SET hash = '" +
+      ChainHash(prev, edited) + "' WHERE seq = 12");
   AuditVerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 12);
@@ -86,6 +87,14 @@ TEST_F(VerifyTest, RemovedRecordIsNamed) {
   EXPECT_EQ(r.message, "record 7 missing (the next stored record is 8)");
 }
 
+TEST_F(VerifyTest, RemovedRecordTextIsNamed) {
+  Sql("DELETE FROM record_json WHERE seq = 9");
+  AuditVerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 9);
+  EXPECT_EQ(r.problem, AuditProblem::kEdited);
+}
+
 TEST_F(VerifyTest, RemovedFirstRecordIsNamed) {
   Sql("DELETE FROM records WHERE seq = 1");
   AuditVerifyResult r = Verify();
@@ -95,8 +104,10 @@ TEST_F(VerifyTest, RemovedFirstRecordIsNamed) {
 }
 
 TEST_F(VerifyTest, SwappedRecordsAreNamed) {
-  Sql("UPDATE records SET seq = -1 WHERE seq = 8; UPDATE records SET seq = 8 WHERE seq = 9;"
-      "UPDATE records SET seq = 9 WHERE seq = -1");
+  for (const char* table : {"records", "record_json"}) {
+    Sql(std::string("UPDATE ") + table + " SET seq = -1 WHERE seq = 8; UPDATE " + table +
+        " SET seq = 8 WHERE seq = 9; UPDATE " + table + " SET seq = 9 WHERE seq = -1");
+  }
   AuditVerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 8);
@@ -143,7 +154,8 @@ TEST_F(VerifyTest, RewrittenTailIsCaughtByTheCheckpoint) {
     if (row.seq == 15) j["request"]["run_id"] = "r7";
     std::string text = j.dump();
     std::string hash = ChainHash(prev, text);
-    sql += "UPDATE records SET json = '" + text + "', hash = '" + hash + "' WHERE seq = " + std::to_string(row.seq) + ";";
+    sql += "UPDATE record_json SET json = '" + text + "' WHERE seq = " + std::to_string(row.seq) + ";";
+    sql += "UPDATE records SET hash = '" + hash + "' WHERE seq = " + std::to_string(row.seq) + ";";
     prev = hash;
   }
   Sql(sql);
@@ -164,7 +176,7 @@ TEST_F(VerifyTest, AnotherKeyIsRefused) {
 }
 
 TEST_F(VerifyTest, TheEarliestProblemWins) {
-  Sql("DELETE FROM records WHERE seq = 25; UPDATE records SET json = json || ' ' WHERE seq = 3");
+  Sql("DELETE FROM records WHERE seq = 25; UPDATE record_json SET json = json || ' ' WHERE seq = 3");
   AuditVerifyResult r = Verify();
   EXPECT_EQ(r.bad_seq, 3);
   EXPECT_EQ(r.problem, AuditProblem::kEdited);

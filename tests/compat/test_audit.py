@@ -222,11 +222,11 @@ def test_verify_passes_then_names_the_first_bad_record(audited, tmp_path):
         return out.stdout
 
     assert f"record {a} edited: its content does not match its hash" in verify_copy(
-        "edit", f"UPDATE records SET json = replace(json, 'mallory', 'someone') WHERE seq = {a}")
+        "edit", f"UPDATE record_json SET json = replace(json, 'mallory', 'someone') WHERE seq = {a}")
     assert f"record {b} missing" in verify_copy("delete", f"DELETE FROM records WHERE seq = {b}")
-    assert f"record {c} out of order" in verify_copy(
-        "swap", f"UPDATE records SET seq = -1 WHERE seq = {c}", f"UPDATE records SET seq = {c} WHERE seq = {c + 1}",
-        f"UPDATE records SET seq = {c + 1} WHERE seq = -1")
+    swap = [f"UPDATE {t} SET seq = -1 WHERE seq = {c}; UPDATE {t} SET seq = {c} WHERE seq = {c + 1}; "
+            f"UPDATE {t} SET seq = {c + 1} WHERE seq = -1" for t in ("records", "record_json")]
+    assert f"record {c} out of order" in verify_copy("swap", *[q for s in swap for q in s.split("; ")])
     out = verify_copy("truncate", f"DELETE FROM records WHERE seq > {last - 3}")
     assert "log truncated after checkpoint" in out and f"records {last - 2}..{last} removed" in out
     forged_sig = base64.b64encode(b"\x00" * 64).decode()
@@ -236,12 +236,13 @@ def test_verify_passes_then_names_the_first_bad_record(audited, tmp_path):
     # An edit re-hashed by the tamperer is still pinned on the edited record.
     copy = copy_db(data / "audit.db", tmp_path / "rehash.db")
     db = sqlite3.connect(str(copy), isolation_level=None)
-    text, = db.execute("SELECT json FROM records WHERE seq = ?", (a,)).fetchone()
+    text, = db.execute("SELECT json FROM record_json WHERE seq = ?", (a,)).fetchone()
     rec = json.loads(text)
     rec["actor"] = "someone-else"
     new_text = json.dumps(rec, sort_keys=True, separators=(",", ":"))
-    db.execute("UPDATE records SET json = ?, actor = ?, hash = ? WHERE seq = ?",
-               (new_text, "someone-else", chain_hash(rec["prev"], new_text), a))
+    db.execute("UPDATE record_json SET json = ? WHERE seq = ?", (new_text, a))
+    db.execute("UPDATE records SET actor = ?, hash = ? WHERE seq = ?",
+               ("someone-else", chain_hash(rec["prev"], new_text), a))
     db.close()
     out = run_verify("--audit-db", str(copy), "--public-key", str(pub))
     assert out.returncode == 1 and f"record {a} edited or replaced" in out.stdout, out.stdout

@@ -1,8 +1,9 @@
 // SqliteAuditStore: the audit log in its own SQLite file (audit.db), apart
 // from the metadata database so the trail can live on another volume and a
 // metadata restore cannot rewrite it. WAL mode; tables records (seq INTEGER
-// PRIMARY KEY, indexed copies of the queried fields, json, hash) and
-// checkpoints, with a migration table of its own (audit_schema_migrations).
+// PRIMARY KEY, copies of the queried fields, hash), record_json (seq, the
+// record's text) and checkpoints, with a migration table of its own
+// (audit_schema_migrations).
 //
 // The busy timeout is short (see kAuditBusyTimeoutMs): when another process
 // holds the write lock, Append fails with Unavailable within that time and
