@@ -241,6 +241,35 @@ TEST_F(TlsServerTest, ReloadSwitchesTheCertificateForNewConnectionsAndABadFileKe
   EXPECT_EQ(TlsExchange(port(), pki_.Path("ca.pem"), kGetWho).server_serial, 1002);
 }
 
+// Whether a client limited to `max_version` (and, if given, TLS 1.2 suites
+// `ciphers`) completes a handshake; security level 0 so the client itself
+// would allow what it offers.
+bool HandshakeWith(uint16_t port, int max_version, const char* ciphers) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  if (ciphers) SSL_CTX_set_cipher_list(ctx, ciphers);
+  int fd = Connect(port);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  bool ok = fd >= 0 && SSL_connect(ssl) == 1;
+  ERR_clear_error();
+  SSL_free(ssl);
+  if (fd >= 0) ::close(fd);
+  SSL_CTX_free(ctx);
+  return ok;
+}
+
+TEST_F(TlsServerTest, OldProtocolsAndNonAeadSuitesAreRefused) {
+  Start(false);
+  EXPECT_FALSE(HandshakeWith(port(), TLS1_VERSION, nullptr));
+  EXPECT_FALSE(HandshakeWith(port(), TLS1_1_VERSION, nullptr));
+  EXPECT_FALSE(HandshakeWith(port(), TLS1_2_VERSION, "AES128-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA256"));
+  EXPECT_TRUE(HandshakeWith(port(), TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_TRUE(HandshakeWith(port(), TLS1_3_VERSION, nullptr));
+}
+
 TEST(TlsContextTest, MismatchedKeyAndMissingFilesAreRefusedWithTheFileName) {
   Pki pki;
   pki.MakeCa("ca");
