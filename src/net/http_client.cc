@@ -49,6 +49,12 @@ StatusOr<HttpClientResponse> HttpClient::Request(const std::string& method, cons
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.client_cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY,
+                     (options_.client_key_file.empty() ? options_.client_cert_file : options_.client_key_file).c_str());
+  }
   if (method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else {

@@ -19,6 +19,11 @@ namespace kiln::net {
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds timeout{30000};  // whole request
+  // https: the CA that signed the server's certificate (default: the
+  // system's), and a client certificate and key for a server with mTLS.
+  std::string ca_file;
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 struct HttpClientResponse {

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/tls_context.h"
 
@@ -268,6 +269,29 @@ TEST_F(TlsServerTest, OldProtocolsAndNonAeadSuitesAreRefused) {
   EXPECT_FALSE(HandshakeWith(port(), TLS1_2_VERSION, "AES128-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA256"));
   EXPECT_TRUE(HandshakeWith(port(), TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"));
   EXPECT_TRUE(HandshakeWith(port(), TLS1_3_VERSION, nullptr));
+}
+
+TEST_F(TlsServerTest, HttpClientTrustsAGivenCaAndPresentsAClientCertificate) {
+  Start(true);
+  const std::string url = "https://127.0.0.1:" + std::to_string(port());
+  HttpClientOptions trusting;
+  trusting.ca_file = pki_.Path("ca.pem");
+  trusting.client_cert_file = pki_.Path("client.pem");
+  trusting.client_key_file = pki_.Path("client.key");
+  auto client = HttpClient::Create(url, trusting);
+  ASSERT_TRUE(client.ok());
+  auto got = (*client)->Get("/who");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->body, "protocol=https cn=alice;");
+
+  HttpClientOptions no_cert;
+  no_cert.ca_file = pki_.Path("ca.pem");
+  auto anonymous = HttpClient::Create(url, no_cert);
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_FALSE((*anonymous)->Get("/who").ok());
+  auto untrusting = HttpClient::Create(url);  // the system's CAs do not know the test CA
+  ASSERT_TRUE(untrusting.ok());
+  EXPECT_FALSE((*untrusting)->Get("/who").ok());
 }
 
 TEST(TlsContextTest, MismatchedKeyAndMissingFilesAreRefusedWithTheFileName) {
