@@ -155,14 +155,21 @@ def main() -> None:
         base = statistics.median(samples["off"])
         for m, lat in samples.items():
             p50 = statistics.median(lat)
-            summary["modes"][m] = {"p50_us": round(p50, 1), "p90_us": round(pct(lat, 90), 1),
+            summary["modes"][m] = {"p10_us": round(pct(lat, 10), 1), "p50_us": round(p50, 1),
+                                   "p90_us": round(pct(lat, 90), 1),
                                    "p99_us": round(pct(lat, 99), 1),
                                    "round_p50_us": [round(x, 1) for x in round_p50[m]],
-                                   "added_p50_us": round(p50 - base, 1)}
-        print(f"{'mode':6} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'added p50 us':>13}   per-round p50")
+                                   "added_p50_us": round(p50 - base, 1),
+                                   # Least disturbed by other load on the machine: the best round's p50 and the p10.
+                                   "added_best_round_p50_us": round(min(round_p50[m]) - min(round_p50["off"]), 1),
+                                   "added_p10_us": round(pct(lat, 10) - pct(samples["off"], 10), 1)}
+        print(f"{'mode':6} {'p10 us':>8} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'added p50':>10} "
+              f"{'added best-round p50':>21} {'added p10':>10}")
         for m, s in summary["modes"].items():
-            print(f"{m:6} {s['p50_us']:8.1f} {s['p90_us']:8.1f} {s['p99_us']:8.1f} {s['added_p50_us']:13.1f}   "
-                  f"{s['round_p50_us']}")
+            print(f"{m:6} {s['p10_us']:8.1f} {s['p50_us']:8.1f} {s['p90_us']:8.1f} {s['p99_us']:8.1f} "
+                  f"{s['added_p50_us']:10.1f} {s['added_best_round_p50_us']:21.1f} {s['added_p10_us']:10.1f}")
+        for m, s in summary["modes"].items():
+            print(f"  {m} per-round p50: {s['round_p50_us']}")
         worst = max(summary["modes"]["basic"]["added_p50_us"], summary["modes"]["token"]["added_p50_us"])
         summary["target_added_p50_us"] = 20
         summary["target_met"] = worst < 20
