@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "auth/login_limiter.h"
 #include "auth/password_hash.h"
 
 #include "auth/identity_test_util.h"
@@ -165,14 +166,22 @@ TEST_F(AuthenticatorTest, DeletedUsersLoseTheirTokensAndPasswords) {
 
 TEST_F(AuthenticatorTest, RepeatedFailuresAreRateLimitedEvenForTheRightPassword) {
   AddUser("alice", "alice-password-1");
+  auto token = service_->CreateToken(NewToken{"alice", "", 0});
+  ASSERT_TRUE(token.ok());
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Auth(BasicHeader("alice", "guess-" + std::to_string(i)), "10.0.0.5:" + std::to_string(i)).status().code(),
               StatusCode::kUnauthenticated);
   }
-  // Blocked by user name from another source, and by source for another user.
+  // Blocked by user name, from any source.
   EXPECT_EQ(Auth(BasicHeader("alice", "alice-password-1"), "10.0.0.6:1").status().code(),
             StatusCode::kResourceExhausted);
-  EXPECT_EQ(Auth(BasicHeader("bob", "whatever-pass"), "10.0.0.5:77").status().code(), StatusCode::kResourceExhausted);
+  // The source has more room (many users may share one address) ...
+  EXPECT_EQ(Auth(BasicHeader("bob", "whatever-pass"), "10.0.0.5:77").status().code(), StatusCode::kUnauthenticated);
+  for (int i = 0; i < 5 * LoginLimiter::kSourceFactor; ++i) (void)Auth(BasicHeader("u" + std::to_string(i), "x"), "10.0.0.5:9");
+  // ... until it guessed too often: then no password from it is checked.
+  EXPECT_EQ(Auth(BasicHeader("bob", "whatever-pass"), "10.0.0.5:78").status().code(), StatusCode::kResourceExhausted);
+  // Tokens cannot be guessed: they still work from that address.
+  EXPECT_TRUE(Auth("Bearer " + token->secret, "10.0.0.5:79").ok());
   clock_.now += 60000;
   EXPECT_TRUE(Auth(BasicHeader("alice", "alice-password-1"), "10.0.0.6:1").ok());
 }

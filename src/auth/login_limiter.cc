@@ -27,12 +27,12 @@ std::string LoginLimiter::SourceHost(std::string_view s) {
   return std::string(s);
 }
 
-int64_t LoginLimiter::BlockedFor(const std::string& key, int64_t now) const {
+int64_t LoginLimiter::BlockedFor(const std::string& key, int limit, int64_t now) const {
   auto it = counters_.find(key);
   if (it == counters_.end()) return 0;
   const Counter& c = it->second;
   int64_t end = c.window_start_ms + window_ms_;
-  if (now >= end || c.failures < max_failures_) return 0;
+  if (now >= end || c.failures < limit) return 0;
   return end - now;
 }
 
@@ -48,8 +48,8 @@ Status LoginLimiter::Check(std::string_view user, std::string_view source) {
     }
     size_.store(counters_.size(), std::memory_order_release);
   }
-  int64_t wait = BlockedFor("s:" + SourceHost(source), now);
-  if (!user.empty()) wait = std::max(wait, BlockedFor("u:" + std::string(user), now));
+  int64_t wait = BlockedFor("s:" + SourceHost(source), max_failures_ * kSourceFactor, now);
+  if (!user.empty()) wait = std::max(wait, BlockedFor("u:" + std::string(user), max_failures_, now));
   if (wait == 0) return Status::Ok();
   return ResourceExhausted("too many failed logins; retry in " + std::to_string((wait + 999) / 1000) + " s");
 }

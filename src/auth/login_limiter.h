@@ -1,9 +1,13 @@
 // LoginLimiter: counts failed logins per user name and per source address in
 // a fixed window, so a password cannot be guessed at speed. After
-// `max_failures` failures within `window_ms` of the first one, the key is
-// blocked until that window ends; a successful login of a user clears its
-// user-name counter (not its source's: an attacker that knows one password
-// must not reset the count for guesses on others).
+// `max_failures` failures on one user name (or `max_failures` *
+// `kSourceFactor` from one source) within `window_ms` of the first one, the
+// key is blocked until that window ends. A source gets more room than a name
+// because many users may share one address (a NAT, an ingress proxy): one
+// guesser behind it should not lock all of them out at the first threshold.
+// A successful login of a user clears its user-name counter (not its
+// source's: an attacker that knows one password must not reset the count for
+// guesses on others).
 //
 // Sources are reduced to their host ("10.0.0.7:53122" -> "10.0.0.7",
 // "ipv6:[::1]:5000" -> "::1"): a client opens a new port per connection.
@@ -29,6 +33,8 @@ namespace kiln::auth {
 
 class LoginLimiter {
  public:
+  static constexpr int kSourceFactor = 5;
+
   LoginLimiter(Clock& clock, int max_failures, int64_t window_ms, size_t max_keys = 100000);
 
   // ResourceExhausted ("too many failed logins ...; retry in N s") when the
@@ -46,7 +52,7 @@ class LoginLimiter {
   };
   void Bump(const std::string& key, int64_t now);
   // Remaining block in ms, 0 when not blocked.
-  int64_t BlockedFor(const std::string& key, int64_t now) const;
+  int64_t BlockedFor(const std::string& key, int limit, int64_t now) const;
   void MakeRoom(int64_t now);
 
   Clock& clock_;

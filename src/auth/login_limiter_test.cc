@@ -21,10 +21,21 @@ TEST(LoginLimiterTest, BlocksAUserAfterMaxFailuresUntilTheWindowEnds) {
   Status s = limiter.Check("alice", "10.0.0.9:1");  // another source: the user is blocked
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
   EXPECT_NE(s.message().find("retry in 60 s"), std::string::npos) << s.message();
-  EXPECT_EQ(limiter.Check("bob", "10.0.0.1:5000").code(), StatusCode::kResourceExhausted);  // and the source
-  EXPECT_TRUE(limiter.Check("bob", "10.0.0.2:5000").ok());
+  EXPECT_TRUE(limiter.Check("bob", "10.0.0.1:5000").ok());  // the source has more room
   clock.now += 60000;
   EXPECT_TRUE(limiter.Check("alice", "10.0.0.1:1").ok());
+}
+
+TEST(LoginLimiterTest, ASourceIsBlockedAfterFactorTimesMoreFailures) {
+  StepClock clock;
+  LoginLimiter limiter(clock, 2, 60000);
+  for (int i = 0; i < 2 * LoginLimiter::kSourceFactor; ++i) {
+    EXPECT_TRUE(limiter.Check("", "10.0.0.1:1").ok()) << i;
+    limiter.RecordFailure("user" + std::to_string(i), "10.0.0.1:" + std::to_string(i));
+  }
+  EXPECT_EQ(limiter.Check("carol", "10.0.0.1:3").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(limiter.Check("", "10.0.0.1:3").code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(limiter.Check("carol", "10.0.0.2:3").ok());
 }
 
 TEST(LoginLimiterTest, SuccessClearsTheUserButNotTheSource) {
@@ -34,7 +45,7 @@ TEST(LoginLimiterTest, SuccessClearsTheUserButNotTheSource) {
   limiter.RecordSuccess("alice");
   limiter.RecordFailure("alice", "10.0.0.2:1");
   EXPECT_TRUE(limiter.Check("alice", "10.0.0.3:1").ok());
-  limiter.RecordFailure("bob", "10.0.0.1:2");
+  for (int i = 0; i < 2 * LoginLimiter::kSourceFactor - 1; ++i) limiter.RecordFailure("bob", "10.0.0.1:2");
   limiter.RecordSuccess("bob");
   EXPECT_EQ(limiter.Check("carol", "10.0.0.1:3").code(), StatusCode::kResourceExhausted);
 }
