@@ -278,19 +278,15 @@ int Serve(const Config& config) {
   api::v2::ApplyV2Access(router, &endpoint_router);
   api::v1::ApplyV1Access(router);
   api::feast::ApplyFeastAccess(router, feature_registry, *materializer, config.feature_project);
+  // A route without a decision is a programming error: the server does not
+  // start, with auth on or off, so no route can ship fail-open.
   if (Status s = api::mlflow::ApplyMlflowAccess(router, tracking, registry, traces); !s.ok()) {
-    if (config.auth) {
-      log::Error(s.message());
-      return 1;
-    }
-    log::Warn(s.message());
+    log::Error(s.message());
+    return 1;
   }
   if (Status s = gate->Install(router); !s.ok()) {
-    if (config.auth) {
-      log::Error(s.message());
-      return 1;
-    }
-    log::Warn(s.message());
+    log::Error(s.message());
+    return 1;
   }
 
   net::HttpServerOptions http;
