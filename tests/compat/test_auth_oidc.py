@@ -12,6 +12,8 @@ kiln runs with --auth --oidc-issuer <it> --oidc-audience kiln:
   HMAC signed with the RSA public key (alg confusion), tampered payload and a
   key-type mismatch are all 401 with WWW-Authenticate, and the audit log
   (GET /api/v1/audit) holds each denial with its precise reason;
+- the same JWT in gRPC metadata (tritonclient.grpc) is accepted, and bad ones
+  answer UNAUTHENTICATED;
 - the groups claim: a grant to a group on one experiment gives its members
   access there and nowhere else (--default-role none);
 - rotation: keys the issuer publishes ahead work at once; an unannounced new
@@ -342,3 +344,23 @@ def test_key_rotation(issuer, oidc_kiln):
     # The withdrawn key no longer vouches, even for a token it verified before.
     _assert_401(_search(srv, old_token), "token of a withdrawn key")
     assert _denial_reasons(srv) == [f"unknown signing key {surprise.kid}", f"unknown signing key {old.kid}"]
+
+
+def test_jwt_in_grpc_metadata(issuer, oidc_kiln):
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    key = Key("ec")
+    issuer.publish(key)
+    srv = oidc_kiln("--grpc-port", "0")
+    client = grpcclient.InferenceServerClient(url=f"127.0.0.1:{srv.grpc_port}")
+    # ModelReady is gated (server metadata and liveness are public); no such
+    # model is an ordinary "not ready" once the token is accepted.
+    assert client.is_model_ready("no-such-model", headers={"authorization": f"Bearer {key.sign(issuer.claims())}"}) \
+        is False
+    for token in (jwt.encode(issuer.claims(), None, algorithm="none", headers={"kid": key.kid}),
+                  key.sign(issuer.claims(aud="someone-else"))):
+        with pytest.raises(InferenceServerException) as e:
+            client.is_model_ready("no-such-model", headers={"authorization": f"Bearer {token}"})
+        assert "UNAUTHENTICATED" in str(e.value) or "Unauthenticated" in str(e.value), str(e.value)
+    assert _denial_reasons(srv) == ["alg none is not accepted", "audience mismatch"]
