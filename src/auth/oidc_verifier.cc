@@ -199,6 +199,7 @@ class OidcVerifier::Impl {
     net::HttpClientOptions http;
     http.timeout = std::chrono::milliseconds(options_.fetch_timeout_ms);
     http.connect_timeout = std::min(http.connect_timeout, http.timeout);
+    http.ca_file = options_.ca_file;
     KILN_ASSIGN_OR_RETURN(auto client, net::HttpClient::Create(origin, http));
     StatusOr<net::HttpClientResponse> response = client->Get(path);
     if (!response.ok()) return Unavailable(response.status().message());

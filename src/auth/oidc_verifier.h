@@ -33,6 +33,7 @@ struct OidcOptions {
   int64_t leeway_s = 30;
   int64_t refresh_interval_s = 30;  // least time between two JWKS fetches
   int64_t fetch_timeout_ms = 5000;
+  std::string ca_file;  // an https issuer whose certificate a private CA signed (default: the system's CAs)
   // Tokens that passed every check, remembered (exact token string -> principal)
   // so a client repeating its token costs a map lookup, not a signature check;
   // exp/nbf are re-checked on each hit, and a JWKS refresh empties the cache.
