@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <algorithm>
 
 #include "audit/audit_crypto.h"
 #include "audit/audit_record.h"
@@ -19,6 +20,9 @@ namespace {
 // Bounds one transaction, so a burst does not make one caller wait for
 // thousands of others' inserts.
 constexpr size_t kMaxBatch = 512;
+// How long an outcome record waits for a request's batch to take it along
+// before the background thread writes it alone.
+constexpr std::chrono::milliseconds kDetachedDelay{5};
 }  // namespace
 
 // Group commit, leader/follower: a caller queues its record; whoever finds
@@ -59,7 +63,7 @@ class AuditLog::Impl {
     startup.reason = "audit log opened; signing key " + key_id_;
     KILN_ASSIGN_OR_RETURN(std::string id, Record(std::move(startup)));
     (void)id;
-    if (options_.checkpoint_interval_ms > 0) ticker_ = std::thread([this] { Tick(); });
+    ticker_ = std::thread([this] { Tick(); });
     return Status::Ok();
   }
 
@@ -67,7 +71,9 @@ class AuditLog::Impl {
     if (e.audit_id.empty()) e.audit_id = NewId();
     if (e.time_ms == 0) e.time_ms = clock_.NowMillis();
     if (e.actor.empty()) e.actor = "anonymous";
-    Pending p;
+    const bool detached = e.stage == "response";
+    auto owned = std::make_unique<Pending>();
+    Pending& p = *owned;
     p.parts = BuildRecord(e, options_.max_field_bytes, [this](std::string_view s) { return Hmac(s); });
     p.row.time_ms = e.time_ms;
     p.row.audit_id = e.audit_id;
@@ -76,8 +82,16 @@ class AuditLog::Impl {
     p.row.object = e.object;
     p.row.decision = e.decision;
     p.row.stage = e.stage;
+    p.detached = detached;
 
     std::unique_lock<std::mutex> lock(mu_);
+    if (detached) {
+      // The queue owns it now; the next leader (or the flusher) writes it.
+      queue_.push_back(owned.release());
+      ++detached_waiting_;
+      ticker_cv_.notify_one();
+      return e.audit_id;
+    }
     queue_.push_back(&p);
     while (!p.done) {
       if (!leading_) {
@@ -94,6 +108,7 @@ class AuditLog::Impl {
   }
 
   Status Checkpoint() {
+    Flush();  // outcome records still queued are part of what it covers
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !leading_; });
     leading_ = true;
@@ -109,10 +124,24 @@ class AuditLog::Impl {
   std::string PublicKeyPem() const { return key_->PublicPem(); }
   const std::string& KeyId() const { return key_id_; }
 
+  // Writes everything queued now.
+  void Flush() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!queue_.empty()) {
+      cv_.wait(lock, [this] { return !leading_; });
+      if (queue_.empty()) break;
+      leading_ = true;
+      LeadOneBatch(lock);
+      leading_ = false;
+      cv_.notify_all();
+    }
+  }
+
  private:
   struct Pending {
     RecordParts parts;
     storage::StoredAuditRecord row;
+    bool detached = false;  // nobody waits: the leader deletes it once written
     bool done = false;
     Status status;
   };
@@ -120,6 +149,7 @@ class AuditLog::Impl {
   // Called with mu_ held and leading_ set; returns with mu_ held.
   void LeadOneBatch(std::unique_lock<std::mutex>& lock) {
     std::vector<Pending*> batch;
+    batch.reserve(std::min(queue_.size(), kMaxBatch));
     while (!queue_.empty() && batch.size() < kMaxBatch) {
       batch.push_back(queue_.front());
       queue_.pop_front();
@@ -130,7 +160,7 @@ class AuditLog::Impl {
     std::string prev = last_hash_;
     int64_t seq = last_seq_;
     for (Pending* p : batch) {
-      storage::StoredAuditRecord row = std::move(p->row);
+      storage::StoredAuditRecord row = p->row;
       row.seq = ++seq;
       row.json = p->parts.Join(prev, seq);
       row.hash = ChainHash(prev, row.json);
@@ -149,6 +179,12 @@ class AuditLog::Impl {
                           last_seq_ - checkpoint_seq_ >= options_.checkpoint_every;
     lock.lock();
     for (Pending* p : batch) {
+      if (p->detached) {
+        --detached_waiting_;
+        if (!s.ok()) log::Error("audit: outcome record " + p->row.audit_id + " lost: " + s.message());
+        delete p;
+        continue;
+      }
       p->status = s;
       p->done = true;
     }
@@ -185,14 +221,36 @@ class AuditLog::Impl {
     return Status::Ok();
   }
 
+  // Background: writes outcome records nobody waits for when no request
+  // takes them along within kDetachedDelay, and checkpoints every
+  // checkpoint_interval_ms.
   void Tick() {
+    using namespace std::chrono;
+    const bool timed = options_.checkpoint_interval_ms > 0;
+    auto next_checkpoint = steady_clock::now() + milliseconds(options_.checkpoint_interval_ms);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
-      ticker_cv_.wait_for(lock, std::chrono::milliseconds(options_.checkpoint_interval_ms));
+      if (detached_waiting_ > 0) {
+        ticker_cv_.wait_for(lock, kDetachedDelay);
+        if (stopping_) break;
+        if (detached_waiting_ > 0 && !leading_) {
+          leading_ = true;
+          LeadOneBatch(lock);
+          leading_ = false;
+          cv_.notify_all();
+        }
+      } else if (timed) {
+        ticker_cv_.wait_until(lock, next_checkpoint);
+      } else {
+        ticker_cv_.wait(lock);
+      }
       if (stopping_) break;
-      lock.unlock();
-      if (Status s = Checkpoint(); !s.ok()) log::Error("audit: checkpoint failed: " + s.message());
-      lock.lock();
+      if (timed && steady_clock::now() >= next_checkpoint) {
+        next_checkpoint = steady_clock::now() + milliseconds(options_.checkpoint_interval_ms);
+        lock.unlock();
+        if (Status s = Checkpoint(); !s.ok()) log::Error("audit: checkpoint failed: " + s.message());
+        lock.lock();
+      }
     }
   }
 
@@ -208,6 +266,7 @@ class AuditLog::Impl {
   std::deque<Pending*> queue_;         // guarded by mu_
   bool leading_ = false;               // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
+  size_t detached_waiting_ = 0;        // detached records in queue_; guarded by mu_
   std::thread ticker_;
 
   // The chain's end and the last checkpoint: only the leader reads or writes these.
@@ -234,6 +293,7 @@ AuditLog::~AuditLog() = default;
 
 StatusOr<std::string> AuditLog::Record(AuditEvent event) { return impl_->Record(std::move(event)); }
 Status AuditLog::Checkpoint() { return impl_->Checkpoint(); }
+void AuditLog::Flush() { impl_->Flush(); }
 std::string AuditLog::NewId() { return "aud_" + NewHexId(); }
 std::string AuditLog::PublicKeyPem() const { return impl_->PublicKeyPem(); }
 std::string AuditLog::HmacOf(std::string_view secret) const { return impl_->Hmac(secret); }

@@ -12,7 +12,11 @@
 //
 // Ownership: borrows the AuditStore; owns its writer state and signing key.
 // Thread-safety: all methods are thread-safe; Record() blocks until the record
-// is stored (appends from concurrent callers are committed together).
+// is stored (appends from concurrent callers are committed together) --
+// except for stage "response": a mutation's outcome is recorded after the
+// change is done, when refusing is no longer possible, so its record is
+// queued and committed with the next batch (within a few milliseconds, and
+// before the log closes); a failure to write it is logged.
 #pragma once
 
 #include <cstdint>
@@ -73,8 +77,12 @@ class AuditLog {
 
   // Stores the event (hash-chained). Returns its audit id.
   StatusOr<std::string> Record(AuditEvent event);
-  // Writes a checkpoint now when records were added since the last one.
+  // Writes a checkpoint now when records were added since the last one
+  // (queued outcome records first).
   Status Checkpoint();
+  // Writes queued outcome records now, so a query sees every record made
+  // before it.
+  void Flush();
   // A fresh id ("aud_" + random hex), for callers that need it before Record().
   static std::string NewId();
   // The public key (PEM) checkpoints verify against.

@@ -97,6 +97,7 @@ TEST_F(AuditFixture, GivenAuditIdIsKept) {
   auto id = log_->Record(e);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*id, "aud_given.r");
+  ASSERT_TRUE(log_->Checkpoint().ok());  // writes the queued outcome record
   EXPECT_EQ(store_->Last()->audit_id, "aud_given.r");
   EXPECT_EQ(store_->Last()->stage, "response");
 }
@@ -149,12 +150,15 @@ TEST_F(AuditFixture, ConcurrentRecordsAreGroupCommittedIntoOneIntactChain) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        if (!(*l)->Record(Event("user" + std::to_string(t), "mlflow.runs.log-batch", R"({"i":1})")).ok()) ++failures;
+        AuditEvent e = Event("user" + std::to_string(t), "mlflow.runs.log-batch", R"({"i":1})");
+        if (i % 2) e.stage = "response";
+        if (!(*l)->Record(e).ok()) ++failures;
       }
     });
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+  (*l)->Flush();
   EXPECT_EQ(store_->Last()->seq, 1 + kThreads * kEach);
   EXPECT_LT(counting.appends.load(), 1 + kThreads * kEach);  // some callers shared a transaction
   std::string pem = (*l)->PublicKeyPem();
@@ -164,6 +168,36 @@ TEST_F(AuditFixture, ConcurrentRecordsAreGroupCommittedIntoOneIntactChain) {
   EXPECT_TRUE(v->ok) << v->message;
   EXPECT_EQ(v->records, 1 + kThreads * kEach);
   EXPECT_EQ(v->uncovered, 0);  // the destructor's checkpoint covers everything
+}
+
+TEST_F(AuditFixture, OutcomeRecordsAreQueuedAndWrittenWithTheNextBatchOrAtCheckpoint) {
+  OpenLog();
+  for (int i = 0; i < 5; ++i) {
+    AuditEvent e = Event("alice", "mlflow.runs.create");
+    e.stage = "response";
+    e.audit_id = "aud_x" + std::to_string(i) + ".r";
+    e.status = 200;
+    auto id = log_->Record(e);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(*id, e.audit_id);
+  }
+  ASSERT_TRUE(log_->Record(Event("alice", "mlflow.runs.create")).ok());  // waited for, so it takes them along
+  EXPECT_EQ(store_->Last()->seq, 7);
+  EXPECT_EQ(store_->Last()->stage, "request");
+  AuditEvent e = Event("alice", "mlflow.runs.create");
+  e.stage = "response";
+  ASSERT_TRUE(log_->Record(e).ok());
+  ASSERT_TRUE(log_->Checkpoint().ok());
+  EXPECT_EQ(store_->Last()->seq, 8);
+  EXPECT_EQ(store_->Checkpoints()->back().seq, 8);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log_->Record(e).ok());
+  std::string pem = log_->PublicKeyPem();
+  log_.reset();  // flushed before the final checkpoint
+  EXPECT_EQ(store_->Last()->seq, 11);
+  auto v = VerifyAuditStore(*store_, pem);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->message;
+  EXPECT_EQ(v->uncovered, 0);
 }
 
 TEST_F(AuditFixture, FailsClosedWhileTheStoreIsLockedAndRecoversAfterwards) {

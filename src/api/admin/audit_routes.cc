@@ -181,9 +181,20 @@ void AddAuditRoutes(net::Router& router, storage::AuditStore& store, audit::Audi
     route.access = net::AdminAccess(false);
     route.access.action = action;
   };
-  add("/api/v1/audit", "audit.query", [&store](net::HttpRequest& req) { return List(store, req); });
-  add("/api/v1/audit/export", "audit.export", [&store](net::HttpRequest& req) { return Export(store, req); });
-  add("/api/v1/audit/verify", "audit.verify", [&store, &log](net::HttpRequest&) { return Verify(store, log); });
+  // Each read first writes the outcome records still queued, so a caller
+  // sees every record of the requests it has had answered.
+  add("/api/v1/audit", "audit.query", [&store, &log](net::HttpRequest& req) {
+    log.Flush();
+    return List(store, req);
+  });
+  add("/api/v1/audit/export", "audit.export", [&store, &log](net::HttpRequest& req) {
+    log.Flush();
+    return Export(store, req);
+  });
+  add("/api/v1/audit/verify", "audit.verify", [&store, &log](net::HttpRequest&) {
+    log.Flush();
+    return Verify(store, log);
+  });
   add("/api/v1/audit/public-key", "audit.public-key", [&log](net::HttpRequest&) {
     return Json(200, {{"algorithm", "Ed25519"}, {"key_id", log.KeyId()}, {"public_key_pem", log.PublicKeyPem()}});
   });
