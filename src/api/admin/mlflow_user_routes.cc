@@ -106,6 +106,14 @@ net::HttpResponse Get(auth::IdentityService& ids, net::HttpRequest& req) {
 }
 
 net::HttpResponse Current(auth::IdentityService& ids, net::HttpRequest& req) {
+  // MLflow's web UI asks on every page; a server without MLflow's auth app
+  // has no such route, and the UI reads the bare 404 as "no signed-in user".
+  if (req.access == nullptr) {
+    net::HttpResponse none;
+    none.status = 404;
+    none.content_type = "text/plain";
+    return none;
+  }
   auto caller = Caller(req);
   if (!caller.ok()) return Error(caller.status());
   const Principal& who = **caller;
