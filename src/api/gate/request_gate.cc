@@ -315,7 +315,19 @@ net::HttpResponse RequestGate::Guard(const net::Route& route, net::HttpRequest& 
   const bool deciding = options_.auth && rule.kind == net::AccessKind::kObject;
   if (rule.locate && (deciding || audited)) {
     auto located = rule.locate(req);
-    if (!located.ok()) return LocatorError(route, located.status());
+    if (!located.ok()) {
+      // A locator may itself refuse (it checked a further object the request
+      // reads, such as a version's source run): a denial like any other.
+      if (options_.auth && located.status().code() == StatusCode::kPermissionDenied) {
+        a.allowed = false;
+        a.http_status = 403;
+        a.code = "PERMISSION_DENIED";
+        a.message = located.status().message();
+        AuditDenial(call, a, located.status().message());
+        return Refusal(route, a, options_.realm);
+      }
+      return LocatorError(route, located.status());
+    }
     objects = std::move(*located);
   }
   if (audited) {

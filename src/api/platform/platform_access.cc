@@ -42,6 +42,42 @@ void BodyModels(const std::string& body, std::vector<ObjectRef>& out) {
   if (j.contains("mirror")) add(j["mirror"]);
 }
 
+// The feature views an endpoint's feature binding reads (body
+// "features": {"project", "feature_service" | "features": ["view:feature"]}):
+// whoever binds them must be able to read them, or an endpoint would hand out
+// features its creator cannot see. A feature service, or a binding without a
+// project, is checked as its whole project (or everything): stricter, never
+// looser.
+Status CheckBindingReadable(const net::HttpRequest& req) {
+  if (req.access == nullptr) return Status::Ok();
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("features") || !j["features"].is_object()) {
+    return Status::Ok();
+  }
+  const json& f = j["features"];
+  const std::string project =
+      f.contains("project") && f["project"].is_string() ? f["project"].get<std::string>() : std::string();
+  std::vector<ObjectRef> needed;
+  if (project.empty()) {
+    needed.push_back(ObjectRef::Global());
+  } else if (f.contains("feature_service") || !f.contains("features") || !f["features"].is_array()) {
+    needed.push_back({ObjectKind::kFeatureProject, project});
+  } else {
+    for (const auto& ref : f["features"]) {
+      if (!ref.is_string()) continue;
+      const std::string s = ref.get<std::string>();
+      const size_t colon = s.find(':');
+      AddUnique(needed, {ObjectKind::kFeatureView, project + "/" + (colon == std::string::npos ? s : s.substr(0, colon))});
+    }
+  }
+  for (const auto& object : needed) {
+    if (!req.access->Allows(object, Role::kViewer)) {
+      return PermissionDenied("permission denied: binding features needs viewer on " + object.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -76,6 +112,7 @@ net::AccessRule Create(deploy::EndpointService& endpoints) {
       Role::kEditor,
       [](const net::HttpRequest& req) -> StatusOr<std::vector<ObjectRef>> {
         KILN_ASSIGN_OR_RETURN(deploy::EndpointCreate create, ParseCreateEndpoint(req.body));
+        KILN_RETURN_IF_ERROR(CheckBindingReadable(req));
         std::vector<ObjectRef> out{ObjectRef::Global()};
         for (const auto& r : create.spec.routes) AddUnique(out, Model(r.model));
         if (create.spec.mirror) AddUnique(out, Model(create.spec.mirror->route.model));
@@ -100,6 +137,7 @@ net::AccessRule Patch(deploy::EndpointService& endpoints) {
       [](const net::HttpRequest& req) -> StatusOr<std::vector<ObjectRef>> {
         std::vector<ObjectRef> out{Endpoint(PathName(req))};
         BodyModels(req.body, out);
+        KILN_RETURN_IF_ERROR(CheckBindingReadable(req));
         return out;
       },
       true);

@@ -187,3 +187,33 @@ TEST_F(PlatformAccessTest, TheActorIsThePrincipalWhenAuthIsOn) {
 
 }  // namespace
 }  // namespace kiln::api::platform
+
+namespace kiln::api::platform {
+namespace {
+
+TEST_F(PlatformAccessTest, BindingFeaturesNeedsViewerOnWhatItReads) {
+  const std::string views = R"("features": {"project": "shop", "features": ["orders:total", "users:age"]})";
+  auto patch = Request("PATCH", "/api/v1/endpoints/ep", "{" + Route(1) + ", " + views + "}");
+  // Auth off: nothing to check.
+  EXPECT_TRUE(route_->access.locate(*patch).ok());
+  // Viewer on one view only: refused, naming the other.
+  patch->access = std::make_shared<FixedScope>(std::map<std::string, Role>{{"feature_view:shop/orders", Role::kViewer}});
+  auto refused = route_->access.locate(*patch);
+  ASSERT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find("feature_view:shop/users"), std::string::npos);
+  // Both views readable: allowed.
+  patch->access = std::make_shared<FixedScope>(std::map<std::string, Role>{
+      {"feature_view:shop/orders", Role::kViewer}, {"feature_view:shop/users", Role::kViewer}});
+  EXPECT_TRUE(route_->access.locate(*patch).ok());
+  // A feature service is checked as its whole project.
+  auto service = Request("PATCH", "/api/v1/endpoints/ep",
+                         "{" + Route(1) + R"(, "features": {"project": "shop", "feature_service": "fs"}})");
+  service->access = std::make_shared<FixedScope>(std::map<std::string, Role>{
+      {"feature_view:shop/orders", Role::kViewer}, {"feature_view:shop/users", Role::kViewer}});
+  EXPECT_EQ(route_->access.locate(*service).status().code(), StatusCode::kPermissionDenied);
+  service->access = std::make_shared<FixedScope>(std::map<std::string, Role>{{"feature_project:shop", Role::kViewer}});
+  EXPECT_TRUE(route_->access.locate(*service).ok());
+}
+
+}  // namespace
+}  // namespace kiln::api::platform
