@@ -175,3 +175,19 @@ def test_no_token_or_a_wrong_one_is_refused(kiln, tokens, applied, tmp_path_fact
                       headers=headers, timeout=30)
     assert r.status_code == 401, r.text
     assert "WWW-Authenticate" in r.headers
+
+
+def test_deleting_a_view_drops_the_grants_on_it(kiln, tokens, applied):
+    view = f"{PROJECT}/customer_profile"
+    assert kiln.grant(kiln.admin, "fx", "feature_view", view, "viewer").status_code == 200
+
+    def grants_on_view():
+        r = requests.get(kiln.url + "/api/v1/grants", params={"object_kind": "feature_view", "object_id": view},
+                         auth=kiln.admin, timeout=30)
+        assert r.status_code == 200, r.text
+        return [g for g in r.json()["grants"] if g["subject"] == "fx"]
+
+    assert len(grants_on_view()) == 1
+    # The project's creator (its manager) deletes the view through the unmodified SDK.
+    feature_store(applied).delete_feature_view("customer_profile")
+    assert grants_on_view() == []

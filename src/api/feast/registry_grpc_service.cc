@@ -266,7 +266,8 @@ KILN_FEAST_REGISTRY_RPCS(KILN_DEFINE_RPC)
   Caller caller{admitted.admission.actor.empty() ? "grpc " + ctx->peer() : admitted.admission.actor,
                 admitted.admission.access};
   ::grpc::Status outcome = run(caller);
-  gate::CompleteGrpc(gate_, admitted, outcome, "", outcome.ok() ? policy.created : std::vector<ObjectRef>{});
+  gate::CompleteGrpc(gate_, admitted, outcome, "", outcome.ok() ? policy.created : std::vector<ObjectRef>{},
+                     policy.deleted);
   return outcome;
 }
 
@@ -335,6 +336,8 @@ namespace {
 RegistryGrpcService::Policy Deleting(ObjectRef object) {
   RegistryGrpcService::Policy p;
   p.least = Role::kManager;
+  // Views and projects carry grants; a new one of the same name starts with none.
+  if (object.kind == kiln::ObjectKind::kFeatureView || object.kind == kiln::ObjectKind::kFeatureProject) p.deleted = {object};
   p.objects = {std::move(object)};
   p.mutation = true;
   return p;

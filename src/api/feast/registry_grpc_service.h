@@ -122,6 +122,7 @@ class RegistryGrpcService final : public ::feast::registry::RegistryServer::Call
     std::vector<ObjectRef> objects;  // empty: the global scope
     bool mutation = false;
     std::vector<ObjectRef> created;  // objects the call creates (the caller becomes their manager)
+    std::vector<ObjectRef> deleted;  // objects the call removes for good (their grants go)
   };
   // Who is calling: the audit actor and, with auth on, the caller's scope
   // (null when auth is off: everything visible).

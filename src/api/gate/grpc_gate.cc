@@ -68,8 +68,10 @@ GrpcAdmitted AdmitGrpcAuthenticated(RequestGate* gate, const ::grpc::ServerConte
 }
 
 void CompleteGrpc(RequestGate* gate, const GrpcAdmitted& admitted, const ::grpc::Status& outcome,
-                  std::string after_json, const std::vector<ObjectRef>& created) {
+                  std::string after_json, const std::vector<ObjectRef>& created,
+                  const std::vector<ObjectRef>& deleted) {
   if (gate == nullptr) return;
+  if (outcome.ok()) gate->Forget(deleted);
   gate->Complete(admitted.call, admitted.admission, outcome.ok(), static_cast<int>(outcome.error_code()), outcome.error_message(),
                  std::move(after_json), created);
 }

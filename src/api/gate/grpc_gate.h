@@ -34,7 +34,9 @@ GrpcAdmitted AdmitGrpc(RequestGate* gate, const ::grpc::ServerContextBase& ctx, 
 // For list methods: any authenticated caller; filter by admitted.admission.access.
 GrpcAdmitted AdmitGrpcAuthenticated(RequestGate* gate, const ::grpc::ServerContextBase& ctx, std::string service,
                                     std::string full_method);
+// `deleted`: objects the call removed for good, when it succeeded (their grants go).
 void CompleteGrpc(RequestGate* gate, const GrpcAdmitted& admitted, const ::grpc::Status& outcome,
-                  std::string after_json, const std::vector<ObjectRef>& created);
+                  std::string after_json, const std::vector<ObjectRef>& created,
+                  const std::vector<ObjectRef>& deleted = {});
 
 }  // namespace kiln::api::gate

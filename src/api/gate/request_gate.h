@@ -90,6 +90,9 @@ class RequestGate {
   void Complete(const CallInfo& call, const Admission& admission, bool succeeded, int status, std::string_view error,
                 std::string after_json, const std::vector<ObjectRef>& created);
 
+  // Drops the grants on objects deleted for good.
+  void Forget(const std::vector<ObjectRef>& deleted);
+
   bool auth_enabled() const { return options_.auth; }
 
  private:
@@ -98,7 +101,6 @@ class RequestGate {
                       std::vector<ObjectRef> objects, bool mutation);
   audit::AuditEvent EventOf(const CallInfo& call, const Admission& a, const char* stage) const;
   void AuditDenial(const CallInfo& call, Admission& a, const std::string& reason);
-  void Forget(const std::vector<ObjectRef>& deleted);
   net::HttpResponse Guard(const net::Route& route, net::HttpRequest& req, const net::Handler& inner);
   StatusOr<std::unique_ptr<net::RequestBodySink>> GuardUpload(const net::Route& route, net::HttpRequest& req,
                                                              const net::UploadHandler& inner);
