@@ -174,10 +174,31 @@ class Authenticator::Impl {
     if (oidc_ != nullptr && jwt) {
       StatusOr<Principal> p = oidc_->Verify(token);
       if (!p.ok()) return p.status();
+      KILN_RETURN_IF_ERROR(CheckExternalName(p->name));
       return std::shared_ptr<const Principal>(std::make_shared<Principal>(std::move(*p)));
     }
     if (jwt) return Unauthenticated("a JWT was presented but this server has no OIDC issuer configured");
     return Unauthenticated("unknown Bearer token");
+  }
+
+  // Grants to a user name apply to whoever carries that name, so an OIDC
+  // user must not take a local user's or service account's name (claims such
+  // as preferred_username are often chosen by the user at the IdP). The
+  // answer "no local user has it" is cached like a credential.
+  Status CheckExternalName(const std::string& name) {
+    const int64_t now = clock_.NowMillis();
+    const std::string key = "n:" + name;
+    if (Lookup(key, now)) return Status::Ok();
+    const uint64_t epoch = Epoch();
+    StatusOr<storage::UserRecord> local = store_.GetUser(name);
+    if (local.ok()) {
+      return Unauthenticated("the OIDC user name '" + name + "' is a local " +
+                             (local->service_account ? "service account" : "user") + "'s name");
+    }
+    if (local.status().code() != StatusCode::kNotFound) return local.status();
+    static const auto kFree = std::make_shared<const Principal>();
+    Insert(key, Entry{kFree, now + options_.cache_ttl_ms, 0, 0}, epoch);
+    return Status::Ok();
   }
 
   StatusOr<std::shared_ptr<const Principal>> KilnToken(std::string_view token) {

@@ -364,3 +364,24 @@ def test_jwt_in_grpc_metadata(issuer, oidc_kiln):
             client.is_model_ready("no-such-model", headers={"authorization": f"Bearer {token}"})
         assert "UNAUTHENTICATED" in str(e.value) or "Unauthenticated" in str(e.value), str(e.value)
     assert _denial_reasons(srv) == ["alg none is not accepted", "audience mismatch"]
+
+
+def test_an_oidc_user_cannot_take_a_local_users_name(issuer, oidc_kiln):
+    key = Key("rsa")
+    issuer.publish(key)
+    srv = oidc_kiln("--default-role", "none")
+    admin = ("admin", ADMIN_PASSWORD)
+    r = requests.post(f"{srv.url}/api/2.0/mlflow/users/create", auth=admin, timeout=30,
+                      json={"username": "ci-bot", "password": "ci-bot-password-1"})
+    assert r.status_code == 200, r.text
+    r = requests.post(f"{srv.url}/api/v1/grants", auth=admin, timeout=30,
+                      json={"subject_kind": "user", "subject": "ci-bot", "object_kind": "global", "role": "editor"})
+    assert r.status_code in (200, 201), r.text
+    # A token whose preferred_username names the local user would inherit its
+    # grants: refused instead, for the local names "ci-bot" and "admin".
+    for name in ("ci-bot", "admin"):
+        token = key.sign(issuer.claims(preferred_username=name))
+        _assert_401(_search(srv, token), f"local name {name}")
+    assert any("is a local user's name" in reason for reason in _denial_reasons(srv))
+    # Another name from the same issuer is accepted.
+    assert _search(srv, key.sign(issuer.claims(preferred_username="dana"))).status_code == 200
