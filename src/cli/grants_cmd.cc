@@ -12,6 +12,12 @@
 namespace kiln::cli {
 namespace {
 
+net::HttpClientOptions ClientOptions(const GrantsOptions& o) {
+  net::HttpClientOptions http;
+  http.ca_file = o.ca_file;
+  return http;
+}
+
 using json = nlohmann::json;
 
 std::string Env(const char* name) {
@@ -45,7 +51,7 @@ std::string UrlEncode(const std::string& s) {
 }
 
 int Call(const GrantsOptions& o, const std::string& method, const std::string& path, const std::string& body) {
-  auto client = net::HttpClient::Create(o.url);
+  auto client = net::HttpClient::Create(o.url, ClientOptions(o));
   if (!client.ok()) {
     std::fprintf(stderr, "kiln grants: %s\n", client.status().message().c_str());
     return 2;
@@ -92,6 +98,8 @@ bool Subject(const GrantsOptions& o, bool required, std::string* kind, std::stri
 
 void AddUrl(CLI::App* cmd, GrantsOptions& o) {
   cmd->add_option("--url", o.url, "The kiln server")->envname("KILN_URL")->capture_default_str();
+  cmd->add_option("--ca-file", o.ca_file, "CA certificate (PEM) of a server on https with a private CA")
+      ->envname("KILN_CA_FILE");
 }
 
 }  // namespace
@@ -149,7 +157,7 @@ int RunGrants(const CLI::App& app, const GrantsOptions& o) {
       path += query.empty() ? "?" : "&";
       path += "max_results=1000";
       if (!token.empty()) path += "&page_token=" + UrlEncode(token);
-      auto client = net::HttpClient::Create(o.url);
+      auto client = net::HttpClient::Create(o.url, ClientOptions(o));
       if (!client.ok()) {
         std::fprintf(stderr, "kiln grants: %s\n", client.status().message().c_str());
         return 2;

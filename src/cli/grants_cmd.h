@@ -24,6 +24,7 @@ namespace kiln::cli {
 
 struct GrantsOptions {
   std::string url = "http://127.0.0.1:5000";
+  std::string ca_file;  // https with a private CA (--ca-file / KILN_CA_FILE)
   std::string user;
   std::string group;
   std::string object_kind;

@@ -17,6 +17,12 @@
 namespace kiln::cli {
 namespace {
 
+net::HttpClientOptions ClientOptions(const UsersOptions& o) {
+  net::HttpClientOptions http;
+  http.ca_file = o.ca_file;
+  return http;
+}
+
 using json = nlohmann::json;
 
 std::string Env(const char* name) {
@@ -76,7 +82,7 @@ bool ReadPassword(const char* prompt, std::string* out) {
 
 int Call(const UsersOptions& o, const char* tool, const std::string& method, const std::string& path,
          const std::string& body) {
-  auto client = net::HttpClient::Create(o.url);
+  auto client = net::HttpClient::Create(o.url, ClientOptions(o));
   if (!client.ok()) {
     std::fprintf(stderr, "kiln %s: %s\n", tool, client.status().message().c_str());
     return 2;
@@ -104,6 +110,8 @@ int Call(const UsersOptions& o, const char* tool, const std::string& method, con
 
 void AddUrl(CLI::App* cmd, UsersOptions& o) {
   cmd->add_option("--url", o.url, "The kiln server")->envname("KILN_URL")->capture_default_str();
+  cmd->add_option("--ca-file", o.ca_file, "CA certificate (PEM) of a server on https with a private CA")
+      ->envname("KILN_CA_FILE");
 }
 
 int RunUserCommand(const CLI::App& users, const UsersOptions& o) {

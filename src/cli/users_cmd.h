@@ -32,6 +32,7 @@ namespace kiln::cli {
 
 struct UsersOptions {
   std::string url = "http://127.0.0.1:5000";
+  std::string ca_file;  // https with a private CA (--ca-file / KILN_CA_FILE)
   std::string name;  // user name (users ...) or token name (tokens create)
   bool admin = false;
   bool service_account = false;

@@ -446,3 +446,17 @@ def test_with_auth_on_tls_clients_pass_a_token(pki, tls_kiln, model_repo, tmp_pa
     assert done.returncode == 0 and "OK" in done.stdout, done.stderr[-3000:]
     done = _mlflow(srv.url, {"MLFLOW_TRACKING_SERVER_CERT_PATH": ca}, LOG_A_RUN.replace("tls-exp", "tls-anon"))
     assert done.returncode != 0 and "UNAUTHENTICATED" in done.stderr, done.stderr[-3000:]
+
+    # kiln's own CLI reaches the https server with --ca-file (KILN_CA_FILE).
+    from conftest import kiln_binary
+
+    env = {**os.environ, "KILN_USERNAME": "admin", "KILN_PASSWORD": password}
+    listed = subprocess.run([str(kiln_binary()), "users", "list", "--url", srv.url, "--ca-file", ca],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0 and "svc-infer" in listed.stdout, listed.stderr
+    untrusted = subprocess.run([str(kiln_binary()), "grants", "list", "--url", srv.url],
+                               capture_output=True, text=True, timeout=60, env=env)
+    assert untrusted.returncode != 0  # the test CA is not the system's
+    trusted = subprocess.run([str(kiln_binary()), "grants", "list", "--url", srv.url],
+                             capture_output=True, text=True, timeout=60, env={**env, "KILN_CA_FILE": ca})
+    assert trusted.returncode == 0, trusted.stderr
