@@ -393,6 +393,10 @@ def _tracking_uri(request, monkeypatch, server_proc):
 
     url = server_proc.url
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    # A registry URI left set by another test would send registrations to a
+    # server this test does not use: the registry follows the tracking URI.
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    mlflow.set_registry_uri(None)
     # Keep client-side retries short so error-path tests fail fast.
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")

@@ -245,14 +245,13 @@ def test_registry_roles(strict, world, tmp_path):
         import mlflow
         import mlflow.artifacts
 
-        saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        saved = mlflow.get_tracking_uri()
         mlflow.set_tracking_uri(strict.url)
-        mlflow.set_registry_uri(strict.url)
         try:
+            # The registry follows the tracking URI while none is set.
             local = mlflow.artifacts.download_artifacts(f"models:/{model}/{version}", dst_path=str(tmp_path / "m"))
         finally:
-            mlflow.set_tracking_uri(saved[0])
-            mlflow.set_registry_uri(saved[1])
+            mlflow.set_tracking_uri(saved)
         assert os.path.exists(os.path.join(local, "MLmodel"))
         refused(lambda: c.set_registered_model_alias(model, "bob", version))
         refused(lambda: c.update_registered_model(model, description="bob was here"))
