@@ -6,7 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/base64.h"
+#include "cli/http_command.h"
 #include "net/http_client.h"
 
 namespace kiln::cli {
@@ -20,35 +20,6 @@ net::HttpClientOptions ClientOptions(const GrantsOptions& o) {
 
 using json = nlohmann::json;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
-std::map<std::string, std::string> AuthHeaders() {
-  std::map<std::string, std::string> h;
-  if (std::string token = Env("KILN_TOKEN"); !token.empty()) {
-    h["Authorization"] = "Bearer " + token;
-  } else if (std::string user = Env("KILN_USERNAME"); !user.empty()) {
-    h["Authorization"] = "Basic " + Base64Encode(user + ":" + Env("KILN_PASSWORD"));
-  }
-  return h;
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 int Call(const GrantsOptions& o, const std::string& method, const std::string& path, const std::string& body) {
   auto client = net::HttpClient::Create(o.url, ClientOptions(o));
@@ -56,7 +27,7 @@ int Call(const GrantsOptions& o, const std::string& method, const std::string& p
     std::fprintf(stderr, "kiln grants: %s\n", client.status().message().c_str());
     return 2;
   }
-  auto headers = AuthHeaders();
+  auto headers = KilnAuthHeaders();
   if (!body.empty()) headers["Content-Type"] = "application/json";
   auto res = (*client)->Request(method, path, body, headers);
   if (!res.ok()) {
@@ -162,7 +133,7 @@ int RunGrants(const CLI::App& app, const GrantsOptions& o) {
         std::fprintf(stderr, "kiln grants: %s\n", client.status().message().c_str());
         return 2;
       }
-      auto res = (*client)->Request("GET", path, "", AuthHeaders());
+      auto res = (*client)->Request("GET", path, "", KilnAuthHeaders());
       if (!res.ok() || res->status != 200) return Call(o, "GET", path, "");  // reports the error
       json page = json::parse(res->body, nullptr, false);
       if (page.is_discarded()) return Call(o, "GET", path, "");

@@ -11,7 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/base64.h"
+#include "cli/http_command.h"
 #include "net/http_client.h"
 
 namespace kiln::cli {
@@ -25,35 +25,6 @@ net::HttpClientOptions ClientOptions(const UsersOptions& o) {
 
 using json = nlohmann::json;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
-std::map<std::string, std::string> AuthHeaders() {
-  std::map<std::string, std::string> h;
-  if (std::string token = Env("KILN_TOKEN"); !token.empty()) {
-    h["Authorization"] = "Bearer " + token;
-  } else if (std::string user = Env("KILN_USERNAME"); !user.empty()) {
-    h["Authorization"] = "Basic " + Base64Encode(user + ":" + Env("KILN_PASSWORD"));
-  }
-  return h;
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // One line from stdin; on a terminal, prompted on stderr without echo.
 bool ReadPassword(const char* prompt, std::string* out) {
@@ -87,7 +58,7 @@ int Call(const UsersOptions& o, const char* tool, const std::string& method, con
     std::fprintf(stderr, "kiln %s: %s\n", tool, client.status().message().c_str());
     return 2;
   }
-  auto headers = AuthHeaders();
+  auto headers = KilnAuthHeaders();
   if (!body.empty()) headers["Content-Type"] = "application/json";
   auto res = (*client)->Request(method, path, body, headers);
   if (!res.ok()) {
