@@ -3,6 +3,8 @@
 // valid while the log grows).
 #include "api/admin/audit_routes.h"
 
+#include "api/kiln_errors.h"
+
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -19,34 +21,6 @@ constexpr int64_t kDefaultPage = 100;
 constexpr int64_t kMaxPage = 1000;
 constexpr int64_t kMaxExport = 100000;
 constexpr size_t kMaxExportBytes = 64u << 20;
-
-net::HttpResponse Json(unsigned status, const json& body) {
-  return net::HttpResponse::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-net::HttpResponse Error(const Status& s) {
-  unsigned http = 500;
-  const char* code = "INTERNAL_ERROR";
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument: http = 400; code = "INVALID_PARAMETER_VALUE"; break;
-    case StatusCode::kNotFound: http = 404; code = "RESOURCE_DOES_NOT_EXIST"; break;
-    case StatusCode::kUnavailable: http = 503; code = "TEMPORARILY_UNAVAILABLE"; break;
-    default: break;
-  }
-  return Json(http, {{"error_code", code}, {"message", s.message()}});
-}
-
-net::HttpResponse RenderError(unsigned status, std::string_view code, std::string_view message) {
-  std::string_view c = code;
-  switch (status) {
-    case 400: c = "INVALID_PARAMETER_VALUE"; break;
-    case 413:
-    case 429: c = "REQUEST_LIMIT_EXCEEDED"; break;
-    case 500: c = "INTERNAL_ERROR"; break;
-    default: break;
-  }
-  return Json(status, {{"error_code", c}, {"message", message}});
-}
 
 StatusOr<int64_t> IntParam(const net::HttpRequest& req, std::string_view name, int64_t fallback, int64_t min,
                            int64_t max) {
@@ -97,32 +71,32 @@ json RecordObject(const storage::StoredAuditRecord& r) {
 
 net::HttpResponse List(storage::AuditStore& store, const net::HttpRequest& req) {
   auto q = Filters(req);
-  if (!q.ok()) return Error(q.status());
+  if (!q.ok()) return KilnErrorResponse(q.status());
   auto max = IntParam(req, "max_results", kDefaultPage, 1, kMaxPage);
-  if (!max.ok()) return Error(max.status());
+  if (!max.ok()) return KilnErrorResponse(max.status());
   if (std::string_view token = req.QueryValue("page_token"); !token.empty()) {
     auto after = ParsePageToken(token);
-    if (!after.ok()) return Error(after.status());
+    if (!after.ok()) return KilnErrorResponse(after.status());
     q->after_seq = *after;
   }
   q->max_results = *max + 1;  // one more tells whether another page exists
   auto rows = store.Query(*q);
-  if (!rows.ok()) return Error(rows.status());
+  if (!rows.ok()) return KilnErrorResponse(rows.status());
   json out = {{"records", json::array()}};
   const bool more = static_cast<int64_t>(rows->size()) > *max;
   if (more) rows->pop_back();
   for (const auto& r : *rows) out["records"].push_back(RecordObject(r));
   if (more) out["next_page_token"] = PageToken(rows->back().seq);
-  return Json(200, out);
+  return KilnJsonResponse(200, out);
 }
 
 net::HttpResponse Export(storage::AuditStore& store, const net::HttpRequest& req) {
   auto q = Filters(req);
-  if (!q.ok()) return Error(q.status());
+  if (!q.ok()) return KilnErrorResponse(q.status());
   auto after = IntParam(req, "after_seq", 0, 0, INT64_MAX);
-  if (!after.ok()) return Error(after.status());
+  if (!after.ok()) return KilnErrorResponse(after.status());
   auto max = IntParam(req, "max_results", kMaxExport, 1, kMaxExport);
-  if (!max.ok()) return Error(max.status());
+  if (!max.ok()) return KilnErrorResponse(max.status());
   q->after_seq = *after;
   std::string body;
   int64_t written = 0;
@@ -131,7 +105,7 @@ net::HttpResponse Export(storage::AuditStore& store, const net::HttpRequest& req
   while (true) {
     q->max_results = std::min<int64_t>(kMaxPage, *max - written + 1);
     auto rows = store.Query(*q);
-    if (!rows.ok()) return Error(rows.status());
+    if (!rows.ok()) return KilnErrorResponse(rows.status());
     for (const auto& r : *rows) {
       if (written == *max || body.size() >= kMaxExportBytes) {
         more = true;
@@ -153,7 +127,7 @@ net::HttpResponse Export(storage::AuditStore& store, const net::HttpRequest& req
 
 net::HttpResponse Verify(storage::AuditStore& store, const audit::AuditLog& log) {
   auto r = audit::VerifyAuditStore(store, log.PublicKeyPem());
-  if (!r.ok()) return Error(r.status());
+  if (!r.ok()) return KilnErrorResponse(r.status());
   json out = {{"ok", r->ok},
               {"records", r->records},
               {"first_seq", r->first_seq},
@@ -169,7 +143,7 @@ net::HttpResponse Verify(storage::AuditStore& store, const audit::AuditLog& log)
     out["problem"] = std::string(audit::AuditProblemName(r->problem));
     out["message"] = r->message;
   }
-  return Json(200, out);
+  return KilnJsonResponse(200, out);
 }
 
 }  // namespace
@@ -177,7 +151,7 @@ net::HttpResponse Verify(storage::AuditStore& store, const audit::AuditLog& log)
 void AddAuditRoutes(net::Router& router, storage::AuditStore& store, audit::AuditLog& log) {
   auto add = [&router](const char* pattern, const char* action, net::Handler handler) {
     net::Route& route = router.Add("GET", pattern, std::move(handler), net::Execution::kPool);
-    route.render_error = RenderError;
+    route.render_error = KilnRenderError;
     route.access = net::AdminAccess(false);
     route.access.action = action;
   };
@@ -196,7 +170,7 @@ void AddAuditRoutes(net::Router& router, storage::AuditStore& store, audit::Audi
     return Verify(store, log);
   });
   add("/api/v1/audit/public-key", "audit.public-key", [&log](net::HttpRequest&) {
-    return Json(200, {{"algorithm", "Ed25519"}, {"key_id", log.KeyId()}, {"public_key_pem", log.PublicKeyPem()}});
+    return KilnJsonResponse(200, {{"algorithm", "Ed25519"}, {"key_id", log.KeyId()}, {"public_key_pem", log.PublicKeyPem()}});
   });
 }
 

@@ -5,6 +5,8 @@
 // role are for administrators only.
 #include "api/admin/grant_routes.h"
 
+#include "api/kiln_errors.h"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -18,47 +20,6 @@ using nlohmann::json;
 
 constexpr int64_t kDefaultPage = 100;
 constexpr int64_t kMaxPage = 1000;
-
-struct Mapping {
-  unsigned http;
-  const char* code;
-};
-
-Mapping MapCode(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument: return {400, "INVALID_PARAMETER_VALUE"};
-    case StatusCode::kNotFound: return {404, "RESOURCE_DOES_NOT_EXIST"};
-    case StatusCode::kAlreadyExists: return {409, "RESOURCE_ALREADY_EXISTS"};
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kAborted: return {409, "RESOURCE_CONFLICT"};
-    case StatusCode::kResourceExhausted: return {429, "REQUEST_LIMIT_EXCEEDED"};
-    case StatusCode::kUnavailable: return {503, "TEMPORARILY_UNAVAILABLE"};
-    case StatusCode::kPermissionDenied: return {403, "PERMISSION_DENIED"};
-    case StatusCode::kUnauthenticated: return {401, "UNAUTHENTICATED"};
-    default: return {500, "INTERNAL_ERROR"};
-  }
-}
-
-net::HttpResponse JsonResponse(unsigned status, const json& body) {
-  return net::HttpResponse::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-net::HttpResponse ErrorResponse(const Status& s) {
-  const Mapping m = MapCode(s.code());
-  return JsonResponse(m.http, {{"error_code", m.code}, {"message", s.message()}});
-}
-
-net::HttpResponse RenderError(unsigned status, std::string_view code, std::string_view message) {
-  std::string_view c = code;
-  switch (status) {
-    case 400: c = "INVALID_PARAMETER_VALUE"; break;
-    case 413:
-    case 429: c = "REQUEST_LIMIT_EXCEEDED"; break;
-    case 500: c = "INTERNAL_ERROR"; break;
-    default: break;
-  }
-  return JsonResponse(status, {{"error_code", c}, {"message", message}});
-}
 
 json GrantJson(const storage::GrantRecord& g) {
   return {{"id", g.id},
@@ -182,20 +143,20 @@ StatusOr<std::optional<storage::GrantRecord>> Existing(auth::Authorizer& authz, 
 
 net::HttpResponse Create(auth::Authorizer& authz, net::HttpRequest& req) {
   auto parsed = ParseGrantRequest(req.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.status());
-  if (Status s = MayChange(req.access.get(), parsed->object, parsed->role); !s.ok()) return ErrorResponse(s);
+  if (!parsed.ok()) return KilnErrorResponse(parsed.status());
+  if (Status s = MayChange(req.access.get(), parsed->object, parsed->role); !s.ok()) return KilnErrorResponse(s);
   if (parsed->role == Role::kNone) {
     auto existing = Existing(authz, parsed->grant);
-    if (!existing.ok()) return ErrorResponse(existing.status());
-    if (!existing->has_value()) return JsonResponse(200, {{"removed", nullptr}});
-    if (Status s = authz.Revoke((*existing)->id); !s.ok()) return ErrorResponse(s);
-    return JsonResponse(200, {{"removed", GrantJson(**existing)}});
+    if (!existing.ok()) return KilnErrorResponse(existing.status());
+    if (!existing->has_value()) return KilnJsonResponse(200, {{"removed", nullptr}});
+    if (Status s = authz.Revoke((*existing)->id); !s.ok()) return KilnErrorResponse(s);
+    return KilnJsonResponse(200, {{"removed", GrantJson(**existing)}});
   }
   storage::GrantRecord g = parsed->grant;
   g.created_by = Creator(req);
   auto granted = authz.Grant(g);
-  if (!granted.ok()) return ErrorResponse(granted.status());
-  return JsonResponse(200, {{"grant", GrantJson(*granted)}});
+  if (!granted.ok()) return KilnErrorResponse(granted.status());
+  return KilnJsonResponse(200, {{"grant", GrantJson(*granted)}});
 }
 
 net::HttpResponse List(auth::Authorizer& authz, net::HttpRequest& req) {
@@ -204,32 +165,32 @@ net::HttpResponse List(auth::Authorizer& authz, net::HttpRequest& req) {
   q.subject = std::string(req.QueryValue("subject"));
   q.object_id = std::string(req.QueryValue("object_id"));
   if (!q.subject_kind.empty() && q.subject_kind != "user" && q.subject_kind != "group") {
-    return ErrorResponse(InvalidArgument("subject_kind must be 'user' or 'group' (got '" + q.subject_kind + "')"));
+    return KilnErrorResponse(InvalidArgument("subject_kind must be 'user' or 'group' (got '" + q.subject_kind + "')"));
   }
   if (std::string_view kind = req.QueryValue("object_kind"); !kind.empty()) {
     auto k = ParseObjectKind(kind);
-    if (!k) return ErrorResponse(InvalidArgument("unknown object_kind '" + std::string(kind) + "'"));
+    if (!k) return KilnErrorResponse(InvalidArgument("unknown object_kind '" + std::string(kind) + "'"));
     q.object_kind = ObjectKindName(*k);
   }
   int64_t max = kDefaultPage;
   if (std::string_view m = req.QueryValue("max_results"); !m.empty()) {
     auto [end, ec] = std::from_chars(m.data(), m.data() + m.size(), max);
     if (ec != std::errc() || end != m.data() + m.size() || max < 1 || max > kMaxPage) {
-      return ErrorResponse(InvalidArgument("max_results must be an integer from 1 to " + std::to_string(kMaxPage)));
+      return KilnErrorResponse(InvalidArgument("max_results must be an integer from 1 to " + std::to_string(kMaxPage)));
     }
   }
   int64_t offset = 0;
   if (std::string_view t = req.QueryValue("page_token"); !t.empty()) {
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), offset);
     if (ec != std::errc() || end != t.data() + t.size() || offset < 0) {
-      return ErrorResponse(InvalidArgument("invalid page_token"));
+      return KilnErrorResponse(InvalidArgument("invalid page_token"));
     }
   }
   // The store filters by the query; what the caller may see is decided
   // before paging, so offsets count visible grants only.
   q.max_results = std::numeric_limits<int64_t>::max();
   auto all = authz.List(q);
-  if (!all.ok()) return ErrorResponse(all.status());
+  if (!all.ok()) return KilnErrorResponse(all.status());
   const AccessScope* scope = req.access.get();
   json out = json::array();
   int64_t seen = 0;
@@ -245,20 +206,20 @@ net::HttpResponse List(auth::Authorizer& authz, net::HttpRequest& req) {
   }
   json body = {{"grants", std::move(out)}};
   if (more) body["next_page_token"] = std::to_string(offset + max);
-  return JsonResponse(200, body);
+  return KilnJsonResponse(200, body);
 }
 
 net::HttpResponse Delete(auth::Authorizer& authz, net::HttpRequest& req) {
   auto id = ParseId(req.PathParam("id"));
-  if (!id.ok()) return ErrorResponse(id.status());
+  if (!id.ok()) return KilnErrorResponse(id.status());
   auto g = authz.Get(*id);
-  if (!g.ok()) return ErrorResponse(g.status());
+  if (!g.ok()) return KilnErrorResponse(g.status());
   auto object = ObjectOf(*g);
-  if (!object.ok()) return ErrorResponse(object.status());
+  if (!object.ok()) return KilnErrorResponse(object.status());
   auto role = ParseRole(g->role);
-  if (Status s = MayChange(req.access.get(), *object, role.value_or(Role::kAdmin)); !s.ok()) return ErrorResponse(s);
-  if (Status s = authz.Revoke(*id); !s.ok()) return ErrorResponse(s);
-  return JsonResponse(200, {{"removed", GrantJson(*g)}});
+  if (Status s = MayChange(req.access.get(), *object, role.value_or(Role::kAdmin)); !s.ok()) return KilnErrorResponse(s);
+  if (Status s = authz.Revoke(*id); !s.ok()) return KilnErrorResponse(s);
+  return KilnJsonResponse(200, {{"removed", GrantJson(*g)}});
 }
 
 }  // namespace
@@ -267,7 +228,7 @@ void AddGrantRoutes(net::Router& router, auth::Authorizer& authorizer) {
   auth::Authorizer* authz = &authorizer;
 
   net::Route& create = router.Add("POST", "/api/v1/grants", [authz](net::HttpRequest& req) { return Create(*authz, req); });
-  create.render_error = RenderError;
+  create.render_error = KilnRenderError;
   create.access = net::ObjectAccess(
       Role::kManager,
       [](const net::HttpRequest& req) -> StatusOr<std::vector<ObjectRef>> {
@@ -285,12 +246,12 @@ void AddGrantRoutes(net::Router& router, auth::Authorizer& authorizer) {
   };
 
   net::Route& list = router.Add("GET", "/api/v1/grants", [authz](net::HttpRequest& req) { return List(*authz, req); });
-  list.render_error = RenderError;
+  list.render_error = KilnRenderError;
   list.access = net::AuthenticatedAccess(/*mutation=*/false);
 
   net::Route& del =
       router.Add("DELETE", "/api/v1/grants/{id}", [authz](net::HttpRequest& req) { return Delete(*authz, req); });
-  del.render_error = RenderError;
+  del.render_error = KilnRenderError;
   del.access = net::ObjectAccess(
       Role::kManager,
       [authz](const net::HttpRequest& req) -> StatusOr<std::vector<ObjectRef>> {
