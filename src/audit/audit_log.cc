@@ -124,10 +124,11 @@ class AuditLog::Impl {
   std::string PublicKeyPem() const { return key_->PublicPem(); }
   const std::string& KeyId() const { return key_id_; }
 
-  // Writes everything queued now.
+  // Writes everything queued now. A batch another leader has already taken
+  // off the queue counts as queued: wait for it before looking at the queue.
   void Flush() {
     std::unique_lock<std::mutex> lock(mu_);
-    while (!queue_.empty()) {
+    for (;;) {
       cv_.wait(lock, [this] { return !leading_; });
       if (queue_.empty()) break;
       leading_ = true;
