@@ -11,6 +11,7 @@ DEBS=(g++ cmake ninja-build pkg-config make ccache
       libcurl4-openssl-dev  # kiln validate's HTTP client (src/net/http_client.cc)
       libssl-dev  # scrypt, HMAC, Ed25519, JWT signatures and TLS (src/auth, src/audit, src/net)
       prometheus sqlite3 python3-venv
+      postgresql libpq-dev  # PostgreSQL metadata backend (src/storage/postgres) and its test server
       redis-server  # Feast's Redis online store for bench/features (feast serve as the peer)
       chromium)  # headless browser for the MLflow web UI suite (tests/compat/test_mlflow_ui.py)
 
