@@ -129,6 +129,23 @@ std::vector<Setting> Settings(Config& c) {
       Make("tls-key-file", "KILN_TLS_KEY_FILE", "PEM private key for --tls-cert-file", c.tls_key_file),
       Make("tls-client-ca-file", "KILN_TLS_CLIENT_CA_FILE",
            "Require client certificates signed by this CA (mutual TLS)", c.tls_client_ca_file),
+      Make("database-uri", "KILN_DATABASE_URI",
+           "Metadata database: sqlite:///path or postgresql://user@host:port/db (default <data-dir>/kiln.db)",
+           c.database_uri),
+      Make("database-password-file", "KILN_DATABASE_PASSWORD_FILE",
+           "File holding the PostgreSQL password (instead of putting it in --database-uri)", c.database_password_file),
+      Make("database-pool", "KILN_DATABASE_POOL", "PostgreSQL connections this process keeps", c.database_pool),
+      Make("artifacts-uri", "KILN_ARTIFACTS_URI",
+           "Artifact store: file:///path or s3://bucket/prefix (default <data-dir>/artifacts)", c.artifacts_uri),
+      Make("online-store-uri", "KILN_ONLINE_STORE_URI",
+           "Feature online store: redis://host:port/db or rediss://... (default: embedded under <data-dir>/online)",
+           c.online_store_uri),
+      Make("redis-password-file", "KILN_REDIS_PASSWORD_FILE", "File holding the Redis AUTH password",
+           c.redis_password_file),
+      Make("redis-ca-file", "KILN_REDIS_CA_FILE", "CA bundle that verifies a rediss:// server", c.redis_ca_file),
+      Make("services", "KILN_SERVICES",
+           "Services this process runs: all, or a comma list of tracking,registry,serving,features,platform",
+           c.services),
   };
 }
 
@@ -176,7 +193,35 @@ Status LoadYamlConfig(int argc, char** argv, Config& config) {
   return Status::Ok();
 }
 
+StatusOr<ServiceSet> ParseServices(const std::string& list) {
+  if (list == "all" || list.empty()) return ServiceSet{};
+  ServiceSet set{false, false, false, false, false};
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    const std::string name = list.substr(start, end - start);
+    if (name == "tracking") {
+      set.tracking = true;
+    } else if (name == "registry") {
+      set.registry = true;
+    } else if (name == "serving") {
+      set.serving = true;
+    } else if (name == "features") {
+      set.features = true;
+    } else if (name == "platform") {
+      set.platform = true;
+    } else {
+      return InvalidArgument("invalid --services: unknown service '" + name +
+                             "' (all, or a comma list of tracking,registry,serving,features,platform)");
+    }
+    start = end + 1;
+  }
+  return set;
+}
+
 Status ValidateConfig(const Config& c) {
+  if (auto s = ParseServices(c.services); !s.ok()) return s.status();
   boost::system::error_code ec;
   boost::asio::ip::make_address(c.host, ec);
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
@@ -216,6 +261,20 @@ Status ValidateConfig(const Config& c) {
   if (!c.oidc_issuer.empty() && !c.auth) return InvalidArgument("invalid --oidc-issuer: needs --auth");
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return InvalidArgument("invalid TLS settings: --tls-cert-file and --tls-key-file go together");
+  }
+  if (!c.database_uri.empty() && c.database_uri.rfind("sqlite://", 0) != 0 &&
+      c.database_uri.rfind("postgresql://", 0) != 0 && c.database_uri.rfind("postgres://", 0) != 0) {
+    return InvalidArgument("invalid --database-uri '" + c.database_uri +
+                           "': must start with sqlite:// or postgresql://");
+  }
+  if (c.database_pool < 1 || c.database_pool > 1024) return InvalidArgument("invalid --database-pool");
+  if (!c.artifacts_uri.empty() && c.artifacts_uri.rfind("file://", 0) != 0 && c.artifacts_uri.rfind("s3://", 0) != 0) {
+    return InvalidArgument("invalid --artifacts-uri '" + c.artifacts_uri + "': must start with file:// or s3://");
+  }
+  if (!c.online_store_uri.empty() && c.online_store_uri.rfind("redis://", 0) != 0 &&
+      c.online_store_uri.rfind("rediss://", 0) != 0) {
+    return InvalidArgument("invalid --online-store-uri '" + c.online_store_uri +
+                           "': must start with redis:// or rediss://");
   }
   if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
     return InvalidArgument("invalid --tls-client-ca-file: needs --tls-cert-file and --tls-key-file");

@@ -67,7 +67,27 @@ struct Config {
   std::string tls_cert_file;           // PEM certificate chain: HTTPS and gRPC over TLS (reloaded on SIGHUP)
   std::string tls_key_file;
   std::string tls_client_ca_file;      // require client certificates signed by this CA (mTLS)
+  // Production backends (docs/operations.md).
+  std::string database_uri;            // empty: <data-dir>/kiln.db; sqlite:///path or postgresql://...
+  std::string database_password_file;  // PostgreSQL password, kept out of the URI
+  int database_pool = 16;              // PostgreSQL connections per process
+  std::string artifacts_uri;           // empty: <data-dir>/artifacts; file:///path or s3://bucket/prefix
+  std::string online_store_uri;        // empty: embedded (<data-dir>/online); redis://... or rediss://...
+  std::string redis_password_file;     // Redis AUTH password, kept out of the URI
+  std::string redis_ca_file;           // CA bundle verifying a rediss:// server
+  std::string services = "all";        // comma list of tracking,registry,serving,features,platform (or all)
 };
+
+// Which services a process mounts (--services). Stores are shared through the
+// database, so a subset process still opens what its services read.
+struct ServiceSet {
+  bool tracking = true;
+  bool registry = true;
+  bool serving = true;
+  bool features = true;
+  bool platform = true;
+};
+StatusOr<ServiceSet> ParseServices(const std::string& list);
 
 // The MLflow UI folder the settings name (--mlflow-ui, or found through
 // --mlflow-ui-python); empty when neither is set.
