@@ -106,3 +106,32 @@ if [ ! -f "$DUCKDB_DIR/lib/libduckdb.so" ] || [ ! -f "$DUCKDB_DIR/include/duckdb
   )
 fi
 # --- end of DuckDB ---
+
+# --- hiredis (Redis online store, src/storage/redis; cmake/hiredis.cmake) ---
+# Debian ships hiredis 0.14 without TLS; hiredis 1.x (with hiredis_ssl) comes
+# as C sources inside the PyPI `hiredis` sdist (vendor/hiredis). They are
+# fetched once into third_party/hiredis/ (sha256-pinned, nothing committed)
+# and compiled by our CMake.
+HIREDIS_PY_VERSION=3.5.0
+HIREDIS_C_VERSION=1.5.0
+HIREDIS_SDIST=hiredis-$HIREDIS_PY_VERSION.tar.gz
+HIREDIS_SDIST_SHA256=c227592cc56b7df247abe4755c26723965be68972be2149fa441ac33d82131ba
+HIREDIS_DIR=third_party/hiredis
+hiredis_pins="$HIREDIS_C_VERSION $HIREDIS_SDIST_SHA256"
+if [ ! -f "$HIREDIS_DIR/hiredis/hiredis.h" ] || [ "$(cat "$HIREDIS_DIR/.pins" 2>/dev/null)" != "$hiredis_pins" ]; then
+  echo "setup: fetching hiredis $HIREDIS_C_VERSION into $HIREDIS_DIR"
+  (
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary hiredis \
+      --dest "$tmp" "hiredis==$HIREDIS_PY_VERSION"
+    echo "$HIREDIS_SDIST_SHA256  $tmp/$HIREDIS_SDIST" | sha256sum -c --quiet -
+    tar -xzf "$tmp/$HIREDIS_SDIST" -C "$tmp" "hiredis-$HIREDIS_PY_VERSION/vendor/hiredis"
+    rm -rf "$HIREDIS_DIR"
+    mkdir -p "$HIREDIS_DIR"
+    cp -r "$tmp/hiredis-$HIREDIS_PY_VERSION/vendor/hiredis" "$HIREDIS_DIR/hiredis"
+    echo "$HIREDIS_C_VERSION" > "$HIREDIS_DIR/VERSION"
+    echo "$hiredis_pins" > "$HIREDIS_DIR/.pins"
+  )
+fi
+# --- end of hiredis ---

@@ -1,7 +1,8 @@
 // OnlineStore: the latest feature values per entity key per feature view, as
 // Feast's online stores hold them. The feature service depends only on this
-// interface; the embedded store (storage/embedded/) implements it today, a
-// Redis store in Feast's own layout follows with the production backends.
+// interface; the embedded store (storage/embedded/) and a Redis store in
+// Feast's own layout (storage/redis/) implement it, chosen by
+// OpenOnlineStore (online_store_factory.h).
 //
 // Data model: a table is (project, feature view). A table holds one row per
 // entity key; a row carries its event and created timestamps and one value
@@ -10,15 +11,28 @@
 // the store (an empty string means "no value", read back as absent).
 //
 // Contract for every implementation:
-// - Write never replaces a row with an older event timestamp; at equal event
-//   timestamps the later created timestamp wins; otherwise the incoming row
-//   replaces the stored row whole (features not in the write are dropped).
+// - Write never replaces a row with an older event timestamp, atomically
+//   with respect to concurrent writers (other threads, other processes
+//   sharing the store); at equal event timestamps the later created
+//   timestamp wins; otherwise the incoming row replaces the stored row whole
+//   (features not in the write are dropped). Exception, for compatibility
+//   with Feast writing the same Redis: the Redis store keeps no created
+//   timestamp (Feast's layout has none), so at an equal event timestamp it
+//   keeps the stored row as Feast does, and it keeps stored features the
+//   write does not name (see redis_online_store.h).
 // - Write returns only once the rows are durable: after a crash or restart
-//   every acknowledged row reads back.
+//   every acknowledged row reads back (for Redis: as durable as the
+//   server's persistence settings make an acknowledged command).
 // - Tables need no creation: the first write creates one (a remote-registry
 //   `feast apply` never tells the online store about new views).
-// - Thread-safe: any number of readers and writers concurrently. Reads must
-//   not block on disk I/O; Read may be called from an I/O thread.
+// - Thread-safe: any number of readers and writers concurrently.
+// - Reads of a store whose ReadsBlock() is false (the embedded store) never
+//   block on disk or network and may run on an I/O thread. A store whose
+//   ReadsBlock() is true (Redis: a network round trip per Read) must be read
+//   on the bounded worker pool only; every caller that reads features
+//   (api/feast's HTTP routes and gRPC ServingService, deploy's predict from
+//   entities) already runs on the pool, and a caller that wants to answer
+//   inline on an I/O thread must check ReadsBlock() first.
 #pragma once
 
 #include <cstdint>
@@ -57,7 +71,7 @@ struct OnlineWriteResult {
 // callback that receives them.
 struct OnlineRowView {
   int64_t event_ts_us = 0;
-  int64_t created_ts_us = 0;
+  int64_t created_ts_us = 0;  // 0 from stores that keep none (Redis)
   // Parallel to the requested feature names; empty when the row holds no
   // value for that feature.
   const std::vector<std::string_view>* values = nullptr;
@@ -86,6 +100,9 @@ class OnlineStore {
   virtual std::vector<TableStats> Stats() = 0;
 
   virtual Status Ping() = 0;
+
+  // True when Read waits on the network or disk (see the contract above).
+  virtual bool ReadsBlock() const { return false; }
 };
 
 }  // namespace kiln::storage
