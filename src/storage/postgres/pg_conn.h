@@ -1,0 +1,97 @@
+// PgConn: one libpq connection implementing sql::Conn. Statements are written
+// in the portable SQL of sql_conn.h; placeholders become $N. Cached statements
+// are prepared on the server once per (SQL text, bound types) with a name;
+// parameter types come from the bound C++ values (int64 -> int8, double ->
+// float8, text -> text, NULL -> unknown), values travel as text (doubles in
+// shortest round-trip form, Infinity/-Infinity/NaN spelled out).
+//
+// A text value bound where the statement assigns to a BYTEA column (the
+// feature registry's serialized protos) cannot travel as text: an INSERT or
+// UPDATE whose preparation the server refuses with 42804 (datatype mismatch)
+// is prepared again with its text parameters untyped, and those the server
+// resolves to bytea are sent as raw binary. Inside a transaction that first
+// attempt runs under a savepoint, so it does not abort the caller's work.
+//
+// Ownership: owns the PGconn and its cached statements; Stmts handed out
+// borrow them (see sql_conn.h).
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/sql/sql_conn.h"
+
+namespace kiln::storage::postgres {
+
+struct PgConnParams {
+  std::string uri;       // a libpq connection URI or keyword string
+  std::string password;  // empty: from the URI, PGPASSWORD or ~/.pgpass
+  std::string application_name = "kiln";
+  int connect_timeout_s = 10;
+};
+
+class PgStmt;
+
+class PgConn final : public sql::Conn {
+ public:
+  static StatusOr<std::unique_ptr<PgConn>> Connect(const PgConnParams& params);
+  ~PgConn() override;
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
+  Status Exec(const std::string& sql) override;
+  StatusOr<sql::Stmt> Prepare(const std::string& sql, bool cache = true) override;
+  int64_t Changes() const override { return changes_; }
+
+  // The connection is gone (server restart, terminated backend, network).
+  bool broken() const;
+  // Inside BEGIN ... (including a failed transaction awaiting ROLLBACK).
+  bool in_transaction() const;
+  // What the statements since ResetOutcome() ran into: a serialization
+  // failure or deadlock (the transaction must be retried whatever fn made of
+  // the error), or a lost connection.
+  bool saw_conflict() const { return saw_conflict_; }
+  bool saw_lost() const { return saw_lost_; }
+  void ResetOutcome() { saw_conflict_ = saw_lost_ = false; }
+  int backend_pid() const { return PQbackendPID(conn_); }
+  PGconn* raw() { return conn_; }
+
+ private:
+  friend class PgStmt;
+  struct Prepared {
+    std::string name;          // server-side statement name ("" = unnamed)
+    std::vector<int> formats;  // per parameter: 0 text, 1 binary (bytea)
+  };
+
+  explicit PgConn(PGconn* conn);
+  // Runs a statement with `args`; on success `*out` holds its result.
+  Status Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache, PGresult** out);
+  Status PrepareOnServer(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
+                         Prepared& p);
+  Status PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
+                      bool untyped_text, Prepared& p);
+  PGresult* Run(const char* sql);
+  Status Track(Status s);
+  void Released(PgStmt* st);
+
+  PGconn* conn_;
+  int64_t changes_ = 0;
+  bool saw_conflict_ = false;
+  bool saw_lost_ = false;
+  int64_t next_name_ = 0;
+  std::unordered_map<std::string, Prepared> prepared_;            // by SQL text + type signature
+  std::unordered_map<std::string, std::unique_ptr<PgStmt>> stmts_;  // by portable SQL text
+};
+
+// Formats a double so that PostgreSQL's float8 input reads back the same bits.
+std::string FormatDouble(double v);
+
+}  // namespace kiln::storage::postgres
