@@ -80,10 +80,8 @@ class S3Writer final : public ArtifactWriter {
   Status Write(std::string_view chunk) override {
     if (state_ != State::kOpen) return FailedPrecondition("writer for '" + rel_ + "' is no longer open");
     while (!chunk.empty()) {
-      if (buffer_.capacity() < part_size_) buffer_.reserve(part_size_);
-      const size_t take = std::min(chunk.size(), part_size_ - buffer_.size());
-      buffer_.append(chunk.data(), take);
-      chunk.remove_prefix(take);
+      // A full part goes out only when more bytes follow, so an artifact of
+      // exactly one part is still a single PUT.
       if (buffer_.size() == part_size_) {
         Status s = SendPart();
         if (!s.ok()) {
@@ -91,6 +89,10 @@ class S3Writer final : public ArtifactWriter {
           return s;
         }
       }
+      if (buffer_.capacity() < part_size_) buffer_.reserve(part_size_);
+      const size_t take = std::min(chunk.size(), part_size_ - buffer_.size());
+      buffer_.append(chunk.data(), take);
+      chunk.remove_prefix(take);
     }
     return Status::Ok();
   }

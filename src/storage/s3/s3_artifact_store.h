@@ -8,7 +8,7 @@
 // S3's 1024 bytes are refused.
 //
 // Writes: bytes are buffered up to the part size (8 MiB unless the URI's
-// part_size says otherwise). Commit() of a smaller artifact is one PUT;
+// part_size says otherwise). Commit() of an artifact up to one part is one PUT;
 // anything larger goes out as a multipart upload whose parts are sent as they
 // fill, completed on Commit() (so nothing is visible before) and aborted when
 // the writer is destroyed uncommitted. Memory per writer: one part.
