@@ -7,6 +7,10 @@ tests encode real MLflow behaviour.
     KILN_COMPAT_TARGET=kiln   (default) start build/release/kiln (or $KILN_BINARY)
     KILN_COMPAT_TARGET=mlflow start .venv/bin/mlflow server (reference)
 
+    KILN_COMPAT_BACKEND=sqlite   (default) kiln on its embedded metadata database
+    KILN_COMPAT_BACKEND=postgres every kiln gets --database-uri to a database of
+                                 its own on one throwaway PostgreSQL server
+
 Tests marked ``kiln_only`` exercise kiln-specific behaviour (ops endpoints,
 flags such as --max-body-bytes, process RSS). They are skipped only when the
 target is mlflow; a kiln run never skips anything.
@@ -35,6 +39,10 @@ TARGET = os.environ.get("KILN_COMPAT_TARGET", "kiln").strip().lower()
 if TARGET not in ("kiln", "mlflow"):
     raise pytest.UsageError(f"KILN_COMPAT_TARGET must be 'kiln' or 'mlflow', got {TARGET!r}")
 
+BACKEND = os.environ.get("KILN_COMPAT_BACKEND", "sqlite").strip().lower()
+if BACKEND not in ("sqlite", "postgres"):
+    raise pytest.UsageError(f"KILN_COMPAT_BACKEND must be 'sqlite' or 'postgres', got {BACKEND!r}")
+
 LISTEN_RE = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)")  # https with --tls-cert-file
 # kiln serve --grpc-port N logs this line before the HTTP one (port 0: the bound port).
 GRPC_LISTEN_RE = re.compile(r"gRPC \(Open Inference Protocol\) listening on grpcs?://127\.0\.0\.1:(\d+)")
@@ -61,6 +69,43 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _SessionPostgres:
+    """With KILN_COMPAT_BACKEND=postgres: one PostgreSQL server for the whole
+    run (started on first use) and one database per kiln data directory, so a
+    kiln restarted on the same data dir finds its metadata again."""
+
+    def __init__(self):
+        self.server = None
+        self.databases: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def uri_for(self, data_dir: Path) -> str:
+        from pg_server import PgServer
+
+        with self.lock:
+            if self.server is None:
+                self.server = PgServer().start()
+            key = str(Path(data_dir).resolve())
+            if key not in self.databases:
+                self.databases[key] = self.server.create_database()
+            return self.databases[key]
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+SESSION_POSTGRES = _SessionPostgres()
+
+
+def backend_args(data_dir: Path, extra_args: list[str]) -> list[str]:
+    """The flags that put a kiln on the run's metadata backend."""
+    if BACKEND != "postgres" or any(a.startswith("--database-uri") for a in extra_args):
+        return []
+    return ["--database-uri", SESSION_POSTGRES.uri_for(data_dir)]
 
 
 class ServerProcess:
@@ -115,7 +160,8 @@ class ServerProcess:
                     pytrace=False,
                 )
             return [str(binary), "serve", "--host", "127.0.0.1", "--port", "0",
-                    "--data-dir", str(self.data_dir), *self.extra_args]
+                    "--data-dir", str(self.data_dir), *backend_args(self.data_dir, self.extra_args),
+                    *self.extra_args]
         self.port = free_port()
         return [str(mlflow_binary()), "server", "--host", "127.0.0.1", "--port", str(self.port),
                 "--backend-store-uri", f"sqlite:///{self.data_dir}/mlflow.db",
@@ -314,7 +360,11 @@ def pytest_runtest_setup(item):
 
 def pytest_report_header(config):
     where = kiln_binary() if TARGET == "kiln" else mlflow_binary()
-    return f"kiln compat target: {TARGET} ({where})"
+    return f"kiln compat target: {TARGET} ({where}), metadata backend: {BACKEND}"
+
+
+def pytest_unconfigure(config):
+    SESSION_POSTGRES.stop()
 
 
 # --------------------------------------------------------------------------
