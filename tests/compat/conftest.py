@@ -34,6 +34,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from pg_server import pg_server  # noqa: F401  (session fixture: a throwaway PostgreSQL)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TARGET = os.environ.get("KILN_COMPAT_TARGET", "kiln").strip().lower()
 if TARGET not in ("kiln", "mlflow"):
