@@ -34,8 +34,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from pg_server import pg_server  # noqa: F401  (session fixture: a throwaway PostgreSQL)
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TARGET = os.environ.get("KILN_COMPAT_TARGET", "kiln").strip().lower()
 if TARGET not in ("kiln", "mlflow"):
@@ -83,12 +81,17 @@ class _SessionPostgres:
         self.databases: dict[str, str] = {}
         self.lock = threading.Lock()
 
-    def uri_for(self, data_dir: Path) -> str:
+    def ensure(self):
         from pg_server import PgServer
 
         with self.lock:
             if self.server is None:
                 self.server = PgServer().start()
+            return self.server
+
+    def uri_for(self, data_dir: Path) -> str:
+        self.ensure()
+        with self.lock:
             key = str(Path(data_dir).resolve())
             if key not in self.databases:
                 self.databases[key] = self.server.create_database()
@@ -372,6 +375,13 @@ def pytest_unconfigure(config):
 # --------------------------------------------------------------------------
 # fixtures
 # --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The run's PostgreSQL server (tests/compat/pg_server.py), started on
+    first use and shared with KILN_COMPAT_BACKEND=postgres."""
+    return SESSION_POSTGRES.ensure()
+
 
 @pytest.fixture(scope="session")
 def target() -> str:
