@@ -196,8 +196,12 @@ class PgStmt final : public sql::StmtImpl {
 
 StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnParams& p) {
   const std::string timeout = std::to_string(p.connect_timeout_s);
-  std::vector<const char*> keys = {"dbname", "client_encoding", "application_name", "connect_timeout"};
-  std::vector<const char*> vals = {p.uri.c_str(), "UTF8", p.application_name.c_str(), timeout.c_str()};
+  // Keywords are applied in order, later ones overriding: our defaults come
+  // before the URI (so it may change them), what kiln relies on after it.
+  std::vector<const char*> keys = {"application_name", "connect_timeout", "keepalives", "keepalives_idle",
+                                   "keepalives_interval", "keepalives_count", "dbname", "client_encoding"};
+  std::vector<const char*> vals = {p.application_name.c_str(), timeout.c_str(), "1", "30", "10", "3",
+                                   p.uri.c_str(), "UTF8"};
   if (!p.password.empty()) {
     keys.push_back("password");
     vals.push_back(p.password.c_str());
