@@ -104,7 +104,7 @@ class PgStmt final : public sql::StmtImpl {
   StatusOr<bool> Step() override {
     if (!bind_error_.ok()) return bind_error_;
     if (!executed_) {
-      KILN_RETURN_IF_ERROR(conn_->Execute(text_, args_, cached_, &res_));
+      KILN_RETURN_IF_ERROR(conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res_));
       executed_ = true;
       row_ = 0;
     } else if (res_ != nullptr && row_ < PQntuples(res_)) {
@@ -116,7 +116,7 @@ class PgStmt final : public sql::StmtImpl {
   Status Run() override {
     if (!bind_error_.ok()) return bind_error_;
     PGresult* res = nullptr;
-    Status s = conn_->Execute(text_, args_, cached_, &res);
+    Status s = conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res);
     if (res) PQclear(res);
     Drop();
     return s;
@@ -128,7 +128,7 @@ class PgStmt final : public sql::StmtImpl {
     Drop();
     for (auto& a : args_) a = nullptr;
     bind_error_ = Status::Ok();
-    if (cached_) conn_->Released(this);
+    in_use = false;
   }
 
   bool IsNull(int col) const override { return !Valid(col) || PQgetisnull(res_, row_, col); }
@@ -192,6 +192,8 @@ class PgStmt final : public sql::StmtImpl {
   PGresult* res_ = nullptr;
   bool executed_ = false;
   int row_ = -1;
+  const PgConn::Prepared* prepared_ = nullptr;  // for signature_
+  std::string signature_;
 };
 
 StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnParams& p) {
@@ -273,15 +275,6 @@ StatusOr<sql::Stmt> PgConn::Prepare(const std::string& sql, bool cache) {
   return sql::Stmt(new PgStmt(this, std::move(r.text), r.params, cache), true);
 }
 
-void PgConn::Released(PgStmt* st) {
-  for (auto& [sql, cached] : stmts_) {
-    if (cached.get() == st) {
-      st->in_use = false;
-      return;
-    }
-  }
-}
-
 Status PgConn::PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                             bool untyped_text, Prepared& p) {
   std::vector<Oid> types(args.size());
@@ -325,21 +318,30 @@ Status PgConn::PrepareOnServer(const std::string& name, const std::string& text,
   return s;
 }
 
-Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache, PGresult** out) {
+Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache,
+                       const Prepared** prepared, std::string* signature, PGresult** out) {
   *out = nullptr;
   Prepared oneoff;
   const Prepared* p = nullptr;
   if (cache) {
-    std::string key = text;
-    key += '\x01';
-    for (const auto& a : args) key += TypeChar(a);
-    auto it = prepared_.find(key);
-    if (it == prepared_.end()) {
-      Prepared fresh;
-      KILN_RETURN_IF_ERROR(PrepareOnServer("k" + std::to_string(++next_name_), text, args, fresh));
-      it = prepared_.emplace(std::move(key), std::move(fresh)).first;
+    std::string sig(args.size(), 'n');
+    for (size_t i = 0; i < args.size(); ++i) sig[i] = TypeChar(args[i]);
+    if (*prepared != nullptr && sig == *signature) {
+      p = *prepared;
+    } else {
+      std::string key = text;
+      key += '\x01';
+      key += sig;
+      auto it = prepared_.find(key);
+      if (it == prepared_.end()) {
+        Prepared fresh;
+        KILN_RETURN_IF_ERROR(PrepareOnServer("k" + std::to_string(++next_name_), text, args, fresh));
+        it = prepared_.emplace(std::move(key), std::move(fresh)).first;
+      }
+      p = &it->second;
+      *prepared = p;
+      *signature = std::move(sig);
     }
-    p = &it->second;
   } else {
     KILN_RETURN_IF_ERROR(PrepareOnServer("", text, args, oneoff));
     p = &oneoff;

@@ -73,14 +73,16 @@ class PgConn final : public sql::Conn {
 
   explicit PgConn(PGconn* conn);
   // Runs a statement with `args`; on success `*out` holds its result.
-  Status Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache, PGresult** out);
+  // `prepared` remembers the server-side statement of the caller's last
+  // type signature (stable: map nodes do not move).
+  Status Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache, const Prepared** prepared,
+                 std::string* signature, PGresult** out);
   Status PrepareOnServer(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                          Prepared& p);
   Status PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                       bool untyped_text, Prepared& p);
   PGresult* Run(const char* sql);
   Status Track(Status s);
-  void Released(PgStmt* st);
 
   PGconn* conn_;
   int64_t changes_ = 0;
