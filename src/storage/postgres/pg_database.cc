@@ -67,11 +67,21 @@ StatusOr<std::unique_ptr<PgDatabase>> PgDatabase::Create(const std::string& uri,
   return db;
 }
 
-StatusOr<std::unique_ptr<PgConn>> PgDatabase::Acquire() {
+StatusOr<std::unique_ptr<PgConn>> PgDatabase::Acquire(bool fresh) {
   std::unique_lock<std::mutex> lk(mu_);
   const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
   while (true) {
-    if (!idle_.empty()) {
+    if (fresh && !idle_.empty() && open_ >= options_.pool_size) {
+      // Make room for a new connection by closing an idle one.
+      std::unique_ptr<PgConn> old = std::move(idle_.back());
+      idle_.pop_back();
+      --open_;
+      lk.unlock();
+      old.reset();
+      lk.lock();
+      continue;
+    }
+    if (!fresh && !idle_.empty()) {
       std::unique_ptr<PgConn> c = std::move(idle_.back());
       idle_.pop_back();
       if (!c->broken()) return c;
@@ -101,6 +111,16 @@ StatusOr<std::unique_ptr<PgConn>> PgDatabase::Acquire() {
   }
 }
 
+void PgDatabase::DropIdle() {
+  std::vector<std::unique_ptr<PgConn>> drop;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    drop.swap(idle_);
+    open_ -= static_cast<int>(drop.size());
+    cv_.notify_all();
+  }
+}
+
 void PgDatabase::Release(std::unique_ptr<PgConn> c) {
   if (!c->broken() && c->in_transaction()) (void)c->Exec("ROLLBACK");
   const bool keep = !c->broken() && !c->in_transaction();
@@ -123,7 +143,7 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
     bool lost = false;
     bool conflict = false;
     {
-      KILN_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> raw, Acquire());
+      KILN_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> raw, Acquire(/*fresh=*/replaced_lost));
       Lease conn(this, std::move(raw));  // back to the pool (rolled back) before any backoff
       conn->ResetOutcome();
       s = conn->Exec(begin);
@@ -157,6 +177,7 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
       }
       if (!replaced_lost) {
         replaced_lost = true;
+        DropIdle();
         std::lock_guard<std::mutex> lk(mu_);
         ++reconnects_;
         continue;

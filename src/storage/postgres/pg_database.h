@@ -14,7 +14,8 @@
 //
 // A connection found dead is replaced: a transaction whose connection was
 // lost before COMMIT was sent is run again once on a fresh connection (the
-// server rolled it back). A connection lost while COMMIT was in flight is
+// server rolled it back), and the idle connections are closed, since a server
+// restart or failover has dropped them too. A connection lost while COMMIT was in flight is
 // reported as Unavailable ("outcome unknown") and not retried.
 //
 // Ownership: owns its connections; stores borrow the PgDatabase.
@@ -73,7 +74,11 @@ class PgDatabase final : public sql::Database {
  private:
   class Lease;
   PgDatabase(PgConnParams params, PgOptions options);
-  StatusOr<std::unique_ptr<PgConn>> Acquire();
+  // fresh: skip idle connections (after one was found dead, the others
+  // probably are too: a server restart or failover drops them all).
+  StatusOr<std::unique_ptr<PgConn>> Acquire(bool fresh = false);
+  // Closes every idle connection.
+  void DropIdle();
   void Release(std::unique_ptr<PgConn> conn);
   Status RunTxn(const char* begin, const TxnFn& fn, bool read_only);
 

@@ -195,6 +195,36 @@ TEST_F(PgDatabaseTest, ReplacesATerminatedConnectionTransparently) {
   EXPECT_EQ(Count(), 1);
 }
 
+// A server restart drops every pooled connection at once: the first
+// transaction afterwards finds one dead, and its retry must not pick
+// another dead one.
+TEST_F(PgDatabaseTest, SurvivesLosingEveryPooledConnection) {
+  PgOptions o;
+  o.pool_size = 3;
+  auto db = Open(o);
+  ASSERT_NE(db, nullptr);
+  std::barrier all(3);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      EXPECT_TRUE(db->Read([&](sql::Conn&) {
+                      all.arrive_and_wait();
+                      return Status::Ok();
+                    }).ok());
+    });
+  }
+  for (auto& t : readers) t.join();
+  const std::string name = uri_.substr(uri_.rfind('/') + 1);
+  ASSERT_TRUE(PgTestServer::Get()
+                  .AdminExec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + name +
+                             "'")
+                  .ok());
+  Status s = db->Write([](sql::Conn& c) { return c.Exec("INSERT INTO n VALUES (1, 'after restart')"); });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(db->Ping().ok());
+  EXPECT_EQ(Count(), 1);
+}
+
 TEST_F(PgDatabaseTest, UnreachableServerIsUnavailable) {
   PgOptions o;
   o.connect_timeout_s = 2;
