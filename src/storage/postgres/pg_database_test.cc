@@ -195,6 +195,27 @@ TEST_F(PgDatabaseTest, ReplacesATerminatedConnectionTransparently) {
   EXPECT_EQ(Count(), 1);
 }
 
+// The connection dies in the middle of fn (before COMMIT): the server rolled
+// the transaction back, so Write runs fn again on a fresh connection.
+TEST_F(PgDatabaseTest, ATransactionWhoseConnectionDiedBeforeCommitRunsAgain) {
+  int runs = 0;
+  Status s = db_->Write([&](sql::Conn& c) -> Status {
+    ++runs;
+    KILN_RETURN_IF_ERROR(c.Exec("INSERT INTO n VALUES (" + std::to_string(runs) + ", 'x')"));
+    if (runs == 1) return c.Exec("SELECT pg_terminate_backend(pg_backend_pid())");
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(runs, 2);
+  int64_t only = 0;
+  ASSERT_TRUE(db_->Read([&](sql::Conn& c) -> Status {
+                   KILN_ASSIGN_OR_RETURN(only, c.QueryInt("SELECT min(k) FROM n"));
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(only, 2);  // the first run's row went with its connection
+  EXPECT_EQ(Count(), 1);
+}
+
 // A server restart drops every pooled connection at once: the first
 // transaction afterwards finds one dead, and its retry must not pick
 // another dead one.
