@@ -234,6 +234,7 @@ PgConn::~PgConn() {
 bool PgConn::broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
 
 bool PgConn::in_transaction() const {
+  if (!pending_begin_.empty()) return true;
   const PGTransactionStatusType t = PQtransactionStatus(conn_);
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
@@ -247,10 +248,71 @@ Status PgConn::Track(Status s) {
 PGresult* PgConn::Run(const char* sql) { return PQexec(conn_, sql); }
 
 Status PgConn::Exec(const std::string& sql) {
+  if (!pending_begin_.empty()) {
+    std::string begin = std::move(pending_begin_);
+    pending_begin_.clear();
+    if (sql == "COMMIT" || sql == "ROLLBACK") return Status::Ok();  // nothing ran
+    return Exec(begin + "; " + sql);
+  }
   PGresult* res = Run(sql.c_str());
   Status s = Track(ResultStatus(res, conn_));
   if (res) PQclear(res);
   return s;
+}
+
+Status PgConn::FlushBegin() {
+  if (pending_begin_.empty()) return Status::Ok();
+  std::string begin = std::move(pending_begin_);
+  pending_begin_.clear();
+  return Exec(begin);
+}
+
+PGresult* PgConn::BeginAndExecPrepared(const std::string& name, int n, const char* const* values, const int* lengths,
+                                       const int* formats, Status* status) {
+  std::string begin = std::move(pending_begin_);
+  pending_begin_.clear();
+  if (PQenterPipelineMode(conn_) != 1) {
+    *status = Exec(begin);
+    if (!status->ok()) return nullptr;
+    PGresult* res = PQexecPrepared(conn_, name.c_str(), n, values, lengths, formats, 0);
+    *status = Track(ResultStatus(res, conn_));
+    return res;
+  }
+  const bool sent = PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+                    PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) == 1 &&
+                    PQpipelineSync(conn_) == 1;
+  // Results arrive as: BEGIN's, NULL, the statement's, NULL, PIPELINE_SYNC.
+  std::vector<PGresult*> got;
+  int nulls = 0;
+  while (sent) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (broken() || ++nulls > 3) break;
+      continue;
+    }
+    nulls = 0;
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    got.push_back(r);
+  }
+  (void)PQexitPipelineMode(conn_);
+  PGresult* res = nullptr;
+  if (!sent || got.size() < 2) {
+    *status = Track(ResultStatus(got.empty() ? nullptr : got.back(), conn_));
+    if (status->ok()) *status = Track(Unavailable("postgresql: pipeline ended early"));
+  } else if (Status b = ResultStatus(got[0], conn_); !b.ok()) {
+    *status = Track(b);
+  } else {
+    *status = Track(ResultStatus(got[1], conn_));
+    res = got[1];
+    got[1] = nullptr;
+  }
+  for (PGresult* r : got) {
+    if (r) PQclear(r);
+  }
+  return res;
 }
 
 StatusOr<sql::Stmt> PgConn::Prepare(const std::string& sql, bool cache) {
@@ -329,6 +391,7 @@ Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& arg
     if (*prepared != nullptr && sig == *signature) {
       p = *prepared;
     } else {
+      KILN_RETURN_IF_ERROR(FlushBegin());
       std::string key = text;
       key += '\x01';
       key += sig;
@@ -343,6 +406,7 @@ Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& arg
       *signature = std::move(sig);
     }
   } else {
+    KILN_RETURN_IF_ERROR(FlushBegin());
     KILN_RETURN_IF_ERROR(PrepareOnServer("", text, args, oneoff));
     p = &oneoff;
   }
@@ -367,8 +431,14 @@ Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& arg
       lengths[i] = static_cast<int>(s.size());
     }
   }
-  PGresult* res = PQexecPrepared(conn_, p->name.c_str(), n, values.data(), lengths.data(), p->formats.data(), 0);
-  Status s = Track(ResultStatus(res, conn_));
+  PGresult* res = nullptr;
+  Status s;
+  if (!pending_begin_.empty()) {
+    res = BeginAndExecPrepared(p->name, n, values.data(), lengths.data(), p->formats.data(), &s);
+  } else {
+    res = PQexecPrepared(conn_, p->name.c_str(), n, values.data(), lengths.data(), p->formats.data(), 0);
+    s = Track(ResultStatus(res, conn_));
+  }
   if (!s.ok()) {
     if (res) PQclear(res);
     return s;

@@ -51,6 +51,11 @@ class PgConn final : public sql::Conn {
   StatusOr<sql::Stmt> Prepare(const std::string& sql, bool cache = true) override;
   int64_t Changes() const override { return changes_; }
 
+  // Opens a transaction with `begin` (BEGIN ...) sent together with the
+  // first statement that follows, saving a round trip; COMMIT or ROLLBACK
+  // before any statement sends nothing.
+  void BeginLazily(std::string begin) { pending_begin_ = std::move(begin); }
+
   // The connection is gone (server restart, terminated backend, network).
   bool broken() const;
   // Inside BEGIN ... (including a failed transaction awaiting ROLLBACK).
@@ -82,10 +87,16 @@ class PgConn final : public sql::Conn {
   Status PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                       bool untyped_text, Prepared& p);
   PGresult* Run(const char* sql);
+  // Sends a pending BEGIN on its own.
+  Status FlushBegin();
+  // BEGIN and one prepared statement in one round trip (pipeline mode).
+  PGresult* BeginAndExecPrepared(const std::string& name, int n, const char* const* values, const int* lengths,
+                                 const int* formats, Status* status);
   Status Track(Status s);
 
   PGconn* conn_;
   int64_t changes_ = 0;
+  std::string pending_begin_;
   bool saw_conflict_ = false;
   bool saw_lost_ = false;
   int64_t next_name_ = 0;

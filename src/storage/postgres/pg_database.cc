@@ -146,24 +146,22 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
       KILN_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> raw, Acquire(/*fresh=*/replaced_lost));
       Lease conn(this, std::move(raw));  // back to the pool (rolled back) before any backoff
       conn->ResetOutcome();
-      s = conn->Exec(begin);
+      conn->BeginLazily(begin);  // sent with fn's first statement
+      try {
+        s = fn(*conn);
+      } catch (const std::exception& e) {
+        s = Internal(std::string("postgresql transaction: ") + e.what());
+      }
+      if (s.ok() && PQtransactionStatus(conn->raw()) == PQTRANS_INERROR) {
+        // COMMIT of a failed transaction silently rolls back: never report
+        // it as committed.
+        s = conn->saw_conflict() ? Status(StatusCode::kAborted, "postgresql: serialization failure")
+                                 : Internal("postgresql: a statement failed inside the transaction and the "
+                                            "error was not returned; rolled back");
+      }
       if (s.ok()) {
-        try {
-          s = fn(*conn);
-        } catch (const std::exception& e) {
-          s = Internal(std::string("postgresql transaction: ") + e.what());
-        }
-        if (s.ok() && PQtransactionStatus(conn->raw()) == PQTRANS_INERROR) {
-          // COMMIT of a failed transaction silently rolls back: never report
-          // it as committed.
-          s = conn->saw_conflict() ? Status(StatusCode::kAborted, "postgresql: serialization failure")
-                                   : Internal("postgresql: a statement failed inside the transaction and the "
-                                              "error was not returned; rolled back");
-        }
-        if (s.ok()) {
-          commit_sent = true;
-          s = conn->Exec("COMMIT");
-        }
+        commit_sent = true;
+        s = conn->Exec("COMMIT");
       }
       lost = conn->broken() || conn->saw_lost();
       conflict = conn->saw_conflict();
