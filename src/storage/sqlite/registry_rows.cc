@@ -1,5 +1,7 @@
 #include "storage/sqlite/registry_rows.h"
 
+#include "storage/sql/sql_util.h"
+
 #include <algorithm>
 
 namespace kiln::storage::sqlite {
@@ -29,7 +31,7 @@ ModelVersion VersionFromRow(const Stmt& st, const std::string& name) {
   return v;
 }
 
-Status LoadVersionExtras(SqliteConn& c, int64_t pk, ModelVersion& v) {
+Status LoadVersionExtras(sql::Conn& c, int64_t pk, ModelVersion& v) {
   KILN_ASSIGN_OR_RETURN(Stmt tags, c.Prepare("SELECT key, value FROM model_version_tags "
                                              "WHERE model_pk = ? AND version = ? ORDER BY key"));
   tags.Args(pk, v.version);
@@ -51,7 +53,7 @@ Status LoadVersionExtras(SqliteConn& c, int64_t pk, ModelVersion& v) {
 
 }  // namespace
 
-StatusOr<int64_t> RegisteredModelPk(SqliteConn& c, const std::string& name) {
+StatusOr<int64_t> RegisteredModelPk(sql::Conn& c, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT id FROM registered_models WHERE name = ?"));
   st.Bind(1, name);
   KILN_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -59,7 +61,7 @@ StatusOr<int64_t> RegisteredModelPk(SqliteConn& c, const std::string& name) {
   return st.Int(0);
 }
 
-StatusOr<std::optional<ModelVersion>> LoadModelVersion(SqliteConn& c, int64_t pk, const std::string& name,
+StatusOr<std::optional<ModelVersion>> LoadModelVersion(sql::Conn& c, int64_t pk, const std::string& name,
                                                        int64_t version) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kVersionColumns +
                                            " FROM model_versions WHERE model_pk = ? AND version = ?"));
@@ -72,7 +74,7 @@ StatusOr<std::optional<ModelVersion>> LoadModelVersion(SqliteConn& c, int64_t pk
   return std::optional<ModelVersion>(std::move(v));
 }
 
-StatusOr<ModelVersion> RequireModelVersion(SqliteConn& c, int64_t pk, const std::string& name, int64_t version) {
+StatusOr<ModelVersion> RequireModelVersion(sql::Conn& c, int64_t pk, const std::string& name, int64_t version) {
   KILN_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, LoadModelVersion(c, pk, name, version));
   if (!v) {
     return NotFound("Model Version (name=" + name + ", version=" + std::to_string(version) + ") not found");
@@ -80,7 +82,7 @@ StatusOr<ModelVersion> RequireModelVersion(SqliteConn& c, int64_t pk, const std:
   return std::move(*v);
 }
 
-StatusOr<std::vector<ModelVersion>> LatestVersions(SqliteConn& c, int64_t pk, const std::string& name,
+StatusOr<std::vector<ModelVersion>> LatestVersions(sql::Conn& c, int64_t pk, const std::string& name,
                                                    const std::vector<std::string>& stages) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT current_stage, max(version) FROM model_versions "
                                            "WHERE model_pk = ? GROUP BY current_stage"));
@@ -102,7 +104,7 @@ StatusOr<std::vector<ModelVersion>> LatestVersions(SqliteConn& c, int64_t pk, co
   return out;
 }
 
-StatusOr<RegisteredModel> LoadRegisteredModel(SqliteConn& c, int64_t pk) {
+StatusOr<RegisteredModel> LoadRegisteredModel(sql::Conn& c, int64_t pk) {
   RegisteredModel m;
   {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT name, creation_time, last_updated_time, user_id, description "
@@ -140,17 +142,17 @@ StatusOr<RegisteredModel> LoadRegisteredModel(SqliteConn& c, int64_t pk) {
   return m;
 }
 
-Status TouchRegisteredModel(SqliteConn& c, int64_t pk, int64_t now_ms) {
+Status TouchRegisteredModel(sql::Conn& c, int64_t pk, int64_t now_ms) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE registered_models SET last_updated_time = ? WHERE id = ?"));
   st.Args(now_ms, pk);
   return st.Run();
 }
 
-Status InsertEvent(SqliteConn& c, const RegistryEvent& e) {
+StatusOr<int64_t> InsertEvent(sql::Conn& c, const RegistryEvent& e) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO registry_events(timestamp, actor, action, name, version, "
-                                           "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                                           "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   st.Args(e.timestamp, e.actor, e.action, e.name, e.version, e.before_json, e.after_json);
-  return st.Run();
+  return sql::RunReturningInt(st);
 }
 
 }  // namespace kiln::storage::sqlite

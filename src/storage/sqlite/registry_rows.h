@@ -18,17 +18,18 @@
 namespace kiln::storage::sqlite {
 
 // NotFound "Registered Model with name=<name> not found".
-StatusOr<int64_t> RegisteredModelPk(SqliteConn& c, const std::string& name);
-StatusOr<RegisteredModel> LoadRegisteredModel(SqliteConn& c, int64_t pk);
+StatusOr<int64_t> RegisteredModelPk(sql::Conn& c, const std::string& name);
+StatusOr<RegisteredModel> LoadRegisteredModel(sql::Conn& c, int64_t pk);
 // nullopt when the version does not exist.
-StatusOr<std::optional<ModelVersion>> LoadModelVersion(SqliteConn& c, int64_t pk, const std::string& name,
+StatusOr<std::optional<ModelVersion>> LoadModelVersion(sql::Conn& c, int64_t pk, const std::string& name,
                                                        int64_t version);
 // NotFound "Model Version (name=<name>, version=<v>) not found".
-StatusOr<ModelVersion> RequireModelVersion(SqliteConn& c, int64_t pk, const std::string& name, int64_t version);
+StatusOr<ModelVersion> RequireModelVersion(sql::Conn& c, int64_t pk, const std::string& name, int64_t version);
 // Latest version per stage, ordered by version; all stages when `stages` is empty.
-StatusOr<std::vector<ModelVersion>> LatestVersions(SqliteConn& c, int64_t pk, const std::string& name,
+StatusOr<std::vector<ModelVersion>> LatestVersions(sql::Conn& c, int64_t pk, const std::string& name,
                                                    const std::vector<std::string>& stages);
-Status TouchRegisteredModel(SqliteConn& c, int64_t pk, int64_t now_ms);
-Status InsertEvent(SqliteConn& c, const RegistryEvent& e);
+Status TouchRegisteredModel(sql::Conn& c, int64_t pk, int64_t now_ms);
+// Returns the new event id.
+StatusOr<int64_t> InsertEvent(sql::Conn& c, const RegistryEvent& e);
 
 }  // namespace kiln::storage::sqlite

@@ -15,9 +15,9 @@ namespace kiln::storage::sqlite {
 
 // Stores one event for `name` (rendered through ev's callbacks) in the
 // caller's transaction and appends it to ev.recorded. No-op without an action.
-Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
+Status RecordModelEvent(sql::Conn& c, EventContext& ev, const std::string& name,
                         const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after);
-Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version,
+Status RecordVersionEvent(sql::Conn& c, EventContext& ev, const std::string& name, int64_t version,
                           const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after);
 
 }  // namespace kiln::storage::sqlite

@@ -93,9 +93,7 @@ StatusOr<std::vector<StoredAuditRecord>> CollectRecords(Stmt& st) {
 }
 
 StatusOr<std::unique_ptr<SqliteConn>> OpenConn(const std::string& path, bool query_only, bool create) {
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, SqliteConn::Open(path, query_only, create));
-  sqlite3_busy_timeout(conn->raw(), kAuditBusyTimeoutMs);
-  return conn;
+  return SqliteConn::Open(path, query_only, create, kAuditBusyTimeoutMs);
 }
 
 // LIKE pattern matching `prefix` literally at the start.

@@ -14,6 +14,7 @@ Database::Database(std::unique_ptr<SqliteConn> writer, std::unique_ptr<ReadPool>
 Database::~Database() = default;
 
 Status Database::Write(const TxnFn& fn) {
+  if (!writer_) return FailedPrecondition("database opened read-only");
   PendingWrite me{&fn, Status::Ok()};
   std::unique_lock lock(queue_mu_);
   queue_.push_back(&me);
@@ -76,7 +77,7 @@ void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
 Status Database::Read(const TxnFn& fn) {
   try {
     auto lease = readers_->Acquire();
-    SqliteConn& c = lease.conn();
+    SqliteConn& c = lease.conn();  // a sql::Conn to fn
     KILN_RETURN_IF_ERROR(c.Exec("BEGIN"));
     Status s = fn(c);
     Status end = c.Exec(s.ok() ? "COMMIT" : "ROLLBACK");
@@ -84,6 +85,10 @@ Status Database::Read(const TxnFn& fn) {
   } catch (const std::exception& e) {
     return Internal(std::string("sqlite store: ") + e.what());
   }
+}
+
+Status Database::Ping() {
+  return Read([](sql::Conn& c) { return c.QueryInt("SELECT 1").status(); });
 }
 
 }  // namespace kiln::storage::sqlite

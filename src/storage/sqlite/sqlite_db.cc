@@ -5,13 +5,15 @@
 namespace kiln::storage::sqlite {
 namespace {
 constexpr size_t kMaxCachedStatements = 256;
-constexpr int kBusyTimeoutMs = 5000;
 }  // namespace
 
 Status SqliteError(int rc, sqlite3* db, std::string_view what) {
   std::string msg(what);
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return AlreadyExists(std::move(msg));
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -25,55 +27,25 @@ Status SqliteError(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
-// --- Stmt ---
+// --- SqliteStmt ---
 
-Stmt::~Stmt() {
-  if (!s_) return;
-  if (owned_) {
-    sqlite3_finalize(s_);
+SqliteStmt::~SqliteStmt() { sqlite3_finalize(s_); }
+
+void SqliteStmt::Bind(int idx, sql::Arg v) {
+  int rc = SQLITE_OK;
+  if (auto* i = std::get_if<int64_t>(&v)) {
+    rc = sqlite3_bind_int64(s_, idx, *i);
+  } else if (auto* d = std::get_if<double>(&v)) {
+    rc = sqlite3_bind_double(s_, idx, *d);
+  } else if (auto* s = std::get_if<std::string>(&v)) {
+    rc = sqlite3_bind_text64(s_, idx, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   } else {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
+    rc = sqlite3_bind_null(s_, idx);
   }
-}
-
-Stmt& Stmt::Bind(int idx, int64_t v) {
-  int rc = sqlite3_bind_int64(s_, idx, v);
   if (rc != SQLITE_OK && !bind_error_) bind_error_ = rc;
-  return *this;
 }
 
-Stmt& Stmt::Bind(int idx, double v) {
-  int rc = sqlite3_bind_double(s_, idx, v);
-  if (rc != SQLITE_OK && !bind_error_) bind_error_ = rc;
-  return *this;
-}
-
-Stmt& Stmt::Bind(int idx, std::string_view v) {
-  int rc = sqlite3_bind_text64(s_, idx, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (rc != SQLITE_OK && !bind_error_) bind_error_ = rc;
-  return *this;
-}
-
-Stmt& Stmt::BindNull(int idx) {
-  int rc = sqlite3_bind_null(s_, idx);
-  if (rc != SQLITE_OK && !bind_error_) bind_error_ = rc;
-  return *this;
-}
-
-Stmt& Stmt::Bind(int idx, const SqlArg& v) {
-  if (std::holds_alternative<std::nullptr_t>(v)) return BindNull(idx);
-  if (auto* i = std::get_if<int64_t>(&v)) return Bind(idx, *i);
-  if (auto* d = std::get_if<double>(&v)) return Bind(idx, *d);
-  return Bind(idx, std::string_view(std::get<std::string>(v)));
-}
-
-Stmt& Stmt::BindAll(const std::vector<SqlArg>& args) {
-  for (size_t i = 0; i < args.size(); ++i) Bind(static_cast<int>(i + 1), args[i]);
-  return *this;
-}
-
-StatusOr<bool> Stmt::Step() {
+StatusOr<bool> SqliteStmt::Step() {
   sqlite3* db = sqlite3_db_handle(s_);
   if (bind_error_) return SqliteError(bind_error_, db, "bind");
   int rc = sqlite3_step(s_);
@@ -82,7 +54,7 @@ StatusOr<bool> Stmt::Step() {
   return SqliteError(rc, db, "step");
 }
 
-Status Stmt::Run() {
+Status SqliteStmt::Run() {
   while (true) {
     StatusOr<bool> row = Step();
     if (!row.ok() || !*row) {
@@ -92,12 +64,18 @@ Status Stmt::Run() {
   }
 }
 
-void Stmt::Reset() { sqlite3_reset(s_); }
+void SqliteStmt::Reset() { sqlite3_reset(s_); }
 
-bool Stmt::IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_, col); }
-double Stmt::Double(int col) const { return sqlite3_column_double(s_, col); }
-std::string Stmt::Text(int col) const {
+void SqliteStmt::Clear() {
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+  bind_error_ = 0;
+}
+
+bool SqliteStmt::IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+int64_t SqliteStmt::Int(int col) const { return sqlite3_column_int64(s_, col); }
+double SqliteStmt::Double(int col) const { return sqlite3_column_double(s_, col); }
+std::string SqliteStmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(s_, col);
   if (!p) return {};
   return std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col));
@@ -106,7 +84,7 @@ std::string Stmt::Text(int col) const {
 // --- SqliteConn ---
 
 StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, bool query_only,
-                                                       bool create) {
+                                                       bool create, int busy_timeout_ms) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -116,7 +94,7 @@ StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, 
     return s;
   }
   std::unique_ptr<SqliteConn> conn(new SqliteConn(db));
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
   std::string pragmas =
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
@@ -127,7 +105,7 @@ StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, 
 }
 
 SqliteConn::~SqliteConn() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();  // finalizes every cached statement before the handle closes
   sqlite3_close_v2(db_);
 }
 
@@ -135,13 +113,12 @@ Status SqliteConn::Exec(const std::string& sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc == SQLITE_OK) return Status::Ok();
-  std::string what = "exec";
   if (err) sqlite3_free(err);
-  return SqliteError(rc, db_, what);
+  return SqliteError(rc, db_, "exec");
 }
 
 StatusOr<Stmt> SqliteConn::Prepare(const std::string& sql, bool cache) {
-  if (auto it = cache_.find(sql); it != cache_.end()) return Stmt(it->second, false);
+  if (auto it = cache_.find(sql); it != cache_.end()) return Stmt(it->second.get(), false);
   sqlite3_stmt* stmt = nullptr;
   bool keep = cache && cache_.size() < kMaxCachedStatements;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
@@ -150,20 +127,13 @@ StatusOr<Stmt> SqliteConn::Prepare(const std::string& sql, bool cache) {
     sqlite3_finalize(stmt);
     return SqliteError(rc, db_, "prepare");
   }
-  if (!keep) return Stmt(stmt, true);
-  cache_.emplace(sql, stmt);
-  return Stmt(stmt, false);
+  auto impl = std::make_unique<SqliteStmt>(stmt);
+  if (!keep) return Stmt(impl.release(), true);
+  SqliteStmt* raw = impl.get();
+  cache_.emplace(sql, std::move(impl));
+  return Stmt(raw, false);
 }
 
 int64_t SqliteConn::Changes() const { return sqlite3_changes64(db_); }
-int64_t SqliteConn::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-
-StatusOr<int64_t> SqliteConn::QueryInt(const std::string& sql, const std::vector<SqlArg>& args) {
-  KILN_ASSIGN_OR_RETURN(Stmt st, Prepare(sql));
-  st.BindAll(args);
-  KILN_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return NotFound("no row");
-  return st.Int(0);
-}
 
 }  // namespace kiln::storage::sqlite

@@ -6,7 +6,6 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -39,7 +38,7 @@ StatusOr<EndpointRevision> ReadRevision(const Stmt& st) {
   return r;
 }
 
-StatusOr<EndpointRecord> GetIn(SqliteConn& c, const std::string& name) {
+StatusOr<EndpointRecord> GetIn(sql::Conn& c, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare(std::string("SELECT ") + kEndpointColumns + " FROM endpoints WHERE name = ?"));
   st.Args(name);
@@ -48,18 +47,18 @@ StatusOr<EndpointRecord> GetIn(SqliteConn& c, const std::string& name) {
   return ReadEndpoint(st);
 }
 
-StatusOr<bool> ExistsIn(SqliteConn& c, const std::string& name) {
+StatusOr<bool> ExistsIn(sql::Conn& c, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM endpoints WHERE name = ?", {name}));
   return n > 0;
 }
 
-Status InsertRevision(SqliteConn& c, const std::string& endpoint, const EndpointRevision& r, int64_t number) {
+Status InsertRevision(sql::Conn& c, const std::string& endpoint, const EndpointRevision& r, int64_t number) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO endpoint_revisions(endpoint, revision, created_ms, "
                                            "created_by, reason, spec_json) VALUES (?, ?, ?, ?, ?, ?)"));
   return st.Args(endpoint, number, r.created_ms, r.created_by, r.reason, sqlite::SpecToJson(r.spec)).Run();
 }
 
-Status InsertEvent(SqliteConn& c, const EndpointEvent& given, const std::string& endpoint, int64_t default_ts) {
+Status InsertEvent(sql::Conn& c, const EndpointEvent& given, const std::string& endpoint, int64_t default_ts) {
   EndpointEvent e = given;
   if (e.endpoint.empty()) e.endpoint = endpoint;
   if (e.timestamp_ms == 0) e.timestamp_ms = default_ts;
@@ -79,7 +78,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::CreateEndpoint(const EndpointRecor
                            std::to_string(first.number));
   }
   EndpointRecord out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, ExistsIn(c, endpoint.name));
     if (exists) return AlreadyExists("endpoint '" + endpoint.name + "' already exists");
     {
@@ -102,7 +101,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::CreateEndpoint(const EndpointRecor
 
 StatusOr<EndpointRecord> SqliteEndpointStore::GetEndpoint(const std::string& name) {
   EndpointRecord out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, GetIn(c, name));
     return Status::Ok();
   });
@@ -112,7 +111,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::GetEndpoint(const std::string& nam
 
 StatusOr<std::vector<EndpointRecord>> SqliteEndpointStore::ListEndpoints() {
   std::vector<EndpointRecord> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
                           c.Prepare(std::string("SELECT ") + kEndpointColumns + " FROM endpoints ORDER BY name"));
     while (true) {
@@ -132,7 +131,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::UpdateEndpoint(const EndpointRecor
                                                              const std::optional<EndpointRevision>& new_revision,
                                                              const EndpointEvent& event) {
   EndpointRecord out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     {
       // The check and the write are one statement, inside the write transaction.
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE endpoints SET updated_ms = ?, settings_json = ?, "
@@ -170,7 +169,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::UpdateEndpoint(const EndpointRecor
 }
 
 Status SqliteEndpointStore::DeleteEndpoint(const std::string& name, const EndpointEvent& event) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM endpoint_revisions WHERE endpoint = ?"));
       KILN_RETURN_IF_ERROR(st.Args(name).Run());
@@ -186,7 +185,7 @@ Status SqliteEndpointStore::DeleteEndpoint(const std::string& name, const Endpoi
 
 StatusOr<std::vector<EndpointRevision>> SqliteEndpointStore::ListRevisions(const std::string& name) {
   std::vector<EndpointRevision> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, ExistsIn(c, name));
     if (!exists) return EndpointNotFound(name);
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kRevisionColumns +
@@ -206,7 +205,7 @@ StatusOr<std::vector<EndpointRevision>> SqliteEndpointStore::ListRevisions(const
 
 StatusOr<EndpointRevision> SqliteEndpointStore::GetRevision(const std::string& name, int64_t number) {
   EndpointRevision out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kRevisionColumns +
                                              " FROM endpoint_revisions WHERE endpoint = ? AND revision = ?"));
     st.Args(name, number);
@@ -226,7 +225,7 @@ StatusOr<EndpointRevision> SqliteEndpointStore::GetRevision(const std::string& n
 StatusOr<std::vector<EndpointEvent>> SqliteEndpointStore::ListEvents(const std::string& name, int64_t after_id,
                                                                      int64_t max_results) {
   std::vector<EndpointEvent> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT id, endpoint, timestamp_ms, actor, action, reason, revision, "
                                              "detail_json FROM endpoint_events WHERE endpoint = ? AND id > ? "
                                              "ORDER BY id LIMIT ?"));

@@ -475,7 +475,7 @@ TEST(SqliteEndpointMigrationTest, V6DatabaseGainsEndpointTables) {
     SqliteEndpointStore eps((*store)->database());
     EXPECT_TRUE(eps.ListEndpoints()->empty());
     ASSERT_TRUE(eps.CreateEndpoint(Record("e"), SimpleRevision(1, 3), Event("create")).ok());
-    auto n = (*store)->database().Read([](sqlite::SqliteConn& c) -> Status {
+    auto n = (*store)->database().Read([](sql::Conn& c) -> Status {
       KILN_ASSIGN_OR_RETURN(int64_t rows, c.QueryInt("SELECT count(*) FROM feature_objects"));
       return rows == 1 ? Status::Ok() : Internal("feature objects lost");
     });

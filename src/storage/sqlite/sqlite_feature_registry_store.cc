@@ -1,11 +1,11 @@
 #include "storage/sqlite/sqlite_feature_registry_store.h"
 
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/sql_util.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -27,20 +27,20 @@ Status ObjectNotFound(const std::string& project, const std::string& kind, const
   return NotFound(kind + " '" + name + "' does not exist in project '" + project + "'");
 }
 
-Status InsertEvent(SqliteConn& c, FeatureEvent& e, const std::string& project, const std::string& kind,
+Status InsertEvent(sql::Conn& c, FeatureEvent& e, const std::string& project, const std::string& kind,
                    const std::string& name, int64_t default_ts) {
   if (e.project.empty()) e.project = project;
   if (e.kind.empty()) e.kind = kind;
   if (e.name.empty()) e.name = name;
   if (e.timestamp_us == 0) e.timestamp_us = default_ts;
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO feature_events(timestamp_us, actor, action, project, "
-                                           "kind, name, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  KILN_RETURN_IF_ERROR(st.Args(e.timestamp_us, e.actor, e.action, e.project, e.kind, e.name, e.detail_json).Run());
-  e.id = c.LastInsertRowId();
+                                           "kind, name, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  st.Args(e.timestamp_us, e.actor, e.action, e.project, e.kind, e.name, e.detail_json);
+  KILN_ASSIGN_OR_RETURN(e.id, sql::RunReturningInt(st));
   return Status::Ok();
 }
 
-Status BumpGeneration(SqliteConn& c) {
+Status BumpGeneration(sql::Conn& c) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE feature_registry_generation SET generation = generation + 1 "
                                            "WHERE id = 1"));
   return st.Run();
@@ -48,7 +48,7 @@ Status BumpGeneration(SqliteConn& c) {
 
 // Upserts and returns the stored object. The proto is bound as text and cast
 // to BLOB, which keeps its bytes exactly (the database encoding is UTF-8).
-StatusOr<FeatureObject> PutIn(SqliteConn& c, const FeatureObject& o) {
+StatusOr<FeatureObject> PutIn(sql::Conn& c, const FeatureObject& o) {
   {
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("INSERT INTO feature_objects(project, kind, name, proto, created_us, updated_us) "
@@ -66,7 +66,7 @@ StatusOr<FeatureObject> PutIn(SqliteConn& c, const FeatureObject& o) {
   return stored;
 }
 
-Status DeleteIn(SqliteConn& c, const std::string& project, const std::string& kind, const std::string& name) {
+Status DeleteIn(sql::Conn& c, const std::string& project, const std::string& kind, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare("DELETE FROM feature_objects WHERE project = ? AND kind = ? AND name = ?"));
   KILN_RETURN_IF_ERROR(st.Args(project, kind, name).Run());
@@ -79,7 +79,7 @@ Status DeleteIn(SqliteConn& c, const std::string& project, const std::string& ki
 StatusOr<FeatureObject> SqliteFeatureRegistryStore::Put(const FeatureObject& object, FeatureEvent* event) {
   FeatureObject out;
   FeatureEvent ev_copy;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, PutIn(c, object));
     if (event) {
       // Work on a copy: the caller's event changes only once the write committed.
@@ -96,7 +96,7 @@ StatusOr<FeatureObject> SqliteFeatureRegistryStore::Put(const FeatureObject& obj
 Status SqliteFeatureRegistryStore::Apply(std::vector<Mutation>& mutations) {
   if (mutations.empty()) return Status::Ok();
   std::vector<Mutation> staged;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     staged = mutations;  // a retried or failed fn leaves the caller's mutations untouched
     for (Mutation& m : staged) {
       FeatureObject& o = m.object;
@@ -119,7 +119,7 @@ Status SqliteFeatureRegistryStore::Apply(std::vector<Mutation>& mutations) {
 StatusOr<FeatureObject> SqliteFeatureRegistryStore::Get(const std::string& project, const std::string& kind,
                                                         const std::string& name) {
   FeatureObject out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kObjectColumns +
                                              " FROM feature_objects WHERE project = ? AND kind = ? AND name = ?"));
     st.Args(project, kind, name);
@@ -152,7 +152,7 @@ StatusOr<std::vector<FeatureObject>> SqliteFeatureRegistryStore::List(const Feat
   }
   sql += " ORDER BY name, project, kind";
   std::vector<FeatureObject> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
     st.BindAll(args);
     while (true) {
@@ -169,7 +169,7 @@ StatusOr<std::vector<FeatureObject>> SqliteFeatureRegistryStore::List(const Feat
 Status SqliteFeatureRegistryStore::Delete(const std::string& project, const std::string& kind,
                                           const std::string& name, FeatureEvent* event) {
   FeatureEvent ev_copy;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(DeleteIn(c, project, kind, name));
     if (event) {
       ev_copy = *event;
@@ -183,7 +183,7 @@ Status SqliteFeatureRegistryStore::Delete(const std::string& project, const std:
 
 Status SqliteFeatureRegistryStore::DeleteProject(const std::string& project, FeatureEvent* event) {
   FeatureEvent ev_copy;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM feature_objects WHERE project = ?"));
     KILN_RETURN_IF_ERROR(st.Args(project).Run());
     if (c.Changes() == 0) return NotFound("project '" + project + "' does not exist");
@@ -204,7 +204,7 @@ StatusOr<std::vector<FeatureEvent>> SqliteFeatureRegistryStore::ListEvents(const
   if (!project.empty()) sql += " AND project = ?";
   sql += " ORDER BY id LIMIT ?";
   std::vector<FeatureEvent> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
     int i = 0;
     st.Bind(++i, after_id);
@@ -232,7 +232,7 @@ StatusOr<std::vector<FeatureEvent>> SqliteFeatureRegistryStore::ListEvents(const
 
 StatusOr<int64_t> SqliteFeatureRegistryStore::Generation() {
   int64_t gen = 0;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(gen, c.QueryInt("SELECT generation FROM feature_registry_generation WHERE id = 1"));
     return Status::Ok();
   });

@@ -3,11 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/sql_util.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -77,7 +77,7 @@ GrantRecord ReadGrant(const Stmt& st) {
   return g;
 }
 
-StatusOr<UserRecord> GetUserIn(SqliteConn& c, const std::string& name) {
+StatusOr<UserRecord> GetUserIn(sql::Conn& c, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE name = ?"));
   st.Args(name);
   KILN_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -85,7 +85,7 @@ StatusOr<UserRecord> GetUserIn(SqliteConn& c, const std::string& name) {
   return ReadUser(st);
 }
 
-StatusOr<GrantRecord> GetGrantIn(SqliteConn& c, int64_t id) {
+StatusOr<GrantRecord> GetGrantIn(sql::Conn& c, int64_t id) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kGrantColumns + " FROM grants WHERE id = ?"));
   st.Args(id);
   KILN_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -94,7 +94,7 @@ StatusOr<GrantRecord> GetGrantIn(SqliteConn& c, int64_t id) {
 }
 
 // One token query shape with a WHERE clause of the caller's.
-StatusOr<std::vector<TokenRecord>> QueryTokens(SqliteConn& c, const std::string& where,
+StatusOr<std::vector<TokenRecord>> QueryTokens(sql::Conn& c, const std::string& where,
                                                const std::vector<sqlite::SqlArg>& args) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kTokenColumns +
                                            " FROM api_tokens t JOIN users u ON u.id = t.user_id " + where +
@@ -109,7 +109,7 @@ StatusOr<std::vector<TokenRecord>> QueryTokens(SqliteConn& c, const std::string&
   return out;
 }
 
-StatusOr<std::vector<GrantRecord>> QueryGrants(SqliteConn& c, const std::string& where,
+StatusOr<std::vector<GrantRecord>> QueryGrants(sql::Conn& c, const std::string& where,
                                                const std::vector<sqlite::SqlArg>& args) {
   // Dynamically shaped: keep one-off statements out of the connection's cache.
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kGrantColumns + " FROM grants " + where, false));
@@ -126,7 +126,7 @@ StatusOr<std::vector<GrantRecord>> QueryGrants(SqliteConn& c, const std::string&
 template <typename T, typename Fn>
 StatusOr<T> ReadValue(sqlite::Database& db, Fn&& fn) {
   T out{};
-  Status s = db.Read([&](SqliteConn& c) -> Status {
+  Status s = db.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, fn(c));
     return Status::Ok();
   });
@@ -139,7 +139,7 @@ StatusOr<T> ReadValue(sqlite::Database& db, Fn&& fn) {
 StatusOr<UserRecord> SqliteIdentityStore::CreateUser(const UserRecord& user) {
   if (user.name.empty()) return InvalidArgument("a user needs a name");
   UserRecord out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM users WHERE name = ?", {user.name}));
     if (n > 0) return AlreadyExists("user '" + user.name + "' already exists");
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO users(name, service_account, admin, password_hash, "
@@ -157,11 +157,11 @@ StatusOr<UserRecord> SqliteIdentityStore::CreateUser(const UserRecord& user) {
 }
 
 StatusOr<UserRecord> SqliteIdentityStore::GetUser(const std::string& name) {
-  return ReadValue<UserRecord>(db_, [&](SqliteConn& c) { return GetUserIn(c, name); });
+  return ReadValue<UserRecord>(db_, [&](sql::Conn& c) { return GetUserIn(c, name); });
 }
 
 StatusOr<std::vector<UserRecord>> SqliteIdentityStore::ListUsers() {
-  return ReadValue<std::vector<UserRecord>>(db_, [&](SqliteConn& c) -> StatusOr<std::vector<UserRecord>> {
+  return ReadValue<std::vector<UserRecord>>(db_, [&](sql::Conn& c) -> StatusOr<std::vector<UserRecord>> {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name"));
     std::vector<UserRecord> out;
     while (true) {
@@ -175,7 +175,7 @@ StatusOr<std::vector<UserRecord>> SqliteIdentityStore::ListUsers() {
 }
 
 Status SqliteIdentityStore::UpdateUser(const UserRecord& user) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE users SET password_hash = ?, admin = ?, groups_json = ?, "
                                              "updated_ms = ?, password_changed_ms = ? WHERE name = ?"));
     KILN_RETURN_IF_ERROR(st.Args(user.password_hash, user.admin ? 1 : 0, GroupsToJson(user.groups), user.updated_ms,
@@ -187,7 +187,7 @@ Status SqliteIdentityStore::UpdateUser(const UserRecord& user) {
 }
 
 Status SqliteIdentityStore::DeleteUser(const std::string& name) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM users WHERE name = ?"));
       KILN_RETURN_IF_ERROR(st.Args(name).Run());
@@ -200,12 +200,12 @@ Status SqliteIdentityStore::DeleteUser(const std::string& name) {
 }
 
 StatusOr<int64_t> SqliteIdentityStore::CountUsers() {
-  return ReadValue<int64_t>(db_, [](SqliteConn& c) { return c.QueryInt("SELECT count(*) FROM users"); });
+  return ReadValue<int64_t>(db_, [](sql::Conn& c) { return c.QueryInt("SELECT count(*) FROM users"); });
 }
 
 Status SqliteIdentityStore::CreateToken(const TokenRecord& token) {
   if (token.id.empty() || token.hash.empty()) return InvalidArgument("a token needs an id and a hash");
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t users, c.QueryInt("SELECT count(*) FROM users WHERE id = ?", {token.user_id}));
     if (users == 0) return NotFound("user id " + std::to_string(token.user_id) + " does not exist");
     KILN_ASSIGN_OR_RETURN(int64_t dup, c.QueryInt("SELECT count(*) FROM api_tokens WHERE id = ? OR hash = ?",
@@ -221,7 +221,7 @@ Status SqliteIdentityStore::CreateToken(const TokenRecord& token) {
 }
 
 StatusOr<TokenRecord> SqliteIdentityStore::FindTokenByHash(const std::string& hash) {
-  return ReadValue<TokenRecord>(db_, [&](SqliteConn& c) -> StatusOr<TokenRecord> {
+  return ReadValue<TokenRecord>(db_, [&](sql::Conn& c) -> StatusOr<TokenRecord> {
     KILN_ASSIGN_OR_RETURN(auto rows, QueryTokens(c, "WHERE t.hash = ?", {hash}));
     if (rows.empty()) return NotFound("no token has this hash");
     return rows.front();
@@ -229,14 +229,14 @@ StatusOr<TokenRecord> SqliteIdentityStore::FindTokenByHash(const std::string& ha
 }
 
 StatusOr<std::vector<TokenRecord>> SqliteIdentityStore::ListTokens(const std::string& user_name) {
-  return ReadValue<std::vector<TokenRecord>>(db_, [&](SqliteConn& c) {
+  return ReadValue<std::vector<TokenRecord>>(db_, [&](sql::Conn& c) {
     if (user_name.empty()) return QueryTokens(c, "", {});
     return QueryTokens(c, "WHERE u.name = ?", {user_name});
   });
 }
 
 StatusOr<TokenRecord> SqliteIdentityStore::GetToken(const std::string& id) {
-  return ReadValue<TokenRecord>(db_, [&](SqliteConn& c) -> StatusOr<TokenRecord> {
+  return ReadValue<TokenRecord>(db_, [&](sql::Conn& c) -> StatusOr<TokenRecord> {
     KILN_ASSIGN_OR_RETURN(auto rows, QueryTokens(c, "WHERE t.id = ?", {id}));
     if (rows.empty()) return TokenNotFound(id);
     return rows.front();
@@ -244,7 +244,7 @@ StatusOr<TokenRecord> SqliteIdentityStore::GetToken(const std::string& id) {
 }
 
 Status SqliteIdentityStore::RevokeToken(const std::string& id, int64_t revoked_ms) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM api_tokens WHERE id = ?", {id}));
     if (n == 0) return TokenNotFound(id);
     // The first revocation time stands: revoking twice is not a new event.
@@ -254,7 +254,7 @@ Status SqliteIdentityStore::RevokeToken(const std::string& id, int64_t revoked_m
 }
 
 Status SqliteIdentityStore::TouchToken(const std::string& id, int64_t used_ms) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
                           c.Prepare("UPDATE api_tokens SET last_used_ms = ? WHERE id = ? AND last_used_ms < ?"));
     KILN_RETURN_IF_ERROR(st.Args(used_ms, id, used_ms).Run());
@@ -268,7 +268,7 @@ Status SqliteIdentityStore::TouchToken(const std::string& id, int64_t used_ms) {
 
 StatusOr<GrantRecord> SqliteIdentityStore::CreateGrant(const GrantRecord& grant) {
   GrantRecord out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM grants WHERE subject_kind = ? AND subject = ? "
                                                 "AND object_kind = ? AND object_id = ?",
                                                 {grant.subject_kind, grant.subject, grant.object_kind,
@@ -277,14 +277,15 @@ StatusOr<GrantRecord> SqliteIdentityStore::CreateGrant(const GrantRecord& grant)
       return AlreadyExists("a grant to " + grant.subject_kind + " '" + grant.subject + "' on " + grant.object_kind +
                            (grant.object_id.empty() ? "" : ":" + grant.object_id) + " already exists");
     }
+    int64_t id = 0;
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO grants(subject_kind, subject, object_kind, object_id, "
-                                               "role, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      KILN_RETURN_IF_ERROR(st.Args(grant.subject_kind, grant.subject, grant.object_kind, grant.object_id, grant.role,
-                                   grant.created_by, grant.created_ms)
-                               .Run());
+                                               "role, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+      st.Args(grant.subject_kind, grant.subject, grant.object_kind, grant.object_id, grant.role, grant.created_by,
+              grant.created_ms);
+      KILN_ASSIGN_OR_RETURN(id, sql::RunReturningInt(st));
     }
-    KILN_ASSIGN_OR_RETURN(out, GetGrantIn(c, c.LastInsertRowId()));
+    KILN_ASSIGN_OR_RETURN(out, GetGrantIn(c, id));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -292,7 +293,7 @@ StatusOr<GrantRecord> SqliteIdentityStore::CreateGrant(const GrantRecord& grant)
 }
 
 Status SqliteIdentityStore::UpdateGrantRole(int64_t id, const std::string& role) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE grants SET role = ? WHERE id = ?"));
     KILN_RETURN_IF_ERROR(st.Args(role, id).Run());
     if (c.Changes() == 0) return GrantNotFound(id);
@@ -301,7 +302,7 @@ Status SqliteIdentityStore::UpdateGrantRole(int64_t id, const std::string& role)
 }
 
 StatusOr<GrantRecord> SqliteIdentityStore::GetGrant(int64_t id) {
-  return ReadValue<GrantRecord>(db_, [&](SqliteConn& c) { return GetGrantIn(c, id); });
+  return ReadValue<GrantRecord>(db_, [&](sql::Conn& c) { return GetGrantIn(c, id); });
 }
 
 StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::ListGrants(const GrantQuery& query) {
@@ -326,11 +327,11 @@ StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::ListGrants(const GrantQu
     where += " LIMIT -1 OFFSET ?";
     args.emplace_back(query.offset);
   }
-  return ReadValue<std::vector<GrantRecord>>(db_, [&](SqliteConn& c) { return QueryGrants(c, where, args); });
+  return ReadValue<std::vector<GrantRecord>>(db_, [&](sql::Conn& c) { return QueryGrants(c, where, args); });
 }
 
 Status SqliteIdentityStore::DeleteGrant(int64_t id) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM grants WHERE id = ?"));
     KILN_RETURN_IF_ERROR(st.Args(id).Run());
     if (c.Changes() == 0) return GrantNotFound(id);
@@ -339,7 +340,7 @@ Status SqliteIdentityStore::DeleteGrant(int64_t id) {
 }
 
 Status SqliteIdentityStore::DeleteGrantsOn(const std::string& object_kind, const std::string& object_id) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM grants WHERE object_kind = ? AND object_id = ?"));
     return st.Args(object_kind, object_id).Run();
   });
@@ -347,7 +348,7 @@ Status SqliteIdentityStore::DeleteGrantsOn(const std::string& object_kind, const
 
 StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::AllGrants() {
   return ReadValue<std::vector<GrantRecord>>(db_,
-                                             [](SqliteConn& c) { return QueryGrants(c, "ORDER BY id", {}); });
+                                             [](sql::Conn& c) { return QueryGrants(c, "ORDER BY id", {}); });
 }
 
 }  // namespace kiln::storage

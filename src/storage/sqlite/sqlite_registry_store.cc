@@ -6,11 +6,11 @@
 #include "storage/sqlite/registry_search_sql.h"
 #include "storage/sqlite/registry_store_internal.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/sql_util.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace sqlite {
@@ -18,7 +18,7 @@ namespace sqlite {
 namespace {
 
 // Stores one event with its rendered snapshots and hands it back to the caller.
-Status Record(SqliteConn& c, EventContext& ev, const std::string& name, std::string version,
+Status Record(sql::Conn& c, EventContext& ev, const std::string& name, std::string version,
               std::string before_json, std::string after_json) {
   RegistryEvent e;
   e.timestamp = ev.timestamp;
@@ -28,8 +28,7 @@ Status Record(SqliteConn& c, EventContext& ev, const std::string& name, std::str
   e.version = std::move(version);
   e.before_json = std::move(before_json);
   e.after_json = std::move(after_json);
-  KILN_RETURN_IF_ERROR(InsertEvent(c, e));
-  e.id = c.LastInsertRowId();
+  KILN_ASSIGN_OR_RETURN(e.id, InsertEvent(c, e));
   ev.recorded.push_back(std::move(e));
   return Status::Ok();
 }
@@ -41,13 +40,13 @@ std::string Snapshot(const std::optional<Entity>& entity, const Render& render) 
 
 }  // namespace
 
-Status RecordModelEvent(SqliteConn& c, EventContext& ev, const std::string& name,
+Status RecordModelEvent(sql::Conn& c, EventContext& ev, const std::string& name,
                         const std::optional<RegisteredModel>& before, const std::optional<RegisteredModel>& after) {
   if (ev.action.empty()) return Status::Ok();
   return Record(c, ev, name, "", Snapshot(before, ev.model_json), Snapshot(after, ev.model_json));
 }
 
-Status RecordVersionEvent(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version,
+Status RecordVersionEvent(sql::Conn& c, EventContext& ev, const std::string& name, int64_t version,
                           const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after) {
   if (ev.action.empty()) return Status::Ok();
   return Record(c, ev, name, std::to_string(version), Snapshot(before, ev.version_json),
@@ -66,7 +65,7 @@ namespace {
 template <typename Change>
 Status MutateModel(sqlite::Database& db, EventContext& ev, const std::string& name, RegisteredModel* out,
                    Change change) {
-  return db.Write([&](SqliteConn& c) -> Status {
+  return db.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
@@ -80,7 +79,7 @@ Status MutateModel(sqlite::Database& db, EventContext& ev, const std::string& na
 
 // Runs one statement with the given arguments; true when it touched a row.
 template <typename... A>
-StatusOr<bool> Exec(SqliteConn& c, const char* sql, const A&... args) {
+StatusOr<bool> Exec(sql::Conn& c, const char* sql, const A&... args) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
   st.Args(args...);
   KILN_RETURN_IF_ERROR(st.Run());
@@ -91,7 +90,7 @@ StatusOr<bool> Exec(SqliteConn& c, const char* sql, const A&... args) {
 
 StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) {
   RegisteredModel out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM registered_models WHERE name = ?"));
     dup.Bind(1, model.name);
@@ -99,10 +98,9 @@ StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const Regis
     if (exists) return AlreadyExists("Registered Model (name=" + model.name + ") already exists.");
     dup.Reset();
     KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO registered_models(name, creation_time, last_updated_time, "
-                                              "user_id, description) VALUES (?, ?, ?, ?, ?)"));
+                                              "user_id, description) VALUES (?, ?, ?, ?, ?) RETURNING id"));
     ins.Args(model.name, model.creation_timestamp, model.last_updated_timestamp, model.user_id, model.description);
-    KILN_RETURN_IF_ERROR(ins.Run());
-    int64_t pk = c.LastInsertRowId();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RunReturningInt(ins));
     KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) "
                                               "VALUES (?, ?, ?)"));
     for (const Tag& t : model.tags) {
@@ -118,7 +116,7 @@ StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const Regis
 
 StatusOr<RegisteredModel> SqliteRegistryStore::GetRegisteredModel(const std::string& name) {
   RegisteredModel out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
     return Status::Ok();
@@ -131,7 +129,7 @@ StatusOr<RegisteredModel> SqliteRegistryStore::RenameRegisteredModel(const std::
                                                                      const std::string& new_name, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
-  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
+  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](sql::Conn& c, int64_t pk) -> StatusOr<bool> {
     if (new_name != name) {
       KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM registered_models WHERE name = ?"));
       dup.Bind(1, new_name);
@@ -147,7 +145,7 @@ StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::
                                                                      const std::string& description, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
-  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
+  KILN_RETURN_IF_ERROR(MutateModel(db_, ev, name, &out, [&](sql::Conn& c, int64_t pk) -> StatusOr<bool> {
     return Exec(c, "UPDATE registered_models SET description = ?, last_updated_time = ? WHERE id = ?", description,
                 now_ms, pk);
   }));
@@ -157,7 +155,7 @@ StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::
 StatusOr<std::vector<std::string>> SqliteRegistryStore::DeleteRegisteredModel(const std::string& name,
                                                                             EventContext& ev) {
   std::vector<std::string> paths;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     paths.clear();
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
@@ -188,7 +186,7 @@ StatusOr<std::vector<std::string>> SqliteRegistryStore::DeleteRegisteredModel(co
 StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(const RegisteredModelQuery& query) {
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery sql, sqlite::BuildRegisteredModelSearchSql(query));
   Page<RegisteredModel> page;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     page.items.clear();
     std::vector<int64_t> pks;
     {
@@ -213,7 +211,7 @@ StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(cons
 }
 
 Status SqliteRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) {
-  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+  return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
     return Exec(c, "INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) VALUES (?, ?, ?)", pk, tag.key,
                 tag.value);
   });
@@ -222,14 +220,14 @@ Status SqliteRegistryStore::SetRegisteredModelTag(const std::string& name, const
 Status SqliteRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
                                                      EventContext& ev) {
   // As MLflow: deleting a missing tag is fine (and records nothing).
-  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+  return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
     return Exec(c, "DELETE FROM registered_model_tags WHERE model_pk = ? AND key = ?", pk, key);
   });
 }
 
 Status SqliteRegistryStore::SetAlias(const std::string& name, const std::string& alias, int64_t version,
                                      EventContext& ev) {
-  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) -> StatusOr<bool> {
+  return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) -> StatusOr<bool> {
     KILN_RETURN_IF_ERROR(sqlite::RequireModelVersion(c, pk, name, version).status());
     return Exec(c, "INSERT OR REPLACE INTO registered_model_aliases(model_pk, alias, version) VALUES (?, ?, ?)", pk,
                 alias, version);
@@ -237,14 +235,14 @@ Status SqliteRegistryStore::SetAlias(const std::string& name, const std::string&
 }
 
 Status SqliteRegistryStore::DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) {
-  return MutateModel(db_, ev, name, nullptr, [&](SqliteConn& c, int64_t pk) {
+  return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
     return Exec(c, "DELETE FROM registered_model_aliases WHERE model_pk = ? AND alias = ?", pk, alias);
   });
 }
 
 StatusOr<std::vector<RegistryEvent>> SqliteRegistryStore::ListEvents(const RegistryEventQuery& query) {
   std::vector<RegistryEvent> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     out.clear();
     const char* sql = query.name.empty()
                           ? "SELECT id, timestamp, actor, action, name, version, before_json, after_json "

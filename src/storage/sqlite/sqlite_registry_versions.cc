@@ -10,12 +10,11 @@
 namespace kiln::storage {
 
 using sqlite::RecordVersionEvent;
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 StatusOr<ModelVersion> SqliteRegistryStore::CreateModelVersion(const ModelVersion& version, EventContext& ev) {
   ModelVersion out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, version.name));
     KILN_ASSIGN_OR_RETURN(int64_t next,
@@ -49,7 +48,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::CreateModelVersion(const ModelVersio
 
 StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersion(const std::string& name, int64_t version) {
   ModelVersion out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(out, sqlite::RequireModelVersion(c, pk, name, version));
     return Status::Ok();
@@ -61,7 +60,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersion(const std::string& n
 StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersionByAlias(const std::string& name,
                                                                    const std::string& alias) {
   ModelVersion out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT version FROM registered_model_aliases "
                                              "WHERE model_pk = ? AND alias = ?"));
@@ -82,7 +81,7 @@ namespace {
 // Runs `change` on an existing version inside the caller's transaction,
 // touching the version and its model and recording the event.
 template <typename Change>
-Status MutateVersion(SqliteConn& c, EventContext& ev, const std::string& name, int64_t version, int64_t now_ms,
+Status MutateVersion(sql::Conn& c, EventContext& ev, const std::string& name, int64_t version, int64_t now_ms,
                      bool touch, ModelVersion* out, Change change) {
   ev.recorded.clear();
   KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
@@ -107,7 +106,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::UpdateModelVersion(const std::string
                                                                const std::string& description, int64_t now_ms,
                                                                EventContext& ev) {
   ModelVersion out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     return MutateVersion(c, ev, name, version, now_ms, true, &out, [&](int64_t pk) -> Status {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE model_versions SET description = ? "
                                                "WHERE model_pk = ? AND version = ?"));
@@ -123,7 +122,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::TransitionStage(const std::string& n
                                                             const std::string& stage, bool archive_existing,
                                                             int64_t now_ms, EventContext& ev) {
   ModelVersion out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     std::vector<int64_t> to_archive;
     if (archive_existing) {
@@ -161,7 +160,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::TransitionStage(const std::string& n
 StatusOr<std::string> SqliteRegistryStore::DeleteModelVersion(const std::string& name, int64_t version,
                                                               EventContext& ev) {
   std::string path;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(ModelVersion before, sqlite::RequireModelVersion(c, pk, name, version));
@@ -183,7 +182,7 @@ StatusOr<std::string> SqliteRegistryStore::DeleteModelVersion(const std::string&
 StatusOr<Page<ModelVersion>> SqliteRegistryStore::SearchModelVersions(const ModelVersionQuery& query) {
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery sql, sqlite::BuildModelVersionSearchSql(query));
   Page<ModelVersion> page;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     page.items.clear();
     struct Key {
       int64_t pk;
@@ -215,7 +214,7 @@ StatusOr<Page<ModelVersion>> SqliteRegistryStore::SearchModelVersions(const Mode
 StatusOr<std::vector<ModelVersion>> SqliteRegistryStore::GetLatestVersions(const std::string& name,
                                                                           const std::vector<std::string>& stages) {
   std::vector<ModelVersion> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(out, sqlite::LatestVersions(c, pk, name, stages));
     return Status::Ok();
@@ -226,7 +225,7 @@ StatusOr<std::vector<ModelVersion>> SqliteRegistryStore::GetLatestVersions(const
 
 Status SqliteRegistryStore::SetModelVersionTag(const std::string& name, int64_t version, const Tag& tag,
                                                EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     return MutateVersion(c, ev, name, version, 0, false, nullptr, [&](int64_t pk) -> Status {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO model_version_tags(model_pk, version, key, "
                                                "value) VALUES (?, ?, ?, ?)"));
@@ -238,7 +237,7 @@ Status SqliteRegistryStore::SetModelVersionTag(const std::string& name, int64_t 
 
 Status SqliteRegistryStore::DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key,
                                                   EventContext& ev) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     return MutateVersion(c, ev, name, version, 0, false, nullptr, [&](int64_t pk) -> Status {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM model_version_tags WHERE model_pk = ? AND version = ? "
                                                "AND key = ?"));

@@ -6,7 +6,6 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -16,7 +15,7 @@ Status NoModel(const std::string& id) {
 }
 
 // NotFound for unknown or deleted models.
-Status CheckModel(SqliteConn& c, const std::string& model_id) {
+Status CheckModel(sql::Conn& c, const std::string& model_id) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare("SELECT lifecycle_stage FROM logged_models WHERE model_id = ?"));
   st.Bind(1, model_id);
@@ -25,7 +24,7 @@ Status CheckModel(SqliteConn& c, const std::string& model_id) {
   return Status::Ok();
 }
 
-Status UpsertModelTags(SqliteConn& c, const std::string& model_id, const std::vector<Tag>& tags) {
+Status UpsertModelTags(sql::Conn& c, const std::string& model_id, const std::vector<Tag>& tags) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("INSERT INTO logged_model_tags(model_id, key, value) VALUES (?, ?, ?) "
                          "ON CONFLICT DO UPDATE SET value = excluded.value"));
@@ -36,7 +35,7 @@ Status UpsertModelTags(SqliteConn& c, const std::string& model_id, const std::ve
   return Status::Ok();
 }
 
-Status InsertModelParams(SqliteConn& c, const std::string& model_id,
+Status InsertModelParams(sql::Conn& c, const std::string& model_id,
                          const std::vector<Param>& params) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("INSERT INTO logged_model_params(model_id, key, value) VALUES (?, ?, ?) "
@@ -48,7 +47,7 @@ Status InsertModelParams(SqliteConn& c, const std::string& model_id,
   return Status::Ok();
 }
 
-StatusOr<LoggedModel> LoadOne(SqliteConn& c, const std::string& model_id) {
+StatusOr<LoggedModel> LoadOne(sql::Conn& c, const std::string& model_id) {
   KILN_ASSIGN_OR_RETURN(auto models, sqlite::LoadLoggedModels(c, {model_id}));
   if (models.empty()) return NoModel(model_id);
   return std::move(models.front());
@@ -58,7 +57,7 @@ StatusOr<LoggedModel> LoadOne(SqliteConn& c, const std::string& model_id) {
 
 StatusOr<LoggedModel> SqliteTrackingStore::CreateLoggedModel(const LoggedModel& model) {
   LoggedModel out;
-  Status s = Write([&](SqliteConn& c) -> Status {
+  Status s = Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e,
                           sqlite::FindActiveExperiment(c, model.experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM logged_models WHERE model_id = ?"));
@@ -90,7 +89,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::CreateLoggedModel(const LoggedModel& 
 
 StatusOr<LoggedModel> SqliteTrackingStore::GetLoggedModel(const std::string& model_id) {
   LoggedModel out;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(out, LoadOne(c, model_id));
     return Status::Ok();
@@ -103,7 +102,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::FinalizeLoggedModel(const std::string
                                                                const std::string& status,
                                                                int64_t now_ms) {
   LoggedModel out;
-  Status s = Write([&](SqliteConn& c) -> Status {
+  Status s = Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE logged_models SET status = ?, "
                                              "last_updated_timestamp = ? WHERE model_id = ?"));
@@ -117,7 +116,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::FinalizeLoggedModel(const std::string
 }
 
 Status SqliteTrackingStore::DeleteLoggedModel(const std::string& model_id, int64_t now_ms) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("UPDATE logged_models SET lifecycle_stage = 'deleted', "
@@ -129,7 +128,7 @@ Status SqliteTrackingStore::DeleteLoggedModel(const std::string& model_id, int64
 
 Status SqliteTrackingStore::SetLoggedModelTags(const std::string& model_id,
                                                const std::vector<Tag>& tags) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     return UpsertModelTags(c, model_id, tags);
   });
@@ -137,7 +136,7 @@ Status SqliteTrackingStore::SetLoggedModelTags(const std::string& model_id,
 
 Status SqliteTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
                                                  const std::string& key) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?"));
@@ -152,7 +151,7 @@ Status SqliteTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
 
 Status SqliteTrackingStore::LogLoggedModelParams(const std::string& model_id,
                                                  const std::vector<Param>& params) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     return InsertModelParams(c, model_id, params);
   });
@@ -165,7 +164,7 @@ StatusOr<Page<LoggedModel>> SqliteTrackingStore::SearchLoggedModels(
   }
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildLoggedModelSearchSql(query));
   Page<LoggedModel> page;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<std::string> ids;
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(q.sql));

@@ -6,12 +6,11 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 StatusOr<Run> SqliteTrackingStore::GetRun(const std::string& run_id) {
   std::vector<Run> runs;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::RunRef r, sqlite::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(runs, sqlite::LoadRuns(c, {r.pk}));
     return Status::Ok();
@@ -27,7 +26,7 @@ StatusOr<Page<Run>> SqliteTrackingStore::SearchRuns(const RunQuery& query) {
   }
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildRunSearchSql(query));
   Page<Run> page;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<int64_t> pks;
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(q.sql));
@@ -56,7 +55,7 @@ StatusOr<Page<Metric>> SqliteTrackingStore::GetMetricHistory(
     return InvalidArgument("max_results and offset must be non-negative");
   }
   Page<Metric> page;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::RunRef r, sqlite::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st,

@@ -2,6 +2,7 @@
 // inputs and outputs).
 #include <cmath>
 
+#include "storage/sql/sql_util.h"
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/sqlite/sqlite_tracking_store.h"
 #include "storage/sqlite/store_queries.h"
@@ -10,12 +11,11 @@ namespace kiln::storage {
 
 using sqlite::kRunNameTag;
 using sqlite::RunRef;
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
 
-Status UpsertRunTag(SqliteConn& c, int64_t run_pk, const std::string& key,
+Status UpsertRunTag(sql::Conn& c, int64_t run_pk, const std::string& key,
                     const std::string& value) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare("INSERT INTO tags(run_pk, key, value) VALUES (?, ?, ?) "
@@ -24,13 +24,13 @@ Status UpsertRunTag(SqliteConn& c, int64_t run_pk, const std::string& key,
   return st.Run();
 }
 
-Status SetRunName(SqliteConn& c, int64_t run_pk, const std::string& name) {
+Status SetRunName(sql::Conn& c, int64_t run_pk, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET name = ? WHERE id = ?"));
   st.Args(name, run_pk);
   return st.Run();
 }
 
-Status LogParams(SqliteConn& c, const RunRef& run, const std::string& run_id,
+Status LogParams(sql::Conn& c, const RunRef& run, const std::string& run_id,
                  const std::vector<Param>& params) {
   if (params.empty()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO params(run_pk, key, value) "
@@ -53,7 +53,7 @@ Status LogParams(SqliteConn& c, const RunRef& run, const std::string& run_id,
   return Status::Ok();
 }
 
-Status LogMetrics(SqliteConn& c, const RunRef& run, const std::string& run_id,
+Status LogMetrics(sql::Conn& c, const RunRef& run, const std::string& run_id,
                   const std::vector<Metric>& metrics) {
   if (metrics.empty()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(
@@ -89,7 +89,7 @@ Status LogMetrics(SqliteConn& c, const RunRef& run, const std::string& run_id,
   return Status::Ok();
 }
 
-Status LogTags(SqliteConn& c, const RunRef& run, const std::vector<Tag>& tags) {
+Status LogTags(sql::Conn& c, const RunRef& run, const std::vector<Tag>& tags) {
   for (const auto& t : tags) {
     KILN_RETURN_IF_ERROR(UpsertRunTag(c, run.pk, t.key, t.value));
     if (t.key == kRunNameTag) KILN_RETURN_IF_ERROR(SetRunName(c, run.pk, t.value));
@@ -97,14 +97,14 @@ Status LogTags(SqliteConn& c, const RunRef& run, const std::vector<Tag>& tags) {
   return Status::Ok();
 }
 
-StatusOr<int64_t> UpsertDataset(SqliteConn& c, int64_t experiment_id, const Dataset& d) {
+StatusOr<int64_t> UpsertDataset(sql::Conn& c, int64_t experiment_id, const Dataset& d) {
   KILN_ASSIGN_OR_RETURN(
       Stmt ins, c.Prepare("INSERT INTO datasets(experiment_id, name, digest, source_type, source, "
                           "schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT(experiment_id, name, digest) DO NOTHING"));
+                          "ON CONFLICT(experiment_id, name, digest) DO NOTHING RETURNING id"));
   ins.Args(experiment_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile);
-  KILN_RETURN_IF_ERROR(ins.Run());
-  if (c.Changes() > 0) return c.LastInsertRowId();
+  StatusOr<int64_t> id = sql::RunReturningInt(ins);
+  if (id.ok() || id.status().code() != StatusCode::kNotFound) return id;
   return c.QueryInt("SELECT id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
                     {experiment_id, d.name, d.digest});
 }
@@ -113,7 +113,7 @@ StatusOr<int64_t> UpsertDataset(SqliteConn& c, int64_t experiment_id, const Data
 
 StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vector<Tag>& tags) {
   std::vector<Run> created;
-  Status s = Write([&](SqliteConn& c) -> Status {
+  Status s = Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e,
                           sqlite::FindActiveExperiment(c, info.experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM runs WHERE run_id = ?"));
@@ -130,7 +130,7 @@ StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vec
     KILN_ASSIGN_OR_RETURN(
         Stmt ins, c.Prepare("INSERT INTO runs(run_id, experiment_id, name, user_id, status, "
                             "start_time, end_time, artifact_uri, lifecycle_stage) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')"));
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') RETURNING id"));
     ins.Args(info.run_id, e.id, name, info.user_id, info.status, info.start_time);
     if (info.end_time) {
       ins.Bind(7, *info.end_time);
@@ -138,8 +138,7 @@ StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vec
       ins.BindNull(7);
     }
     ins.Bind(8, e.artifact_location + "/" + info.run_id + "/artifacts");
-    KILN_RETURN_IF_ERROR(ins.Run());
-    int64_t pk = c.LastInsertRowId();
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RunReturningInt(ins));
     for (const auto& t : tags) {
       if (t.key == kRunNameTag) continue;
       KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, t.key, t.value));
@@ -158,7 +157,7 @@ StatusOr<RunInfo> SqliteTrackingStore::UpdateRun(const std::string& run_id,
                                                  const std::optional<int64_t>& end_time,
                                                  const std::optional<std::string>& run_name) {
   RunInfo out;
-  Status s = Write([&](SqliteConn& c) -> Status {
+  Status s = Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
     if (status) {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET status = ? WHERE id = ?"));
@@ -186,7 +185,7 @@ Status SqliteTrackingStore::SetRunLifecycle(const std::string& run_id, const std
   if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
     return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
   }
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?"));
@@ -204,7 +203,7 @@ Status SqliteTrackingStore::SetRunLifecycle(const std::string& run_id, const std
 Status SqliteTrackingStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                                      const std::vector<Param>& params,
                                      const std::vector<Tag>& tags) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
     KILN_RETURN_IF_ERROR(LogParams(c, r, run_id, params));
     KILN_RETURN_IF_ERROR(LogMetrics(c, r, run_id, metrics));
@@ -213,7 +212,7 @@ Status SqliteTrackingStore::LogBatch(const std::string& run_id, const std::vecto
 }
 
 Status SqliteTrackingStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM tags WHERE run_pk = ? AND key = ?"));
     st.Args(r.pk, key);
@@ -228,22 +227,22 @@ Status SqliteTrackingStore::DeleteRunTag(const std::string& run_id, const std::s
 Status SqliteTrackingStore::LogInputs(const std::string& run_id,
                                       const std::vector<DatasetInput>& datasets,
                                       const std::vector<ModelInput>& models) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
     for (const auto& in : datasets) {
       KILN_ASSIGN_OR_RETURN(int64_t dataset_id, UpsertDataset(c, r.experiment_id, in.dataset));
       KILN_ASSIGN_OR_RETURN(Stmt link,
                             c.Prepare("INSERT INTO dataset_inputs(run_pk, dataset_id) VALUES "
-                                      "(?, ?) ON CONFLICT(run_pk, dataset_id) DO NOTHING"));
+                                      "(?, ?) ON CONFLICT(run_pk, dataset_id) DO NOTHING RETURNING id"));
       link.Args(r.pk, dataset_id);
-      KILN_RETURN_IF_ERROR(link.Run());
-      if (c.Changes() == 0) continue;  // already an input of this run: idempotent
-      int64_t input_id = c.LastInsertRowId();
+      StatusOr<int64_t> input_id = sql::RunReturningInt(link);
+      if (!input_id.ok() && input_id.status().code() == StatusCode::kNotFound) continue;  // already an input: idempotent
+      if (!input_id.ok()) return input_id.status();
       KILN_ASSIGN_OR_RETURN(
           Stmt tag, c.Prepare("INSERT INTO input_tags(input_id, key, value) VALUES (?, ?, ?) "
                               "ON CONFLICT DO UPDATE SET value = excluded.value"));
       for (const auto& t : in.tags) {
-        tag.Args(input_id, t.key, t.value);
+        tag.Args(*input_id, t.key, t.value);
         KILN_RETURN_IF_ERROR(tag.Run());
       }
     }
@@ -260,7 +259,7 @@ Status SqliteTrackingStore::LogInputs(const std::string& run_id,
 
 Status SqliteTrackingStore::LogOutputs(const std::string& run_id,
                                        const std::vector<ModelOutput>& models) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("INSERT OR IGNORE INTO run_model_outputs(run_pk, model_id, step) "

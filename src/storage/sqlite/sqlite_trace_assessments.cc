@@ -8,7 +8,6 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -47,7 +46,7 @@ Status AssessmentNotFound(const std::string& trace_id, const std::string& assess
   return NotFound("Assessment with ID '" + assessment_id + "' not found for trace '" + trace_id + "'");
 }
 
-StatusOr<Assessment> Load(SqliteConn& c, const std::string& trace_id, const std::string& assessment_id) {
+StatusOr<Assessment> Load(sql::Conn& c, const std::string& trace_id, const std::string& assessment_id) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kColumns +
                                            " FROM trace_assessments WHERE trace_id = ? AND assessment_id = ?"));
   st.Args(trace_id, assessment_id);
@@ -62,7 +61,7 @@ StatusOr<Assessment> Load(SqliteConn& c, const std::string& trace_id, const std:
 }  // namespace
 
 Status SqliteTraceStore::CreateAssessment(const Assessment& a) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool trace, sqlite::TraceExists(c, a.trace_id));
     if (!trace) return sqlite::TraceNotFound(a.trace_id);
     if (!a.overrides.empty()) {
@@ -92,7 +91,7 @@ Status SqliteTraceStore::CreateAssessment(const Assessment& a) {
 
 StatusOr<Assessment> SqliteTraceStore::GetAssessment(const std::string& trace_id, const std::string& assessment_id) {
   Assessment out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, Load(c, trace_id, assessment_id));
     return Status::Ok();
   });
@@ -102,7 +101,7 @@ StatusOr<Assessment> SqliteTraceStore::GetAssessment(const std::string& trace_id
 
 StatusOr<std::vector<Assessment>> SqliteTraceStore::ListAssessments(const std::string& trace_id) {
   std::vector<Assessment> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kColumns +
                                              " FROM trace_assessments WHERE trace_id = ? "
                                              "ORDER BY create_time, assessment_id"));
@@ -119,7 +118,7 @@ StatusOr<std::vector<Assessment>> SqliteTraceStore::ListAssessments(const std::s
 }
 
 Status SqliteTraceStore::UpdateAssessment(const Assessment& a) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE trace_assessments SET name = ?, value_json = ?, rationale = ?, "
                                              "metadata_json = ?, last_update_time = ?, valid = ? "
                                              "WHERE trace_id = ? AND assessment_id = ?"));
@@ -138,7 +137,7 @@ Status SqliteTraceStore::UpdateAssessment(const Assessment& a) {
 }
 
 Status SqliteTraceStore::DeleteAssessment(const std::string& trace_id, const std::string& assessment_id) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool trace, sqlite::TraceExists(c, trace_id));
     if (!trace) return sqlite::TraceNotFound(trace_id);
     std::string overrides;

@@ -20,13 +20,13 @@ inline constexpr const char* kTraceColumns =
 // Reads the kTraceColumns of the current row starting at column `first`.
 TraceInfo ReadTraceRow(const Stmt& st, int first = 0);
 // Fills info.tags and info.metadata.
-Status LoadTraceChildren(SqliteConn& c, TraceInfo& info);
+Status LoadTraceChildren(sql::Conn& c, TraceInfo& info);
 // The full info, or NotFound with MLflow's wording.
-StatusOr<TraceInfo> LoadTrace(SqliteConn& c, const std::string& trace_id);
-StatusOr<bool> TraceExists(SqliteConn& c, const std::string& trace_id);
+StatusOr<TraceInfo> LoadTrace(sql::Conn& c, const std::string& trace_id);
+StatusOr<bool> TraceExists(sql::Conn& c, const std::string& trace_id);
 Status TraceNotFound(const std::string& trace_id);
 // InvalidArgument unless the id is an integer (kiln's experiment ids are).
 StatusOr<int64_t> ExperimentPk(const std::string& experiment_id);
-Status UpsertTraceTag(SqliteConn& c, const std::string& trace_id, const std::string& key, const std::string& value);
+Status UpsertTraceTag(sql::Conn& c, const std::string& trace_id, const std::string& key, const std::string& value);
 
 }  // namespace kiln::storage::sqlite

@@ -11,7 +11,6 @@
 namespace kiln::storage {
 
 using sqlite::SqlArg;
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -141,7 +140,7 @@ StatusOr<TracePage> SqliteTraceStore::SearchTraces(const TraceQuery& q) {
   args.push_back(q.offset);
 
   TracePage page;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     page.items.clear();
     {
       // Shapes vary with the filter: keep them out of the statement cache.

@@ -11,7 +11,6 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace sqlite {
@@ -29,7 +28,7 @@ TraceInfo ReadTraceRow(const Stmt& st, int first) {
   return t;
 }
 
-Status LoadTraceChildren(SqliteConn& c, TraceInfo& info) {
+Status LoadTraceChildren(sql::Conn& c, TraceInfo& info) {
   {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT key, value FROM trace_tags WHERE trace_id = ?"));
     st.Args(info.trace_id);
@@ -51,7 +50,7 @@ Status LoadTraceChildren(SqliteConn& c, TraceInfo& info) {
 
 Status TraceNotFound(const std::string& trace_id) { return NotFound("Trace with ID '" + trace_id + "' not found."); }
 
-StatusOr<TraceInfo> LoadTrace(SqliteConn& c, const std::string& trace_id) {
+StatusOr<TraceInfo> LoadTrace(sql::Conn& c, const std::string& trace_id) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare(std::string("SELECT ") + kTraceColumns + " FROM traces WHERE trace_id = ?"));
   st.Args(trace_id);
@@ -63,13 +62,13 @@ StatusOr<TraceInfo> LoadTrace(SqliteConn& c, const std::string& trace_id) {
   return info;
 }
 
-StatusOr<bool> TraceExists(SqliteConn& c, const std::string& trace_id) {
+StatusOr<bool> TraceExists(sql::Conn& c, const std::string& trace_id) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT 1 FROM traces WHERE trace_id = ?"));
   st.Args(trace_id);
   return st.Step();
 }
 
-Status UpsertTraceTag(SqliteConn& c, const std::string& trace_id, const std::string& key, const std::string& value) {
+Status UpsertTraceTag(sql::Conn& c, const std::string& trace_id, const std::string& key, const std::string& value) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO trace_tags(trace_id, key, value) VALUES (?, ?, ?) "
                                            "ON CONFLICT(trace_id, key) DO UPDATE SET value = excluded.value"));
   return st.Args(trace_id, key, value).Run();
@@ -88,14 +87,14 @@ using sqlite::ExperimentPk;
 
 namespace {
 
-Status UpsertMetadata(SqliteConn& c, const std::string& trace_id, const std::map<std::string, std::string>& md) {
+Status UpsertMetadata(sql::Conn& c, const std::string& trace_id, const std::map<std::string, std::string>& md) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO trace_metadata(trace_id, key, value) VALUES (?, ?, ?) "
                                            "ON CONFLICT(trace_id, key) DO UPDATE SET value = excluded.value"));
   for (const auto& [k, v] : md) KILN_RETURN_IF_ERROR(st.Args(trace_id, k, v).Run());
   return Status::Ok();
 }
 
-Status UpsertTags(SqliteConn& c, const std::string& trace_id, const std::map<std::string, std::string>& tags) {
+Status UpsertTags(sql::Conn& c, const std::string& trace_id, const std::map<std::string, std::string>& tags) {
   for (const auto& [k, v] : tags) KILN_RETURN_IF_ERROR(sqlite::UpsertTraceTag(c, trace_id, k, v));
   return Status::Ok();
 }
@@ -104,7 +103,7 @@ Stmt& BindOptional(Stmt& st, int idx, const std::optional<std::string>& v) {
   return v ? st.Bind(idx, *v) : st.BindNull(idx);
 }
 
-Status InsertTrace(SqliteConn& c, const TraceInfo& t, bool finalized) {
+Status InsertTrace(sql::Conn& c, const TraceInfo& t, bool finalized) {
   KILN_ASSIGN_OR_RETURN(int64_t exp, ExperimentPk(t.experiment_id));
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO traces(trace_id, experiment_id, client_request_id, "
                                            "request_time, execution_duration, state, request_preview, "
@@ -132,7 +131,7 @@ Status InsertTrace(SqliteConn& c, const TraceInfo& t, bool finalized) {
 
 StatusOr<TraceInfo> SqliteTraceStore::UpsertTraceInfo(const TraceInfo& info) {
   TraceInfo out;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, info.trace_id));
     if (!exists) {
       KILN_RETURN_IF_ERROR(InsertTrace(c, info, true));
@@ -174,7 +173,7 @@ StatusOr<TraceInfo> SqliteTraceStore::UpsertTraceInfo(const TraceInfo& info) {
 
 Status SqliteTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
                                   const std::map<std::string, DerivedTrace>& derived) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     for (const auto& [trace_id, d] : derived) {
       KILN_ASSIGN_OR_RETURN(Stmt q, c.Prepare("SELECT finalized, state, request_time, execution_duration "
                                               "FROM traces WHERE trace_id = ?"));
@@ -242,7 +241,7 @@ Status SqliteTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
 
 StatusOr<TraceInfo> SqliteTraceStore::GetTraceInfo(const std::string& trace_id) {
   TraceInfo out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, sqlite::LoadTrace(c, trace_id));
     return Status::Ok();
   });
@@ -252,7 +251,7 @@ StatusOr<TraceInfo> SqliteTraceStore::GetTraceInfo(const std::string& trace_id) 
 
 StatusOr<std::vector<TraceInfo>> SqliteTraceStore::GetTraceInfos(const std::vector<std::string>& trace_ids) {
   std::vector<TraceInfo> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     for (const auto& id : trace_ids) {
       auto info = sqlite::LoadTrace(c, id);
       if (info.ok()) {
@@ -269,7 +268,7 @@ StatusOr<std::vector<TraceInfo>> SqliteTraceStore::GetTraceInfos(const std::vect
 
 StatusOr<std::vector<TraceSpan>> SqliteTraceStore::GetSpans(const std::string& trace_id) {
   std::vector<TraceSpan> out;
-  Status s = db_.Read([&](SqliteConn& c) -> Status {
+  Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT span_id, parent_span_id, name, span_type, status_code, "
                                              "start_time_ns, end_time_ns, content FROM trace_spans WHERE trace_id = ? "
                                              "ORDER BY parent_span_id != '', start_time_ns, span_id"));
@@ -298,7 +297,7 @@ StatusOr<std::vector<TraceSpan>> SqliteTraceStore::GetSpans(const std::string& t
 StatusOr<int64_t> SqliteTraceStore::DeleteTraces(const TraceDeletion& d) {
   KILN_ASSIGN_OR_RETURN(int64_t exp, ExperimentPk(d.experiment_id));
   int64_t deleted = 0;
-  Status s = db_.Write([&](SqliteConn& c) -> Status {
+  Status s = db_.Write([&](sql::Conn& c) -> Status {
     deleted = 0;
     if (!d.trace_ids.empty()) {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM traces WHERE experiment_id = ? AND trace_id = ?"));
@@ -320,7 +319,7 @@ StatusOr<int64_t> SqliteTraceStore::DeleteTraces(const TraceDeletion& d) {
 }
 
 Status SqliteTraceStore::SetTraceTag(const std::string& trace_id, const std::string& key, const std::string& value) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, trace_id));
     if (!exists) return sqlite::TraceNotFound(trace_id);
     return sqlite::UpsertTraceTag(c, trace_id, key, value);
@@ -328,7 +327,7 @@ Status SqliteTraceStore::SetTraceTag(const std::string& trace_id, const std::str
 }
 
 Status SqliteTraceStore::DeleteTraceTag(const std::string& trace_id, const std::string& key) {
-  return db_.Write([&](SqliteConn& c) -> Status {
+  return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, trace_id));
     if (!exists) return sqlite::TraceNotFound(trace_id);
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM trace_tags WHERE trace_id = ? AND key = ?"));

@@ -16,7 +16,6 @@
 
 namespace kiln::storage {
 
-using sqlite::SqliteConn;
 using sqlite::Stmt;
 
 namespace {
@@ -33,7 +32,7 @@ Status OlderSchema(int version) {
                             "; run `kiln migrate`");
 }
 
-Status InsertDefaultExperiment(SqliteConn& c, const std::string& root) {
+Status InsertDefaultExperiment(sql::Conn& c, const std::string& root) {
   KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM experiments"));
   if (n > 0) return Status::Ok();
   int64_t now = NowMs();
@@ -54,7 +53,7 @@ StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
     std::error_code ec;
     if (!std::filesystem::exists(db_path, ec) && !ec) return 0;  // never created: version 0
     KILN_ASSIGN_OR_RETURN(auto conn,
-                          SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
+                          sqlite::SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
     return sqlite::ReadSchemaVersion(*conn);
   } catch (const std::exception& e) {
     return Internal(std::string("sqlite: ") + e.what());
@@ -63,7 +62,7 @@ StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
 
 Status MigrateSqlite(const std::string& db_path) {
   try {
-    KILN_ASSIGN_OR_RETURN(auto conn, SqliteConn::Open(db_path, /*query_only=*/false));
+    KILN_ASSIGN_OR_RETURN(auto conn, sqlite::SqliteConn::Open(db_path, /*query_only=*/false));
     return sqlite::MigrateTo(*conn, sqlite::LatestSchemaVersion());
   } catch (const std::exception& e) {
     return Internal(std::string("sqlite: ") + e.what());
@@ -73,7 +72,7 @@ Status MigrateSqlite(const std::string& db_path) {
 StatusOr<std::unique_ptr<SqliteTrackingStore>> SqliteTrackingStore::Create(
     const std::string& db_path, const SqliteOptions& opts) {
   try {
-    KILN_ASSIGN_OR_RETURN(auto writer, SqliteConn::Open(db_path, /*query_only=*/false));
+    KILN_ASSIGN_OR_RETURN(auto writer, sqlite::SqliteConn::Open(db_path, /*query_only=*/false));
     KILN_ASSIGN_OR_RETURN(int version, sqlite::ReadSchemaVersion(*writer));
     int latest = sqlite::LatestSchemaVersion();
     if (version > latest) {
@@ -88,7 +87,7 @@ StatusOr<std::unique_ptr<SqliteTrackingStore>> SqliteTrackingStore::Create(
     KILN_ASSIGN_OR_RETURN(auto readers, sqlite::ReadPool::Open(db_path, opts.read_connections));
     std::unique_ptr<SqliteTrackingStore> store(new SqliteTrackingStore(
         std::make_unique<sqlite::Database>(std::move(writer), std::move(readers))));
-    KILN_RETURN_IF_ERROR(store->Write([&](SqliteConn& c) {
+    KILN_RETURN_IF_ERROR(store->Write([&](sql::Conn& c) {
       return InsertDefaultExperiment(c, opts.default_artifact_root);
     }));
     return store;
@@ -105,7 +104,7 @@ Status SqliteTrackingStore::Write(const TxnFn& fn) { return db_->Write(fn); }
 Status SqliteTrackingStore::Read(const TxnFn& fn) { return db_->Read(fn); }
 
 Status SqliteTrackingStore::Ping() {
-  return Read([](SqliteConn& c) { return c.QueryInt("SELECT 1").status(); });
+  return Read([](sql::Conn& c) { return c.QueryInt("SELECT 1").status(); });
 }
 
 // --- experiments ---
@@ -114,7 +113,7 @@ StatusOr<std::string> SqliteTrackingStore::CreateExperiment(
     const std::string& name, const std::string& artifact_location,
     const std::string& default_artifact_root, const std::vector<Tag>& tags, int64_t now_ms) {
   std::string id;
-  Status s = Write([&](SqliteConn& c) -> Status {
+  Status s = Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM experiments WHERE name = ?"));
     dup.Bind(1, name);
     KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
@@ -145,7 +144,7 @@ StatusOr<std::string> SqliteTrackingStore::CreateExperiment(
 
 StatusOr<Experiment> SqliteTrackingStore::GetExperiment(const std::string& experiment_id) {
   std::vector<Experiment> found;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(found, sqlite::LoadExperiments(c, {e.id}));
     return Status::Ok();
@@ -157,7 +156,7 @@ StatusOr<Experiment> SqliteTrackingStore::GetExperiment(const std::string& exper
 
 StatusOr<Experiment> SqliteTrackingStore::GetExperimentByName(const std::string& name) {
   std::vector<Experiment> found;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
                           c.Prepare("SELECT experiment_id FROM experiments WHERE name = ?"));
     st.Bind(1, name);
@@ -178,7 +177,7 @@ StatusOr<Page<Experiment>> SqliteTrackingStore::SearchExperiments(const Experime
   }
   KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildExperimentSearchSql(query));
   Page<Experiment> page;
-  Status s = Read([&](SqliteConn& c) -> Status {
+  Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<int64_t> ids;
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(q.sql));
@@ -202,7 +201,7 @@ StatusOr<Page<Experiment>> SqliteTrackingStore::SearchExperiments(const Experime
 
 Status SqliteTrackingStore::RenameExperiment(const std::string& experiment_id,
                                              const std::string& new_name, int64_t now_ms) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
     if (e.lifecycle_stage != kLifecycleActive) {
       return FailedPrecondition("Cannot rename a non-active experiment.");
@@ -224,7 +223,7 @@ Status SqliteTrackingStore::SetExperimentLifecycle(const std::string& experiment
   if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
     return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
   }
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE experiments SET lifecycle_stage = ?, "
                                              "last_update_time = ? WHERE experiment_id = ?"));
@@ -247,7 +246,7 @@ Status SqliteTrackingStore::SetExperimentLifecycle(const std::string& experiment
 }
 
 Status SqliteTrackingStore::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindActiveExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("INSERT INTO experiment_tags(experiment_id, key, value) "
@@ -259,7 +258,7 @@ Status SqliteTrackingStore::SetExperimentTag(const std::string& experiment_id, c
 
 Status SqliteTrackingStore::DeleteExperimentTag(const std::string& experiment_id,
                                                 const std::string& key) {
-  return Write([&](SqliteConn& c) -> Status {
+  return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindActiveExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?"));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/tracking_store.h"
 
 namespace kiln::storage {
@@ -99,7 +100,7 @@ class SqliteTrackingStore final : public TrackingStore {
   sqlite::Database& database() { return *db_; }
 
  private:
-  using TxnFn = std::function<Status(sqlite::SqliteConn&)>;
+  using TxnFn = std::function<Status(sql::Conn&)>;
 
   explicit SqliteTrackingStore(std::unique_ptr<sqlite::Database> db);
   Status Write(const TxnFn& fn);

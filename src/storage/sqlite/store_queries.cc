@@ -21,7 +21,7 @@ Status NoExperiment(const std::string& id) {
 
 // Runs `sql` with `arg` bound to ?1 and calls fn(stmt) for each row.
 template <typename Fn>
-Status ForEachRow(SqliteConn& c, const std::string& sql, const std::string& arg, Fn&& fn) {
+Status ForEachRow(sql::Conn& c, const std::string& sql, const std::string& arg, Fn&& fn) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
   st.Bind(1, arg);
   while (true) {
@@ -37,7 +37,7 @@ double DecodeMetricValue(double stored, bool is_nan) {
   return is_nan ? std::numeric_limits<double>::quiet_NaN() : stored;
 }
 
-StatusOr<ExperimentRef> FindExperiment(SqliteConn& c, const std::string& experiment_id) {
+StatusOr<ExperimentRef> FindExperiment(sql::Conn& c, const std::string& experiment_id) {
   int64_t id = 0;
   if (!ParseInt64(experiment_id, &id)) return NoExperiment(experiment_id);
   KILN_ASSIGN_OR_RETURN(
@@ -49,7 +49,7 @@ StatusOr<ExperimentRef> FindExperiment(SqliteConn& c, const std::string& experim
   return ExperimentRef{id, st.Text(0), st.Text(1)};
 }
 
-StatusOr<ExperimentRef> FindActiveExperiment(SqliteConn& c, const std::string& experiment_id) {
+StatusOr<ExperimentRef> FindActiveExperiment(sql::Conn& c, const std::string& experiment_id) {
   KILN_ASSIGN_OR_RETURN(ExperimentRef e, FindExperiment(c, experiment_id));
   if (e.lifecycle_stage != kLifecycleActive) {
     return FailedPrecondition("The experiment " + experiment_id +
@@ -59,7 +59,7 @@ StatusOr<ExperimentRef> FindActiveExperiment(SqliteConn& c, const std::string& e
   return e;
 }
 
-StatusOr<RunRef> FindRun(SqliteConn& c, const std::string& run_id) {
+StatusOr<RunRef> FindRun(sql::Conn& c, const std::string& run_id) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("SELECT id, experiment_id, lifecycle_stage FROM runs WHERE run_id = ?"));
   st.Bind(1, run_id);
@@ -68,7 +68,7 @@ StatusOr<RunRef> FindRun(SqliteConn& c, const std::string& run_id) {
   return RunRef{st.Int(0), st.Int(1), st.Text(2)};
 }
 
-StatusOr<RunRef> FindActiveRun(SqliteConn& c, const std::string& run_id) {
+StatusOr<RunRef> FindActiveRun(sql::Conn& c, const std::string& run_id) {
   KILN_ASSIGN_OR_RETURN(RunRef r, FindRun(c, run_id));
   if (r.lifecycle_stage != kLifecycleActive) {
     return FailedPrecondition("The run " + run_id +
@@ -78,7 +78,7 @@ StatusOr<RunRef> FindActiveRun(SqliteConn& c, const std::string& run_id) {
   return r;
 }
 
-StatusOr<std::vector<Experiment>> LoadExperiments(SqliteConn& c, const std::vector<int64_t>& ids) {
+StatusOr<std::vector<Experiment>> LoadExperiments(sql::Conn& c, const std::vector<int64_t>& ids) {
   std::vector<Experiment> out(ids.size());
   std::vector<bool> found(ids.size(), false);
   auto index = IndexOf(ids);
@@ -115,7 +115,7 @@ StatusOr<std::vector<Experiment>> LoadExperiments(SqliteConn& c, const std::vect
   return present;
 }
 
-StatusOr<std::vector<Run>> LoadRuns(SqliteConn& c, const std::vector<int64_t>& pks) {
+StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pks) {
   std::vector<Run> out(pks.size());
   std::vector<bool> found(pks.size(), false);
   auto index = IndexOf(pks);
@@ -221,7 +221,7 @@ StatusOr<std::vector<Run>> LoadRuns(SqliteConn& c, const std::vector<int64_t>& p
   return present;
 }
 
-StatusOr<RunInfo> LoadRunInfo(SqliteConn& c, int64_t run_pk) {
+StatusOr<RunInfo> LoadRunInfo(sql::Conn& c, int64_t run_pk) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("SELECT run_id, experiment_id, name, user_id, status, start_time, "
                          "end_time, artifact_uri, lifecycle_stage FROM runs WHERE id = ?"));
@@ -241,7 +241,7 @@ StatusOr<RunInfo> LoadRunInfo(SqliteConn& c, int64_t run_pk) {
   return i;
 }
 
-StatusOr<std::vector<LoggedModel>> LoadLoggedModels(SqliteConn& c,
+StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
                                                     const std::vector<std::string>& ids) {
   std::vector<LoggedModel> out(ids.size());
   std::vector<bool> found(ids.size(), false);

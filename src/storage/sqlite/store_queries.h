@@ -30,20 +30,20 @@ struct RunRef {
 };
 
 // NotFound "Experiment with id '<id>' does not exist."
-StatusOr<ExperimentRef> FindExperiment(SqliteConn& c, const std::string& experiment_id);
+StatusOr<ExperimentRef> FindExperiment(sql::Conn& c, const std::string& experiment_id);
 // Same, plus FailedPrecondition when the experiment is not active.
-StatusOr<ExperimentRef> FindActiveExperiment(SqliteConn& c, const std::string& experiment_id);
+StatusOr<ExperimentRef> FindActiveExperiment(sql::Conn& c, const std::string& experiment_id);
 // NotFound "Run with id=<id> not found".
-StatusOr<RunRef> FindRun(SqliteConn& c, const std::string& run_id);
+StatusOr<RunRef> FindRun(sql::Conn& c, const std::string& run_id);
 // Same, plus FailedPrecondition "The run <id> must be in the 'active' state...".
-StatusOr<RunRef> FindActiveRun(SqliteConn& c, const std::string& run_id);
+StatusOr<RunRef> FindActiveRun(sql::Conn& c, const std::string& run_id);
 
 // Loads complete entities for the given ids, preserving the input order.
-StatusOr<std::vector<Experiment>> LoadExperiments(SqliteConn& c, const std::vector<int64_t>& ids);
-StatusOr<std::vector<Run>> LoadRuns(SqliteConn& c, const std::vector<int64_t>& run_pks);
-StatusOr<std::vector<LoggedModel>> LoadLoggedModels(SqliteConn& c,
+StatusOr<std::vector<Experiment>> LoadExperiments(sql::Conn& c, const std::vector<int64_t>& ids);
+StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& run_pks);
+StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
                                                     const std::vector<std::string>& ids);
-StatusOr<RunInfo> LoadRunInfo(SqliteConn& c, int64_t run_pk);
+StatusOr<RunInfo> LoadRunInfo(sql::Conn& c, int64_t run_pk);
 
 // Metric values: NaN is stored as value 0 with is_nan = 1.
 inline double StoredMetricValue(double v) { return v != v ? 0.0 : v; }
