@@ -7,6 +7,7 @@
 #include "cli/config.h"
 #include "cli/features_cmd.h"
 #include "cli/grants_cmd.h"
+#include "cli/import_cmd.h"
 #include "cli/serve.h"
 #include "cli/users_cmd.h"
 #include "cli/validate_cmd.h"
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterAuditCommands(app, audit_options);
   kiln::cli::GrantsOptions grants_options;
   kiln::cli::RegisterGrantsCommands(app, grants_options);
+  kiln::cli::ImportOptions import_options;
+  kiln::cli::RegisterImportCommand(app, import_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   if (kiln::cli::UserCommandChosen(app)) return kiln::cli::RunUsers(app, users_options);
   if (kiln::cli::AuditCommandChosen(app)) return kiln::cli::RunAudit(app, audit_options);
   if (kiln::cli::GrantsCommandChosen(app)) return kiln::cli::RunGrants(app, grants_options);
+  if (kiln::cli::ImportCommandChosen(app)) return kiln::cli::RunImport(import_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
