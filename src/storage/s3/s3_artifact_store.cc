@@ -42,6 +42,16 @@ Status ValidatePath(const std::string& path) {
   return Status::Ok();
 }
 
+// An S3 refusal met while serving a request is the server's misconfiguration
+// (its credentials or the bucket policy), not the caller's lack of permission,
+// which PermissionDenied would tell an MLflow client (or, on artifact routes,
+// "Invalid path"). Ping() keeps PermissionDenied for startup.
+Status Answer(const S3Response& res, const std::string& what) {
+  Status s = S3Client::AnswerStatus(res, what);
+  if (s.code() != StatusCode::kPermissionDenied) return s;
+  return Internal("the artifact store's S3 credentials were refused: " + s.message());
+}
+
 std::string DirPrefix(const std::string& key) { return key.empty() ? "" : key + "/"; }
 
 std::string Quote(const std::string& etag) {
@@ -106,7 +116,7 @@ class S3Writer final : public ArtifactWriter {
       req.key = key_;
       req.body = buffer_;
       KILN_ASSIGN_OR_RETURN(S3Response res, client_->Call(req));
-      if (res.status != 200) return S3Client::AnswerStatus(res, "the upload of '" + rel_ + "'");
+      if (res.status != 200) return Answer(res, "the upload of '" + rel_ + "'");
       state_ = State::kCommitted;
       return Status::Ok();
     }
@@ -121,7 +131,7 @@ class S3Writer final : public ArtifactWriter {
     // CompleteMultipartUpload may fail with a 200 whose body is an <Error>.
     if (res.status != 200 || !ParseError(res.body).code.empty()) {
       if (res.status == 200) res.status = 500;
-      return S3Client::AnswerStatus(res, "completing the upload of '" + rel_ + "'");
+      return Answer(res, "completing the upload of '" + rel_ + "'");
     }
     state_ = State::kCommitted;
     return Status::Ok();
@@ -137,7 +147,7 @@ class S3Writer final : public ArtifactWriter {
       req.key = key_;
       req.query = {{"uploads", ""}};
       KILN_ASSIGN_OR_RETURN(S3Response res, client_->Call(req));
-      if (res.status != 200) return S3Client::AnswerStatus(res, "starting the upload of '" + rel_ + "'");
+      if (res.status != 200) return Answer(res, "starting the upload of '" + rel_ + "'");
       upload_id_ = XmlText(res.body, "UploadId").value_or("");
       if (upload_id_.empty()) return Internal("S3 started a multipart upload of '" + rel_ + "' without an UploadId");
     }
@@ -151,7 +161,7 @@ class S3Writer final : public ArtifactWriter {
     req.query = {{"partNumber", std::to_string(etags_.size() + 1)}, {"uploadId", upload_id_}};
     req.body = buffer_;
     KILN_ASSIGN_OR_RETURN(S3Response res, client_->Call(req));
-    if (res.status != 200) return S3Client::AnswerStatus(res, "part " + std::to_string(etags_.size() + 1) + " of '" + rel_ + "'");
+    if (res.status != 200) return Answer(res, "part " + std::to_string(etags_.size() + 1) + " of '" + rel_ + "'");
     auto etag = res.headers.find("etag");
     if (etag == res.headers.end() || etag->second.empty()) {
       return Internal("S3 accepted part " + std::to_string(etags_.size() + 1) + " of '" + rel_ + "' without an ETag");
@@ -199,7 +209,7 @@ StatusOr<std::string> S3ArtifactStore::KeyFor(const std::string& path, bool allo
 }
 
 StatusOr<ListPage> S3ArtifactStore::ListPageOf(const std::string& prefix, bool delimited, const std::string& token,
-                                               int max_keys) const {
+                                               int max_keys, bool keep_refusal) const {
   S3Request req;
   req.method = "GET";
   req.query = {{"list-type", "2"}, {"prefix", prefix}, {"max-keys", std::to_string(max_keys)},
@@ -207,7 +217,9 @@ StatusOr<ListPage> S3ArtifactStore::ListPageOf(const std::string& prefix, bool d
   if (delimited) req.query["delimiter"] = "/";
   if (!token.empty()) req.query["continuation-token"] = token;
   KILN_ASSIGN_OR_RETURN(S3Response res, client_->Call(req));
-  if (res.status != 200) return S3Client::AnswerStatus(res, "a listing of " + uri_);
+  if (res.status != 200) {
+    return keep_refusal ? S3Client::AnswerStatus(res, "a listing of " + uri_) : Answer(res, "a listing of " + uri_);
+  }
   return ParseListObjectsV2(res.body);
 }
 
@@ -217,10 +229,9 @@ StatusOr<bool> S3ArtifactStore::HasChildren(const std::string& key) const {
 }
 
 Status S3ArtifactStore::Ping() {
-  auto page = ListPageOf(DirPrefix(location_.prefix), true, "", 1);
+  auto page = ListPageOf(DirPrefix(location_.prefix), true, "", 1, /*keep_refusal=*/true);
   if (!page.ok()) {
-    return Status(page.status().code() == StatusCode::kUnavailable ? StatusCode::kUnavailable : page.status().code(),
-                  "artifact store " + uri_ + " (" + client_->addressing().description() + "): " + page.status().message());
+    return Status(page.status().code(), "artifact store " + uri_ + " (" + client_->addressing().description() + "): " + page.status().message());
   }
   return Status::Ok();
 }
@@ -244,7 +255,7 @@ StatusOr<std::unique_ptr<ArtifactReader>> S3ArtifactStore::OpenReader(const std:
     if (is_dir) return InvalidArgument("cannot read '" + path + "': it is a directory");
     return NotFound("artifact not found: '" + path + "'");
   }
-  if (res.status != 200) return S3Client::AnswerStatus(res, "a HEAD of '" + path + "'");
+  if (res.status != 200) return Answer(res, "a HEAD of '" + path + "'");
   int64_t size = 0;
   auto len = res.headers.find("content-length");
   if (len == res.headers.end()) return Internal("S3 answered a HEAD of '" + path + "' without a Content-Length");
@@ -307,10 +318,10 @@ Status S3ArtifactStore::Delete(const std::string& path) {
     del.method = "DELETE";
     del.key = key;
     KILN_ASSIGN_OR_RETURN(S3Response d, client_->Call(del));
-    if (d.status != 204 && d.status != 200) return S3Client::AnswerStatus(d, "the deletion of '" + path + "'");
+    if (d.status != 204 && d.status != 200) return Answer(d, "the deletion of '" + path + "'");
     found = true;
   } else if (h.status != 404) {
-    return S3Client::AnswerStatus(h, "a HEAD of '" + path + "'");
+    return Answer(h, "a HEAD of '" + path + "'");
   }
   // Everything under it, a batch per listing page. Each page is deleted
   // before the next is asked for; the continuation token is a position in
@@ -330,7 +341,7 @@ Status S3ArtifactStore::Delete(const std::string& path) {
       del.headers = {{"Content-MD5", Md5Base64(xml)}};
       del.body = xml;
       KILN_ASSIGN_OR_RETURN(S3Response d, client_->Call(del));
-      if (d.status != 200) return S3Client::AnswerStatus(d, "the deletion of '" + path + "'");
+      if (d.status != 200) return Answer(d, "the deletion of '" + path + "'");
       auto errors = ParseDeleteErrors(d.body);
       if (!errors.empty()) {
         return Unavailable("S3 did not delete " + std::to_string(errors.size()) + " object(s) under '" + path +

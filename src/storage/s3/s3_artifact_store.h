@@ -61,8 +61,10 @@ class S3ArtifactStore final : public ArtifactStore {
   S3ArtifactStore(std::shared_ptr<S3Client> client, S3Uri location, std::string uri);
   StatusOr<std::string> KeyFor(const std::string& path, bool allow_root) const;
   // One page of ListObjectsV2.
-  StatusOr<ListPage> ListPageOf(const std::string& prefix, bool delimited, const std::string& token,
-                                       int max_keys) const;
+  // `keep_refusal`: S3's 403 stays PermissionDenied (Ping); elsewhere it is
+  // Internal, the server's misconfiguration rather than the caller's fault.
+  StatusOr<ListPage> ListPageOf(const std::string& prefix, bool delimited, const std::string& token, int max_keys,
+                                bool keep_refusal = false) const;
   // Whether any object lives under "<key>/".
   StatusOr<bool> HasChildren(const std::string& key) const;
 
