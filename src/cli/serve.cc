@@ -38,7 +38,7 @@
 #include "net/http_server.h"
 #include "storage/instrumented_tracking_store.h"
 #include "storage/duckdb/duckdb_offline_engine.h"
-#include "storage/embedded/embedded_online_store.h"
+#include "storage/online_store_factory.h"
 #include "storage/local/local_artifact_store.h"
 #include "storage/sqlite/sqlite_endpoint_store.h"
 #include "storage/sqlite/sqlite_feature_registry_store.h"
@@ -112,17 +112,25 @@ int Serve(const Config& config) {
 
   // Feast's online store and offline engine (opened before the health
   // monitor, which probes the online store).
-  auto online_store = storage::EmbeddedOnlineStore::Open((std::filesystem::path(config.data_dir) / "online").string());
+  storage::OnlineStoreConfig online_config;
+  online_config.uri = config.online_store_uri;
+  online_config.embedded_dir = (std::filesystem::path(config.data_dir) / "online").string();
+  online_config.redis_password_file = config.redis_password_file;
+  online_config.redis_ca_file = config.redis_ca_file;
+  auto online_store = storage::OpenOnlineStore(online_config);
   if (!online_store.ok()) {
-    log::Error("cannot open the online store: " + online_store.status().message());
+    log::Error("cannot open the online store " + storage::DescribeOnlineStore(online_config) + ": " +
+               online_store.status().message());
     return 1;
   }
-  {
+  if (config.online_store_uri.empty()) {
     uint64_t rows = 0;
     const auto tables = (*online_store)->Stats();
     for (const auto& t : tables) rows += t.rows;
     log::Info("online store: " + std::to_string(rows) + " rows in " + std::to_string(tables.size()) +
               " feature views");
+  } else {
+    log::Info("online store: " + storage::DescribeOnlineStore(online_config));
   }
   storage::DuckDbOptions duckdb_options;
   duckdb_options.memory_limit = config.duckdb_memory_limit;
