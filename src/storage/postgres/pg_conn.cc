@@ -70,6 +70,14 @@ std::string DecodeBytea(const char* v, int len) {
   return out;
 }
 
+// Internal errors are kiln bugs (SQL the server refuses): name the statement
+// (placeholders only, never bound values) so the log says what to fix.
+Status NameStatement(Status s, const std::string& sql) {
+  if (s.code() != StatusCode::kInternal) return s;
+  constexpr size_t kMax = 400;
+  return Internal(s.message() + " in: " + (sql.size() > kMax ? sql.substr(0, kMax) + "..." : sql));
+}
+
 }  // namespace
 
 std::string FormatDouble(double v) {
@@ -104,7 +112,8 @@ class PgStmt final : public sql::StmtImpl {
   StatusOr<bool> Step() override {
     if (!bind_error_.ok()) return bind_error_;
     if (!executed_) {
-      KILN_RETURN_IF_ERROR(conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res_));
+      KILN_RETURN_IF_ERROR(
+          NameStatement(conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res_), text_));
       executed_ = true;
       row_ = 0;
     } else if (res_ != nullptr && row_ < PQntuples(res_)) {
@@ -116,7 +125,7 @@ class PgStmt final : public sql::StmtImpl {
   Status Run() override {
     if (!bind_error_.ok()) return bind_error_;
     PGresult* res = nullptr;
-    Status s = conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res);
+    Status s = NameStatement(conn_->Execute(text_, args_, cached_, &prepared_, &signature_, &res), text_);
     if (res) PQclear(res);
     Drop();
     return s;
@@ -257,7 +266,7 @@ Status PgConn::Exec(const std::string& sql) {
   PGresult* res = Run(sql.c_str());
   Status s = Track(ResultStatus(res, conn_));
   if (res) PQclear(res);
-  return s;
+  return NameStatement(std::move(s), sql);
 }
 
 Status PgConn::FlushBegin() {
