@@ -39,7 +39,8 @@
 #include "storage/instrumented_tracking_store.h"
 #include "storage/duckdb/duckdb_offline_engine.h"
 #include "storage/online_store_factory.h"
-#include "storage/local/local_artifact_store.h"
+#include "storage/artifact_file_cache.h"
+#include "storage/artifact_store_uri.h"
 #include "storage/sqlite/sqlite_endpoint_store.h"
 #include "storage/sqlite/sqlite_feature_registry_store.h"
 #include "storage/sqlite/sqlite_registry_store.h"
@@ -99,9 +100,16 @@ int Serve(const Config& config) {
     return 1;
   }
   storage::InstrumentedTrackingStore store(**sqlite, metrics, "sqlite");
-  auto artifacts = storage::LocalArtifactStore::Create(ArtifactsPath(config));
+  auto artifacts = storage::OpenArtifactStore(config.artifacts_uri, ArtifactsPath(config));
   if (!artifacts.ok()) {
-    log::Error("cannot open artifact store " + ArtifactsPath(config) + ": " + artifacts.status().message());
+    log::Error("cannot open artifact store " + (config.artifacts_uri.empty() ? ArtifactsPath(config) : config.artifacts_uri) +
+               ": " + artifacts.status().message());
+    return 1;
+  }
+  // The runtimes open local files: a remote store's model files are fetched into a cache first.
+  auto artifact_files = storage::ArtifactFiles::Create(**artifacts, (std::filesystem::path(config.data_dir) / "model_cache").string());
+  if (!artifact_files.ok()) {
+    log::Error(artifact_files.status().message());
     return 1;
   }
 
@@ -216,17 +224,17 @@ int Serve(const Config& config) {
     log::Info("serving MLflow's web UI from " + *ui_dir);
   }
   // Serving reads registered versions from the registry's own copies.
-  const std::string artifacts_root = (*artifacts)->root();
+  storage::ArtifactFiles* files_ptr = artifact_files->get();
   const serving::ModelUriResolver model_resolver =
-      [&registry, artifacts_root](const std::string& uri) -> StatusOr<serving::ResolvedModel> {
+      [&registry, files_ptr](const std::string& uri) -> StatusOr<serving::ResolvedModel> {
         KILN_ASSIGN_OR_RETURN(storage::ModelVersion mv, registry.ResolveModelUri(uri));
         KILN_ASSIGN_OR_RETURN(auto pkg, registry.GetPackage(mv.name, std::to_string(mv.version)));
         if (!pkg.package.servable) {
           return InvalidArgument("'" + uri + "' (version " + std::to_string(mv.version) +
                                  ") cannot be served: " + pkg.package.reason);
         }
-        return serving::ResolvedModel{mv.version, pkg.package.runtime,
-                                      artifacts_root + "/" + mv.storage_path + "/" + pkg.package.model_file};
+        KILN_ASSIGN_OR_RETURN(std::string dir, files_ptr->LocalDir(mv.storage_path));
+        return serving::ResolvedModel{mv.version, pkg.package.runtime, dir + "/" + pkg.package.model_file};
       };
   const serving::BatchingOptions batching{config.max_batch_rows, std::chrono::microseconds(config.max_queue_delay_us),
                                           static_cast<size_t>(config.model_queue)};
