@@ -264,7 +264,13 @@ Status S3Client::AnswerStatus(const S3Response& r, const std::string& what) {
   std::string detail = "S3 answered " + what + " with " + Reason(r.status);
   if (!e.code.empty()) detail += ": " + e.code;
   if (!e.message.empty()) detail += ": " + e.message;
-  if (r.status == 403) {
+  // Credential refusals are PermissionDenied whatever the status: versitygw
+  // answers an unknown key with 404 XAdminUserNotFound where AWS says 403
+  // InvalidAccessKeyId.
+  const bool refused = e.code == "InvalidAccessKeyId" || e.code == "SignatureDoesNotMatch" ||
+                       e.code == "XAdminUserNotFound" || e.code == "InvalidToken" || e.code == "ExpiredToken" ||
+                       e.code == "AccessDenied";
+  if (r.status == 403 || refused) {
     if (e.code.empty()) detail += " (check the S3 credentials and the bucket's policy)";
     return PermissionDenied(std::move(detail));
   }

@@ -238,6 +238,8 @@ TEST(S3ClientTest, StatusMapping) {
   EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(s.message().find("InvalidAccessKeyId: The key does not exist."), std::string::npos);
   r.status = 404;
+  r.body = "<Error><Code>XAdminUserNotFound</Code><Message>No user exists</Message></Error>";
+  EXPECT_EQ(S3Client::AnswerStatus(r, "x").code(), StatusCode::kPermissionDenied);
   r.body = "";
   EXPECT_EQ(S3Client::AnswerStatus(r, "x").code(), StatusCode::kNotFound);
   r.status = 503;
