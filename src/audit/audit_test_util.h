@@ -12,7 +12,8 @@
 
 #include "audit/audit_log.h"
 #include "core/clock.h"
-#include "storage/sqlite/sqlite_audit_store.h"
+#include "storage/sql/sql_audit_store.h"
+#include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::audit::testing {
 
@@ -41,13 +42,17 @@ class AuditFixture : public ::testing::Test {
   void TearDown() override {
     log_.reset();
     store_.reset();
+    db_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
   void OpenStore() {
-    auto s = storage::sqlite::SqliteAuditStore::Create(db_path_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store_.reset();
+    db_.reset();
+    auto db = storage::sqlite::OpenAuditDatabase(db_path_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    store_ = std::make_unique<storage::SqlAuditStore>(*db_);
   }
   void OpenLog() {
     auto l = AuditLog::Create(*store_, options_, clock_);
@@ -81,7 +86,8 @@ class AuditFixture : public ::testing::Test {
   std::string dir_, db_path_;
   AuditOptions options_;
   ManualClock clock_;
-  std::unique_ptr<storage::sqlite::SqliteAuditStore> store_;
+  std::unique_ptr<storage::sql::Database> db_;
+  std::unique_ptr<storage::SqlAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
 };
 

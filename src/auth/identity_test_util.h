@@ -12,8 +12,8 @@
 #include "auth/identity_service.h"
 #include "auth/server_secret.h"
 #include "core/base64.h"
-#include "storage/sqlite/sqlite_identity_store.h"
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_identity_store.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::auth::testing {
 
@@ -62,11 +62,11 @@ class CountingIdentityStore final : public storage::IdentityStore {
   storage::IdentityStore& inner_;
 };
 
-class IdentityTest : public storage::testing::SqliteStoreTest {
+class IdentityTest : public storage::testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    SqliteStoreTest::SetUp();
-    sqlite_ids_ = std::make_unique<storage::SqliteIdentityStore>(store_->database());
+    SqlStoreTest::SetUp();
+    sqlite_ids_ = std::make_unique<storage::SqlIdentityStore>(store_->database());
     ids_ = std::make_unique<CountingIdentityStore>(*sqlite_ids_);
     secret_ = ServerSecret::FromBytes(std::string(32, 'k'));
     service_ = IdentityService::Create(*ids_, *secret_, clock_, ScryptParams{10, 8, 1});
@@ -75,7 +75,7 @@ class IdentityTest : public storage::testing::SqliteStoreTest {
     service_.reset();
     ids_.reset();
     sqlite_ids_.reset();
-    SqliteStoreTest::TearDown();
+    SqlStoreTest::TearDown();
   }
 
   storage::UserRecord AddUser(const std::string& name, const std::string& password, bool admin = false) {
@@ -93,7 +93,7 @@ class IdentityTest : public storage::testing::SqliteStoreTest {
   }
 
   SettableTestClock clock_;
-  std::unique_ptr<storage::SqliteIdentityStore> sqlite_ids_;
+  std::unique_ptr<storage::SqlIdentityStore> sqlite_ids_;
   std::unique_ptr<CountingIdentityStore> ids_;
   std::unique_ptr<ServerSecret> secret_;
   std::unique_ptr<IdentityService> service_;

@@ -10,7 +10,8 @@
 #include "audit/audit_crypto.h"
 #include "audit/audit_record.h"
 #include "audit/audit_verify.h"
-#include "storage/sqlite/sqlite_audit_store.h"
+#include "storage/sql/sql_audit_store.h"
+#include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::cli {
 namespace {
@@ -78,12 +79,13 @@ int Verify(const AuditCmdOptions& o) {
     std::fprintf(stderr, "kiln audit verify: %s\n", pem.status().message().c_str());
     return 2;
   }
-  auto store = storage::sqlite::SqliteAuditStore::OpenReadOnly(DbPath(o));
-  if (!store.ok()) {
-    std::fprintf(stderr, "kiln audit verify: %s\n", store.status().message().c_str());
+  auto audit_db = storage::sqlite::OpenAuditDatabaseReadOnly(DbPath(o));
+  if (!audit_db.ok()) {
+    std::fprintf(stderr, "kiln audit verify: %s\n", audit_db.status().message().c_str());
     return 2;
   }
-  auto result = audit::VerifyAuditStore(**store, *pem);
+  storage::SqlAuditStore store(**audit_db);
+  auto result = audit::VerifyAuditStore(store, *pem);
   if (!result.ok()) {
     std::fprintf(stderr, "kiln audit verify: %s\n", result.status().message().c_str());
     return 2;
@@ -117,11 +119,12 @@ int Export(const AuditCmdOptions& o) {
     std::fprintf(stderr, "kiln audit export: %s\n", (since.ok() ? until.status() : since.status()).message().c_str());
     return 2;
   }
-  auto store = storage::sqlite::SqliteAuditStore::OpenReadOnly(DbPath(o));
-  if (!store.ok()) {
-    std::fprintf(stderr, "kiln audit export: %s\n", store.status().message().c_str());
+  auto audit_db = storage::sqlite::OpenAuditDatabaseReadOnly(DbPath(o));
+  if (!audit_db.ok()) {
+    std::fprintf(stderr, "kiln audit export: %s\n", audit_db.status().message().c_str());
     return 2;
   }
+  storage::SqlAuditStore store(**audit_db);
   storage::AuditQuery q;
   q.since_ms = *since;
   q.until_ms = *until;
@@ -131,7 +134,7 @@ int Export(const AuditCmdOptions& o) {
   q.max_results = 1000;
   int64_t lines = 0;
   while (true) {
-    auto page = (*store)->Query(q);
+    auto page = store.Query(q);
     if (!page.ok()) {
       std::fprintf(stderr, "kiln audit export: %s\n", page.status().message().c_str());
       return 2;

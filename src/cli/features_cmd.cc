@@ -17,8 +17,8 @@
 #include "features/value_json.h"
 #include "storage/duckdb/duckdb_offline_engine.h"
 #include "storage/embedded/embedded_online_store.h"
-#include "storage/sqlite/sqlite_feature_registry_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_feature_registry_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::cli {
 namespace {
@@ -61,8 +61,8 @@ int Fail(const Status& s) {
 // What `kiln serve` opens, minus the servers.
 struct Platform {
   SystemClock clock;
-  std::unique_ptr<storage::SqliteTrackingStore> sqlite;
-  std::unique_ptr<storage::SqliteFeatureRegistryStore> registry_store;
+  std::unique_ptr<storage::sql::Database> database;
+  std::unique_ptr<storage::SqlFeatureRegistryStore> registry_store;
   std::unique_ptr<features::FeatureRegistry> registry;
   std::unique_ptr<storage::OfflineEngine> engine;
   std::unique_ptr<storage::OnlineStore> online;
@@ -73,10 +73,10 @@ Status OpenPlatform(const FeaturesOptions& o, bool with_online, Platform* p) {
   std::filesystem::create_directories(o.data_dir, ec);
   if (ec) return InvalidArgument("invalid --data-dir '" + o.data_dir + "': " + ec.message());
   const std::string db = (std::filesystem::path(o.data_dir) / "kiln.db").string();
-  auto sqlite = storage::SqliteTrackingStore::Create(db, storage::SqliteOptions{});
-  if (!sqlite.ok()) return Status(sqlite.status().code(), "cannot open metadata store " + db + ": " + sqlite.status().message());
-  p->sqlite = std::move(*sqlite);
-  p->registry_store = std::make_unique<storage::SqliteFeatureRegistryStore>(p->sqlite->database());
+  auto database = storage::sqlite::OpenDatabase(db);
+  if (!database.ok()) return Status(database.status().code(), "cannot open metadata store " + db + ": " + database.status().message());
+  p->database = std::move(*database);
+  p->registry_store = std::make_unique<storage::SqlFeatureRegistryStore>(*p->database);
   p->registry = std::make_unique<features::FeatureRegistry>(*p->registry_store, p->clock);
   storage::DuckDbOptions dopts;
   dopts.memory_limit = o.duckdb_memory_limit;

@@ -41,11 +41,12 @@
 #include "storage/online_store_factory.h"
 #include "storage/artifact_file_cache.h"
 #include "storage/artifact_store_uri.h"
-#include "storage/sqlite/sqlite_endpoint_store.h"
-#include "storage/sqlite/sqlite_feature_registry_store.h"
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
-#include "storage/sqlite/sqlite_trace_store.h"
+#include "storage/sql/sql_endpoint_store.h"
+#include "storage/sql/sql_feature_registry_store.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_trace_store.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 #include "registry/registry_service.h"
 #include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
@@ -92,9 +93,13 @@ int Serve(const Config& config) {
   MetricsRegistry metrics;
   api::AddProcessCollector(metrics);
 
-  storage::SqliteOptions db_options;
-  db_options.default_artifact_root = config.default_artifact_root;
-  auto sqlite = storage::SqliteTrackingStore::Create(DbPath(config), db_options);
+  // The metadata database all stores share: opened here only (the engine is chosen here).
+  auto database = storage::sqlite::OpenDatabase(DbPath(config));
+  if (!database.ok()) {
+    log::Error("cannot open metadata store " + DbPath(config) + ": " + database.status().message());
+    return 1;
+  }
+  auto sqlite = storage::SqlTrackingStore::Create(**database, config.default_artifact_root);
   if (!sqlite.ok()) {
     log::Error("cannot open metadata store " + DbPath(config) + ": " + sqlite.status().message());
     return 1;
@@ -160,10 +165,10 @@ int Serve(const Config& config) {
   SystemClock clock;
   tracking::TrackingService tracking(store, clock);
   // The registry shares the tracking store's database file and write path.
-  storage::SqliteRegistryStore registry_store((*sqlite)->database());
+  storage::SqlRegistryStore registry_store(**database);
   registry::EventRecorder registry_events;
   // Identities, grants, the audit log and the request gate (docs/security.md).
-  auto security = SecurityStack::Build(config, (*sqlite)->database(), clock);
+  auto security = SecurityStack::Build(config, **database, clock);
   if (!security.ok()) {
     log::Error(security.status().message());
     return 2;
@@ -176,10 +181,10 @@ int Serve(const Config& config) {
   api::gate::RequestGate* gate = (*security)->gate.get();
   registry::RegistryService registry(registry_store, tracking, **artifacts, clock, registry_events);
   // Traces share the database and its group commit too.
-  storage::SqliteTraceStore trace_store((*sqlite)->database());
+  storage::SqlTraceStore trace_store(**database);
   tracking::TraceService traces(trace_store, tracking, clock);
   // Feast's registry: its objects share the metadata database too.
-  auto reg_store = std::make_unique<storage::SqliteFeatureRegistryStore>((*sqlite)->database());
+  auto reg_store = std::make_unique<storage::SqlFeatureRegistryStore>(**database);
   features::FeatureRegistry feature_registry(*reg_store, clock);
   api::feast::RegistryGrpcService registry_grpc(feature_registry, pool, gate);
   std::unique_ptr<features::Materializer> materializer =
@@ -252,7 +257,7 @@ int Serve(const Config& config) {
   // Deployment endpoints: their models live in a repository of their own
   // (not listed by /v2/repository/index), loaded from the registry's copies.
   serving::ModelRepository endpoint_models("", model_resolver, batching);
-  storage::SqliteEndpointStore sqlite_endpoint_store((*sqlite)->database());
+  storage::SqlEndpointStore sqlite_endpoint_store(**database);
   // What the rollout controller does by itself (steps, guardrail rollbacks) is audited too.
   std::unique_ptr<audit::AuditedEndpointStore> audited_endpoint_store;
   if ((*security)->audit) {

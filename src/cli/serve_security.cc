@@ -9,6 +9,7 @@
 
 #include "audit/registry_events.h"
 #include "core/log.h"
+#include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::cli {
 namespace {
@@ -37,14 +38,14 @@ StatusOr<std::string> AdminPassword(const Config& c) {
 
 SecurityStack::~SecurityStack() = default;
 
-StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& config, storage::sqlite::Database& database,
+StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& config, storage::sql::Database& database,
                                                              Clock& clock) {
   auto s = std::make_unique<SecurityStack>();
   auto secret = auth::ServerSecret::LoadOrCreate(InDataDir(config, config.secret_key_file, "secret.key"),
                                                  config.secret_key_file.empty());
   if (!secret.ok()) return Status(secret.status().code(), "invalid --secret-key-file: " + secret.status().message());
   s->secret = std::move(*secret);
-  s->identity_store = std::make_unique<storage::SqliteIdentityStore>(database);
+  s->identity_store = std::make_unique<storage::SqlIdentityStore>(database);
 
   if (!config.oidc_issuer.empty()) {
     auth::OidcOptions o;
@@ -83,10 +84,11 @@ StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& conf
 
   if (config.audit) {
     const std::string path = InDataDir(config, config.audit_db, "audit.db");
-    auto store = storage::sqlite::SqliteAuditStore::Create(path);
-    if (!store.ok()) return Status(store.status().code(), "cannot open the audit log " + path + ": " +
-                                                              store.status().message());
-    s->audit_store = std::move(*store);
+    auto audit_db = storage::sqlite::OpenAuditDatabase(path);
+    if (!audit_db.ok()) return Status(audit_db.status().code(), "cannot open the audit log " + path + ": " +
+                                                                    audit_db.status().message());
+    s->audit_database = std::move(*audit_db);
+    s->audit_store = std::make_unique<storage::SqlAuditStore>(*s->audit_database);
     audit::AuditOptions a;
     a.key_file = InDataDir(config, config.audit_key_file, "audit_signing_key.pem");
     a.hmac_key = s->secret->bytes();

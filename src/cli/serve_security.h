@@ -20,25 +20,27 @@
 #include "cli/config.h"
 #include "core/clock.h"
 #include "registry/event_recorder.h"
-#include "storage/sqlite/sqlite_audit_store.h"
-#include "storage/sqlite/sqlite_identity_store.h"
+#include "storage/sql/sql_audit_store.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_identity_store.h"
 
 namespace kiln::cli {
 
 struct SecurityStack {
   std::unique_ptr<auth::ServerSecret> secret;
-  std::unique_ptr<storage::SqliteIdentityStore> identity_store;
+  std::unique_ptr<storage::SqlIdentityStore> identity_store;
   std::unique_ptr<auth::OidcVerifier> oidc;  // null without --oidc-issuer
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::Authorizer> authorizer;
   std::unique_ptr<auth::IdentityService> identities;
-  std::unique_ptr<storage::sqlite::SqliteAuditStore> audit_store;  // null with --audit=false
+  std::unique_ptr<storage::sql::Database> audit_database;  // audit.db; null with --audit=false
+  std::unique_ptr<storage::SqlAuditStore> audit_store;     // null with --audit=false
   std::unique_ptr<audit::AuditLog> audit;                  // null with --audit=false
   std::unique_ptr<api::gate::RequestGate> gate;
 
   // Errors name the setting at fault; with --auth and no admin yet, a missing
   // admin password is an error (there is no default password).
-  static StatusOr<std::unique_ptr<SecurityStack>> Build(const Config& config, storage::sqlite::Database& database,
+  static StatusOr<std::unique_ptr<SecurityStack>> Build(const Config& config, storage::sql::Database& database,
                                                        Clock& clock);
   ~SecurityStack();
 

@@ -14,7 +14,7 @@
 
 #include "deploy/capture_store.h"
 #include "deploy/endpoint_service_test_util.h"
-#include "storage/sqlite/sqlite_endpoint_store.h"
+#include "storage/sql/sql_endpoint_store.h"
 
 namespace kiln::deploy {
 namespace {
@@ -641,7 +641,7 @@ TEST_F(EndpointServiceTest, MetricsExportTrafficRequestsAndRollouts) {
 TEST_F(EndpointServiceTest, RollbackOverSqliteReusesLoadedModels) {
   ASSERT_EQ(Register("m", 1.0f), 1);
   ASSERT_EQ(Register("m", 2.0f), 2);
-  storage::SqliteEndpointStore sqlite_store(tracking_store_->database());
+  storage::SqlEndpointStore sqlite_store(tracking_store_->database());
   auto models = NewRepository();
   RouteTable table;
   EndpointServiceOptions opts;

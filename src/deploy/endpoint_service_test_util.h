@@ -19,8 +19,9 @@
 #include "deploy/endpoint_service.h"
 #include "deploy/memory_endpoint_store_test_util.h"
 #include "storage/local/local_artifact_store.h"
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::deploy::testing {
 
@@ -91,13 +92,16 @@ class EndpointServiceFixture : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_deploy_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto db = storage::SqliteTrackingStore::Create(dir_ + "/kiln.db", {});
+    auto database = storage::sqlite::OpenDatabase(dir_ + "/kiln.db");
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::move(*database);
+    auto db = storage::SqlTrackingStore::Create(*database_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     tracking_store_ = std::move(*db);
     auto art = storage::LocalArtifactStore::Create(dir_ + "/artifacts");
     ASSERT_TRUE(art.ok());
     artifacts_ = std::move(*art);
-    registry_store_ = std::make_unique<storage::SqliteRegistryStore>(tracking_store_->database());
+    registry_store_ = std::make_unique<storage::SqlRegistryStore>(tracking_store_->database());
     tracking_ = std::make_unique<tracking::TrackingService>(*tracking_store_, clock_);
     registry_ = std::make_unique<registry::RegistryService>(*registry_store_, *tracking_, *artifacts_, clock_, events_);
     models_ = NewRepository();
@@ -211,9 +215,10 @@ class EndpointServiceFixture : public ::testing::Test {
   std::string dir_;
   ManualClock clock_;
   registry::EventRecorder events_;
-  std::unique_ptr<storage::SqliteTrackingStore> tracking_store_;
+  std::unique_ptr<storage::sql::Database> database_;
+  std::unique_ptr<storage::SqlTrackingStore> tracking_store_;
   std::unique_ptr<storage::LocalArtifactStore> artifacts_;
-  std::unique_ptr<storage::SqliteRegistryStore> registry_store_;
+  std::unique_ptr<storage::SqlRegistryStore> registry_store_;
   std::unique_ptr<tracking::TrackingService> tracking_;
   std::unique_ptr<registry::RegistryService> registry_;
   MemoryEndpointStore store_;

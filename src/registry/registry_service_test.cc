@@ -9,8 +9,9 @@
 
 #include "storage/artifact_copy.h"
 #include "storage/local/local_artifact_store.h"
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::registry {
 namespace {
@@ -26,13 +27,16 @@ class RegistryServiceTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_registry_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto db = storage::SqliteTrackingStore::Create(dir_ + "/kiln.db", {});
+    auto database = storage::sqlite::OpenDatabase(dir_ + "/kiln.db");
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::move(*database);
+    auto db = storage::SqlTrackingStore::Create(*database_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     tracking_store_ = std::move(*db);
     auto art = storage::LocalArtifactStore::Create(dir_ + "/artifacts");
     ASSERT_TRUE(art.ok());
     artifacts_ = std::move(*art);
-    registry_store_ = std::make_unique<storage::SqliteRegistryStore>(tracking_store_->database());
+    registry_store_ = std::make_unique<storage::SqlRegistryStore>(tracking_store_->database());
     tracking_ = std::make_unique<tracking::TrackingService>(*tracking_store_, clock_);
     svc_ = std::make_unique<RegistryService>(*registry_store_, *tracking_, *artifacts_, clock_, events_);
     events_.Subscribe([this](const storage::RegistryEvent& e) { seen_.push_back(e.action); });
@@ -74,9 +78,10 @@ class RegistryServiceTest : public ::testing::Test {
   FixedClock clock_;
   EventRecorder events_;
   std::vector<std::string> seen_;
-  std::unique_ptr<storage::SqliteTrackingStore> tracking_store_;
+  std::unique_ptr<storage::sql::Database> database_;
+  std::unique_ptr<storage::SqlTrackingStore> tracking_store_;
   std::unique_ptr<storage::LocalArtifactStore> artifacts_;
-  std::unique_ptr<storage::SqliteRegistryStore> registry_store_;
+  std::unique_ptr<storage::SqlRegistryStore> registry_store_;
   std::unique_ptr<tracking::TrackingService> tracking_;
   std::unique_ptr<RegistryService> svc_;
 };

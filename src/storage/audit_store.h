@@ -4,9 +4,8 @@
 // detects). The hash chain is computed by audit/, not here: the store keeps
 // each record's canonical JSON exactly as given.
 //
-// Implementations: sqlite/sqlite_audit_store.h (its own database file,
-// audit.db, so the audit trail can live on another volume); a PostgreSQL one
-// implements the same interface.
+// Implementation: sql/sql_audit_store.h, over its own SQLite file (audit.db,
+// so the audit trail can live on another volume) or PostgreSQL.
 //
 // Thread-safety: implementations are thread-safe. Calls block on I/O.
 #pragma once

@@ -4,8 +4,7 @@
 // the rollout controller and a user) cannot both apply a change computed from
 // the same state: the second gets Aborted and re-reads.
 //
-// Implementations: sqlite/sqlite_endpoint_store.h (embedded); a PostgreSQL
-// one implements the same interface.
+// Implementation: sql/sql_endpoint_store.h, over SQLite or PostgreSQL.
 //
 // Thread-safety: implementations are thread-safe. Calls block on I/O: call
 // them from the worker pool or the rollout controller's thread.

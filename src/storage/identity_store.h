@@ -3,8 +3,7 @@
 // auth/ computes (a scrypt string for passwords, a keyed HMAC for tokens);
 // this layer never sees a secret.
 //
-// Implementations: sqlite/sqlite_identity_store.h (embedded); a PostgreSQL one
-// implements the same interface.
+// Implementation: sql/sql_identity_store.h, over SQLite or PostgreSQL.
 //
 // Thread-safety: implementations are thread-safe. Calls block on I/O: call
 // them from the worker pool or at startup.

@@ -6,8 +6,9 @@
 
 #include <filesystem>
 
-#include "storage/sqlite/sqlite_trace_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_trace_store.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::tracking {
 namespace {
@@ -24,12 +25,14 @@ class TraceServiceTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_trace_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    storage::SqliteOptions opts;
-    auto store = storage::SqliteTrackingStore::Create(dir_ + "/kiln.db", opts);
+    auto database = storage::sqlite::OpenDatabase(dir_ + "/kiln.db");
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::move(*database);
+    auto store = storage::SqlTrackingStore::Create(*database_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     tracking_store_ = std::move(*store);
     tracking_ = std::make_unique<TrackingService>(*tracking_store_, clock_);
-    trace_store_ = std::make_unique<storage::SqliteTraceStore>(tracking_store_->database());
+    trace_store_ = std::make_unique<storage::SqlTraceStore>(tracking_store_->database());
     TraceLimits limits;
     limits.max_spans_per_request = 3;
     limits.max_attribute_bytes = 100;
@@ -73,9 +76,10 @@ class TraceServiceTest : public ::testing::Test {
 
   std::string dir_;
   FixedClock clock_;
-  std::unique_ptr<storage::SqliteTrackingStore> tracking_store_;
+  std::unique_ptr<storage::sql::Database> database_;
+  std::unique_ptr<storage::SqlTrackingStore> tracking_store_;
   std::unique_ptr<TrackingService> tracking_;
-  std::unique_ptr<storage::SqliteTraceStore> trace_store_;
+  std::unique_ptr<storage::SqlTraceStore> trace_store_;
   std::unique_ptr<TraceService> svc_;
   std::string exp_;
 };

@@ -8,7 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "storage/sqlite/sqlite_audit_store.h"
+#include "storage/sql/sql_audit_store.h"
+#include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::api::admin {
 namespace {
@@ -21,9 +22,10 @@ class AuditRoutesTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_auditroutes_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto store = storage::sqlite::SqliteAuditStore::Create(dir_ + "/audit.db");
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(*store);
+    auto db = storage::sqlite::OpenAuditDatabase(dir_ + "/audit.db");
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    store_ = std::make_unique<storage::SqlAuditStore>(*db_);
     audit::AuditOptions o;
     o.key_file = dir_ + "/key.pem";
     o.hmac_key = "0123456789abcdef0123456789abcdef";
@@ -63,7 +65,8 @@ class AuditRoutesTest : public ::testing::Test {
 
   std::string dir_;
   SystemClock clock_;
-  std::unique_ptr<storage::sqlite::SqliteAuditStore> store_;
+  std::unique_ptr<storage::sql::Database> db_;
+  std::unique_ptr<storage::SqlAuditStore> store_;
   std::unique_ptr<audit::AuditLog> log_;
   net::Router router_;
 };

@@ -18,9 +18,10 @@
 #include "api/mlflow/ui_routes.h"
 #include "net/url.h"
 #include "storage/local/local_artifact_store.h"
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_trace_store.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_trace_store.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::api::mlflow {
 namespace {
@@ -59,16 +60,17 @@ class MlflowAccessTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_mlflow_access_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    storage::SqliteOptions opts;
-    opts.default_artifact_root = "mlflow-artifacts:";
-    auto db = storage::SqliteTrackingStore::Create(dir_ + "/kiln.db", opts);
+    auto database = storage::sqlite::OpenDatabase(dir_ + "/kiln.db");
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::move(*database);
+    auto db = storage::SqlTrackingStore::Create(*database_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     tracking_store_ = std::move(*db);
     auto art = storage::LocalArtifactStore::Create(dir_ + "/artifacts");
     ASSERT_TRUE(art.ok());
     artifacts_ = std::move(*art);
-    registry_store_ = std::make_unique<storage::SqliteRegistryStore>(tracking_store_->database());
-    trace_store_ = std::make_unique<storage::SqliteTraceStore>(tracking_store_->database());
+    registry_store_ = std::make_unique<storage::SqlRegistryStore>(tracking_store_->database());
+    trace_store_ = std::make_unique<storage::SqlTraceStore>(tracking_store_->database());
     tracking_ = std::make_unique<tracking::TrackingService>(*tracking_store_, clock_);
     registry_ = std::make_unique<registry::RegistryService>(*registry_store_, *tracking_, *artifacts_, clock_, events_);
     traces_ = std::make_unique<tracking::TraceService>(*trace_store_, *tracking_, clock_);
@@ -143,10 +145,11 @@ class MlflowAccessTest : public ::testing::Test {
   std::string dir_;
   FixedClock clock_;
   registry::EventRecorder events_;
-  std::unique_ptr<storage::SqliteTrackingStore> tracking_store_;
+  std::unique_ptr<storage::sql::Database> database_;
+  std::unique_ptr<storage::SqlTrackingStore> tracking_store_;
   std::unique_ptr<storage::LocalArtifactStore> artifacts_;
-  std::unique_ptr<storage::SqliteRegistryStore> registry_store_;
-  std::unique_ptr<storage::SqliteTraceStore> trace_store_;
+  std::unique_ptr<storage::SqlRegistryStore> registry_store_;
+  std::unique_ptr<storage::SqlTraceStore> trace_store_;
   std::unique_ptr<tracking::TrackingService> tracking_;
   std::unique_ptr<registry::RegistryService> registry_;
   std::unique_ptr<tracking::TraceService> traces_;

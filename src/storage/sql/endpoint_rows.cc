@@ -1,4 +1,4 @@
-#include "storage/sqlite/endpoint_rows.h"
+#include "storage/sql/endpoint_rows.h"
 
 #include <cmath>
 #include <exception>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 using nlohmann::json;
@@ -241,4 +241,4 @@ StatusOr<RevisionSpec> SpecFromJson(const std::string& text) {
   });
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

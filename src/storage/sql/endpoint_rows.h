@@ -14,7 +14,7 @@
 #include "core/status.h"
 #include "storage/endpoint_entities.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 std::string SettingsToJson(const EndpointSettings& settings);
 StatusOr<EndpointSettings> SettingsFromJson(const std::string& json);
@@ -26,4 +26,4 @@ StatusOr<EndpointState> StateFromJson(const std::string& json);
 std::string SpecToJson(const RevisionSpec& spec);
 StatusOr<RevisionSpec> SpecFromJson(const std::string& json);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

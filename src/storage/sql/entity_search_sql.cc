@@ -1,9 +1,9 @@
-#include "storage/sqlite/entity_search_sql.h"
+#include "storage/sql/entity_search_sql.h"
 
-#include "storage/sqlite/run_search_sql.h"
+#include "storage/sql/run_search_sql.h"
 #include "storage/tracking_entities.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 struct AttrColumn {
@@ -48,16 +48,16 @@ struct EntitySpec {
 };
 
 template <size_t N>
-Status AppendFilters(const std::vector<FilterClause>& filter, const AttrColumn (&attrs)[N],
-                     const EntitySpec& spec, std::string* from, std::vector<SqlArg>* from_args,
-                     std::string* where, std::vector<SqlArg>* where_args) {
+Status AppendFilters(Dialect d, const std::vector<FilterClause>& filter, const AttrColumn (&attrs)[N],
+                     const EntitySpec& spec, std::string* from, std::vector<sql::Arg>* from_args,
+                     std::string* where, std::vector<sql::Arg>* where_args) {
   int alias = 0;
   for (const auto& c : filter) {
     *where += " AND ";
     if (c.entity == SearchEntity::kAttribute) {
       const AttrColumn* a = FindAttr(attrs, c.key);
       if (!a) return InvalidArgument("Invalid attribute key '" + c.key + "' specified.");
-      KILN_RETURN_IF_ERROR(AppendComparison(a->column, c.op, c.value, a->numeric, where, where_args));
+      KILN_RETURN_IF_ERROR(AppendComparison(d, a->column, c.op, c.value, a->numeric, where, where_args));
       continue;
     }
     const char* table = nullptr;
@@ -74,7 +74,7 @@ Status AppendFilters(const std::vector<FilterClause>& filter, const AttrColumn (
     *from += std::string(" JOIN ") + table + " " + a + " ON " + a + "." + spec.fk + " = " +
              spec.id_col + " AND " + a + ".key = ?";
     from_args->push_back(c.key);
-    KILN_RETURN_IF_ERROR(AppendComparison(a + ".value", c.op, c.value, false, where, where_args));
+    KILN_RETURN_IF_ERROR(AppendComparison(d, a + ".value", c.op, c.value, false, where, where_args));
   }
   return Status::Ok();
 }
@@ -91,8 +91,8 @@ Status AppendOrder(const std::vector<OrderBy>& order_by, const AttrColumn (&attr
   return Status::Ok();
 }
 
-SqlQuery Assemble(const std::string& from, std::vector<SqlArg> from_args, const std::string& where,
-                  std::vector<SqlArg> where_args, const std::string& order, int64_t limit,
+SqlQuery Assemble(const std::string& from, std::vector<sql::Arg> from_args, const std::string& where,
+                  std::vector<sql::Arg> where_args, const std::string& order, int64_t limit,
                   int64_t offset) {
   SqlQuery q;
   q.sql = from + where + order + " LIMIT ? OFFSET ?";
@@ -107,15 +107,15 @@ SqlQuery Assemble(const std::string& from, std::vector<SqlArg> from_args, const 
 
 }  // namespace
 
-StatusOr<SqlQuery> BuildExperimentSearchSql(const ExperimentQuery& query) {
+StatusOr<SqlQuery> BuildExperimentSearchSql(const ExperimentQuery& query, Dialect d) {
   static const EntitySpec spec{"e.experiment_id", "experiment_tags", "experiment_id", nullptr};
   std::string from = "SELECT e.experiment_id FROM experiments e";
-  std::string where = " WHERE 1";
-  std::vector<SqlArg> from_args, where_args;
+  std::string where = " WHERE 1 = 1";
+  std::vector<sql::Arg> from_args, where_args;
   if (std::string v = ViewTypeCondition(query.view, "e.lifecycle_stage"); !v.empty()) {
     where += " AND " + v;
   }
-  KILN_RETURN_IF_ERROR(AppendFilters(query.filter, kExperimentAttrs, spec, &from, &from_args,
+  KILN_RETURN_IF_ERROR(AppendFilters(d, query.filter, kExperimentAttrs, spec, &from, &from_args,
                                      &where, &where_args));
   std::string order = " ORDER BY ";
   KILN_RETURN_IF_ERROR(AppendOrder(query.order_by, kExperimentAttrs, &order));
@@ -128,7 +128,7 @@ namespace {
 
 // "(x.dataset_name = ? [AND x.dataset_digest = ?]) OR ..." for metric rows aliased `x`.
 std::string DatasetCondition(const std::vector<DatasetScope>& datasets, const std::string& x,
-                             std::vector<SqlArg>* args) {
+                             std::vector<sql::Arg>* args) {
   std::string out = "(";
   for (size_t i = 0; i < datasets.size(); ++i) {
     if (i) out += " OR ";
@@ -146,13 +146,13 @@ std::string DatasetCondition(const std::vector<DatasetScope>& datasets, const st
 // MLflow matches a metric clause against any value the model logged under
 // that key (every step, run and dataset), restricted to the requested
 // datasets when there are any.
-Status AppendMetricFilter(const FilterClause& c, const std::vector<DatasetScope>& datasets, int alias,
-                          std::string* where, std::vector<SqlArg>* args) {
+Status AppendMetricFilter(Dialect d, const FilterClause& c, const std::vector<DatasetScope>& datasets, int alias,
+                          std::string* where, std::vector<sql::Arg>* args) {
   std::string x = "lm" + std::to_string(alias);
   *where += " AND EXISTS (SELECT 1 FROM logged_model_metrics " + x + " WHERE " + x + ".model_id = m.model_id AND " +
             x + ".key = ? AND ";
   args->push_back(c.key);
-  KILN_RETURN_IF_ERROR(AppendComparison(x + ".value", c.op, c.value, /*numeric=*/true, where, args));
+  KILN_RETURN_IF_ERROR(AppendComparison(d, x + ".value", c.op, c.value, /*numeric=*/true, where, args));
   if (!datasets.empty()) *where += " AND " + DatasetCondition(datasets, x, args);
   *where += ")";
   return Status::Ok();
@@ -162,7 +162,7 @@ Status AppendMetricFilter(const FilterClause& c, const std::vector<DatasetScope>
 // value, as MLflow 3.18 picks it and as run metrics do), optionally on one
 // dataset and within the query's datasets, joined as `<alias>.value`.
 void AppendMetricOrderJoin(const OrderBy& o, const std::vector<DatasetScope>& datasets, const std::string& alias,
-                           std::string* from, std::vector<SqlArg>* args) {
+                           std::string* from, std::vector<sql::Arg>* args) {
   std::string cond = "x.key = ?";
   args->push_back(o.key);
   if (!o.dataset_name.empty()) {
@@ -176,18 +176,18 @@ void AppendMetricOrderJoin(const OrderBy& o, const std::vector<DatasetScope>& da
   if (!datasets.empty()) cond += " AND " + DatasetCondition(datasets, "x", args);
   *from += " LEFT JOIN (SELECT model_id, value FROM (SELECT x.model_id, x.value, row_number() OVER (PARTITION BY "
            "x.model_id ORDER BY x.step DESC, x.timestamp DESC, x.value DESC) AS rn FROM logged_model_metrics x "
-           "WHERE " + cond + ") WHERE rn = 1) " + alias + " ON " + alias + ".model_id = m.model_id";
+           "WHERE " + cond + ") ranked WHERE rn = 1) " + alias + " ON " + alias + ".model_id = m.model_id";
 }
 
 }  // namespace
 
-StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query) {
+StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query, Dialect d) {
   static const EntitySpec spec{"m.model_id", "logged_model_tags", "model_id",
                                "logged_model_params"};
   std::string from = "SELECT m.model_id FROM logged_models m";
   std::string where =
-      " WHERE m.experiment_id IN (SELECT value FROM json_each(?)) AND m.lifecycle_stage = 'active'";
-  std::vector<SqlArg> from_args, where_args;
+      " WHERE m.experiment_id IN " + JsonArrayValues(d, "?", /*integers=*/true) + " AND m.lifecycle_stage = 'active'";
+  std::vector<sql::Arg> from_args, where_args;
   std::vector<int64_t> ids;
   for (const auto& id : query.experiment_ids) {
     int64_t v = 0;
@@ -203,14 +203,14 @@ StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query) {
       continue;
     }
     has_metric_filter = true;
-    KILN_RETURN_IF_ERROR(AppendMetricFilter(c, query.datasets, metric_alias++, &where, &where_args));
+    KILN_RETURN_IF_ERROR(AppendMetricFilter(d, c, query.datasets, metric_alias++, &where, &where_args));
   }
   if (!query.datasets.empty() && !has_metric_filter) {
     // No metric clause: the models that logged any metric on those datasets.
     where += " AND EXISTS (SELECT 1 FROM logged_model_metrics ds WHERE ds.model_id = m.model_id AND " +
              DatasetCondition(query.datasets, "ds", &where_args) + ")";
   }
-  KILN_RETURN_IF_ERROR(AppendFilters(others, kModelAttrs, spec, &from, &from_args, &where, &where_args));
+  KILN_RETURN_IF_ERROR(AppendFilters(d, others, kModelAttrs, spec, &from, &from_args, &where, &where_args));
   std::string order = " ORDER BY ";
   bool has_creation = false, has_model_id = false;
   for (size_t i = 0; i < query.order_by.size(); ++i) {
@@ -236,4 +236,4 @@ StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query) {
                   query.max_results, query.offset);
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

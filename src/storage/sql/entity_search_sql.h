@@ -6,14 +6,14 @@
 
 #include "core/status.h"
 #include "storage/search_query.h"
-#include "storage/sqlite/search_sql_common.h"
+#include "storage/sql/search_sql_common.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // Columns: experiments.experiment_id.
-StatusOr<SqlQuery> BuildExperimentSearchSql(const ExperimentQuery& query);
+StatusOr<SqlQuery> BuildExperimentSearchSql(const ExperimentQuery& query, Dialect d);
 
 // Columns: logged_models.model_id. Only active (not deleted) models.
-StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query);
+StatusOr<SqlQuery> BuildLoggedModelSearchSql(const LoggedModelQuery& query, Dialect d);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

@@ -1,10 +1,10 @@
-#include "storage/sqlite/registry_rows.h"
+#include "storage/sql/registry_rows.h"
 
 #include "storage/sql/sql_util.h"
 
 #include <algorithm>
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 constexpr const char* kVersionColumns =
@@ -155,4 +155,4 @@ StatusOr<int64_t> InsertEvent(sql::Conn& c, const RegistryEvent& e) {
   return sql::RunReturningInt(st);
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

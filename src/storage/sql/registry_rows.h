@@ -1,4 +1,4 @@
-// Row-level reads and writes shared by SqliteRegistryStore's methods: loading
+// Row-level reads and writes shared by SqlRegistryStore's methods: loading
 // a registered model or version with its tags and aliases, and recording an
 // event. Every function runs on a connection the caller holds inside a
 // transaction.
@@ -13,9 +13,9 @@
 
 #include "core/status.h"
 #include "storage/registry_entities.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // NotFound "Registered Model with name=<name> not found".
 StatusOr<int64_t> RegisteredModelPk(sql::Conn& c, const std::string& name);
@@ -32,4 +32,4 @@ Status TouchRegisteredModel(sql::Conn& c, int64_t pk, int64_t now_ms);
 // Returns the new event id.
 StatusOr<int64_t> InsertEvent(sql::Conn& c, const RegistryEvent& e);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

@@ -1,9 +1,9 @@
-#include "storage/sqlite/registry_search_sql.h"
+#include "storage/sql/registry_search_sql.h"
 
 #include <algorithm>
 #include <string_view>
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 struct Column {
@@ -51,7 +51,7 @@ bool MissingTagMatches(const FilterClause& c) {
 
 // `tag_match` is the EXISTS subquery prefix up to the value comparison.
 template <size_t N>
-Status AppendWhere(const std::vector<FilterClause>& filter, const Column (&cols)[N], const std::string& tag_match,
+Status AppendWhere(Dialect d, const std::vector<FilterClause>& filter, const Column (&cols)[N], const std::string& tag_match,
                    SqlQuery* q) {
   for (const FilterClause& c : filter) {
     q->sql += " AND ";
@@ -63,13 +63,13 @@ Status AppendWhere(const std::vector<FilterClause>& filter, const Column (&cols)
       }
       q->sql += tag_match;
       q->args.push_back(c.key);
-      KILN_RETURN_IF_ERROR(AppendComparison("t.value", c.op, c.value, false, &q->sql, &q->args));
+      KILN_RETURN_IF_ERROR(AppendComparison(d, "t.value", c.op, c.value, false, &q->sql, &q->args));
       q->sql += missing_matches ? "))" : ")";
       continue;
     }
     const Column* col = c.entity == SearchEntity::kAttribute ? Find(cols, c.key) : nullptr;
     if (!col) return InvalidArgument("Invalid attribute key '" + c.key + "' specified.");
-    KILN_RETURN_IF_ERROR(AppendComparison(col->expr, c.op, c.value, col->numeric, &q->sql, &q->args));
+    KILN_RETURN_IF_ERROR(AppendComparison(d, col->expr, c.op, c.value, col->numeric, &q->sql, &q->args));
   }
   return Status::Ok();
 }
@@ -100,10 +100,10 @@ bool HasKey(const std::vector<OrderBy>& order_by, std::string_view key) {
 
 }  // namespace
 
-StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& query) {
+StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& query, Dialect d) {
   SqlQuery q;
   q.sql = "SELECT rm.id FROM registered_models rm WHERE 1 = 1";
-  KILN_RETURN_IF_ERROR(AppendWhere(query.filter, kModelColumns,
+  KILN_RETURN_IF_ERROR(AppendWhere(d, query.filter, kModelColumns,
                                    "EXISTS (SELECT 1 FROM registered_model_tags t "
                                    "WHERE t.model_pk = rm.id AND t.key = ? AND ",
                                    &q));
@@ -115,12 +115,12 @@ StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& que
   return q;
 }
 
-StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query) {
+StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query, Dialect d) {
   SqlQuery q;
   q.sql =
       "SELECT mv.model_pk, mv.version, rm.name FROM model_versions mv "
       "JOIN registered_models rm ON rm.id = mv.model_pk WHERE 1 = 1";
-  KILN_RETURN_IF_ERROR(AppendWhere(query.filter, kVersionColumns,
+  KILN_RETURN_IF_ERROR(AppendWhere(d, query.filter, kVersionColumns,
                                    "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = mv.model_pk "
                                    "AND t.version = mv.version AND t.key = ? AND ",
                                    &q));
@@ -136,4 +136,4 @@ StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query) {
   return q;
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

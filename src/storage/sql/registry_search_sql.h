@@ -7,14 +7,14 @@
 
 #include "core/status.h"
 #include "storage/registry_entities.h"
-#include "storage/sqlite/search_sql_common.h"
+#include "storage/sql/search_sql_common.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // Columns: registered_models.id.
-StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& query);
+StatusOr<SqlQuery> BuildRegisteredModelSearchSql(const RegisteredModelQuery& query, Dialect d);
 
 // Columns: model_versions.model_pk, model_versions.version, registered_models.name.
-StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query);
+StatusOr<SqlQuery> BuildModelVersionSearchSql(const ModelVersionQuery& query, Dialect d);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

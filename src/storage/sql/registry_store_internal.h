@@ -1,4 +1,4 @@
-// Event recording shared by SqliteRegistryStore's two source files.
+// Event recording shared by SqlRegistryStore's two source files.
 //
 // Stateless free functions; not synchronised.
 #pragma once
@@ -9,9 +9,9 @@
 
 #include "core/status.h"
 #include "storage/registry_store.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // Stores one event for `name` (rendered through ev's callbacks) in the
 // caller's transaction and appends it to ev.recorded. No-op without an action.
@@ -20,4 +20,4 @@ Status RecordModelEvent(sql::Conn& c, EventContext& ev, const std::string& name,
 Status RecordVersionEvent(sql::Conn& c, EventContext& ev, const std::string& name, int64_t version,
                           const std::optional<ModelVersion>& before, const std::optional<ModelVersion>& after);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

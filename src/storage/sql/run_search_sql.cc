@@ -1,11 +1,11 @@
-#include "storage/sqlite/run_search_sql.h"
+#include "storage/sql/run_search_sql.h"
 
 #include <map>
 #include <string>
 
 #include "storage/tracking_entities.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 constexpr const char* kContextTag = "mlflow.data.context";
@@ -40,11 +40,11 @@ const char* KeyedTable(SearchEntity e) {
   }
 }
 
-Status AppendDatasetFilter(const FilterClause& c, std::string* where, std::vector<SqlArg>* args) {
+Status AppendDatasetFilter(Dialect d, const FilterClause& c, std::string* where, std::vector<sql::Arg>* args) {
   if (c.key == "name" || c.key == "digest") {
     *where += "EXISTS (SELECT 1 FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
               "WHERE di.run_pk = r.id AND ";
-    KILN_RETURN_IF_ERROR(AppendComparison("d." + c.key, c.op, c.value, false, where, args));
+    KILN_RETURN_IF_ERROR(AppendComparison(d, "d." + c.key, c.op, c.value, false, where, args));
     *where += ")";
     return Status::Ok();
   }
@@ -52,7 +52,7 @@ Status AppendDatasetFilter(const FilterClause& c, std::string* where, std::vecto
     *where += "EXISTS (SELECT 1 FROM dataset_inputs di JOIN input_tags it ON it.input_id = di.id "
               "AND it.key = ? WHERE di.run_pk = r.id AND ";
     args->push_back(std::string(kContextTag));
-    KILN_RETURN_IF_ERROR(AppendComparison("it.value", c.op, c.value, false, where, args));
+    KILN_RETURN_IF_ERROR(AppendComparison(d, "it.value", c.op, c.value, false, where, args));
     *where += ")";
     return Status::Ok();
   }
@@ -71,11 +71,11 @@ std::string ViewTypeCondition(ViewType view, const std::string& col) {
   return "";
 }
 
-StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
+StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query, Dialect d) {
   std::string from = "SELECT r.id FROM runs r";
-  std::vector<SqlArg> from_args;
-  std::string where = " WHERE r.experiment_id IN (SELECT value FROM json_each(?))";
-  std::vector<SqlArg> where_args;
+  std::vector<sql::Arg> from_args;
+  std::string where = " WHERE r.experiment_id IN " + JsonArrayValues(d, "?", /*integers=*/true);
+  std::vector<sql::Arg> where_args;
   std::vector<int64_t> exp_ids;
   for (const auto& id : query.experiment_ids) {
     int64_t v = 0;
@@ -112,22 +112,22 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
         // NaN never satisfies an ordered comparison; it is "!=" anything.
         where += c.op == CompareOp::kNe ? "(" + a + ".is_nan = 1 OR " : "(" + a + ".is_nan = 0 AND ";
         KILN_RETURN_IF_ERROR(
-            AppendComparison(a + ".value", c.op, c.value, true, &where, &where_args));
+            AppendComparison(d, a + ".value", c.op, c.value, true, &where, &where_args));
         where += ")";
         if (c.op != CompareOp::kNe && c.op != CompareOp::kIn && c.op != CompareOp::kNotIn) {
           ordered_metric_alias.emplace(c.key, a);
         }
       } else {
         KILN_RETURN_IF_ERROR(
-            AppendComparison(a + ".value", c.op, c.value, false, &where, &where_args));
+            AppendComparison(d, a + ".value", c.op, c.value, false, &where, &where_args));
       }
     } else if (c.entity == SearchEntity::kAttribute) {
       const AttrColumn* attr = FindAttr(c.key);
       if (!attr) return InvalidArgument("Invalid attribute key '" + c.key + "' specified.");
       KILN_RETURN_IF_ERROR(
-          AppendComparison(attr->column, c.op, c.value, attr->numeric, &where, &where_args));
+          AppendComparison(d, attr->column, c.op, c.value, attr->numeric, &where, &where_args));
     } else {
-      KILN_RETURN_IF_ERROR(AppendDatasetFilter(c, &where, &where_args));
+      KILN_RETURN_IF_ERROR(AppendDatasetFilter(d, c, &where, &where_args));
     }
   }
 
@@ -171,4 +171,4 @@ StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query) {
   return out;
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

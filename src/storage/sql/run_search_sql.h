@@ -7,15 +7,15 @@
 
 #include "core/status.h"
 #include "storage/search_query.h"
-#include "storage/sqlite/search_sql_common.h"
+#include "storage/sql/search_sql_common.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // Columns: runs.id. InvalidArgument for an unknown attribute or a value of the
 // wrong type.
-StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query);
+StatusOr<SqlQuery> BuildRunSearchSql(const RunQuery& query, Dialect d);
 
 // Lifecycle condition for a view type on column `col` ("" for kAll).
 std::string ViewTypeCondition(ViewType view, const std::string& col);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

@@ -1,9 +1,9 @@
-#include "storage/sqlite/search_sql_common.h"
+#include "storage/sql/search_sql_common.h"
 
 #include <charconv>
 #include <cstdlib>
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 void AppendJsonString(const std::string& s, std::string* out) {
@@ -78,8 +78,8 @@ bool ParseInt64(const std::string& s, int64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-Status AppendComparison(const std::string& expr, CompareOp op, const SearchValue& value,
-                        bool numeric, std::string* sql, std::vector<SqlArg>* args) {
+Status AppendComparison(Dialect d, const std::string& expr, CompareOp op, const SearchValue& value,
+                        bool numeric, std::string* sql, std::vector<sql::Arg>* args) {
   if (op == CompareOp::kIn || op == CompareOp::kNotIn) {
     std::vector<std::string> items;
     if (auto* list = std::get_if<std::vector<std::string>>(&value)) {
@@ -91,7 +91,7 @@ Status AppendComparison(const std::string& expr, CompareOp op, const SearchValue
     }
     *sql += expr;
     *sql += op == CompareOp::kIn ? " IN " : " NOT IN ";
-    *sql += "(SELECT value FROM json_each(?))";
+    *sql += JsonArrayValues(d, "?", /*integers=*/false);
     args->push_back(JsonStringArray(items));
     return Status::Ok();
   }
@@ -103,6 +103,7 @@ Status AppendComparison(const std::string& expr, CompareOp op, const SearchValue
     } else {
       *sql += "lower(" + expr + ") LIKE lower(?)";
     }
+    *sql += LikeNoEscape(d);
     args->push_back(*s);
     return Status::Ok();
   }
@@ -123,8 +124,10 @@ Status AppendComparison(const std::string& expr, CompareOp op, const SearchValue
   return Status::Ok();
 }
 
+const char* LikeNoEscape(Dialect d) { return d == Dialect::kPostgres ? " ESCAPE ''" : ""; }
+
 std::string OrderTerm(const std::string& expr, bool ascending) {
   return "(" + expr + ") IS NULL, " + expr + (ascending ? " ASC" : " DESC");
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

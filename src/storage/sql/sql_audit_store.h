@@ -1,39 +1,31 @@
-// SqliteAuditStore: the audit log in its own SQLite file (audit.db), apart
+// SqlAuditStore: the audit log's records and checkpoints over any
+// sql::Database. Tables records (seq primary key, copies of the queried
+// fields, hash), record_json (seq, the record's text) and checkpoints; on
+// SQLite they live in a file of their own (sqlite/sqlite_audit_db.h, apart
 // from the metadata database so the trail can live on another volume and a
-// metadata restore cannot rewrite it. WAL mode; tables records (seq INTEGER
-// PRIMARY KEY, copies of the queried fields, hash), record_json (seq, the
-// record's text) and checkpoints, with a migration table of its own
-// (audit_schema_migrations).
+// metadata restore cannot rewrite it), on PostgreSQL in the main database
+// (its migrations create the same tables and columns).
 //
-// The busy timeout is short (see kAuditBusyTimeoutMs): when another process
-// holds the write lock, Append fails with Unavailable within that time and
-// the request gate refuses the mutation, instead of requests piling up behind
-// the lock.
+// Append checks the chain's end inside its transaction and inserts at
+// last + 1; a concurrent appender (another process) that got there first
+// makes it FailedPrecondition, either through that check or through the
+// primary key on seq.
 //
-// Ownership: owns one write and one read connection.
-// Thread-safety: thread-safe; each connection is guarded by its own mutex, so
-// queries (and `kiln audit verify`) are not serialised behind appends.
+// Ownership: borrows the Database, which must outlive the store.
+// Thread-safety: thread-safe (the Database's transactions).
 #pragma once
 
-#include <memory>
-#include <mutex>
 #include <string>
+#include <vector>
 
 #include "storage/audit_store.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage {
 
-inline constexpr int kAuditBusyTimeoutMs = 1500;
-
-class SqliteAuditStore final : public AuditStore {
+class SqlAuditStore final : public AuditStore {
  public:
-  // Opens (creating and migrating when needed) the audit database at `path`.
-  // Unavailable when it cannot be opened for writing.
-  static StatusOr<std::unique_ptr<SqliteAuditStore>> Create(const std::string& path);
-  // Opens an existing audit database for reading only (verify, export; works
-  // while a server writes it). Append and AppendCheckpoint then fail.
-  static StatusOr<std::unique_ptr<SqliteAuditStore>> OpenReadOnly(const std::string& path);
+  explicit SqlAuditStore(sql::Database& db) : db_(db) {}
 
   Status Append(const std::vector<StoredAuditRecord>& records) override;
   StatusOr<StoredAuditRecord> Last() override;
@@ -44,13 +36,7 @@ class SqliteAuditStore final : public AuditStore {
   Status Ping() override;
 
  private:
-  SqliteAuditStore(std::unique_ptr<SqliteConn> writer, std::unique_ptr<SqliteConn> reader)
-      : writer_(std::move(writer)), reader_(std::move(reader)) {}
-
-  std::mutex write_mu_;
-  std::unique_ptr<SqliteConn> writer_;  // null when read-only; guarded by write_mu_
-  std::mutex read_mu_;
-  std::unique_ptr<SqliteConn> reader_;  // guarded by read_mu_
+  sql::Database& db_;
 };
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage

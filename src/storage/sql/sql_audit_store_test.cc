@@ -1,4 +1,4 @@
-#include "storage/sqlite/sqlite_audit_store.h"
+#include "storage/sql/sql_audit_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -6,7 +6,9 @@
 
 #include <filesystem>
 
-namespace kiln::storage::sqlite {
+#include "storage/sqlite/sqlite_audit_db.h"
+
+namespace kiln::storage {
 namespace {
 
 std::string TempDir() {
@@ -36,17 +38,20 @@ class SqliteAuditStoreTest : public ::testing::Test {
     dir_ = TempDir();
     ASSERT_FALSE(dir_.empty());
     path_ = dir_ + "/audit.db";
-    auto s = SqliteAuditStore::Create(path_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    auto db = sqlite::OpenAuditDatabase(path_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    store_ = std::make_unique<SqlAuditStore>(*db_);
   }
   void TearDown() override {
     store_.reset();
+    db_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
   std::string dir_, path_;
-  std::unique_ptr<SqliteAuditStore> store_;
+  std::unique_ptr<sql::Database> db_;
+  std::unique_ptr<SqlAuditStore> store_;
 };
 
 TEST_F(SqliteAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
@@ -141,21 +146,23 @@ TEST_F(SqliteAuditStoreTest, FailsFastWhileAnotherConnectionHoldsTheWriteLock) {
 TEST_F(SqliteAuditStoreTest, ReopensAndOpensReadOnly) {
   ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
   store_.reset();
-  auto again = SqliteAuditStore::Create(path_);
+  db_.reset();
+  auto again = sqlite::OpenAuditDatabase(path_);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->Last()->seq, 1);
-  auto ro = SqliteAuditStore::OpenReadOnly(path_);
+  EXPECT_EQ(SqlAuditStore(**again).Last()->seq, 1);
+  auto ro = sqlite::OpenAuditDatabaseReadOnly(path_);
   ASSERT_TRUE(ro.ok()) << ro.status().ToString();
-  EXPECT_EQ((*ro)->Last()->seq, 1);
-  EXPECT_FALSE((*ro)->Append({Rec(2, "a", "x", 1)}).ok());
+  SqlAuditStore read_only(**ro);
+  EXPECT_EQ(read_only.Last()->seq, 1);
+  EXPECT_FALSE(read_only.Append({Rec(2, "a", "x", 1)}).ok());
 }
 
 TEST_F(SqliteAuditStoreTest, ADirectoryCannotBeOpened) {
-  auto s = SqliteAuditStore::Create(dir_);
+  auto s = sqlite::OpenAuditDatabase(dir_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
-  EXPECT_FALSE(SqliteAuditStore::OpenReadOnly(dir_ + "/missing.db").ok());
+  EXPECT_FALSE(sqlite::OpenAuditDatabaseReadOnly(dir_ + "/missing.db").ok());
 }
 
 }  // namespace
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage

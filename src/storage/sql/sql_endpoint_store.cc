@@ -1,12 +1,12 @@
-#include "storage/sqlite/sqlite_endpoint_store.h"
+#include "storage/sql/sql_endpoint_store.h"
 
-#include "storage/sqlite/endpoint_rows.h"
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/endpoint_rows.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_conn.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -22,8 +22,8 @@ StatusOr<EndpointRecord> ReadEndpoint(const Stmt& st) {
   r.created_ms = st.Int(1);
   r.updated_ms = st.Int(2);
   r.created_by = st.Text(3);
-  KILN_ASSIGN_OR_RETURN(r.settings, sqlite::SettingsFromJson(st.Text(5)));
-  KILN_ASSIGN_OR_RETURN(r.state, sqlite::StateFromJson(st.Text(6)));
+  KILN_ASSIGN_OR_RETURN(r.settings, sql::SettingsFromJson(st.Text(5)));
+  KILN_ASSIGN_OR_RETURN(r.state, sql::StateFromJson(st.Text(6)));
   r.state.config_version = st.Int(4);
   return r;
 }
@@ -34,7 +34,7 @@ StatusOr<EndpointRevision> ReadRevision(const Stmt& st) {
   r.created_ms = st.Int(1);
   r.created_by = st.Text(2);
   r.reason = st.Text(3);
-  KILN_ASSIGN_OR_RETURN(r.spec, sqlite::SpecFromJson(st.Text(4)));
+  KILN_ASSIGN_OR_RETURN(r.spec, sql::SpecFromJson(st.Text(4)));
   return r;
 }
 
@@ -55,7 +55,7 @@ StatusOr<bool> ExistsIn(sql::Conn& c, const std::string& name) {
 Status InsertRevision(sql::Conn& c, const std::string& endpoint, const EndpointRevision& r, int64_t number) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO endpoint_revisions(endpoint, revision, created_ms, "
                                            "created_by, reason, spec_json) VALUES (?, ?, ?, ?, ?, ?)"));
-  return st.Args(endpoint, number, r.created_ms, r.created_by, r.reason, sqlite::SpecToJson(r.spec)).Run();
+  return st.Args(endpoint, number, r.created_ms, r.created_by, r.reason, sql::SpecToJson(r.spec)).Run();
 }
 
 Status InsertEvent(sql::Conn& c, const EndpointEvent& given, const std::string& endpoint, int64_t default_ts) {
@@ -69,7 +69,7 @@ Status InsertEvent(sql::Conn& c, const EndpointEvent& given, const std::string& 
 
 }  // namespace
 
-StatusOr<EndpointRecord> SqliteEndpointStore::CreateEndpoint(const EndpointRecord& endpoint,
+StatusOr<EndpointRecord> SqlEndpointStore::CreateEndpoint(const EndpointRecord& endpoint,
                                                              const EndpointRevision& first,
                                                              const EndpointEvent& event) {
   if (endpoint.name.empty()) return InvalidArgument("an endpoint needs a name");
@@ -86,8 +86,8 @@ StatusOr<EndpointRecord> SqliteEndpointStore::CreateEndpoint(const EndpointRecor
                                                "config_version, settings_json, state_json) "
                                                "VALUES (?, ?, ?, ?, 1, ?, ?)"));
       KILN_RETURN_IF_ERROR(st.Args(endpoint.name, endpoint.created_ms, endpoint.updated_ms, endpoint.created_by,
-                                   sqlite::SettingsToJson(endpoint.settings),
-                                   sqlite::StateToJson(endpoint.state))
+                                   sql::SettingsToJson(endpoint.settings),
+                                   sql::StateToJson(endpoint.state))
                                .Run());
     }
     KILN_RETURN_IF_ERROR(InsertRevision(c, endpoint.name, first, 1));
@@ -99,7 +99,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::CreateEndpoint(const EndpointRecor
   return out;
 }
 
-StatusOr<EndpointRecord> SqliteEndpointStore::GetEndpoint(const std::string& name) {
+StatusOr<EndpointRecord> SqlEndpointStore::GetEndpoint(const std::string& name) {
   EndpointRecord out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, GetIn(c, name));
@@ -109,7 +109,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::GetEndpoint(const std::string& nam
   return out;
 }
 
-StatusOr<std::vector<EndpointRecord>> SqliteEndpointStore::ListEndpoints() {
+StatusOr<std::vector<EndpointRecord>> SqlEndpointStore::ListEndpoints() {
   std::vector<EndpointRecord> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
@@ -126,7 +126,7 @@ StatusOr<std::vector<EndpointRecord>> SqliteEndpointStore::ListEndpoints() {
   return out;
 }
 
-StatusOr<EndpointRecord> SqliteEndpointStore::UpdateEndpoint(const EndpointRecord& endpoint,
+StatusOr<EndpointRecord> SqlEndpointStore::UpdateEndpoint(const EndpointRecord& endpoint,
                                                              int64_t expected_config_version,
                                                              const std::optional<EndpointRevision>& new_revision,
                                                              const EndpointEvent& event) {
@@ -137,8 +137,8 @@ StatusOr<EndpointRecord> SqliteEndpointStore::UpdateEndpoint(const EndpointRecor
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE endpoints SET updated_ms = ?, settings_json = ?, "
                                                "state_json = ?, config_version = config_version + 1 "
                                                "WHERE name = ? AND config_version = ?"));
-      KILN_RETURN_IF_ERROR(st.Args(endpoint.updated_ms, sqlite::SettingsToJson(endpoint.settings),
-                                   sqlite::StateToJson(endpoint.state), endpoint.name, expected_config_version)
+      KILN_RETURN_IF_ERROR(st.Args(endpoint.updated_ms, sql::SettingsToJson(endpoint.settings),
+                                   sql::StateToJson(endpoint.state), endpoint.name, expected_config_version)
                                .Run());
     }
     if (c.Changes() == 0) {
@@ -168,7 +168,7 @@ StatusOr<EndpointRecord> SqliteEndpointStore::UpdateEndpoint(const EndpointRecor
   return out;
 }
 
-Status SqliteEndpointStore::DeleteEndpoint(const std::string& name, const EndpointEvent& event) {
+Status SqlEndpointStore::DeleteEndpoint(const std::string& name, const EndpointEvent& event) {
   return db_.Write([&](sql::Conn& c) -> Status {
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM endpoint_revisions WHERE endpoint = ?"));
@@ -183,7 +183,7 @@ Status SqliteEndpointStore::DeleteEndpoint(const std::string& name, const Endpoi
   });
 }
 
-StatusOr<std::vector<EndpointRevision>> SqliteEndpointStore::ListRevisions(const std::string& name) {
+StatusOr<std::vector<EndpointRevision>> SqlEndpointStore::ListRevisions(const std::string& name) {
   std::vector<EndpointRevision> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(bool exists, ExistsIn(c, name));
@@ -203,7 +203,7 @@ StatusOr<std::vector<EndpointRevision>> SqliteEndpointStore::ListRevisions(const
   return out;
 }
 
-StatusOr<EndpointRevision> SqliteEndpointStore::GetRevision(const std::string& name, int64_t number) {
+StatusOr<EndpointRevision> SqlEndpointStore::GetRevision(const std::string& name, int64_t number) {
   EndpointRevision out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kRevisionColumns +
@@ -222,14 +222,14 @@ StatusOr<EndpointRevision> SqliteEndpointStore::GetRevision(const std::string& n
   return out;
 }
 
-StatusOr<std::vector<EndpointEvent>> SqliteEndpointStore::ListEvents(const std::string& name, int64_t after_id,
+StatusOr<std::vector<EndpointEvent>> SqlEndpointStore::ListEvents(const std::string& name, int64_t after_id,
                                                                      int64_t max_results) {
   std::vector<EndpointEvent> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT id, endpoint, timestamp_ms, actor, action, reason, revision, "
                                              "detail_json FROM endpoint_events WHERE endpoint = ? AND id > ? "
                                              "ORDER BY id LIMIT ?"));
-    st.Args(name, after_id, max_results > 0 ? max_results : int64_t{-1});  // LIMIT -1: no limit
+    st.Args(name, after_id, max_results > 0 ? max_results : sql::kNoLimit);
     while (true) {
       KILN_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;

@@ -1,10 +1,10 @@
-// SqliteEndpointStore: the embedded (SQLite) implementation of EndpointStore.
-// It lives in kiln's metadata database (schema v7: endpoints,
-// endpoint_revisions, endpoint_events) and shares the tracking store's
-// sqlite::Database, so an endpoint change joins the same group commit as
-// every other metadata write. UpdateEndpoint's version check and its writes
-// run in one transaction on the single write connection, so of two updates
-// computed from the same config_version exactly one commits.
+// SqlEndpointStore: EndpointStore over any sql::Database. It lives in kiln's
+// metadata database (schema v7: endpoints, endpoint_revisions,
+// endpoint_events) and shares the tracking store's database. UpdateEndpoint's
+// version check is the UPDATE of the endpoint's row (WHERE config_version =
+// expected), which locks that row until commit; the new revision's number is
+// checked against the revisions after it, so of two updates computed from the
+// same config_version exactly one commits, also across processes.
 //
 // Conventions beyond the interface's contract:
 // - An event whose endpoint is empty takes the endpoint's name; its
@@ -16,23 +16,20 @@
 //   config_version.
 // - ListEvents: max_results <= 0 means no limit.
 // - Settings, state and specs are JSON text of the store's own serializer
-//   (sqlite/endpoint_rows.h); a row that does not parse is Internal.
+//   (sql/endpoint_rows.h); a row that does not parse is Internal.
 //
 // Ownership: borrows the Database, which must outlive the store.
-// Thread-safety: every method is thread-safe (see sqlite::Database).
+// Thread-safety: every method is thread-safe (see sql::Database).
 #pragma once
 
+#include "storage/sql/sql_conn.h"
 #include "storage/endpoint_store.h"
 
 namespace kiln::storage {
 
-namespace sqlite {
-class Database;
-}  // namespace sqlite
-
-class SqliteEndpointStore final : public EndpointStore {
+class SqlEndpointStore final : public EndpointStore {
  public:
-  explicit SqliteEndpointStore(sqlite::Database& db) : db_(db) {}
+  explicit SqlEndpointStore(sql::Database& db) : db_(db) {}
 
   StatusOr<EndpointRecord> CreateEndpoint(const EndpointRecord& endpoint, const EndpointRevision& first,
                                           const EndpointEvent& event) override;
@@ -48,7 +45,7 @@ class SqliteEndpointStore final : public EndpointStore {
                                                   int64_t max_results) override;
 
  private:
-  sqlite::Database& db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

@@ -1,4 +1,4 @@
-#include "storage/sqlite/sqlite_endpoint_store.h"
+#include "storage/sql/sql_endpoint_store.h"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "storage/sqlite/migrations.h"
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage {
 namespace {
@@ -106,15 +106,15 @@ void ExpectSameRoute(const EndpointRoute& a, const EndpointRoute& b) {
   EXPECT_EQ(a.percent, b.percent);
 }
 
-class SqliteEndpointStoreTest : public testing::SqliteStoreTest {
+class SqliteEndpointStoreTest : public testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    testing::SqliteStoreTest::SetUp();
-    eps_ = std::make_unique<SqliteEndpointStore>(store_->database());
+    testing::SqlStoreTest::SetUp();
+    eps_ = std::make_unique<SqlEndpointStore>(store_->database());
   }
   void TearDown() override {
     eps_.reset();
-    testing::SqliteStoreTest::TearDown();
+    testing::SqlStoreTest::TearDown();
   }
   EndpointRecord Create(const std::string& name) {
     auto r = eps_->CreateEndpoint(Record(name), SimpleRevision(1, 3), Event("create"));
@@ -126,7 +126,7 @@ class SqliteEndpointStoreTest : public testing::SqliteStoreTest {
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     return e.ok() ? *e : std::vector<EndpointEvent>{};
   }
-  std::unique_ptr<SqliteEndpointStore> eps_;
+  std::unique_ptr<SqlEndpointStore> eps_;
 };
 
 TEST_F(SqliteEndpointStoreTest, CreateRoundTripsRecordAndFullRevision) {
@@ -419,10 +419,8 @@ TEST_F(SqliteEndpointStoreTest, SurvivesReopen) {
   ASSERT_TRUE(eps_->UpdateEndpoint(r, 1, SimpleRevision(2, 4), Event("update", 2)).ok());
   eps_.reset();
   store_.reset();
-  auto reopened = SqliteTrackingStore::Create(path_, SqliteOptions{});
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  store_ = std::move(reopened).value();
-  eps_ = std::make_unique<SqliteEndpointStore>(store_->database());
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  eps_ = std::make_unique<SqlEndpointStore>(store_->database());
   auto got = eps_->GetEndpoint("e");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->state.config_version, 2);
@@ -440,10 +438,8 @@ TEST_F(SqliteEndpointStoreTest, CorruptRowIsInternalNotGarbage) {
     ASSERT_TRUE((*conn)->Exec("UPDATE endpoint_revisions SET spec_json = '{\"routes\": 5}'").ok());
     ASSERT_TRUE((*conn)->Exec("UPDATE endpoints SET settings_json = '{\"capture_percent\": \"lots\"}'").ok());
   }
-  auto reopened = SqliteTrackingStore::Create(path_, SqliteOptions{});
-  ASSERT_TRUE(reopened.ok());
-  store_ = std::move(reopened).value();
-  eps_ = std::make_unique<SqliteEndpointStore>(store_->database());
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  eps_ = std::make_unique<SqlEndpointStore>(store_->database());
   auto rev = eps_->GetRevision("e", 1);
   EXPECT_EQ(rev.status().code(), StatusCode::kInternal);
   EXPECT_NE(rev.status().message().find("revision spec is corrupt"), std::string::npos) << rev.status().message();
@@ -469,10 +465,10 @@ TEST(SqliteEndpointMigrationTest, V6DatabaseGainsEndpointTables) {
                     .ok());
   }
   {
-    auto store = SqliteTrackingStore::Create(path, SqliteOptions{});
+    auto store = testing::OpenTestStore(path);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     EXPECT_EQ(*SqliteSchemaVersion(path), sqlite::LatestSchemaVersion());
-    SqliteEndpointStore eps((*store)->database());
+    SqlEndpointStore eps((*store)->database());
     EXPECT_TRUE(eps.ListEndpoints()->empty());
     ASSERT_TRUE(eps.CreateEndpoint(Record("e"), SimpleRevision(1, 3), Event("create")).ok());
     auto n = (*store)->database().Read([](sql::Conn& c) -> Status {

@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
 
-TEST_F(SqliteStoreTest, DefaultExperimentExists) {
+TEST_F(SqlStoreTest, DefaultExperimentExists) {
   auto e = store_->GetExperiment("0");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(e->name, "Default");
@@ -14,7 +14,7 @@ TEST_F(SqliteStoreTest, DefaultExperimentExists) {
   EXPECT_TRUE(store_->Ping().ok());
 }
 
-TEST_F(SqliteStoreTest, CreateGetRenameExperiment) {
+TEST_F(SqlStoreTest, CreateGetRenameExperiment) {
   auto id = store_->CreateExperiment("exp-a", "", "s3://bucket", {{"team", "ml"}}, 5000);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*id, "1");
@@ -47,7 +47,7 @@ TEST_F(SqliteStoreTest, CreateGetRenameExperiment) {
   EXPECT_EQ(store_->RenameExperiment("1", "exp-b", 1).code(), StatusCode::kAlreadyExists);
 }
 
-TEST_F(SqliteStoreTest, MissingExperimentErrors) {
+TEST_F(SqlStoreTest, MissingExperimentErrors) {
   auto e = store_->GetExperiment("5");
   EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(e.status().message(), "Experiment with id '5' does not exist.");
@@ -55,7 +55,7 @@ TEST_F(SqliteStoreTest, MissingExperimentErrors) {
   EXPECT_EQ(store_->SetExperimentTag("9", {"k", "v"}).code(), StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, ExperimentTags) {
+TEST_F(SqlStoreTest, ExperimentTags) {
   std::string id = NewExperiment("tags");
   ASSERT_TRUE(store_->SetExperimentTag(id, {"a", "1"}).ok());
   ASSERT_TRUE(store_->SetExperimentTag(id, {"a", "2"}).ok());
@@ -68,7 +68,7 @@ TEST_F(SqliteStoreTest, ExperimentTags) {
   EXPECT_EQ(store_->DeleteExperimentTag(id, "a").code(), StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, DeleteExperimentCascadesToRunsAndRestore) {
+TEST_F(SqlStoreTest, DeleteExperimentCascadesToRunsAndRestore) {
   std::string id = NewExperiment("doomed");
   NewRun(id, "r1");
   NewRun(id, "r2");
@@ -95,7 +95,7 @@ TEST_F(SqliteStoreTest, DeleteExperimentCascadesToRunsAndRestore) {
   EXPECT_TRUE(store_->SetExperimentLifecycle("0", "deleted", 1).ok());
 }
 
-TEST_F(SqliteStoreTest, SearchExperiments) {
+TEST_F(SqlStoreTest, SearchExperiments) {
   for (int i = 0; i < 30; ++i) {
     auto id = store_->CreateExperiment("exp-" + std::to_string(i), "", "r",
                                        {{"parity", i % 2 ? "odd" : "even"}}, 100 + i);

@@ -1,12 +1,12 @@
-#include "storage/sqlite/sqlite_feature_registry_store.h"
+#include "storage/sql/sql_feature_registry_store.h"
 
-#include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_util.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -46,13 +46,31 @@ Status BumpGeneration(sql::Conn& c) {
   return st.Run();
 }
 
-// Upserts and returns the stored object. The proto is bound as text and cast
-// to BLOB, which keeps its bytes exactly (the database encoding is UTF-8).
+// The engines' spellings for the proto bytes and for a bytewise name prefix
+// (the one place this store's SQL differs). SQLite: the proto is bound as
+// text and cast to BLOB, which keeps its bytes exactly (the database encoding
+// is UTF-8), and substr over BLOB casts compares bytes. PostgreSQL: the
+// connection sends text bound to a BYTEA column as binary, and names are
+// COLLATE "C" text, compared bytewise.
+struct Spelling {
+  const char* proto_param;
+  const char* name_prefix;  // binds the prefix twice
+};
+const Spelling& SpellingFor(sql::Dialect d) {
+  static const Spelling kSqlite{"CAST(? AS BLOB)",
+                                "substr(CAST(name AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)"};
+  static const Spelling kPostgres{"?", "substr(name, 1, length(?)) = ?"};
+  return d == sql::Dialect::kPostgres ? kPostgres : kSqlite;
+}
+
+// Upserts and returns the stored object.
 StatusOr<FeatureObject> PutIn(sql::Conn& c, const FeatureObject& o) {
   {
     KILN_ASSIGN_OR_RETURN(
-        Stmt st, c.Prepare("INSERT INTO feature_objects(project, kind, name, proto, created_us, updated_us) "
-                           "VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?) ON CONFLICT(project, kind, name) DO UPDATE SET "
+        Stmt st, c.Prepare(std::string("INSERT INTO feature_objects(project, kind, name, proto, created_us, "
+                                       "updated_us) VALUES (?, ?, ?, ") +
+                           SpellingFor(c.dialect()).proto_param +
+                           ", ?, ?) ON CONFLICT(project, kind, name) DO UPDATE SET "
                            "proto = excluded.proto, updated_us = excluded.updated_us"));
     KILN_RETURN_IF_ERROR(st.Args(o.project, o.kind, o.name, o.proto, o.created_us, o.updated_us).Run());
   }
@@ -76,7 +94,7 @@ Status DeleteIn(sql::Conn& c, const std::string& project, const std::string& kin
 
 }  // namespace
 
-StatusOr<FeatureObject> SqliteFeatureRegistryStore::Put(const FeatureObject& object, FeatureEvent* event) {
+StatusOr<FeatureObject> SqlFeatureRegistryStore::Put(const FeatureObject& object, FeatureEvent* event) {
   FeatureObject out;
   FeatureEvent ev_copy;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
@@ -93,7 +111,7 @@ StatusOr<FeatureObject> SqliteFeatureRegistryStore::Put(const FeatureObject& obj
   return out;
 }
 
-Status SqliteFeatureRegistryStore::Apply(std::vector<Mutation>& mutations) {
+Status SqlFeatureRegistryStore::Apply(std::vector<Mutation>& mutations) {
   if (mutations.empty()) return Status::Ok();
   std::vector<Mutation> staged;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
@@ -116,7 +134,7 @@ Status SqliteFeatureRegistryStore::Apply(std::vector<Mutation>& mutations) {
   return Status::Ok();
 }
 
-StatusOr<FeatureObject> SqliteFeatureRegistryStore::Get(const std::string& project, const std::string& kind,
+StatusOr<FeatureObject> SqlFeatureRegistryStore::Get(const std::string& project, const std::string& kind,
                                                         const std::string& name) {
   FeatureObject out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
@@ -132,10 +150,10 @@ StatusOr<FeatureObject> SqliteFeatureRegistryStore::Get(const std::string& proje
   return out;
 }
 
-StatusOr<std::vector<FeatureObject>> SqliteFeatureRegistryStore::List(const FeatureListQuery& query) {
+StatusOr<std::vector<FeatureObject>> SqlFeatureRegistryStore::List(const FeatureListQuery& query) {
   // At most eight statement shapes, so every one stays in the cache.
-  std::string sql = std::string("SELECT ") + kObjectColumns + " FROM feature_objects WHERE 1";
-  std::vector<sqlite::SqlArg> args;
+  std::string sql = std::string("SELECT ") + kObjectColumns + " FROM feature_objects WHERE 1 = 1";
+  std::vector<sql::Arg> args;
   if (!query.project.empty()) {
     sql += " AND project = ?";
     args.emplace_back(query.project);
@@ -145,8 +163,8 @@ StatusOr<std::vector<FeatureObject>> SqliteFeatureRegistryStore::List(const Feat
     args.emplace_back(query.kind);
   }
   if (query.name_prefix && !query.name_prefix->empty()) {
-    // substr over a BLOB-cast compares bytes, so the prefix needs no LIKE escaping.
-    sql += " AND substr(CAST(name AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)";
+    // A bytewise prefix comparison: the prefix needs no LIKE escaping.
+    sql += std::string(" AND ") + SpellingFor(db_.dialect()).name_prefix;
     args.emplace_back(*query.name_prefix);
     args.emplace_back(*query.name_prefix);
   }
@@ -166,7 +184,7 @@ StatusOr<std::vector<FeatureObject>> SqliteFeatureRegistryStore::List(const Feat
   return out;
 }
 
-Status SqliteFeatureRegistryStore::Delete(const std::string& project, const std::string& kind,
+Status SqlFeatureRegistryStore::Delete(const std::string& project, const std::string& kind,
                                           const std::string& name, FeatureEvent* event) {
   FeatureEvent ev_copy;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
@@ -181,7 +199,7 @@ Status SqliteFeatureRegistryStore::Delete(const std::string& project, const std:
   return s;
 }
 
-Status SqliteFeatureRegistryStore::DeleteProject(const std::string& project, FeatureEvent* event) {
+Status SqlFeatureRegistryStore::DeleteProject(const std::string& project, FeatureEvent* event) {
   FeatureEvent ev_copy;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM feature_objects WHERE project = ?"));
@@ -197,7 +215,7 @@ Status SqliteFeatureRegistryStore::DeleteProject(const std::string& project, Fea
   return s;
 }
 
-StatusOr<std::vector<FeatureEvent>> SqliteFeatureRegistryStore::ListEvents(const std::string& project,
+StatusOr<std::vector<FeatureEvent>> SqlFeatureRegistryStore::ListEvents(const std::string& project,
                                                                            int64_t after_id, int limit) {
   std::string sql =
       "SELECT id, timestamp_us, actor, action, project, kind, name, detail_json FROM feature_events WHERE id > ?";
@@ -209,7 +227,7 @@ StatusOr<std::vector<FeatureEvent>> SqliteFeatureRegistryStore::ListEvents(const
     int i = 0;
     st.Bind(++i, after_id);
     if (!project.empty()) st.Bind(++i, project);
-    st.Bind(++i, limit > 0 ? static_cast<int64_t>(limit) : int64_t{-1});  // LIMIT -1: no limit
+    st.Bind(++i, limit > 0 ? static_cast<int64_t>(limit) : sql::kNoLimit);
     while (true) {
       KILN_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -230,7 +248,7 @@ StatusOr<std::vector<FeatureEvent>> SqliteFeatureRegistryStore::ListEvents(const
   return out;
 }
 
-StatusOr<int64_t> SqliteFeatureRegistryStore::Generation() {
+StatusOr<int64_t> SqlFeatureRegistryStore::Generation() {
   int64_t gen = 0;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(gen, c.QueryInt("SELECT generation FROM feature_registry_generation WHERE id = 1"));

@@ -1,9 +1,9 @@
-// SqliteFeatureRegistryStore: the embedded (SQLite) implementation of
-// FeatureRegistryStore. It lives in kiln's metadata database (schema v6:
-// feature_objects, feature_events, feature_registry_generation) and shares
-// the tracking store's sqlite::Database, so a feature-registry write joins the
-// same group commit as every other metadata write instead of contending for a
-// second write lock.
+// SqlFeatureRegistryStore: FeatureRegistryStore over any sql::Database. It
+// lives in kiln's metadata database (schema v6: feature_objects,
+// feature_events, feature_registry_generation) and shares the tracking
+// store's database, so on SQLite a feature-registry write joins the same
+// group commit as every other metadata write. Protos are bytes: a BLOB on
+// SQLite, a BYTEA on PostgreSQL.
 //
 // Conventions beyond the interface's contract:
 // - List: an empty project or kind matches every project or kind (listing
@@ -19,20 +19,17 @@
 // - Generation is bumped once per committed call that changed something.
 //
 // Ownership: borrows the Database, which must outlive the store.
-// Thread-safety: every method is thread-safe (see sqlite::Database).
+// Thread-safety: every method is thread-safe (see sql::Database).
 #pragma once
 
+#include "storage/sql/sql_conn.h"
 #include "storage/feature_registry_store.h"
 
 namespace kiln::storage {
 
-namespace sqlite {
-class Database;
-}  // namespace sqlite
-
-class SqliteFeatureRegistryStore final : public FeatureRegistryStore {
+class SqlFeatureRegistryStore final : public FeatureRegistryStore {
  public:
-  explicit SqliteFeatureRegistryStore(sqlite::Database& db) : db_(db) {}
+  explicit SqlFeatureRegistryStore(sql::Database& db) : db_(db) {}
 
   StatusOr<FeatureObject> Put(const FeatureObject& object, FeatureEvent* event) override;
   Status Apply(std::vector<Mutation>& mutations) override;
@@ -46,7 +43,7 @@ class SqliteFeatureRegistryStore final : public FeatureRegistryStore {
   StatusOr<int64_t> Generation() override;
 
  private:
-  sqlite::Database& db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

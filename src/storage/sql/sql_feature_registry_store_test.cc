@@ -1,4 +1,4 @@
-#include "storage/sqlite/sqlite_feature_registry_store.h"
+#include "storage/sql/sql_feature_registry_store.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "storage/sqlite/migrations.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage {
 namespace {
@@ -34,15 +34,15 @@ FeatureEvent Ev(const std::string& action, const std::string& detail = "{}") {
   return e;
 }
 
-class SqliteFeatureRegistryStoreTest : public testing::SqliteStoreTest {
+class SqliteFeatureRegistryStoreTest : public testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    testing::SqliteStoreTest::SetUp();
-    reg_ = std::make_unique<SqliteFeatureRegistryStore>(store_->database());
+    testing::SqlStoreTest::SetUp();
+    reg_ = std::make_unique<SqlFeatureRegistryStore>(store_->database());
   }
   void TearDown() override {
     reg_.reset();
-    testing::SqliteStoreTest::TearDown();
+    testing::SqlStoreTest::TearDown();
   }
 
   int64_t Gen() {
@@ -56,7 +56,7 @@ class SqliteFeatureRegistryStoreTest : public testing::SqliteStoreTest {
     return e.ok() ? *e : std::vector<FeatureEvent>{};
   }
 
-  std::unique_ptr<SqliteFeatureRegistryStore> reg_;
+  std::unique_ptr<SqlFeatureRegistryStore> reg_;
 };
 
 TEST_F(SqliteFeatureRegistryStoreTest, PutGetRoundTripsBinaryProto) {
@@ -259,10 +259,8 @@ TEST_F(SqliteFeatureRegistryStoreTest, PersistsAcrossReopen) {
   ASSERT_TRUE(reg_->Put(Obj("p", kind::kDataSource, "src", "bytes", 3, 4), &ev).ok());
   reg_.reset();
   store_.reset();
-  auto reopened = SqliteTrackingStore::Create(path_, SqliteOptions{});
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  store_ = std::move(reopened).value();
-  reg_ = std::make_unique<SqliteFeatureRegistryStore>(store_->database());
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  reg_ = std::make_unique<SqlFeatureRegistryStore>(store_->database());
   auto got = reg_->Get("p", kind::kDataSource, "src");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->proto, "bytes");
@@ -330,11 +328,11 @@ TEST(SqliteFeatureRegistryMigrationTest, V6UpgradesAV5Database) {
   EXPECT_EQ(*SqliteSchemaVersion(path), 5);
   EXPECT_GE(LatestSqliteSchemaVersion(), 6);
   {
-    auto store = SqliteTrackingStore::Create(path, SqliteOptions{});
+    auto store = testing::OpenTestStore(path);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     EXPECT_EQ(*SqliteSchemaVersion(path), LatestSqliteSchemaVersion());
     EXPECT_EQ((*store)->GetExperiment("4")->name, "kept");
-    SqliteFeatureRegistryStore reg((*store)->database());
+    SqlFeatureRegistryStore reg((*store)->database());
     EXPECT_EQ(*reg.Generation(), 0);
     EXPECT_TRUE(reg.List({"", "", std::nullopt})->empty());
     ASSERT_TRUE(reg.Put(Obj("p", kind::kEntity, "e", "x", 1, 1), nullptr).ok());

@@ -1,14 +1,14 @@
-#include "storage/sqlite/sqlite_identity_store.h"
+#include "storage/sql/sql_identity_store.h"
 
 #include <nlohmann/json.hpp>
 
-#include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_util.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -95,7 +95,7 @@ StatusOr<GrantRecord> GetGrantIn(sql::Conn& c, int64_t id) {
 
 // One token query shape with a WHERE clause of the caller's.
 StatusOr<std::vector<TokenRecord>> QueryTokens(sql::Conn& c, const std::string& where,
-                                               const std::vector<sqlite::SqlArg>& args) {
+                                               const std::vector<sql::Arg>& args) {
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kTokenColumns +
                                            " FROM api_tokens t JOIN users u ON u.id = t.user_id " + where +
                                            " ORDER BY t.created_ms, t.id"));
@@ -110,7 +110,7 @@ StatusOr<std::vector<TokenRecord>> QueryTokens(sql::Conn& c, const std::string& 
 }
 
 StatusOr<std::vector<GrantRecord>> QueryGrants(sql::Conn& c, const std::string& where,
-                                               const std::vector<sqlite::SqlArg>& args) {
+                                               const std::vector<sql::Arg>& args) {
   // Dynamically shaped: keep one-off statements out of the connection's cache.
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kGrantColumns + " FROM grants " + where, false));
   st.BindAll(args);
@@ -124,7 +124,7 @@ StatusOr<std::vector<GrantRecord>> QueryGrants(sql::Conn& c, const std::string& 
 }
 
 template <typename T, typename Fn>
-StatusOr<T> ReadValue(sqlite::Database& db, Fn&& fn) {
+StatusOr<T> ReadValue(sql::Database& db, Fn&& fn) {
   T out{};
   Status s = db.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, fn(c));
@@ -136,7 +136,7 @@ StatusOr<T> ReadValue(sqlite::Database& db, Fn&& fn) {
 
 }  // namespace
 
-StatusOr<UserRecord> SqliteIdentityStore::CreateUser(const UserRecord& user) {
+StatusOr<UserRecord> SqlIdentityStore::CreateUser(const UserRecord& user) {
   if (user.name.empty()) return InvalidArgument("a user needs a name");
   UserRecord out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
@@ -156,11 +156,11 @@ StatusOr<UserRecord> SqliteIdentityStore::CreateUser(const UserRecord& user) {
   return out;
 }
 
-StatusOr<UserRecord> SqliteIdentityStore::GetUser(const std::string& name) {
+StatusOr<UserRecord> SqlIdentityStore::GetUser(const std::string& name) {
   return ReadValue<UserRecord>(db_, [&](sql::Conn& c) { return GetUserIn(c, name); });
 }
 
-StatusOr<std::vector<UserRecord>> SqliteIdentityStore::ListUsers() {
+StatusOr<std::vector<UserRecord>> SqlIdentityStore::ListUsers() {
   return ReadValue<std::vector<UserRecord>>(db_, [&](sql::Conn& c) -> StatusOr<std::vector<UserRecord>> {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name"));
     std::vector<UserRecord> out;
@@ -174,7 +174,7 @@ StatusOr<std::vector<UserRecord>> SqliteIdentityStore::ListUsers() {
   });
 }
 
-Status SqliteIdentityStore::UpdateUser(const UserRecord& user) {
+Status SqlIdentityStore::UpdateUser(const UserRecord& user) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE users SET password_hash = ?, admin = ?, groups_json = ?, "
                                              "updated_ms = ?, password_changed_ms = ? WHERE name = ?"));
@@ -186,7 +186,7 @@ Status SqliteIdentityStore::UpdateUser(const UserRecord& user) {
   });
 }
 
-Status SqliteIdentityStore::DeleteUser(const std::string& name) {
+Status SqlIdentityStore::DeleteUser(const std::string& name) {
   return db_.Write([&](sql::Conn& c) -> Status {
     {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM users WHERE name = ?"));
@@ -199,11 +199,11 @@ Status SqliteIdentityStore::DeleteUser(const std::string& name) {
   });
 }
 
-StatusOr<int64_t> SqliteIdentityStore::CountUsers() {
+StatusOr<int64_t> SqlIdentityStore::CountUsers() {
   return ReadValue<int64_t>(db_, [](sql::Conn& c) { return c.QueryInt("SELECT count(*) FROM users"); });
 }
 
-Status SqliteIdentityStore::CreateToken(const TokenRecord& token) {
+Status SqlIdentityStore::CreateToken(const TokenRecord& token) {
   if (token.id.empty() || token.hash.empty()) return InvalidArgument("a token needs an id and a hash");
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t users, c.QueryInt("SELECT count(*) FROM users WHERE id = ?", {token.user_id}));
@@ -220,7 +220,7 @@ Status SqliteIdentityStore::CreateToken(const TokenRecord& token) {
   });
 }
 
-StatusOr<TokenRecord> SqliteIdentityStore::FindTokenByHash(const std::string& hash) {
+StatusOr<TokenRecord> SqlIdentityStore::FindTokenByHash(const std::string& hash) {
   return ReadValue<TokenRecord>(db_, [&](sql::Conn& c) -> StatusOr<TokenRecord> {
     KILN_ASSIGN_OR_RETURN(auto rows, QueryTokens(c, "WHERE t.hash = ?", {hash}));
     if (rows.empty()) return NotFound("no token has this hash");
@@ -228,14 +228,14 @@ StatusOr<TokenRecord> SqliteIdentityStore::FindTokenByHash(const std::string& ha
   });
 }
 
-StatusOr<std::vector<TokenRecord>> SqliteIdentityStore::ListTokens(const std::string& user_name) {
+StatusOr<std::vector<TokenRecord>> SqlIdentityStore::ListTokens(const std::string& user_name) {
   return ReadValue<std::vector<TokenRecord>>(db_, [&](sql::Conn& c) {
     if (user_name.empty()) return QueryTokens(c, "", {});
     return QueryTokens(c, "WHERE u.name = ?", {user_name});
   });
 }
 
-StatusOr<TokenRecord> SqliteIdentityStore::GetToken(const std::string& id) {
+StatusOr<TokenRecord> SqlIdentityStore::GetToken(const std::string& id) {
   return ReadValue<TokenRecord>(db_, [&](sql::Conn& c) -> StatusOr<TokenRecord> {
     KILN_ASSIGN_OR_RETURN(auto rows, QueryTokens(c, "WHERE t.id = ?", {id}));
     if (rows.empty()) return TokenNotFound(id);
@@ -243,7 +243,7 @@ StatusOr<TokenRecord> SqliteIdentityStore::GetToken(const std::string& id) {
   });
 }
 
-Status SqliteIdentityStore::RevokeToken(const std::string& id, int64_t revoked_ms) {
+Status SqlIdentityStore::RevokeToken(const std::string& id, int64_t revoked_ms) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM api_tokens WHERE id = ?", {id}));
     if (n == 0) return TokenNotFound(id);
@@ -253,7 +253,7 @@ Status SqliteIdentityStore::RevokeToken(const std::string& id, int64_t revoked_m
   });
 }
 
-Status SqliteIdentityStore::TouchToken(const std::string& id, int64_t used_ms) {
+Status SqlIdentityStore::TouchToken(const std::string& id, int64_t used_ms) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
                           c.Prepare("UPDATE api_tokens SET last_used_ms = ? WHERE id = ? AND last_used_ms < ?"));
@@ -266,7 +266,7 @@ Status SqliteIdentityStore::TouchToken(const std::string& id, int64_t used_ms) {
   });
 }
 
-StatusOr<GrantRecord> SqliteIdentityStore::CreateGrant(const GrantRecord& grant) {
+StatusOr<GrantRecord> SqlIdentityStore::CreateGrant(const GrantRecord& grant) {
   GrantRecord out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM grants WHERE subject_kind = ? AND subject = ? "
@@ -292,7 +292,7 @@ StatusOr<GrantRecord> SqliteIdentityStore::CreateGrant(const GrantRecord& grant)
   return out;
 }
 
-Status SqliteIdentityStore::UpdateGrantRole(int64_t id, const std::string& role) {
+Status SqlIdentityStore::UpdateGrantRole(int64_t id, const std::string& role) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE grants SET role = ? WHERE id = ?"));
     KILN_RETURN_IF_ERROR(st.Args(role, id).Run());
@@ -301,13 +301,13 @@ Status SqliteIdentityStore::UpdateGrantRole(int64_t id, const std::string& role)
   });
 }
 
-StatusOr<GrantRecord> SqliteIdentityStore::GetGrant(int64_t id) {
+StatusOr<GrantRecord> SqlIdentityStore::GetGrant(int64_t id) {
   return ReadValue<GrantRecord>(db_, [&](sql::Conn& c) { return GetGrantIn(c, id); });
 }
 
-StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::ListGrants(const GrantQuery& query) {
+StatusOr<std::vector<GrantRecord>> SqlIdentityStore::ListGrants(const GrantQuery& query) {
   std::string where;
-  std::vector<sqlite::SqlArg> args;
+  std::vector<sql::Arg> args;
   auto add = [&](const char* column, const std::string& value) {
     if (value.empty()) return;
     where += where.empty() ? "WHERE " : " AND ";
@@ -324,13 +324,14 @@ StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::ListGrants(const GrantQu
     args.emplace_back(query.max_results);
     args.emplace_back(query.offset < 0 ? int64_t{0} : query.offset);
   } else if (query.offset > 0) {
-    where += " LIMIT -1 OFFSET ?";
+    where += " LIMIT ? OFFSET ?";
+    args.emplace_back(sql::kNoLimit);
     args.emplace_back(query.offset);
   }
   return ReadValue<std::vector<GrantRecord>>(db_, [&](sql::Conn& c) { return QueryGrants(c, where, args); });
 }
 
-Status SqliteIdentityStore::DeleteGrant(int64_t id) {
+Status SqlIdentityStore::DeleteGrant(int64_t id) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM grants WHERE id = ?"));
     KILN_RETURN_IF_ERROR(st.Args(id).Run());
@@ -339,14 +340,14 @@ Status SqliteIdentityStore::DeleteGrant(int64_t id) {
   });
 }
 
-Status SqliteIdentityStore::DeleteGrantsOn(const std::string& object_kind, const std::string& object_id) {
+Status SqlIdentityStore::DeleteGrantsOn(const std::string& object_kind, const std::string& object_id) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM grants WHERE object_kind = ? AND object_id = ?"));
     return st.Args(object_kind, object_id).Run();
   });
 }
 
-StatusOr<std::vector<GrantRecord>> SqliteIdentityStore::AllGrants() {
+StatusOr<std::vector<GrantRecord>> SqlIdentityStore::AllGrants() {
   return ReadValue<std::vector<GrantRecord>>(db_,
                                              [](sql::Conn& c) { return QueryGrants(c, "ORDER BY id", {}); });
 }

@@ -1,7 +1,6 @@
-// SqliteIdentityStore: the embedded (SQLite) implementation of IdentityStore,
-// over the schema v8 tables users, api_tokens and grants of kiln's metadata
-// database. It shares the tracking store's sqlite::Database, so identity
-// writes join the same group commit as every other metadata write.
+// SqlIdentityStore: IdentityStore over any sql::Database, on the schema v8
+// tables users, api_tokens and grants of kiln's metadata database, sharing
+// the tracking store's database.
 //
 // Conventions beyond the interface's contract:
 // - Groups are stored as a JSON array of strings (users.groups_json).
@@ -12,20 +11,17 @@
 //   and AllGrants by id. GrantQuery max_results <= 0 means no limit.
 //
 // Ownership: borrows the Database, which must outlive the store.
-// Thread-safety: every method is thread-safe (see sqlite::Database).
+// Thread-safety: every method is thread-safe (see sql::Database).
 #pragma once
 
+#include "storage/sql/sql_conn.h"
 #include "storage/identity_store.h"
 
 namespace kiln::storage {
 
-namespace sqlite {
-class Database;
-}  // namespace sqlite
-
-class SqliteIdentityStore final : public IdentityStore {
+class SqlIdentityStore final : public IdentityStore {
  public:
-  explicit SqliteIdentityStore(sqlite::Database& db) : db_(db) {}
+  explicit SqlIdentityStore(sql::Database& db) : db_(db) {}
 
   StatusOr<UserRecord> CreateUser(const UserRecord& user) override;
   StatusOr<UserRecord> GetUser(const std::string& name) override;
@@ -50,7 +46,7 @@ class SqliteIdentityStore final : public IdentityStore {
   StatusOr<std::vector<GrantRecord>> AllGrants() override;
 
  private:
-  sqlite::Database& db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

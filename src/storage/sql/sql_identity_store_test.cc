@@ -1,21 +1,21 @@
-#include "storage/sqlite/sqlite_identity_store.h"
+#include "storage/sql/sql_identity_store.h"
 
 #include <gtest/gtest.h>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage {
 namespace {
 
-class SqliteIdentityStoreTest : public testing::SqliteStoreTest {
+class SqliteIdentityStoreTest : public testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    SqliteStoreTest::SetUp();
-    ids_ = std::make_unique<SqliteIdentityStore>(store_->database());
+    SqlStoreTest::SetUp();
+    ids_ = std::make_unique<SqlIdentityStore>(store_->database());
   }
   void TearDown() override {
     ids_.reset();
-    SqliteStoreTest::TearDown();
+    SqlStoreTest::TearDown();
   }
 
   UserRecord NewUser(const std::string& name, bool admin = false) {
@@ -59,7 +59,7 @@ class SqliteIdentityStoreTest : public testing::SqliteStoreTest {
     return r.ok() ? *r : GrantRecord{};
   }
 
-  std::unique_ptr<SqliteIdentityStore> ids_;
+  std::unique_ptr<SqlIdentityStore> ids_;
 };
 
 TEST_F(SqliteIdentityStoreTest, UserRoundTripAndUniqueName) {

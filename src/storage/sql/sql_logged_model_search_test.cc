@@ -1,15 +1,15 @@
 // Logged-model search on metrics and the datasets they were computed on.
 #include <gtest/gtest.h>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
 
-class LoggedModelSearchTest : public SqliteStoreTest {
+class LoggedModelSearchTest : public SqlStoreTest {
  protected:
   void SetUp() override {
-    SqliteStoreTest::SetUp();
+    SqlStoreTest::SetUp();
     exp_ = NewExperiment("e");
     NewRun(exp_, "r");
     for (int i = 0; i < 3; ++i) {

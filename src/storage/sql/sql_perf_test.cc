@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
@@ -15,7 +15,7 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-TEST_F(SqliteStoreTest, PerfBatchLogging) {
+TEST_F(SqlStoreTest, PerfBatchLogging) {
   std::string exp = NewExperiment("perf");
   NewRun(exp, "r");
   constexpr int kBatches = 2000;
@@ -37,7 +37,7 @@ TEST_F(SqliteStoreTest, PerfBatchLogging) {
             static_cast<size_t>(kBatches));
 }
 
-TEST_F(SqliteStoreTest, PerfSearchTenThousandRuns) {
+TEST_F(SqlStoreTest, PerfSearchTenThousandRuns) {
   std::string exp = NewExperiment("big");
   constexpr int kRuns = 10000;
   for (int i = 0; i < kRuns; ++i) {

@@ -1,19 +1,19 @@
-// SqliteRegistryStore: registered models, aliases, search and events.
+// SqlRegistryStore: registered models, aliases, search and events.
 // Model versions live in sqlite_registry_versions.cc.
-#include "storage/sqlite/sqlite_registry_store.h"
+#include "storage/sql/sql_registry_store.h"
 
-#include "storage/sqlite/registry_rows.h"
-#include "storage/sqlite/registry_search_sql.h"
-#include "storage/sqlite/registry_store_internal.h"
-#include "storage/sqlite/sqlite_database.h"
+#include "storage/sql/registry_rows.h"
+#include "storage/sql/registry_search_sql.h"
+#include "storage/sql/registry_store_internal.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_util.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
-namespace sqlite {
+namespace sql {
 
 namespace {
 
@@ -53,9 +53,9 @@ Status RecordVersionEvent(sql::Conn& c, EventContext& ev, const std::string& nam
                 Snapshot(after, ev.version_json));
 }
 
-}  // namespace sqlite
+}  // namespace sql
 
-using sqlite::RecordModelEvent;
+using sql::RecordModelEvent;
 
 namespace {
 
@@ -63,14 +63,14 @@ namespace {
 // transaction and records the event with the model as it was before and
 // after. `change` answers whether it changed anything; no change, no event.
 template <typename Change>
-Status MutateModel(sqlite::Database& db, EventContext& ev, const std::string& name, RegisteredModel* out,
+Status MutateModel(sql::Database& db, EventContext& ev, const std::string& name, RegisteredModel* out,
                    Change change) {
   return db.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sql::LoadRegisteredModel(c, pk));
     KILN_ASSIGN_OR_RETURN(bool changed, change(c, pk));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel after, sql::LoadRegisteredModel(c, pk));
     if (changed) KILN_RETURN_IF_ERROR(RecordModelEvent(c, ev, after.name, before, after));
     if (out) *out = std::move(after);
     return Status::Ok();
@@ -88,7 +88,7 @@ StatusOr<bool> Exec(sql::Conn& c, const char* sql, const A&... args) {
 
 }  // namespace
 
-StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) {
+StatusOr<RegisteredModel> SqlRegistryStore::CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) {
   RegisteredModel out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
@@ -101,31 +101,32 @@ StatusOr<RegisteredModel> SqliteRegistryStore::CreateRegisteredModel(const Regis
                                               "user_id, description) VALUES (?, ?, ?, ?, ?) RETURNING id"));
     ins.Args(model.name, model.creation_timestamp, model.last_updated_timestamp, model.user_id, model.description);
     KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RunReturningInt(ins));
-    KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) "
-                                              "VALUES (?, ?, ?)"));
+    KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT INTO registered_model_tags(model_pk, key, value) "
+                                              "VALUES (?, ?, ?) ON CONFLICT (model_pk, key) DO UPDATE "
+                                              "SET value = excluded.value"));
     for (const Tag& t : model.tags) {
       tag.Args(pk, t.key, t.value);
       KILN_RETURN_IF_ERROR(tag.Run());
     }
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(out, sql::LoadRegisteredModel(c, pk));
     return RecordModelEvent(c, ev, model.name, std::nullopt, out);
   });
   if (!s.ok()) return s;
   return out;
 }
 
-StatusOr<RegisteredModel> SqliteRegistryStore::GetRegisteredModel(const std::string& name) {
+StatusOr<RegisteredModel> SqlRegistryStore::GetRegisteredModel(const std::string& name) {
   RegisteredModel out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(out, sql::LoadRegisteredModel(c, pk));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-StatusOr<RegisteredModel> SqliteRegistryStore::RenameRegisteredModel(const std::string& name,
+StatusOr<RegisteredModel> SqlRegistryStore::RenameRegisteredModel(const std::string& name,
                                                                      const std::string& new_name, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
@@ -141,7 +142,7 @@ StatusOr<RegisteredModel> SqliteRegistryStore::RenameRegisteredModel(const std::
   return out;
 }
 
-StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::string& name,
+StatusOr<RegisteredModel> SqlRegistryStore::UpdateRegisteredModel(const std::string& name,
                                                                      const std::string& description, int64_t now_ms,
                                                                      EventContext& ev) {
   RegisteredModel out;
@@ -152,14 +153,14 @@ StatusOr<RegisteredModel> SqliteRegistryStore::UpdateRegisteredModel(const std::
   return out;
 }
 
-StatusOr<std::vector<std::string>> SqliteRegistryStore::DeleteRegisteredModel(const std::string& name,
+StatusOr<std::vector<std::string>> SqlRegistryStore::DeleteRegisteredModel(const std::string& name,
                                                                             EventContext& ev) {
   std::vector<std::string> paths;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
     paths.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sqlite::LoadRegisteredModel(c, pk));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(RegisteredModel before, sql::LoadRegisteredModel(c, pk));
     KILN_ASSIGN_OR_RETURN(Stmt sel, c.Prepare("SELECT storage_path FROM model_versions WHERE model_pk = ?"));
     sel.Bind(1, pk);
     while (true) {
@@ -183,8 +184,8 @@ StatusOr<std::vector<std::string>> SqliteRegistryStore::DeleteRegisteredModel(co
   return paths;
 }
 
-StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(const RegisteredModelQuery& query) {
-  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery sql, sqlite::BuildRegisteredModelSearchSql(query));
+StatusOr<Page<RegisteredModel>> SqlRegistryStore::SearchRegisteredModels(const RegisteredModelQuery& query) {
+  KILN_ASSIGN_OR_RETURN(sql::SqlQuery sql, sql::BuildRegisteredModelSearchSql(query, db_.dialect()));
   Page<RegisteredModel> page;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     page.items.clear();
@@ -201,7 +202,7 @@ StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(cons
     page.has_more = static_cast<int64_t>(pks.size()) > query.max_results;
     if (page.has_more) pks.resize(static_cast<size_t>(query.max_results));
     for (int64_t pk : pks) {
-      KILN_ASSIGN_OR_RETURN(RegisteredModel m, sqlite::LoadRegisteredModel(c, pk));
+      KILN_ASSIGN_OR_RETURN(RegisteredModel m, sql::LoadRegisteredModel(c, pk));
       page.items.push_back(std::move(m));
     }
     return Status::Ok();
@@ -210,14 +211,15 @@ StatusOr<Page<RegisteredModel>> SqliteRegistryStore::SearchRegisteredModels(cons
   return page;
 }
 
-Status SqliteRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) {
+Status SqlRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag, EventContext& ev) {
   return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
-    return Exec(c, "INSERT OR REPLACE INTO registered_model_tags(model_pk, key, value) VALUES (?, ?, ?)", pk, tag.key,
+    return Exec(c, "INSERT INTO registered_model_tags(model_pk, key, value) VALUES (?, ?, ?) "
+                   "ON CONFLICT (model_pk, key) DO UPDATE SET value = excluded.value", pk, tag.key,
                 tag.value);
   });
 }
 
-Status SqliteRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
+Status SqlRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
                                                      EventContext& ev) {
   // As MLflow: deleting a missing tag is fine (and records nothing).
   return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
@@ -225,22 +227,23 @@ Status SqliteRegistryStore::DeleteRegisteredModelTag(const std::string& name, co
   });
 }
 
-Status SqliteRegistryStore::SetAlias(const std::string& name, const std::string& alias, int64_t version,
+Status SqlRegistryStore::SetAlias(const std::string& name, const std::string& alias, int64_t version,
                                      EventContext& ev) {
   return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) -> StatusOr<bool> {
-    KILN_RETURN_IF_ERROR(sqlite::RequireModelVersion(c, pk, name, version).status());
-    return Exec(c, "INSERT OR REPLACE INTO registered_model_aliases(model_pk, alias, version) VALUES (?, ?, ?)", pk,
+    KILN_RETURN_IF_ERROR(sql::RequireModelVersion(c, pk, name, version).status());
+    return Exec(c, "INSERT INTO registered_model_aliases(model_pk, alias, version) VALUES (?, ?, ?) "
+                   "ON CONFLICT (model_pk, alias) DO UPDATE SET version = excluded.version", pk,
                 alias, version);
   });
 }
 
-Status SqliteRegistryStore::DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) {
+Status SqlRegistryStore::DeleteAlias(const std::string& name, const std::string& alias, EventContext& ev) {
   return MutateModel(db_, ev, name, nullptr, [&](sql::Conn& c, int64_t pk) {
     return Exec(c, "DELETE FROM registered_model_aliases WHERE model_pk = ? AND alias = ?", pk, alias);
   });
 }
 
-StatusOr<std::vector<RegistryEvent>> SqliteRegistryStore::ListEvents(const RegistryEventQuery& query) {
+StatusOr<std::vector<RegistryEvent>> SqlRegistryStore::ListEvents(const RegistryEventQuery& query) {
   std::vector<RegistryEvent> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     out.clear();

@@ -1,24 +1,23 @@
-// SqliteRegistryStore: the embedded (SQLite) implementation of RegistryStore.
-// It lives in the same database file as the tracking store and shares its
-// sqlite::Database (one write connection with group commit, pooled readers).
+// SqlRegistryStore: RegistryStore over any sql::Database (SQLite or
+// PostgreSQL), sharing the tracking store's database. A model version's
+// number is taken by incrementing registered_models.next_version with
+// UPDATE ... RETURNING, which locks the model's row, so writers in several
+// processes on one PostgreSQL database never take the same number.
 //
 // Ownership: borrows the Database, which must outlive the store.
-// Thread-safety: every method is thread-safe (see sqlite::Database).
+// Thread-safety: every method is thread-safe (see sql::Database).
 #pragma once
 
 #include <memory>
 
+#include "storage/sql/sql_conn.h"
 #include "storage/registry_store.h"
 
 namespace kiln::storage {
 
-namespace sqlite {
-class Database;
-}  // namespace sqlite
-
-class SqliteRegistryStore final : public RegistryStore {
+class SqlRegistryStore final : public RegistryStore {
  public:
-  explicit SqliteRegistryStore(sqlite::Database& db) : db_(db) {}
+  explicit SqlRegistryStore(sql::Database& db) : db_(db) {}
 
   StatusOr<RegisteredModel> CreateRegisteredModel(const RegisteredModel& model, EventContext& ev) override;
   StatusOr<RegisteredModel> GetRegisteredModel(const std::string& name) override;
@@ -52,7 +51,7 @@ class SqliteRegistryStore final : public RegistryStore {
   StatusOr<std::vector<RegistryEvent>> ListEvents(const RegistryEventQuery& query) override;
 
  private:
-  sqlite::Database& db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

@@ -4,21 +4,21 @@
 #include <set>
 #include <thread>
 
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage {
 namespace {
 
-class SqliteRegistryTest : public testing::SqliteStoreTest {
+class SqliteRegistryTest : public testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    testing::SqliteStoreTest::SetUp();
-    registry_ = std::make_unique<SqliteRegistryStore>(store_->database());
+    testing::SqlStoreTest::SetUp();
+    registry_ = std::make_unique<SqlRegistryStore>(store_->database());
   }
   void TearDown() override {
     registry_.reset();
-    testing::SqliteStoreTest::TearDown();
+    testing::SqlStoreTest::TearDown();
   }
 
   static EventContext Ev(const std::string& action = "") {
@@ -55,7 +55,7 @@ class SqliteRegistryTest : public testing::SqliteStoreTest {
     return out.ok() ? out->version : -1;
   }
 
-  std::unique_ptr<SqliteRegistryStore> registry_;
+  std::unique_ptr<SqlRegistryStore> registry_;
 };
 
 TEST_F(SqliteRegistryTest, CreateGetAndDuplicate) {

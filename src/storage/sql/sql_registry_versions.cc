@@ -1,24 +1,33 @@
-// SqliteRegistryStore: model versions (create, read, update, stages, delete,
+// SqlRegistryStore: model versions (create, read, update, stages, delete,
 // search, tags).
-#include "storage/sqlite/registry_rows.h"
-#include "storage/sqlite/registry_search_sql.h"
-#include "storage/sqlite/registry_store_internal.h"
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_registry_store.h"
+#include "storage/sql/registry_rows.h"
+#include "storage/sql/registry_search_sql.h"
+#include "storage/sql/registry_store_internal.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_util.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_util.h"
+#include "storage/sql/sql_registry_store.h"
 
 namespace kiln::storage {
 
-using sqlite::RecordVersionEvent;
-using sqlite::Stmt;
+using sql::RecordVersionEvent;
+using sql::Stmt;
 
-StatusOr<ModelVersion> SqliteRegistryStore::CreateModelVersion(const ModelVersion& version, EventContext& ev) {
+StatusOr<ModelVersion> SqlRegistryStore::CreateModelVersion(const ModelVersion& version, EventContext& ev) {
   ModelVersion out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, version.name));
-    KILN_ASSIGN_OR_RETURN(int64_t next,
-                          c.QueryInt("SELECT next_version FROM registered_models WHERE id = ?", {pk}));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, version.name));
+    // Taking the number updates (and so locks) the model's row: concurrent
+    // writers on PostgreSQL queue there instead of reading the same number.
+    int64_t next = 0;
+    {
+      KILN_ASSIGN_OR_RETURN(Stmt take, c.Prepare("UPDATE registered_models SET next_version = next_version + 1, "
+                                                 "last_updated_time = ? WHERE id = ? RETURNING next_version - 1"));
+      take.Args(version.creation_timestamp, pk);
+      KILN_ASSIGN_OR_RETURN(next, sql::RunReturningInt(take));
+    }
     KILN_ASSIGN_OR_RETURN(
         Stmt ins, c.Prepare("INSERT INTO model_versions(model_pk, version, creation_time, last_updated_time, "
                             "user_id, current_stage, description, source, run_id, status, status_message, "
@@ -29,39 +38,36 @@ StatusOr<ModelVersion> SqliteRegistryStore::CreateModelVersion(const ModelVersio
              version.status_message, version.run_link, version.model_id, version.storage_path,
              version.external_location);
     KILN_RETURN_IF_ERROR(ins.Run());
-    KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE registered_models SET next_version = ?, "
-                                             "last_updated_time = ? WHERE id = ?"));
-    up.Args(next + 1, version.creation_timestamp, pk);
-    KILN_RETURN_IF_ERROR(up.Run());
-    KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT OR REPLACE INTO model_version_tags(model_pk, version, key, "
-                                              "value) VALUES (?, ?, ?, ?)"));
+    KILN_ASSIGN_OR_RETURN(Stmt tag, c.Prepare("INSERT INTO model_version_tags(model_pk, version, key, value) "
+                                              "VALUES (?, ?, ?, ?) ON CONFLICT (model_pk, version, key) DO UPDATE "
+                                              "SET value = excluded.value"));
     for (const Tag& t : version.tags) {
       tag.Args(pk, next, t.key, t.value);
       KILN_RETURN_IF_ERROR(tag.Run());
     }
-    KILN_ASSIGN_OR_RETURN(out, sqlite::RequireModelVersion(c, pk, version.name, next));
+    KILN_ASSIGN_OR_RETURN(out, sql::RequireModelVersion(c, pk, version.name, next));
     return RecordVersionEvent(c, ev, version.name, next, std::nullopt, out);
   });
   if (!s.ok()) return s;
   return out;
 }
 
-StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersion(const std::string& name, int64_t version) {
+StatusOr<ModelVersion> SqlRegistryStore::GetModelVersion(const std::string& name, int64_t version) {
   ModelVersion out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(out, sqlite::RequireModelVersion(c, pk, name, version));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(out, sql::RequireModelVersion(c, pk, name, version));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersionByAlias(const std::string& name,
+StatusOr<ModelVersion> SqlRegistryStore::GetModelVersionByAlias(const std::string& name,
                                                                    const std::string& alias) {
   ModelVersion out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT version FROM registered_model_aliases "
                                              "WHERE model_pk = ? AND alias = ?"));
     st.Args(pk, alias);
@@ -69,7 +75,7 @@ StatusOr<ModelVersion> SqliteRegistryStore::GetModelVersionByAlias(const std::st
     if (!row) return InvalidArgument("Registered model alias " + alias + " not found.");
     int64_t version = st.Int(0);
     st.Reset();
-    KILN_ASSIGN_OR_RETURN(out, sqlite::RequireModelVersion(c, pk, name, version));
+    KILN_ASSIGN_OR_RETURN(out, sql::RequireModelVersion(c, pk, name, version));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -84,17 +90,17 @@ template <typename Change>
 Status MutateVersion(sql::Conn& c, EventContext& ev, const std::string& name, int64_t version, int64_t now_ms,
                      bool touch, ModelVersion* out, Change change) {
   ev.recorded.clear();
-  KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-  KILN_ASSIGN_OR_RETURN(ModelVersion before, sqlite::RequireModelVersion(c, pk, name, version));
+  KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+  KILN_ASSIGN_OR_RETURN(ModelVersion before, sql::RequireModelVersion(c, pk, name, version));
   KILN_RETURN_IF_ERROR(change(pk));
   if (touch) {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE model_versions SET last_updated_time = ? "
                                              "WHERE model_pk = ? AND version = ?"));
     st.Args(now_ms, pk, version);
     KILN_RETURN_IF_ERROR(st.Run());
-    KILN_RETURN_IF_ERROR(sqlite::TouchRegisteredModel(c, pk, now_ms));
+    KILN_RETURN_IF_ERROR(sql::TouchRegisteredModel(c, pk, now_ms));
   }
-  KILN_ASSIGN_OR_RETURN(ModelVersion after, sqlite::RequireModelVersion(c, pk, name, version));
+  KILN_ASSIGN_OR_RETURN(ModelVersion after, sql::RequireModelVersion(c, pk, name, version));
   KILN_RETURN_IF_ERROR(RecordVersionEvent(c, ev, name, version, before, after));
   if (out) *out = std::move(after);
   return Status::Ok();
@@ -102,7 +108,7 @@ Status MutateVersion(sql::Conn& c, EventContext& ev, const std::string& name, in
 
 }  // namespace
 
-StatusOr<ModelVersion> SqliteRegistryStore::UpdateModelVersion(const std::string& name, int64_t version,
+StatusOr<ModelVersion> SqlRegistryStore::UpdateModelVersion(const std::string& name, int64_t version,
                                                                const std::string& description, int64_t now_ms,
                                                                EventContext& ev) {
   ModelVersion out;
@@ -118,12 +124,12 @@ StatusOr<ModelVersion> SqliteRegistryStore::UpdateModelVersion(const std::string
   return out;
 }
 
-StatusOr<ModelVersion> SqliteRegistryStore::TransitionStage(const std::string& name, int64_t version,
+StatusOr<ModelVersion> SqlRegistryStore::TransitionStage(const std::string& name, int64_t version,
                                                             const std::string& stage, bool archive_existing,
                                                             int64_t now_ms, EventContext& ev) {
   ModelVersion out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
     std::vector<int64_t> to_archive;
     if (archive_existing) {
       KILN_ASSIGN_OR_RETURN(Stmt sel, c.Prepare("SELECT version FROM model_versions WHERE model_pk = ? "
@@ -157,13 +163,13 @@ StatusOr<ModelVersion> SqliteRegistryStore::TransitionStage(const std::string& n
   return out;
 }
 
-StatusOr<std::string> SqliteRegistryStore::DeleteModelVersion(const std::string& name, int64_t version,
+StatusOr<std::string> SqlRegistryStore::DeleteModelVersion(const std::string& name, int64_t version,
                                                               EventContext& ev) {
   std::string path;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
     ev.recorded.clear();
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(ModelVersion before, sqlite::RequireModelVersion(c, pk, name, version));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(ModelVersion before, sql::RequireModelVersion(c, pk, name, version));
     path = before.storage_path;
     for (const char* sql : {"DELETE FROM registered_model_aliases WHERE model_pk = ? AND version = ?",
                             "DELETE FROM model_version_tags WHERE model_pk = ? AND version = ?",
@@ -172,15 +178,15 @@ StatusOr<std::string> SqliteRegistryStore::DeleteModelVersion(const std::string&
       del.Args(pk, version);
       KILN_RETURN_IF_ERROR(del.Run());
     }
-    KILN_RETURN_IF_ERROR(sqlite::TouchRegisteredModel(c, pk, ev.timestamp));
+    KILN_RETURN_IF_ERROR(sql::TouchRegisteredModel(c, pk, ev.timestamp));
     return RecordVersionEvent(c, ev, name, version, before, std::nullopt);
   });
   if (!s.ok()) return s;
   return path;
 }
 
-StatusOr<Page<ModelVersion>> SqliteRegistryStore::SearchModelVersions(const ModelVersionQuery& query) {
-  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery sql, sqlite::BuildModelVersionSearchSql(query));
+StatusOr<Page<ModelVersion>> SqlRegistryStore::SearchModelVersions(const ModelVersionQuery& query) {
+  KILN_ASSIGN_OR_RETURN(sql::SqlQuery sql, sql::BuildModelVersionSearchSql(query, db_.dialect()));
   Page<ModelVersion> page;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     page.items.clear();
@@ -202,7 +208,7 @@ StatusOr<Page<ModelVersion>> SqliteRegistryStore::SearchModelVersions(const Mode
     page.has_more = static_cast<int64_t>(keys.size()) > query.max_results;
     if (page.has_more) keys.resize(static_cast<size_t>(query.max_results));
     for (const Key& k : keys) {
-      KILN_ASSIGN_OR_RETURN(ModelVersion v, sqlite::RequireModelVersion(c, k.pk, k.name, k.version));
+      KILN_ASSIGN_OR_RETURN(ModelVersion v, sql::RequireModelVersion(c, k.pk, k.name, k.version));
       page.items.push_back(std::move(v));
     }
     return Status::Ok();
@@ -211,31 +217,32 @@ StatusOr<Page<ModelVersion>> SqliteRegistryStore::SearchModelVersions(const Mode
   return page;
 }
 
-StatusOr<std::vector<ModelVersion>> SqliteRegistryStore::GetLatestVersions(const std::string& name,
+StatusOr<std::vector<ModelVersion>> SqlRegistryStore::GetLatestVersions(const std::string& name,
                                                                           const std::vector<std::string>& stages) {
   std::vector<ModelVersion> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sqlite::RegisteredModelPk(c, name));
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LatestVersions(c, pk, name, stages));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RegisteredModelPk(c, name));
+    KILN_ASSIGN_OR_RETURN(out, sql::LatestVersions(c, pk, name, stages));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Status SqliteRegistryStore::SetModelVersionTag(const std::string& name, int64_t version, const Tag& tag,
+Status SqlRegistryStore::SetModelVersionTag(const std::string& name, int64_t version, const Tag& tag,
                                                EventContext& ev) {
   return db_.Write([&](sql::Conn& c) -> Status {
     return MutateVersion(c, ev, name, version, 0, false, nullptr, [&](int64_t pk) -> Status {
-      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT OR REPLACE INTO model_version_tags(model_pk, version, key, "
-                                               "value) VALUES (?, ?, ?, ?)"));
+      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO model_version_tags(model_pk, version, key, value) "
+                                               "VALUES (?, ?, ?, ?) ON CONFLICT (model_pk, version, key) DO UPDATE "
+                                               "SET value = excluded.value"));
       st.Args(pk, version, tag.key, tag.value);
       return st.Run();
     });
   });
 }
 
-Status SqliteRegistryStore::DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key,
+Status SqlRegistryStore::DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key,
                                                   EventContext& ev) {
   return db_.Write([&](sql::Conn& c) -> Status {
     return MutateVersion(c, ev, name, version, 0, false, nullptr, [&](int64_t pk) -> Status {

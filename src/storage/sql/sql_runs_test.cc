@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
@@ -22,7 +22,7 @@ const Tag* FindTag(const std::vector<Tag>& tags, const std::string& key) {
   return nullptr;
 }
 
-TEST_F(SqliteStoreTest, CreateAndGetRun) {
+TEST_F(SqlStoreTest, CreateAndGetRun) {
   std::string exp = NewExperiment("e");
   RunInfo info;
   info.run_id = "abc123";
@@ -57,7 +57,7 @@ TEST_F(SqliteStoreTest, CreateAndGetRun) {
   EXPECT_EQ(store_->CreateRun(info, {}).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, UpdateRunAndRunNameSync) {
+TEST_F(SqlStoreTest, UpdateRunAndRunNameSync) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r1", 1, "first");
   auto info = store_->UpdateRun("r1", std::string("FINISHED"), int64_t{99}, std::string("second"));
@@ -77,7 +77,7 @@ TEST_F(SqliteStoreTest, UpdateRunAndRunNameSync) {
   EXPECT_EQ(store_->GetRun("r1")->info.run_name, "third");
 }
 
-TEST_F(SqliteStoreTest, ParamsInsertOnce) {
+TEST_F(SqlStoreTest, ParamsInsertOnce) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   ASSERT_TRUE(store_->LogBatch("r", {}, {{"k", "a"}, {"j", "1"}}, {}).ok());
@@ -94,7 +94,7 @@ TEST_F(SqliteStoreTest, ParamsInsertOnce) {
   EXPECT_TRUE(run->metrics.empty()) << "failed batch must roll back completely";
 }
 
-TEST_F(SqliteStoreTest, NanAndInfRoundTrip) {
+TEST_F(SqlStoreTest, NanAndInfRoundTrip) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   const double inf = std::numeric_limits<double>::infinity();
@@ -116,7 +116,7 @@ TEST_F(SqliteStoreTest, NanAndInfRoundTrip) {
   EXPECT_EQ(store_->GetMetricHistory("r", "p", 0, 10)->items[0].value, inf);
 }
 
-TEST_F(SqliteStoreTest, LatestMetricRuleAndDedup) {
+TEST_F(SqlStoreTest, LatestMetricRuleAndDedup) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   // Higher step wins even with an older timestamp.
@@ -144,7 +144,7 @@ TEST_F(SqliteStoreTest, LatestMetricRuleAndDedup) {
   EXPECT_EQ(h->items[4].run_id, "r");
 }
 
-TEST_F(SqliteStoreTest, MetricHistoryPagingAndStepRange) {
+TEST_F(SqlStoreTest, MetricHistoryPagingAndStepRange) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   std::vector<Metric> ms;
@@ -164,7 +164,7 @@ TEST_F(SqliteStoreTest, MetricHistoryPagingAndStepRange) {
             StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, DeletedRunRejectsWrites) {
+TEST_F(SqlStoreTest, DeletedRunRejectsWrites) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   ASSERT_TRUE(store_->LogBatch("r", {}, {}, {{"t", "1"}}).ok());
@@ -182,7 +182,7 @@ TEST_F(SqliteStoreTest, DeletedRunRejectsWrites) {
   EXPECT_EQ(store_->SetRunLifecycle("missing", "deleted", 1).code(), StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, RunTags) {
+TEST_F(SqlStoreTest, RunTags) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
   ASSERT_TRUE(store_->LogBatch("r", {}, {}, {{"a", "1"}, {"a", "2"}}).ok());
@@ -193,7 +193,7 @@ TEST_F(SqliteStoreTest, RunTags) {
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, DatasetInputsAreIdempotent) {
+TEST_F(SqlStoreTest, DatasetInputsAreIdempotent) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r1");
   NewRun(exp, "r2");
@@ -217,7 +217,7 @@ TEST_F(SqliteStoreTest, DatasetInputsAreIdempotent) {
   EXPECT_EQ(store_->GetRun("r2")->dataset_inputs.size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, LoggedModels) {
+TEST_F(SqlStoreTest, LoggedModels) {
   std::string exp = NewExperiment("e");
   LoggedModel m;
   m.model_id = "m-abc";

@@ -4,7 +4,7 @@
 #include <limits>
 #include <set>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
@@ -20,10 +20,10 @@ std::string RunId(int i) {
 // Run i: metric acc = i/1000 unless i % 3 == 0; param model cnn/MLP;
 // tag team t<i%4>; status FINISHED for even i; start_time 10000+i;
 // dataset "mnist"/training for i%10==0, "Cifar"/eval for i%10==5.
-class SqliteSearchRunsTest : public SqliteStoreTest {
+class SqliteSearchRunsTest : public SqlStoreTest {
  protected:
   void SetUp() override {
-    SqliteStoreTest::SetUp();
+    SqlStoreTest::SetUp();
     exp_ = NewExperiment("search");
     other_ = NewExperiment("other");
     for (int i = 0; i < kRuns; ++i) {

@@ -1,12 +1,12 @@
-// SqliteTrackingStore: MLflow 3 logged models.
-#include "storage/sqlite/entity_search_sql.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
-#include "storage/sqlite/store_queries.h"
+// SqlTrackingStore: MLflow 3 logged models.
+#include "storage/sql/entity_search_sql.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sql/store_queries.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -27,7 +27,7 @@ Status CheckModel(sql::Conn& c, const std::string& model_id) {
 Status UpsertModelTags(sql::Conn& c, const std::string& model_id, const std::vector<Tag>& tags) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("INSERT INTO logged_model_tags(model_id, key, value) VALUES (?, ?, ?) "
-                         "ON CONFLICT DO UPDATE SET value = excluded.value"));
+                         "ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"));
   for (const auto& t : tags) {
     st.Args(model_id, t.key, t.value);
     KILN_RETURN_IF_ERROR(st.Run());
@@ -39,7 +39,7 @@ Status InsertModelParams(sql::Conn& c, const std::string& model_id,
                          const std::vector<Param>& params) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("INSERT INTO logged_model_params(model_id, key, value) VALUES (?, ?, ?) "
-                         "ON CONFLICT DO UPDATE SET value = excluded.value"));
+                         "ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"));
   for (const auto& p : params) {
     st.Args(model_id, p.key, p.value);
     KILN_RETURN_IF_ERROR(st.Run());
@@ -48,18 +48,18 @@ Status InsertModelParams(sql::Conn& c, const std::string& model_id,
 }
 
 StatusOr<LoggedModel> LoadOne(sql::Conn& c, const std::string& model_id) {
-  KILN_ASSIGN_OR_RETURN(auto models, sqlite::LoadLoggedModels(c, {model_id}));
+  KILN_ASSIGN_OR_RETURN(auto models, sql::LoadLoggedModels(c, {model_id}));
   if (models.empty()) return NoModel(model_id);
   return std::move(models.front());
 }
 
 }  // namespace
 
-StatusOr<LoggedModel> SqliteTrackingStore::CreateLoggedModel(const LoggedModel& model) {
+StatusOr<LoggedModel> SqlTrackingStore::CreateLoggedModel(const LoggedModel& model) {
   LoggedModel out;
   Status s = Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e,
-                          sqlite::FindActiveExperiment(c, model.experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e,
+                          sql::FindActiveExperiment(c, model.experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM logged_models WHERE model_id = ?"));
     dup.Bind(1, model.model_id);
     KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
@@ -87,7 +87,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::CreateLoggedModel(const LoggedModel& 
   return out;
 }
 
-StatusOr<LoggedModel> SqliteTrackingStore::GetLoggedModel(const std::string& model_id) {
+StatusOr<LoggedModel> SqlTrackingStore::GetLoggedModel(const std::string& model_id) {
   LoggedModel out;
   Status s = Read([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
@@ -98,7 +98,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::GetLoggedModel(const std::string& mod
   return out;
 }
 
-StatusOr<LoggedModel> SqliteTrackingStore::FinalizeLoggedModel(const std::string& model_id,
+StatusOr<LoggedModel> SqlTrackingStore::FinalizeLoggedModel(const std::string& model_id,
                                                                const std::string& status,
                                                                int64_t now_ms) {
   LoggedModel out;
@@ -115,7 +115,7 @@ StatusOr<LoggedModel> SqliteTrackingStore::FinalizeLoggedModel(const std::string
   return out;
 }
 
-Status SqliteTrackingStore::DeleteLoggedModel(const std::string& model_id, int64_t now_ms) {
+Status SqlTrackingStore::DeleteLoggedModel(const std::string& model_id, int64_t now_ms) {
   return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(
@@ -126,7 +126,7 @@ Status SqliteTrackingStore::DeleteLoggedModel(const std::string& model_id, int64
   });
 }
 
-Status SqliteTrackingStore::SetLoggedModelTags(const std::string& model_id,
+Status SqlTrackingStore::SetLoggedModelTags(const std::string& model_id,
                                                const std::vector<Tag>& tags) {
   return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
@@ -134,7 +134,7 @@ Status SqliteTrackingStore::SetLoggedModelTags(const std::string& model_id,
   });
 }
 
-Status SqliteTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
+Status SqlTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
                                                  const std::string& key) {
   return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
@@ -149,7 +149,7 @@ Status SqliteTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
   });
 }
 
-Status SqliteTrackingStore::LogLoggedModelParams(const std::string& model_id,
+Status SqlTrackingStore::LogLoggedModelParams(const std::string& model_id,
                                                  const std::vector<Param>& params) {
   return Write([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
@@ -157,12 +157,12 @@ Status SqliteTrackingStore::LogLoggedModelParams(const std::string& model_id,
   });
 }
 
-StatusOr<Page<LoggedModel>> SqliteTrackingStore::SearchLoggedModels(
+StatusOr<Page<LoggedModel>> SqlTrackingStore::SearchLoggedModels(
     const LoggedModelQuery& query) {
   if (query.max_results < 0 || query.offset < 0) {
     return InvalidArgument("max_results and offset must be non-negative");
   }
-  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildLoggedModelSearchSql(query));
+  KILN_ASSIGN_OR_RETURN(sql::SqlQuery q, sql::BuildLoggedModelSearchSql(query, db_.dialect()));
   Page<LoggedModel> page;
   Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<std::string> ids;
@@ -179,7 +179,7 @@ StatusOr<Page<LoggedModel>> SqliteTrackingStore::SearchLoggedModels(
       page.has_more = true;
       ids.resize(static_cast<size_t>(query.max_results));
     }
-    KILN_ASSIGN_OR_RETURN(page.items, sqlite::LoadLoggedModels(c, ids));
+    KILN_ASSIGN_OR_RETURN(page.items, sql::LoadLoggedModels(c, ids));
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -1,18 +1,18 @@
-// SqliteTrackingStore: run reads (get, search, metric history).
-#include "storage/sqlite/run_search_sql.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
-#include "storage/sqlite/store_queries.h"
+// SqlTrackingStore: run reads (get, search, metric history).
+#include "storage/sql/run_search_sql.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sql/store_queries.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
-StatusOr<Run> SqliteTrackingStore::GetRun(const std::string& run_id) {
+StatusOr<Run> SqlTrackingStore::GetRun(const std::string& run_id) {
   std::vector<Run> runs;
   Status s = Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::RunRef r, sqlite::FindRun(c, run_id));
-    KILN_ASSIGN_OR_RETURN(runs, sqlite::LoadRuns(c, {r.pk}));
+    KILN_ASSIGN_OR_RETURN(sql::RunRef r, sql::FindRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(runs, sql::LoadRuns(c, {r.pk}));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -20,11 +20,11 @@ StatusOr<Run> SqliteTrackingStore::GetRun(const std::string& run_id) {
   return std::move(runs.front());
 }
 
-StatusOr<Page<Run>> SqliteTrackingStore::SearchRuns(const RunQuery& query) {
+StatusOr<Page<Run>> SqlTrackingStore::SearchRuns(const RunQuery& query) {
   if (query.max_results < 0 || query.offset < 0) {
     return InvalidArgument("max_results and offset must be non-negative");
   }
-  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildRunSearchSql(query));
+  KILN_ASSIGN_OR_RETURN(sql::SqlQuery q, sql::BuildRunSearchSql(query, db_.dialect()));
   Page<Run> page;
   Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<int64_t> pks;
@@ -41,14 +41,14 @@ StatusOr<Page<Run>> SqliteTrackingStore::SearchRuns(const RunQuery& query) {
       page.has_more = true;
       pks.resize(static_cast<size_t>(query.max_results));
     }
-    KILN_ASSIGN_OR_RETURN(page.items, sqlite::LoadRuns(c, pks));
+    KILN_ASSIGN_OR_RETURN(page.items, sql::LoadRuns(c, pks));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return page;
 }
 
-StatusOr<Page<Metric>> SqliteTrackingStore::GetMetricHistory(
+StatusOr<Page<Metric>> SqlTrackingStore::GetMetricHistory(
     const std::string& run_id, const std::string& key, int64_t offset, int64_t max_results,
     std::optional<int64_t> start_step, std::optional<int64_t> end_step) {
   if (max_results < 0 || offset < 0) {
@@ -56,7 +56,7 @@ StatusOr<Page<Metric>> SqliteTrackingStore::GetMetricHistory(
   }
   Page<Metric> page;
   Status s = Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::RunRef r, sqlite::FindRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(sql::RunRef r, sql::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st,
         c.Prepare("SELECT step, timestamp, value, is_nan, model_id FROM metrics "
@@ -86,7 +86,7 @@ StatusOr<Page<Metric>> SqliteTrackingStore::GetMetricHistory(
       m.key = key;
       m.step = st.Int(0);
       m.timestamp = st.Int(1);
-      m.value = sqlite::DecodeMetricValue(st.Double(2), st.Int(3) != 0);
+      m.value = sql::DecodeMetricValue(st.Double(2), st.Int(3) != 0);
       m.model_id = st.Text(4);
       m.run_id = run_id;
       page.items.push_back(std::move(m));

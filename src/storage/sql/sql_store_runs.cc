@@ -1,17 +1,17 @@
-// SqliteTrackingStore: run writes (create/update/lifecycle, log batch, tags,
+// SqlTrackingStore: run writes (create/update/lifecycle, log batch, tags,
 // inputs and outputs).
 #include <cmath>
 
 #include "storage/sql/sql_util.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_tracking_store.h"
-#include "storage/sqlite/store_queries.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sql/store_queries.h"
 
 namespace kiln::storage {
 
-using sqlite::kRunNameTag;
-using sqlite::RunRef;
-using sqlite::Stmt;
+using sql::kRunNameTag;
+using sql::RunRef;
+using sql::Stmt;
 
 namespace {
 
@@ -19,7 +19,7 @@ Status UpsertRunTag(sql::Conn& c, int64_t run_pk, const std::string& key,
                     const std::string& value) {
   KILN_ASSIGN_OR_RETURN(Stmt st,
                         c.Prepare("INSERT INTO tags(run_pk, key, value) VALUES (?, ?, ?) "
-                                  "ON CONFLICT DO UPDATE SET value = excluded.value"));
+                                  "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"));
   st.Args(run_pk, key, value);
   return st.Run();
 }
@@ -57,8 +57,8 @@ Status LogMetrics(sql::Conn& c, const RunRef& run, const std::string& run_id,
                   const std::vector<Metric>& metrics) {
   if (metrics.empty()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(
-      Stmt point, c.Prepare("INSERT OR IGNORE INTO metrics(run_pk, key, step, timestamp, value, "
-                            "is_nan, model_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      Stmt point, c.Prepare("INSERT INTO metrics(run_pk, key, step, timestamp, value, "
+                            "is_nan, model_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
   // Latest value per key: the greatest (step, timestamp, value), as in MLflow.
   KILN_ASSIGN_OR_RETURN(
       Stmt latest,
@@ -70,7 +70,7 @@ Status LogMetrics(sql::Conn& c, const RunRef& run, const std::string& run_id,
                 "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"));
   for (const auto& m : metrics) {
     const bool is_nan = std::isnan(m.value);
-    const double v = sqlite::StoredMetricValue(m.value);
+    const double v = sql::StoredMetricValue(m.value);
     point.Args(run.pk, m.key, m.step, m.timestamp, v, int64_t{is_nan}, m.model_id);
     KILN_RETURN_IF_ERROR(point.Run());
     if (c.Changes() == 0) continue;  // identical point already stored
@@ -78,9 +78,9 @@ Status LogMetrics(sql::Conn& c, const RunRef& run, const std::string& run_id,
     KILN_RETURN_IF_ERROR(latest.Run());
     if (!m.model_id.empty()) {
       KILN_ASSIGN_OR_RETURN(
-          Stmt lm, c.Prepare("INSERT OR IGNORE INTO logged_model_metrics(model_id, key, step, timestamp, "
+          Stmt lm, c.Prepare("INSERT INTO logged_model_metrics(model_id, key, step, timestamp, "
                              "value, is_nan, run_id, dataset_name, dataset_digest) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
       lm.Args(m.model_id, m.key, m.step, m.timestamp, v, int64_t{is_nan}, run_id, m.dataset_name,
               m.dataset_digest);
       KILN_RETURN_IF_ERROR(lm.Run());
@@ -111,11 +111,11 @@ StatusOr<int64_t> UpsertDataset(sql::Conn& c, int64_t experiment_id, const Datas
 
 }  // namespace
 
-StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vector<Tag>& tags) {
+StatusOr<Run> SqlTrackingStore::CreateRun(const RunInfo& info, const std::vector<Tag>& tags) {
   std::vector<Run> created;
   Status s = Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e,
-                          sqlite::FindActiveExperiment(c, info.experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e,
+                          sql::FindActiveExperiment(c, info.experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM runs WHERE run_id = ?"));
     dup.Bind(1, info.run_id);
     KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
@@ -144,7 +144,7 @@ StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vec
       KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, t.key, t.value));
     }
     if (!name.empty()) KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, kRunNameTag, name));
-    KILN_ASSIGN_OR_RETURN(created, sqlite::LoadRuns(c, {pk}));
+    KILN_ASSIGN_OR_RETURN(created, sql::LoadRuns(c, {pk}));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -152,13 +152,13 @@ StatusOr<Run> SqliteTrackingStore::CreateRun(const RunInfo& info, const std::vec
   return std::move(created.front());
 }
 
-StatusOr<RunInfo> SqliteTrackingStore::UpdateRun(const std::string& run_id,
+StatusOr<RunInfo> SqlTrackingStore::UpdateRun(const std::string& run_id,
                                                  const std::optional<std::string>& status,
                                                  const std::optional<int64_t>& end_time,
                                                  const std::optional<std::string>& run_name) {
   RunInfo out;
   Status s = Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     if (status) {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET status = ? WHERE id = ?"));
       st.Args(*status, r.pk);
@@ -173,20 +173,20 @@ StatusOr<RunInfo> SqliteTrackingStore::UpdateRun(const std::string& run_id,
       KILN_RETURN_IF_ERROR(SetRunName(c, r.pk, *run_name));
       KILN_RETURN_IF_ERROR(UpsertRunTag(c, r.pk, kRunNameTag, *run_name));
     }
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadRunInfo(c, r.pk));
+    KILN_ASSIGN_OR_RETURN(out, sql::LoadRunInfo(c, r.pk));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Status SqliteTrackingStore::SetRunLifecycle(const std::string& run_id, const std::string& stage,
+Status SqlTrackingStore::SetRunLifecycle(const std::string& run_id, const std::string& stage,
                                             int64_t now_ms) {
   if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
     return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
   }
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?"));
     st.Bind(1, stage);
@@ -200,20 +200,20 @@ Status SqliteTrackingStore::SetRunLifecycle(const std::string& run_id, const std
   });
 }
 
-Status SqliteTrackingStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
+Status SqlTrackingStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                                      const std::vector<Param>& params,
                                      const std::vector<Tag>& tags) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_RETURN_IF_ERROR(LogParams(c, r, run_id, params));
     KILN_RETURN_IF_ERROR(LogMetrics(c, r, run_id, metrics));
     return LogTags(c, r, tags);
   });
 }
 
-Status SqliteTrackingStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
+Status SqlTrackingStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM tags WHERE run_pk = ? AND key = ?"));
     st.Args(r.pk, key);
     KILN_RETURN_IF_ERROR(st.Run());
@@ -224,11 +224,11 @@ Status SqliteTrackingStore::DeleteRunTag(const std::string& run_id, const std::s
   });
 }
 
-Status SqliteTrackingStore::LogInputs(const std::string& run_id,
+Status SqlTrackingStore::LogInputs(const std::string& run_id,
                                       const std::vector<DatasetInput>& datasets,
                                       const std::vector<ModelInput>& models) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     for (const auto& in : datasets) {
       KILN_ASSIGN_OR_RETURN(int64_t dataset_id, UpsertDataset(c, r.experiment_id, in.dataset));
       KILN_ASSIGN_OR_RETURN(Stmt link,
@@ -240,15 +240,15 @@ Status SqliteTrackingStore::LogInputs(const std::string& run_id,
       if (!input_id.ok()) return input_id.status();
       KILN_ASSIGN_OR_RETURN(
           Stmt tag, c.Prepare("INSERT INTO input_tags(input_id, key, value) VALUES (?, ?, ?) "
-                              "ON CONFLICT DO UPDATE SET value = excluded.value"));
+                              "ON CONFLICT (input_id, key) DO UPDATE SET value = excluded.value"));
       for (const auto& t : in.tags) {
         tag.Args(*input_id, t.key, t.value);
         KILN_RETURN_IF_ERROR(tag.Run());
       }
     }
     KILN_ASSIGN_OR_RETURN(
-        Stmt model, c.Prepare("INSERT OR IGNORE INTO run_model_inputs(run_pk, model_id) "
-                              "VALUES (?, ?)"));
+        Stmt model, c.Prepare("INSERT INTO run_model_inputs(run_pk, model_id) "
+                              "VALUES (?, ?) ON CONFLICT DO NOTHING"));
     for (const auto& m : models) {
       model.Args(r.pk, m.model_id);
       KILN_RETURN_IF_ERROR(model.Run());
@@ -257,13 +257,13 @@ Status SqliteTrackingStore::LogInputs(const std::string& run_id,
   });
 }
 
-Status SqliteTrackingStore::LogOutputs(const std::string& run_id,
+Status SqlTrackingStore::LogOutputs(const std::string& run_id,
                                        const std::vector<ModelOutput>& models) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(RunRef r, sqlite::FindActiveRun(c, run_id));
+    KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
-        Stmt st, c.Prepare("INSERT OR IGNORE INTO run_model_outputs(run_pk, model_id, step) "
-                           "VALUES (?, ?, ?)"));
+        Stmt st, c.Prepare("INSERT INTO run_model_outputs(run_pk, model_id, step) "
+                           "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
     for (const auto& m : models) {
       st.Args(r.pk, m.model_id, m.step);
       KILN_RETURN_IF_ERROR(st.Run());

@@ -1,5 +1,6 @@
-// Test fixture for the SQLite tracking store: a fresh database in a private
-// temporary directory per test. Test-only; not synchronised.
+// Test fixture for the SQL stores: a fresh database in a private temporary
+// directory per test, opened in one place (NewTestDatabase) so that the store
+// tests can be pointed at another engine there. Test-only; not synchronised.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,30 +10,68 @@
 #include <memory>
 #include <string>
 
-#include "storage/sqlite/sqlite_tracking_store.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_tracking_store.h"
+#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::storage::testing {
 
 inline std::string MakeTempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_sqlite_XXXXXX").string();
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_sql_XXXXXX").string();
   char* dir = mkdtemp(tmpl.data());
   return dir ? std::string(dir) : std::string();
 }
 
-class SqliteStoreTest : public ::testing::Test {
+// The database the store tests run on: a fresh SQLite database at
+// <dir>/kiln.db, migrated to the latest schema.
+inline StatusOr<std::unique_ptr<sql::Database>> NewTestDatabase(const std::string& dir) {
+  return sqlite::OpenDatabase(dir + "/kiln.db");
+}
+
+// A tracking store with the SQLite database file it runs on, for tests that
+// open a given file (migrations, reopening).
+struct TestStore {
+  std::unique_ptr<sql::Database> db;
+  std::unique_ptr<SqlTrackingStore> store;
+  SqlTrackingStore* operator->() const { return store.get(); }
+  SqlTrackingStore& operator*() const { return *store; }
+};
+
+inline StatusOr<TestStore> OpenTestStore(const std::string& path, const sqlite::DatabaseOptions& opts = {},
+                                         const std::string& default_artifact_root = "mlflow-artifacts:") {
+  TestStore t;
+  KILN_ASSIGN_OR_RETURN(t.db, sqlite::OpenDatabase(path, opts));
+  KILN_ASSIGN_OR_RETURN(t.store, SqlTrackingStore::Create(*t.db, default_artifact_root));
+  return t;
+}
+
+class SqlStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
     ASSERT_FALSE(dir_.empty());
     path_ = dir_ + "/kiln.db";
-    SqliteOptions opts;
-    opts.default_artifact_root = "file:///art";
-    auto s = SqliteTrackingStore::Create(path_, opts);
+    auto db = NewTestDatabase(dir_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto s = SqlTrackingStore::Create(*db_, "file:///art");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  // Closes the stores' database and opens the file again.
+  void Reopen() {
+    store_.reset();
+    db_.reset();
+    auto db = sqlite::OpenDatabase(path_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto s = SqlTrackingStore::Create(*db_, "file:///art");
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
   void TearDown() override {
     store_.reset();
+    db_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -67,7 +106,8 @@ class SqliteStoreTest : public ::testing::Test {
 
   std::string dir_;
   std::string path_;
-  std::unique_ptr<SqliteTrackingStore> store_;
+  std::unique_ptr<sql::Database> db_;
+  std::unique_ptr<SqlTrackingStore> store_;
 };
 
 }  // namespace kiln::storage::testing

@@ -1,14 +1,14 @@
-// SqliteTraceStore: assessments (feedback and expectations) of traces.
+// SqlTraceStore: assessments (feedback and expectations) of traces.
 #include <nlohmann/json.hpp>
 
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_trace_rows.h"
-#include "storage/sqlite/sqlite_trace_store.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_trace_rows.h"
+#include "storage/sql/sql_trace_store.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -53,17 +53,17 @@ StatusOr<Assessment> Load(sql::Conn& c, const std::string& trace_id, const std::
   KILN_ASSIGN_OR_RETURN(bool row, st.Step());
   if (row) return ReadRow(st);
   st.Reset();
-  KILN_ASSIGN_OR_RETURN(bool trace, sqlite::TraceExists(c, trace_id));
-  if (!trace) return sqlite::TraceNotFound(trace_id);
+  KILN_ASSIGN_OR_RETURN(bool trace, sql::TraceExists(c, trace_id));
+  if (!trace) return sql::TraceNotFound(trace_id);
   return AssessmentNotFound(trace_id, assessment_id);
 }
 
 }  // namespace
 
-Status SqliteTraceStore::CreateAssessment(const Assessment& a) {
+Status SqlTraceStore::CreateAssessment(const Assessment& a) {
   return db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(bool trace, sqlite::TraceExists(c, a.trace_id));
-    if (!trace) return sqlite::TraceNotFound(a.trace_id);
+    KILN_ASSIGN_OR_RETURN(bool trace, sql::TraceExists(c, a.trace_id));
+    if (!trace) return sql::TraceNotFound(a.trace_id);
     if (!a.overrides.empty()) {
       KILN_ASSIGN_OR_RETURN(Stmt up, c.Prepare("UPDATE trace_assessments SET valid = 0 "
                                                "WHERE trace_id = ? AND assessment_id = ?"));
@@ -89,7 +89,7 @@ Status SqliteTraceStore::CreateAssessment(const Assessment& a) {
   });
 }
 
-StatusOr<Assessment> SqliteTraceStore::GetAssessment(const std::string& trace_id, const std::string& assessment_id) {
+StatusOr<Assessment> SqlTraceStore::GetAssessment(const std::string& trace_id, const std::string& assessment_id) {
   Assessment out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(out, Load(c, trace_id, assessment_id));
@@ -99,7 +99,7 @@ StatusOr<Assessment> SqliteTraceStore::GetAssessment(const std::string& trace_id
   return out;
 }
 
-StatusOr<std::vector<Assessment>> SqliteTraceStore::ListAssessments(const std::string& trace_id) {
+StatusOr<std::vector<Assessment>> SqlTraceStore::ListAssessments(const std::string& trace_id) {
   std::vector<Assessment> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT ") + kColumns +
@@ -117,7 +117,7 @@ StatusOr<std::vector<Assessment>> SqliteTraceStore::ListAssessments(const std::s
   return out;
 }
 
-Status SqliteTraceStore::UpdateAssessment(const Assessment& a) {
+Status SqlTraceStore::UpdateAssessment(const Assessment& a) {
   return db_.Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE trace_assessments SET name = ?, value_json = ?, rationale = ?, "
                                              "metadata_json = ?, last_update_time = ?, valid = ? "
@@ -136,10 +136,10 @@ Status SqliteTraceStore::UpdateAssessment(const Assessment& a) {
   });
 }
 
-Status SqliteTraceStore::DeleteAssessment(const std::string& trace_id, const std::string& assessment_id) {
+Status SqlTraceStore::DeleteAssessment(const std::string& trace_id, const std::string& assessment_id) {
   return db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(bool trace, sqlite::TraceExists(c, trace_id));
-    if (!trace) return sqlite::TraceNotFound(trace_id);
+    KILN_ASSIGN_OR_RETURN(bool trace, sql::TraceExists(c, trace_id));
+    if (!trace) return sql::TraceNotFound(trace_id);
     std::string overrides;
     {
       KILN_ASSIGN_OR_RETURN(Stmt q, c.Prepare("SELECT overrides FROM trace_assessments "

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "core/status.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/trace_store.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 // Columns read by ReadTraceRow, in order (prefix with an alias as needed).
 inline constexpr const char* kTraceColumns =
@@ -29,4 +29,4 @@ Status TraceNotFound(const std::string& trace_id);
 StatusOr<int64_t> ExperimentPk(const std::string& experiment_id);
 Status UpsertTraceTag(sql::Conn& c, const std::string& trace_id, const std::string& key, const std::string& value);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

@@ -1,17 +1,17 @@
-// SqliteTraceStore::SearchTraces: the trace filter AST (storage/trace_store.h)
+// SqlTraceStore::SearchTraces: the trace filter AST (storage/trace_store.h)
 // in SQLite's dialect. Every value is a bound parameter.
 #include <string>
 #include <vector>
 
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_trace_rows.h"
-#include "storage/sqlite/sqlite_trace_store.h"
+#include "storage/sql/search_sql_common.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_trace_rows.h"
+#include "storage/sql/sql_trace_store.h"
 
 namespace kiln::storage {
 
-using sqlite::SqlArg;
-using sqlite::Stmt;
+using sql::Arg;
+using sql::Stmt;
 
 namespace {
 
@@ -33,14 +33,14 @@ StatusOr<std::string> SpanColumn(const std::string& key) {
   return InvalidArgument("unknown span attribute '" + key + "'");
 }
 
-SqlArg ValueArg(const TraceFilterClause& c) {
+sql::Arg ValueArg(const TraceFilterClause& c) {
   if (auto* i = std::get_if<int64_t>(&c.value)) return *i;
   if (auto* s = std::get_if<std::string>(&c.value)) return *s;
   return nullptr;
 }
 
 // "<lhs> <op> ?" (or an IN list), appending the bound values.
-StatusOr<std::string> Comparison(const std::string& lhs, const TraceFilterClause& c, std::vector<SqlArg>& args) {
+StatusOr<std::string> Comparison(sql::Dialect d, const std::string& lhs, const TraceFilterClause& c, std::vector<sql::Arg>& args) {
   auto binary = [&](const char* op) {
     args.push_back(ValueArg(c));
     return lhs + " " + op + " ?";
@@ -52,10 +52,10 @@ StatusOr<std::string> Comparison(const std::string& lhs, const TraceFilterClause
     case TraceOp::kLe: return binary("<=");
     case TraceOp::kGt: return binary(">");
     case TraceOp::kGe: return binary(">=");
-    case TraceOp::kLike: return binary("LIKE");
+    case TraceOp::kLike: return binary("LIKE") + sql::LikeNoEscape(d);
     case TraceOp::kILike:
       args.push_back(ValueArg(c));
-      return "lower(" + lhs + ") LIKE lower(?)";
+      return "lower(" + lhs + ") LIKE lower(?)" + sql::LikeNoEscape(d);
     case TraceOp::kIn:
     case TraceOp::kNotIn: {
       const auto* list = std::get_if<std::vector<std::string>>(&c.value);
@@ -71,11 +71,11 @@ StatusOr<std::string> Comparison(const std::string& lhs, const TraceFilterClause
   }
 }
 
-StatusOr<std::string> ClauseSql(const TraceFilterClause& c, std::vector<SqlArg>& args) {
+StatusOr<std::string> ClauseSql(sql::Dialect d, const TraceFilterClause& c, std::vector<sql::Arg>& args) {
   switch (c.kind) {
     case TraceFieldKind::kAttribute: {
       KILN_ASSIGN_OR_RETURN(std::string col, AttributeColumn(c.key));
-      return Comparison(col, c, args);
+      return Comparison(d, col, c, args);
     }
     case TraceFieldKind::kTag:
     case TraceFieldKind::kMetadata: {
@@ -84,19 +84,19 @@ StatusOr<std::string> ClauseSql(const TraceFilterClause& c, std::vector<SqlArg>&
       args.push_back(c.key);
       if (c.op == TraceOp::kIsNull) return "NOT " + exists + ")";
       if (c.op == TraceOp::kIsNotNull) return exists + ")";
-      KILN_ASSIGN_OR_RETURN(std::string cmp, Comparison("x.value", c, args));
+      KILN_ASSIGN_OR_RETURN(std::string cmp, Comparison(d, "x.value", c, args));
       return exists + " AND " + cmp + ")";
     }
     case TraceFieldKind::kSpan: {
       KILN_ASSIGN_OR_RETURN(std::string col, SpanColumn(c.key));
-      KILN_ASSIGN_OR_RETURN(std::string cmp, Comparison(col, c, args));
+      KILN_ASSIGN_OR_RETURN(std::string cmp, Comparison(d, col, c, args));
       return "EXISTS (SELECT 1 FROM trace_spans s WHERE s.trace_id = t.trace_id AND " + cmp + ")";
     }
   }
   return InvalidArgument("unsupported filter");
 }
 
-StatusOr<std::string> OrderSql(const TraceOrderBy& o, std::vector<SqlArg>& args) {
+StatusOr<std::string> OrderSql(const TraceOrderBy& o, std::vector<sql::Arg>& args) {
   std::string value;
   if (o.kind == TraceFieldKind::kAttribute) {
     KILN_ASSIGN_OR_RETURN(value, AttributeColumn(o.key));
@@ -114,20 +114,20 @@ StatusOr<std::string> OrderSql(const TraceOrderBy& o, std::vector<SqlArg>& args)
 
 }  // namespace
 
-StatusOr<TracePage> SqliteTraceStore::SearchTraces(const TraceQuery& q) {
-  std::vector<SqlArg> args;
+StatusOr<TracePage> SqlTraceStore::SearchTraces(const TraceQuery& q) {
+  std::vector<sql::Arg> args;
   std::string sql = std::string("SELECT ") +
                     "t.trace_id, t.experiment_id, t.client_request_id, t.request_time, t.execution_duration, "
                     "t.state, t.request_preview, t.response_preview FROM traces t WHERE t.experiment_id IN (";
   if (q.experiment_ids.empty()) return TracePage{};
   for (size_t i = 0; i < q.experiment_ids.size(); ++i) {
-    KILN_ASSIGN_OR_RETURN(int64_t exp, sqlite::ExperimentPk(q.experiment_ids[i]));
+    KILN_ASSIGN_OR_RETURN(int64_t exp, sql::ExperimentPk(q.experiment_ids[i]));
     sql += i ? ", ?" : "?";
     args.push_back(exp);
   }
   sql += ")";
   for (const auto& c : q.filter) {
-    KILN_ASSIGN_OR_RETURN(std::string clause, ClauseSql(c, args));
+    KILN_ASSIGN_OR_RETURN(std::string clause, ClauseSql(db_.dialect(), c, args));
     sql += " AND " + clause;
   }
   sql += " ORDER BY ";
@@ -149,14 +149,14 @@ StatusOr<TracePage> SqliteTraceStore::SearchTraces(const TraceQuery& q) {
       while (true) {
         KILN_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
-        page.items.push_back(sqlite::ReadTraceRow(st));
+        page.items.push_back(sql::ReadTraceRow(st));
       }
     }
     if (static_cast<int64_t>(page.items.size()) > q.max_results) {
       page.items.resize(static_cast<size_t>(q.max_results));
       page.has_more = true;
     }
-    for (auto& info : page.items) KILN_RETURN_IF_ERROR(sqlite::LoadTraceChildren(c, info));
+    for (auto& info : page.items) KILN_RETURN_IF_ERROR(sql::LoadTraceChildren(c, info));
     return Status::Ok();
   });
   if (!s.ok()) return s;

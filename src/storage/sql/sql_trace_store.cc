@@ -1,19 +1,19 @@
-// SqliteTraceStore: trace infos, spans, tags and deletion. Search lives in
+// SqlTraceStore: trace infos, spans, tags and deletion. Search lives in
 // sqlite_trace_search.cc, assessments in sqlite_trace_assessments.cc.
-#include "storage/sqlite/sqlite_trace_store.h"
+#include "storage/sql/sql_trace_store.h"
 
 #include <algorithm>
 #include <charconv>
 
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_trace_rows.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/sql_trace_rows.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
-namespace sqlite {
+namespace sql {
 
 TraceInfo ReadTraceRow(const Stmt& st, int first) {
   TraceInfo t;
@@ -81,9 +81,9 @@ StatusOr<int64_t> ExperimentPk(const std::string& experiment_id) {
   return InvalidArgument("Invalid experiment ID: '" + experiment_id + "'");
 }
 
-}  // namespace sqlite
+}  // namespace sql
 
-using sqlite::ExperimentPk;
+using sql::ExperimentPk;
 
 namespace {
 
@@ -95,7 +95,7 @@ Status UpsertMetadata(sql::Conn& c, const std::string& trace_id, const std::map<
 }
 
 Status UpsertTags(sql::Conn& c, const std::string& trace_id, const std::map<std::string, std::string>& tags) {
-  for (const auto& [k, v] : tags) KILN_RETURN_IF_ERROR(sqlite::UpsertTraceTag(c, trace_id, k, v));
+  for (const auto& [k, v] : tags) KILN_RETURN_IF_ERROR(sql::UpsertTraceTag(c, trace_id, k, v));
   return Status::Ok();
 }
 
@@ -129,10 +129,10 @@ Status InsertTrace(sql::Conn& c, const TraceInfo& t, bool finalized) {
 
 }  // namespace
 
-StatusOr<TraceInfo> SqliteTraceStore::UpsertTraceInfo(const TraceInfo& info) {
+StatusOr<TraceInfo> SqlTraceStore::UpsertTraceInfo(const TraceInfo& info) {
   TraceInfo out;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, info.trace_id));
+    KILN_ASSIGN_OR_RETURN(bool exists, sql::TraceExists(c, info.trace_id));
     if (!exists) {
       KILN_RETURN_IF_ERROR(InsertTrace(c, info, true));
     } else {
@@ -164,14 +164,14 @@ StatusOr<TraceInfo> SqliteTraceStore::UpsertTraceInfo(const TraceInfo& info) {
     }
     KILN_RETURN_IF_ERROR(UpsertTags(c, info.trace_id, info.tags));
     KILN_RETURN_IF_ERROR(UpsertMetadata(c, info.trace_id, info.metadata));
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadTrace(c, info.trace_id));
+    KILN_ASSIGN_OR_RETURN(out, sql::LoadTrace(c, info.trace_id));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Status SqliteTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
+Status SqlTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
                                   const std::map<std::string, DerivedTrace>& derived) {
   return db_.Write([&](sql::Conn& c) -> Status {
     for (const auto& [trace_id, d] : derived) {
@@ -239,21 +239,21 @@ Status SqliteTraceStore::LogSpans(const std::vector<TraceSpan>& spans,
   });
 }
 
-StatusOr<TraceInfo> SqliteTraceStore::GetTraceInfo(const std::string& trace_id) {
+StatusOr<TraceInfo> SqlTraceStore::GetTraceInfo(const std::string& trace_id) {
   TraceInfo out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(out, sqlite::LoadTrace(c, trace_id));
+    KILN_ASSIGN_OR_RETURN(out, sql::LoadTrace(c, trace_id));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-StatusOr<std::vector<TraceInfo>> SqliteTraceStore::GetTraceInfos(const std::vector<std::string>& trace_ids) {
+StatusOr<std::vector<TraceInfo>> SqlTraceStore::GetTraceInfos(const std::vector<std::string>& trace_ids) {
   std::vector<TraceInfo> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     for (const auto& id : trace_ids) {
-      auto info = sqlite::LoadTrace(c, id);
+      auto info = sql::LoadTrace(c, id);
       if (info.ok()) {
         out.push_back(std::move(*info));
       } else if (info.status().code() != StatusCode::kNotFound) {
@@ -266,7 +266,7 @@ StatusOr<std::vector<TraceInfo>> SqliteTraceStore::GetTraceInfos(const std::vect
   return out;
 }
 
-StatusOr<std::vector<TraceSpan>> SqliteTraceStore::GetSpans(const std::string& trace_id) {
+StatusOr<std::vector<TraceSpan>> SqlTraceStore::GetSpans(const std::string& trace_id) {
   std::vector<TraceSpan> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT span_id, parent_span_id, name, span_type, status_code, "
@@ -294,7 +294,7 @@ StatusOr<std::vector<TraceSpan>> SqliteTraceStore::GetSpans(const std::string& t
   return out;
 }
 
-StatusOr<int64_t> SqliteTraceStore::DeleteTraces(const TraceDeletion& d) {
+StatusOr<int64_t> SqlTraceStore::DeleteTraces(const TraceDeletion& d) {
   KILN_ASSIGN_OR_RETURN(int64_t exp, ExperimentPk(d.experiment_id));
   int64_t deleted = 0;
   Status s = db_.Write([&](sql::Conn& c) -> Status {
@@ -310,7 +310,7 @@ StatusOr<int64_t> SqliteTraceStore::DeleteTraces(const TraceDeletion& d) {
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM traces "
                                              "WHERE experiment_id = ? AND request_time <= ? "
                                              "ORDER BY request_time, trace_id LIMIT ?)"));
-    KILN_RETURN_IF_ERROR(st.Args(exp, d.max_timestamp_ms.value_or(INT64_MAX), d.max_traces.value_or(-1)).Run());
+    KILN_RETURN_IF_ERROR(st.Args(exp, d.max_timestamp_ms.value_or(INT64_MAX), d.max_traces.value_or(sql::kNoLimit)).Run());
     deleted = c.Changes();
     return Status::Ok();
   });
@@ -318,18 +318,18 @@ StatusOr<int64_t> SqliteTraceStore::DeleteTraces(const TraceDeletion& d) {
   return deleted;
 }
 
-Status SqliteTraceStore::SetTraceTag(const std::string& trace_id, const std::string& key, const std::string& value) {
+Status SqlTraceStore::SetTraceTag(const std::string& trace_id, const std::string& key, const std::string& value) {
   return db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, trace_id));
-    if (!exists) return sqlite::TraceNotFound(trace_id);
-    return sqlite::UpsertTraceTag(c, trace_id, key, value);
+    KILN_ASSIGN_OR_RETURN(bool exists, sql::TraceExists(c, trace_id));
+    if (!exists) return sql::TraceNotFound(trace_id);
+    return sql::UpsertTraceTag(c, trace_id, key, value);
   });
 }
 
-Status SqliteTraceStore::DeleteTraceTag(const std::string& trace_id, const std::string& key) {
+Status SqlTraceStore::DeleteTraceTag(const std::string& trace_id, const std::string& key) {
   return db_.Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(bool exists, sqlite::TraceExists(c, trace_id));
-    if (!exists) return sqlite::TraceNotFound(trace_id);
+    KILN_ASSIGN_OR_RETURN(bool exists, sql::TraceExists(c, trace_id));
+    if (!exists) return sql::TraceNotFound(trace_id);
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM trace_tags WHERE trace_id = ? AND key = ?"));
     KILN_RETURN_IF_ERROR(st.Args(trace_id, key).Run());
     if (c.Changes() == 0) {

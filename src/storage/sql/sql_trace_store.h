@@ -1,23 +1,20 @@
-// SqliteTraceStore: the embedded (SQLite) implementation of TraceStore. It
-// lives in the same database file as the tracking store and shares its
-// sqlite::Database, so trace writes (a high-volume path: one OTLP request per
-// span by default) join the same group commit as every other write.
+// SqlTraceStore: TraceStore over any sql::Database, sharing the tracking
+// store's database, so on SQLite trace writes (a high-volume path: one OTLP
+// request per span by default) join the same group commit as every other
+// write.
 //
 // Ownership: borrows the Database, which must outlive the store.
-// Thread-safety: every method is thread-safe (see sqlite::Database).
+// Thread-safety: every method is thread-safe (see sql::Database).
 #pragma once
 
+#include "storage/sql/sql_conn.h"
 #include "storage/trace_store.h"
 
 namespace kiln::storage {
 
-namespace sqlite {
-class Database;
-}  // namespace sqlite
-
-class SqliteTraceStore final : public TraceStore {
+class SqlTraceStore final : public TraceStore {
  public:
-  explicit SqliteTraceStore(sqlite::Database& db) : db_(db) {}
+  explicit SqlTraceStore(sql::Database& db) : db_(db) {}
 
   StatusOr<TraceInfo> UpsertTraceInfo(const TraceInfo& info) override;
   Status LogSpans(const std::vector<TraceSpan>& spans, const std::map<std::string, DerivedTrace>& derived) override;
@@ -35,7 +32,7 @@ class SqliteTraceStore final : public TraceStore {
   Status DeleteAssessment(const std::string& trace_id, const std::string& assessment_id) override;
 
  private:
-  sqlite::Database& db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

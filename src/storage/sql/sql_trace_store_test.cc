@@ -2,22 +2,22 @@
 
 #include <thread>
 
-#include "storage/sqlite/sqlite_test_util.h"
-#include "storage/sqlite/sqlite_trace_store.h"
+#include "storage/sql/sql_test_util.h"
+#include "storage/sql/sql_trace_store.h"
 
 namespace kiln::storage {
 namespace {
 
-class SqliteTraceStoreTest : public testing::SqliteStoreTest {
+class SqliteTraceStoreTest : public testing::SqlStoreTest {
  protected:
   void SetUp() override {
-    testing::SqliteStoreTest::SetUp();
-    traces_ = std::make_unique<SqliteTraceStore>(store_->database());
+    testing::SqlStoreTest::SetUp();
+    traces_ = std::make_unique<SqlTraceStore>(store_->database());
     exp_ = NewExperiment("traces");
   }
   void TearDown() override {
     traces_.reset();
-    testing::SqliteStoreTest::TearDown();
+    testing::SqlStoreTest::TearDown();
   }
 
   TraceInfo Info(const std::string& id, int64_t t, const std::string& state = kTraceStateOk) {
@@ -60,7 +60,7 @@ class SqliteTraceStoreTest : public testing::SqliteStoreTest {
     return q;
   }
 
-  std::unique_ptr<SqliteTraceStore> traces_;
+  std::unique_ptr<SqlTraceStore> traces_;
   std::string exp_;
 };
 

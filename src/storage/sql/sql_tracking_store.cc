@@ -1,22 +1,16 @@
-// SqliteTrackingStore: opening/migrating, transaction plumbing, experiments.
-// Runs, reads and logged models live in sqlite_store_*.cc.
-#include "storage/sqlite/sqlite_tracking_store.h"
+// SqlTrackingStore: the default experiment, transaction plumbing, experiments.
+// Runs, reads and logged models live in sql_store_*.cc.
+#include "storage/sql/sql_tracking_store.h"
 
 #include <chrono>
-#include <filesystem>
-#include <system_error>
-#include <exception>
 
-#include "storage/sqlite/entity_search_sql.h"
-#include "storage/sqlite/migrations.h"
-#include "storage/sqlite/read_pool.h"
-#include "storage/sqlite/sqlite_database.h"
-#include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/store_queries.h"
+#include "storage/sql/entity_search_sql.h"
+#include "storage/sql/sql_conn.h"
+#include "storage/sql/store_queries.h"
 
 namespace kiln::storage {
 
-using sqlite::Stmt;
+using sql::Stmt;
 
 namespace {
 
@@ -26,12 +20,6 @@ int64_t NowMs() {
       .count();
 }
 
-Status OlderSchema(int version) {
-  return FailedPrecondition("database schema version " + std::to_string(version) +
-                            " is older than " + std::to_string(sqlite::LatestSchemaVersion()) +
-                            "; run `kiln migrate`");
-}
-
 Status InsertDefaultExperiment(sql::Conn& c, const std::string& root) {
   KILN_ASSIGN_OR_RETURN(int64_t n, c.QueryInt("SELECT count(*) FROM experiments"));
   if (n > 0) return Status::Ok();
@@ -39,77 +27,30 @@ Status InsertDefaultExperiment(sql::Conn& c, const std::string& root) {
   KILN_ASSIGN_OR_RETURN(
       Stmt st, c.Prepare("INSERT INTO experiments(experiment_id, name, artifact_location, "
                          "lifecycle_stage, creation_time, last_update_time) "
-                         "VALUES (0, 'Default', ?, 'active', ?, ?)"));
+                         "VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING"));
   st.Args(root + "/0", now, now);
   return st.Run();
 }
 
 }  // namespace
 
-int LatestSqliteSchemaVersion() { return sqlite::LatestSchemaVersion(); }
-
-StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
-  try {
-    std::error_code ec;
-    if (!std::filesystem::exists(db_path, ec) && !ec) return 0;  // never created: version 0
-    KILN_ASSIGN_OR_RETURN(auto conn,
-                          sqlite::SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
-    return sqlite::ReadSchemaVersion(*conn);
-  } catch (const std::exception& e) {
-    return Internal(std::string("sqlite: ") + e.what());
-  }
+StatusOr<std::unique_ptr<SqlTrackingStore>> SqlTrackingStore::Create(sql::Database& db,
+                                                                     const std::string& default_artifact_root) {
+  std::unique_ptr<SqlTrackingStore> store(new SqlTrackingStore(db));
+  KILN_RETURN_IF_ERROR(store->Write([&](sql::Conn& c) { return InsertDefaultExperiment(c, default_artifact_root); }));
+  return store;
 }
 
-Status MigrateSqlite(const std::string& db_path) {
-  try {
-    KILN_ASSIGN_OR_RETURN(auto conn, sqlite::SqliteConn::Open(db_path, /*query_only=*/false));
-    return sqlite::MigrateTo(*conn, sqlite::LatestSchemaVersion());
-  } catch (const std::exception& e) {
-    return Internal(std::string("sqlite: ") + e.what());
-  }
-}
+SqlTrackingStore::~SqlTrackingStore() = default;
 
-StatusOr<std::unique_ptr<SqliteTrackingStore>> SqliteTrackingStore::Create(
-    const std::string& db_path, const SqliteOptions& opts) {
-  try {
-    KILN_ASSIGN_OR_RETURN(auto writer, sqlite::SqliteConn::Open(db_path, /*query_only=*/false));
-    KILN_ASSIGN_OR_RETURN(int version, sqlite::ReadSchemaVersion(*writer));
-    int latest = sqlite::LatestSchemaVersion();
-    if (version > latest) {
-      return FailedPrecondition("database schema version " + std::to_string(version) +
-                                " is newer than this kiln supports (" + std::to_string(latest) +
-                                ")");
-    }
-    if (version < latest) {
-      if (!opts.migrate_on_open) return OlderSchema(version);
-      KILN_RETURN_IF_ERROR(sqlite::MigrateTo(*writer, latest));
-    }
-    KILN_ASSIGN_OR_RETURN(auto readers, sqlite::ReadPool::Open(db_path, opts.read_connections));
-    std::unique_ptr<SqliteTrackingStore> store(new SqliteTrackingStore(
-        std::make_unique<sqlite::Database>(std::move(writer), std::move(readers))));
-    KILN_RETURN_IF_ERROR(store->Write([&](sql::Conn& c) {
-      return InsertDefaultExperiment(c, opts.default_artifact_root);
-    }));
-    return store;
-  } catch (const std::exception& e) {
-    return Internal(std::string("sqlite: ") + e.what());
-  }
-}
+Status SqlTrackingStore::Write(const TxnFn& fn) { return db_.Write(fn); }
+Status SqlTrackingStore::Read(const TxnFn& fn) { return db_.Read(fn); }
 
-SqliteTrackingStore::SqliteTrackingStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
-
-SqliteTrackingStore::~SqliteTrackingStore() = default;
-
-Status SqliteTrackingStore::Write(const TxnFn& fn) { return db_->Write(fn); }
-Status SqliteTrackingStore::Read(const TxnFn& fn) { return db_->Read(fn); }
-
-Status SqliteTrackingStore::Ping() {
-  return Read([](sql::Conn& c) { return c.QueryInt("SELECT 1").status(); });
-}
+Status SqlTrackingStore::Ping() { return db_.Ping(); }
 
 // --- experiments ---
 
-StatusOr<std::string> SqliteTrackingStore::CreateExperiment(
+StatusOr<std::string> SqlTrackingStore::CreateExperiment(
     const std::string& name, const std::string& artifact_location,
     const std::string& default_artifact_root, const std::vector<Tag>& tags, int64_t now_ms) {
   std::string id;
@@ -131,7 +72,7 @@ StatusOr<std::string> SqliteTrackingStore::CreateExperiment(
     KILN_RETURN_IF_ERROR(ins.Run());
     KILN_ASSIGN_OR_RETURN(
         Stmt tag, c.Prepare("INSERT INTO experiment_tags(experiment_id, key, value) "
-                            "VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"));
+                            "VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"));
     for (const auto& t : tags) {
       tag.Args(next, t.key, t.value);
       KILN_RETURN_IF_ERROR(tag.Run());
@@ -142,11 +83,11 @@ StatusOr<std::string> SqliteTrackingStore::CreateExperiment(
   return id;
 }
 
-StatusOr<Experiment> SqliteTrackingStore::GetExperiment(const std::string& experiment_id) {
+StatusOr<Experiment> SqlTrackingStore::GetExperiment(const std::string& experiment_id) {
   std::vector<Experiment> found;
   Status s = Read([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
-    KILN_ASSIGN_OR_RETURN(found, sqlite::LoadExperiments(c, {e.id}));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e, sql::FindExperiment(c, experiment_id));
+    KILN_ASSIGN_OR_RETURN(found, sql::LoadExperiments(c, {e.id}));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -154,7 +95,7 @@ StatusOr<Experiment> SqliteTrackingStore::GetExperiment(const std::string& exper
   return std::move(found.front());
 }
 
-StatusOr<Experiment> SqliteTrackingStore::GetExperimentByName(const std::string& name) {
+StatusOr<Experiment> SqlTrackingStore::GetExperimentByName(const std::string& name) {
   std::vector<Experiment> found;
   Status s = Read([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(Stmt st,
@@ -163,7 +104,7 @@ StatusOr<Experiment> SqliteTrackingStore::GetExperimentByName(const std::string&
     KILN_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return NotFound("Could not find experiment with name '" + name + "'");
     int64_t id = st.Int(0);
-    KILN_ASSIGN_OR_RETURN(found, sqlite::LoadExperiments(c, {id}));
+    KILN_ASSIGN_OR_RETURN(found, sql::LoadExperiments(c, {id}));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -171,11 +112,11 @@ StatusOr<Experiment> SqliteTrackingStore::GetExperimentByName(const std::string&
   return std::move(found.front());
 }
 
-StatusOr<Page<Experiment>> SqliteTrackingStore::SearchExperiments(const ExperimentQuery& query) {
+StatusOr<Page<Experiment>> SqlTrackingStore::SearchExperiments(const ExperimentQuery& query) {
   if (query.max_results < 0 || query.offset < 0) {
     return InvalidArgument("max_results and offset must be non-negative");
   }
-  KILN_ASSIGN_OR_RETURN(sqlite::SqlQuery q, sqlite::BuildExperimentSearchSql(query));
+  KILN_ASSIGN_OR_RETURN(sql::SqlQuery q, sql::BuildExperimentSearchSql(query, db_.dialect()));
   Page<Experiment> page;
   Status s = Read([&](sql::Conn& c) -> Status {
     std::vector<int64_t> ids;
@@ -192,17 +133,17 @@ StatusOr<Page<Experiment>> SqliteTrackingStore::SearchExperiments(const Experime
       page.has_more = true;
       ids.resize(static_cast<size_t>(query.max_results));
     }
-    KILN_ASSIGN_OR_RETURN(page.items, sqlite::LoadExperiments(c, ids));
+    KILN_ASSIGN_OR_RETURN(page.items, sql::LoadExperiments(c, ids));
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return page;
 }
 
-Status SqliteTrackingStore::RenameExperiment(const std::string& experiment_id,
+Status SqlTrackingStore::RenameExperiment(const std::string& experiment_id,
                                              const std::string& new_name, int64_t now_ms) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e, sql::FindExperiment(c, experiment_id));
     if (e.lifecycle_stage != kLifecycleActive) {
       return FailedPrecondition("Cannot rename a non-active experiment.");
     }
@@ -218,13 +159,13 @@ Status SqliteTrackingStore::RenameExperiment(const std::string& experiment_id,
   });
 }
 
-Status SqliteTrackingStore::SetExperimentLifecycle(const std::string& experiment_id,
+Status SqlTrackingStore::SetExperimentLifecycle(const std::string& experiment_id,
                                                    const std::string& stage, int64_t now_ms) {
   if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
     return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
   }
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindExperiment(c, experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e, sql::FindExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE experiments SET lifecycle_stage = ?, "
                                              "last_update_time = ? WHERE experiment_id = ?"));
     st.Args(stage, now_ms, e.id);
@@ -245,21 +186,21 @@ Status SqliteTrackingStore::SetExperimentLifecycle(const std::string& experiment
   });
 }
 
-Status SqliteTrackingStore::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
+Status SqlTrackingStore::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindActiveExperiment(c, experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e, sql::FindActiveExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("INSERT INTO experiment_tags(experiment_id, key, value) "
-                           "VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"));
+                           "VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"));
     st.Args(e.id, tag.key, tag.value);
     return st.Run();
   });
 }
 
-Status SqliteTrackingStore::DeleteExperimentTag(const std::string& experiment_id,
+Status SqlTrackingStore::DeleteExperimentTag(const std::string& experiment_id,
                                                 const std::string& key) {
   return Write([&](sql::Conn& c) -> Status {
-    KILN_ASSIGN_OR_RETURN(sqlite::ExperimentRef e, sqlite::FindActiveExperiment(c, experiment_id));
+    KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e, sql::FindActiveExperiment(c, experiment_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?"));
     st.Args(e.id, key);

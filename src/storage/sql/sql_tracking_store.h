@@ -1,17 +1,16 @@
-// SqliteTrackingStore: the embedded (SQLite) implementation of TrackingStore.
+// SqlTrackingStore: MLflow tracking (experiments, runs, metrics, logged
+// models) over any sql::Database (SQLite or PostgreSQL), in the portable SQL
+// of storage/sql/sql_conn.h.
 //
-// Ownership: owns the sqlite::Database (one write connection with group commit
-// and a pool of read connections); both are closed when the store is destroyed.
+// Ownership: borrows the Database (whoever opened it owns it and destroys it
+// after the store).
 // Thread-safety: every method is thread-safe. Writes go through the
-// Database's group commit; reads take a pooled read connection for one call
-// and run inside a read transaction (a consistent WAL snapshot), in parallel
-// with writes.
+// Database's Write (SQLite: group commit), reads through Read (one consistent
+// snapshot per call), in parallel with writes.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 
 #include "core/status.h"
@@ -20,34 +19,13 @@
 
 namespace kiln::storage {
 
-namespace sqlite {
-class SqliteConn;
-class ReadPool;
-class Database;
-}  // namespace sqlite
-
-struct SqliteOptions {
-  // Upgrade an older schema when opening; if false an older schema is
-  // FailedPrecondition (the operator runs `kiln migrate`).
-  bool migrate_on_open = true;
-  int read_connections = 4;
-  // Root for the "Default" experiment (id 0) of a new database: <root>/0.
-  std::string default_artifact_root = "mlflow-artifacts:";
-};
-
-// Highest schema version this build creates.
-int LatestSqliteSchemaVersion();
-// Schema version of the database file at `db_path` (0 if never migrated or
-// the file does not exist; the probe never creates the file).
-StatusOr<int> SqliteSchemaVersion(const std::string& db_path);
-// Upgrades the database at `db_path` to LatestSqliteSchemaVersion().
-Status MigrateSqlite(const std::string& db_path);
-
-class SqliteTrackingStore final : public TrackingStore {
+class SqlTrackingStore final : public TrackingStore {
  public:
-  static StatusOr<std::unique_ptr<SqliteTrackingStore>> Create(const std::string& db_path,
-                                                               const SqliteOptions& opts);
-  ~SqliteTrackingStore() override;
+  // Adds the "Default" experiment (id 0, artifacts under
+  // <default_artifact_root>/0) to a database that has no experiment yet.
+  static StatusOr<std::unique_ptr<SqlTrackingStore>> Create(
+      sql::Database& db, const std::string& default_artifact_root = "mlflow-artifacts:");
+  ~SqlTrackingStore() override;
 
   Status Ping() override;
 
@@ -95,18 +73,17 @@ class SqliteTrackingStore final : public TrackingStore {
                               const std::vector<Param>& params) override;
   StatusOr<Page<LoggedModel>> SearchLoggedModels(const LoggedModelQuery& query) override;
 
- // The database file behind this store, shared with the registry store
-  // (which must be destroyed first).
-  sqlite::Database& database() { return *db_; }
+  // The database behind this store, shared with the other stores.
+  sql::Database& database() { return db_; }
 
  private:
   using TxnFn = std::function<Status(sql::Conn&)>;
 
-  explicit SqliteTrackingStore(std::unique_ptr<sqlite::Database> db);
+  explicit SqlTrackingStore(sql::Database& db) : db_(db) {}
   Status Write(const TxnFn& fn);
   Status Read(const TxnFn& fn);
 
-  std::unique_ptr<sqlite::Database> db_;
+  sql::Database& db_;
 };
 
 }  // namespace kiln::storage

@@ -1,11 +1,13 @@
-#include "storage/sqlite/store_queries.h"
+#include "storage/sql/store_queries.h"
 
+#include <cstring>
 #include <limits>
+#include <utility>
 #include <unordered_map>
 
-#include "storage/sqlite/search_sql_common.h"
+#include "storage/sql/search_sql_common.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 namespace {
 
 template <typename K>
@@ -20,8 +22,14 @@ Status NoExperiment(const std::string& id) {
 }
 
 // Runs `sql` with `arg` bound to ?1 and calls fn(stmt) for each row.
+// `sql` names the JSON array of ids as IN_IDS (integers) or IN_TEXT (text),
+// spelled for the connection's engine.
 template <typename Fn>
-Status ForEachRow(sql::Conn& c, const std::string& sql, const std::string& arg, Fn&& fn) {
+Status ForEachRow(sql::Conn& c, std::string sql, const std::string& arg, Fn&& fn) {
+  for (auto [mark, integers] : {std::pair<const char*, bool>{"IN_IDS", true}, {"IN_TEXT", false}}) {
+    const size_t at = sql.find(mark);
+    if (at != std::string::npos) sql.replace(at, std::strlen(mark), JsonArrayValues(c.dialect(), "?1", integers));
+  }
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
   st.Bind(1, arg);
   while (true) {
@@ -86,7 +94,7 @@ StatusOr<std::vector<Experiment>> LoadExperiments(sql::Conn& c, const std::vecto
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-      "last_update_time FROM experiments WHERE experiment_id IN (SELECT value FROM json_each(?1))",
+      "last_update_time FROM experiments WHERE experiment_id IN IN_IDS",
       arg, [&](Stmt& st) {
         auto it = index.find(st.Int(0));
         if (it == index.end()) return;
@@ -102,7 +110,7 @@ StatusOr<std::vector<Experiment>> LoadExperiments(sql::Conn& c, const std::vecto
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT experiment_id, key, value FROM experiment_tags "
-      "WHERE experiment_id IN (SELECT value FROM json_each(?1)) ORDER BY experiment_id, key",
+      "WHERE experiment_id IN IN_IDS ORDER BY experiment_id, key",
       arg, [&](Stmt& st) {
         auto it = index.find(st.Int(0));
         if (it != index.end()) out[it->second].tags.push_back({st.Text(1), st.Text(2)});
@@ -127,7 +135,7 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT id, run_id, experiment_id, name, user_id, status, start_time, end_time, "
-      "artifact_uri, lifecycle_stage FROM runs WHERE id IN (SELECT value FROM json_each(?1))",
+      "artifact_uri, lifecycle_stage FROM runs WHERE id IN IN_IDS",
       arg, [&](Stmt& st) {
         auto it = index.find(st.Int(0));
         if (it == index.end()) return;
@@ -145,14 +153,14 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
       }));
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
-      "SELECT run_pk, key, value FROM params WHERE run_pk IN (SELECT value FROM json_each(?1)) "
+      "SELECT run_pk, key, value FROM params WHERE run_pk IN IN_IDS "
       "ORDER BY run_pk, key",
       arg, [&](Stmt& st) {
         if (Run* r = slot(st.Int(0))) r->params.push_back({st.Text(1), st.Text(2)});
       }));
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
-      "SELECT run_pk, key, value FROM tags WHERE run_pk IN (SELECT value FROM json_each(?1)) "
+      "SELECT run_pk, key, value FROM tags WHERE run_pk IN IN_IDS "
       "ORDER BY run_pk, key",
       arg, [&](Stmt& st) {
         if (Run* r = slot(st.Int(0))) r->tags.push_back({st.Text(1), st.Text(2)});
@@ -160,7 +168,7 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics "
-      "WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY run_pk, key",
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, key",
       arg, [&](Stmt& st) {
         if (Run* r = slot(st.Int(0))) {
           Metric m;
@@ -177,7 +185,7 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
       c,
       "SELECT di.run_pk, di.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
       "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
-      "WHERE di.run_pk IN (SELECT value FROM json_each(?1)) ORDER BY di.run_pk, di.id",
+      "WHERE di.run_pk IN IN_IDS ORDER BY di.run_pk, di.id",
       arg, [&](Stmt& st) {
         Run* r = slot(st.Int(0));
         if (!r) return;
@@ -191,7 +199,7 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
         c,
         "SELECT it.input_id, it.key, it.value FROM dataset_inputs di "
         "JOIN input_tags it ON it.input_id = di.id "
-        "WHERE di.run_pk IN (SELECT value FROM json_each(?1)) ORDER BY it.input_id, it.key",
+        "WHERE di.run_pk IN IN_IDS ORDER BY it.input_id, it.key",
         arg, [&](Stmt& st) {
           auto it = inputs.find(st.Int(0));
           if (it == inputs.end()) return;
@@ -202,14 +210,14 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT run_pk, model_id FROM run_model_inputs "
-      "WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY run_pk, model_id",
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, model_id",
       arg, [&](Stmt& st) {
         if (Run* r = slot(st.Int(0))) r->model_inputs.push_back({st.Text(1)});
       }));
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT run_pk, model_id, step FROM run_model_outputs "
-      "WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY run_pk, step, model_id",
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, step, model_id",
       arg, [&](Stmt& st) {
         if (Run* r = slot(st.Int(0))) r->model_outputs.push_back({st.Text(1), st.Int(2)});
       }));
@@ -255,7 +263,7 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
       c,
       "SELECT model_id, experiment_id, name, artifact_uri, creation_timestamp, "
       "last_updated_timestamp, status, status_message, lifecycle_stage, model_type, "
-      "source_run_id FROM logged_models WHERE model_id IN (SELECT value FROM json_each(?1))",
+      "source_run_id FROM logged_models WHERE model_id IN IN_TEXT",
       arg, [&](Stmt& st) {
         auto it = index.find(st.Text(0));
         if (it == index.end()) return;
@@ -276,14 +284,14 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT model_id, key, value FROM logged_model_tags "
-      "WHERE model_id IN (SELECT value FROM json_each(?1)) ORDER BY model_id, key",
+      "WHERE model_id IN IN_TEXT ORDER BY model_id, key",
       arg, [&](Stmt& st) {
         if (LoggedModel* m = slot(st.Text(0))) m->tags.push_back({st.Text(1), st.Text(2)});
       }));
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
       "SELECT model_id, key, value FROM logged_model_params "
-      "WHERE model_id IN (SELECT value FROM json_each(?1)) ORDER BY model_id, key",
+      "WHERE model_id IN IN_TEXT ORDER BY model_id, key",
       arg, [&](Stmt& st) {
         if (LoggedModel* m = slot(st.Text(0))) m->params.push_back({st.Text(1), st.Text(2)});
       }));
@@ -291,7 +299,7 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
       c,
       "SELECT model_id, key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest "
       "FROM logged_model_metrics "
-      "WHERE model_id IN (SELECT value FROM json_each(?1)) "
+      "WHERE model_id IN IN_TEXT "
       "ORDER BY model_id, key, step, timestamp, value",
       arg, [&](Stmt& st) {
         if (LoggedModel* m = slot(st.Text(0))) {
@@ -314,4 +322,4 @@ StatusOr<std::vector<LoggedModel>> LoadLoggedModels(sql::Conn& c,
   return present;
 }
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

@@ -1,4 +1,4 @@
-// Internal helpers of SqliteTrackingStore: entity lookups with MLflow-style
+// Internal helpers of SqlTrackingStore: entity lookups with MLflow-style
 // errors and set-based loaders that turn row ids into full entities.
 //
 // Free functions over a caller-provided connection (inside the caller's
@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "core/status.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_conn.h"
 #include "storage/tracking_entities.h"
 
-namespace kiln::storage::sqlite {
+namespace kiln::storage::sql {
 
 inline constexpr const char* kRunNameTag = "mlflow.runName";
 
@@ -49,4 +49,4 @@ StatusOr<RunInfo> LoadRunInfo(sql::Conn& c, int64_t run_pk);
 inline double StoredMetricValue(double v) { return v != v ? 0.0 : v; }
 double DecodeMetricValue(double stored, bool is_nan);
 
-}  // namespace kiln::storage::sqlite
+}  // namespace kiln::storage::sql

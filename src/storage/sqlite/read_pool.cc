@@ -2,11 +2,11 @@
 
 namespace kiln::storage::sqlite {
 
-StatusOr<std::unique_ptr<ReadPool>> ReadPool::Open(const std::string& path, int size) {
+StatusOr<std::unique_ptr<ReadPool>> ReadPool::Open(const std::string& path, int size, int busy_timeout_ms) {
   std::unique_ptr<ReadPool> pool(new ReadPool());
   if (size < 1) size = 1;
   for (int i = 0; i < size; ++i) {
-    KILN_ASSIGN_OR_RETURN(auto conn, SqliteConn::Open(path, /*query_only=*/true));
+    KILN_ASSIGN_OR_RETURN(auto conn, SqliteConn::Open(path, /*query_only=*/true, /*create=*/false, busy_timeout_ms));
     pool->free_.push_back(std::move(conn));
   }
   return pool;

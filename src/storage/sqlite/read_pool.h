@@ -36,7 +36,7 @@ class ReadPool {
     std::unique_ptr<SqliteConn> conn_;
   };
 
-  static StatusOr<std::unique_ptr<ReadPool>> Open(const std::string& path, int size);
+  static StatusOr<std::unique_ptr<ReadPool>> Open(const std::string& path, int size, int busy_timeout_ms = 5000);
   Lease Acquire();
 
  private:

@@ -4,12 +4,12 @@
 #include <set>
 #include <thread>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
 
-TEST_F(SqliteStoreTest, ConcurrentWritersAndReaders) {
+TEST_F(SqlStoreTest, ConcurrentWritersAndReaders) {
   std::string exp = NewExperiment("conc");
   NewRun(exp, "shared");
   constexpr int kThreads = 8, kBatches = 50, kPerBatch = 10;
@@ -71,7 +71,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritersAndReaders) {
   }
 }
 
-TEST_F(SqliteStoreTest, ConcurrentExperimentCreationGivesDistinctIds) {
+TEST_F(SqlStoreTest, ConcurrentExperimentCreationGivesDistinctIds) {
   std::vector<std::thread> threads;
   std::vector<std::string> ids(16);
   for (int t = 0; t < 16; ++t) {

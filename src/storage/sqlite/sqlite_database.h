@@ -75,3 +75,15 @@ class Database final : public sql::Database {
 };
 
 }  // namespace kiln::storage::sqlite
+
+namespace kiln::storage {
+
+// Highest schema version this build creates.
+int LatestSqliteSchemaVersion();
+// Schema version of the database file at `db_path` (0 if never migrated or
+// the file does not exist; the probe never creates the file).
+StatusOr<int> SqliteSchemaVersion(const std::string& db_path);
+// Upgrades the database at `db_path` to LatestSqliteSchemaVersion().
+Status MigrateSqlite(const std::string& db_path);
+
+}  // namespace kiln::storage

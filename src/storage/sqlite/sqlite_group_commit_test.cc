@@ -5,12 +5,12 @@
 #include <atomic>
 #include <thread>
 
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
 
-TEST_F(SqliteStoreTest, FailingWritesInAGroupRollBackAloneAndOthersCommit) {
+TEST_F(SqlStoreTest, FailingWritesInAGroupRollBackAloneAndOthersCommit) {
   std::string exp = NewExperiment("group");
   NewRun(exp, "r");
   ASSERT_TRUE(store_->LogBatch("r", {}, {{"fixed", "original"}}, {}).ok());

@@ -2,8 +2,8 @@
 
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/sqlite_registry_store.h"
-#include "storage/sqlite/sqlite_test_util.h"
+#include "storage/sql/sql_registry_store.h"
+#include "storage/sql/sql_test_util.h"
 
 namespace kiln::storage::testing {
 namespace {
@@ -47,7 +47,7 @@ class SqliteMigrationTest : public ::testing::Test {
 };
 
 TEST_F(SqliteMigrationTest, FreshDatabaseIsLatest) {
-  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  auto store = OpenTestStore(path_);
   ASSERT_TRUE(store.ok());
   auto v = SqliteSchemaVersion(path_);
   ASSERT_TRUE(v.ok());
@@ -59,9 +59,9 @@ TEST_F(SqliteMigrationTest, FreshDatabaseIsLatest) {
 TEST_F(SqliteMigrationTest, OlderSchemaRefusedWithoutMigrateOnOpen) {
   CreateV1Database();
   EXPECT_EQ(*SqliteSchemaVersion(path_), 1);
-  SqliteOptions opts;
+  sqlite::DatabaseOptions opts;
   opts.migrate_on_open = false;
-  auto store = SqliteTrackingStore::Create(path_, opts);
+  auto store = OpenTestStore(path_, opts);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message(),
@@ -72,14 +72,14 @@ TEST_F(SqliteMigrationTest, OlderSchemaRefusedWithoutMigrateOnOpen) {
   ASSERT_TRUE(MigrateSqlite(path_).ok());
   EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
   ASSERT_TRUE(MigrateSqlite(path_).ok()) << "migrating twice is a no-op";
-  auto after = SqliteTrackingStore::Create(path_, opts);
+  auto after = OpenTestStore(path_, opts);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ((*after)->GetRun("oldrun")->params.size(), 1u);
 }
 
 TEST_F(SqliteMigrationTest, UpgradesV1InPlaceWithoutLoss) {
   CreateV1Database();
-  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  auto store = OpenTestStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto& s = **store;
   EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
@@ -138,10 +138,10 @@ TEST_F(SqliteMigrationTest, V5KeepsRegistryCopiesAndLoggedModelMetrics) {
                            "storage_path) VALUES (1, 1, 1, 1, 'runs:/r1/model', '_registry/abc');")
                     .ok());
   }
-  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  auto store = OpenTestStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
-  SqliteRegistryStore registry((*store)->database());
+  SqlRegistryStore registry((*store)->database());
   auto v = registry.GetModelVersion("reg", 1);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->storage_path, "_registry/abc");
@@ -170,12 +170,12 @@ TEST_F(SqliteMigrationTest, V5KeepsRegistryCopiesAndLoggedModelMetrics) {
 
 TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {
   {
-    auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+    auto store = OpenTestStore(path_);
     ASSERT_TRUE(store.ok());
   }
   auto conn = SqliteConn::Open(path_, false);
   ASSERT_TRUE((*conn)->Exec("INSERT INTO schema_migrations VALUES (99)").ok());
-  auto store = SqliteTrackingStore::Create(path_, SqliteOptions{});
+  auto store = OpenTestStore(path_);
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
 }
@@ -188,15 +188,15 @@ TEST_F(SqliteMigrationTest, VersionOfMissingFileIsZeroAndCreatesNothing) {
   // `kiln migrate` on a fresh data dir creates the latest schema.
   ASSERT_TRUE(MigrateSqlite(path_).ok());
   EXPECT_EQ(*SqliteSchemaVersion(path_), LatestSqliteSchemaVersion());
-  SqliteOptions opts;
+  sqlite::DatabaseOptions opts;
   opts.migrate_on_open = false;
-  auto store = SqliteTrackingStore::Create(path_, opts);
+  auto store = OpenTestStore(path_, opts);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->GetExperiment("0")->name, "Default");
 }
 
 TEST_F(SqliteMigrationTest, UnopenablePathIsUnavailable) {
-  auto store = SqliteTrackingStore::Create(dir_ + "/no/such/dir/x.db", SqliteOptions{});
+  auto store = OpenTestStore(dir_ + "/no/such/dir/x.db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
 }

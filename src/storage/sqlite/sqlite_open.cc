@@ -36,3 +36,29 @@ StatusOr<std::unique_ptr<sql::Database>> OpenDatabase(const std::string& path, c
 }
 
 }  // namespace kiln::storage::sqlite
+
+namespace kiln::storage {
+
+int LatestSqliteSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+
+StatusOr<int> SqliteSchemaVersion(const std::string& db_path) {
+  try {
+    std::error_code ec;
+    if (!std::filesystem::exists(db_path, ec) && !ec) return 0;  // never created: version 0
+    KILN_ASSIGN_OR_RETURN(auto conn, sqlite::SqliteConn::Open(db_path, /*query_only=*/false, /*create=*/false));
+    return sqlite::ReadSchemaVersion(*conn);
+  } catch (const std::exception& e) {
+    return Internal(std::string("sqlite: ") + e.what());
+  }
+}
+
+Status MigrateSqlite(const std::string& db_path) {
+  try {
+    KILN_ASSIGN_OR_RETURN(auto conn, sqlite::SqliteConn::Open(db_path, /*query_only=*/false));
+    return sqlite::MigrateTo(*conn, sqlite::LatestSchemaVersion());
+  } catch (const std::exception& e) {
+    return Internal(std::string("sqlite: ") + e.what());
+  }
+}
+
+}  // namespace kiln::storage
