@@ -135,3 +135,19 @@ if [ ! -f "$HIREDIS_DIR/hiredis/hiredis.h" ] || [ "$(cat "$HIREDIS_DIR/.pins" 2>
   )
 fi
 # --- end of hiredis ---
+
+# --- versitygw (S3-compatible server for tests/compat/test_s3_*.py) ---
+# Apache-2.0 S3 gateway with strict SigV4 checking, built once from its pinned
+# Go module into third_party/versitygw/bin (~4 min) and reused; rebuilt only
+# when the pin changes. Go comes from /usr/local/go or PATH.
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW_DIR=third_party/versitygw
+if [ ! -x "$VERSITYGW_DIR/bin/versitygw" ] || [ "$(cat "$VERSITYGW_DIR/.pins" 2>/dev/null)" != "$VERSITYGW_VERSION" ]; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$GO" ] || { echo "setup: versitygw needs Go (not found on PATH or at /usr/local/go/bin/go)" >&2; exit 1; }
+  echo "setup: building versitygw $VERSITYGW_VERSION into $VERSITYGW_DIR/bin (a few minutes, once)"
+  mkdir -p "$VERSITYGW_DIR/bin"
+  GOBIN="$PWD/$VERSITYGW_DIR/bin" "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  echo "$VERSITYGW_VERSION" > "$VERSITYGW_DIR/.pins"
+fi
+# --- end of versitygw ---
