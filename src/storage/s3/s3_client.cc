@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/base64.h"
+#include "core/log.h"
 #include "storage/s3/s3_xml.h"
 
 namespace kiln::storage::s3 {
@@ -350,10 +351,11 @@ class CurlDownload final : public S3Client::Download {
         // Broken or short transfer: resume where the bytes stopped.
         std::string reason = result == CURLE_OK ? "the answer ended early" : curl_easy_strerror(result);
         Close();
+        const std::string at = std::to_string(offset_ + static_cast<int64_t>(filled_));
         if (++failures >= client_.options().max_attempts) {
-          return Unavailable("S3 GET of '" + what_ + "' broke off at byte " +
-                             std::to_string(offset_ + static_cast<int64_t>(filled_)) + ": " + reason);
+          return Unavailable("S3 GET of '" + what_ + "' broke off at byte " + at + ": " + reason);
         }
+        log::Warn("S3 GET of '" + what_ + "' broke off at byte " + at + " (" + reason + "); resuming");
       }
       offset_ += static_cast<int64_t>(filled_);
       buf_ += filled_;
