@@ -48,13 +48,15 @@ class S3Server:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "S3Server":
+    def start(self, same_port: bool = False) -> "S3Server":
+        """Starts the gateway; same_port=True restarts it where clients already point."""
         if not VERSITYGW.exists():
             pytest.fail(f"versitygw not found at {VERSITYGW}: run scripts/setup.sh (or set KILN_VERSITYGW)",
                         pytrace=False)
         self.data.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
-        log = open(self.log_path, "w")
+        if not (same_port and self.port):
+            self.port = _free_port()
+        log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [str(VERSITYGW), "--access", self.access_key, "--secret", self.secret_key, "--region", self.region,
              "--port", f"127.0.0.1:{self.port}", "--keep-alive", "--quiet", "posix", str(self.data)],
