@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "storage/postgres/pg_errors.h"
@@ -347,14 +348,17 @@ StatusOr<sql::Stmt> PgConn::Prepare(const std::string& sql, bool cache) {
 }
 
 Status PgConn::PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
-                            bool untyped_text, Prepared& p) {
+                            bool untyped_text, const std::vector<Oid>& null_types, Prepared& p) {
   std::vector<Oid> types(args.size());
-  for (size_t i = 0; i < args.size(); ++i) types[i] = TypeOid(args[i], untyped_text);
+  for (size_t i = 0; i < args.size(); ++i) {
+    types[i] = args[i].index() == 0 && i < null_types.size() ? null_types[i] : TypeOid(args[i], untyped_text);
+  }
   PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), static_cast<int>(args.size()), types.data());
   Status s = Track(ResultStatus(res, conn_));
   if (res) PQclear(res);
   p.name = name;
   p.formats.assign(args.size(), 0);
+  p.types = types;
   if (!s.ok() || !untyped_text) return s;
   res = PQdescribePrepared(conn_, name.c_str());
   s = Track(ResultStatus(res, conn_));
@@ -367,24 +371,81 @@ Status PgConn::PrepareTyped(const std::string& name, const std::string& text, co
   return s;
 }
 
+// A NULL the server cannot type from its context (`? IS NULL OR x >= ?`):
+// the error names the parameter; give it the first of int8, text, float8
+// that the statement accepts (a NULL of any type behaves alike), one
+// parameter at a time.
+Status PgConn::TypeNulls(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
+                         const Status& first, const std::function<Status()>& undo, Prepared& p) {
+  static constexpr Oid kCandidates[] = {kInt8Oid, kTextOid, kFloat8Oid};
+  std::vector<Oid> types(args.size(), 0);
+  std::vector<int> tried(args.size(), 0);
+  int last = -1;
+  Status s = first;
+  for (size_t round = 0; round < 3 * args.size() + 1; ++round) {
+    const std::string& m = s.message();
+    const bool undetermined = m.find("SQLSTATE 42P08") != std::string::npos ||
+                              m.find("SQLSTATE 42P18") != std::string::npos;
+    int k = -1;
+    if (size_t at = m.find("parameter $"); undetermined && at != std::string::npos) {
+      k = std::atoi(m.c_str() + at + 11) - 1;
+    }
+    if (undetermined && k >= 0 && k < static_cast<int>(args.size()) && args[k].index() == 0 && k != last) {
+      last = k;
+      types[k] = kCandidates[0];
+      tried[k] = 1;
+    } else if (!undetermined && last >= 0 && tried[last] < 3) {
+      types[last] = kCandidates[tried[last]++];  // the last choice did not fit
+    } else {
+      break;
+    }
+    KILN_RETURN_IF_ERROR(undo());
+    s = PrepareTyped(name, text, args, false, types, p);
+    if (s.ok() || broken()) return s;
+  }
+  return first;
+}
+
 Status PgConn::PrepareOnServer(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                                Prepared& p) {
   bool has_text = false;
-  for (const auto& a : args) has_text = has_text || a.index() == 3;
-  if (!has_text || !Assigns(text)) return PrepareTyped(name, text, args, false, p);
+  bool has_null = false;
+  for (const auto& a : args) {
+    has_text = has_text || a.index() == 3;
+    has_null = has_null || a.index() == 0;
+  }
+  const bool bytea_risk = has_text && Assigns(text);
+  if (!bytea_risk && !has_null) return PrepareTyped(name, text, args, false, {}, p);
   const bool guarded = PQtransactionStatus(conn_) == PQTRANS_INTRANS;
   if (guarded) KILN_RETURN_IF_ERROR(Exec("SAVEPOINT kiln_prepare"));
-  Status s = PrepareTyped(name, text, args, false, p);
+  Status s = PrepareTyped(name, text, args, false, {}, p);
+  const Status first = s;
+  auto undo = [&]() -> Status {
+    return guarded && !broken() ? Exec("ROLLBACK TO SAVEPOINT kiln_prepare") : Status::Ok();
+  };
+  auto state_is = [&](const char* code) {
+    return first.message().find(std::string("SQLSTATE ") + code) != std::string::npos;
+  };
   if (!s.ok() && !broken()) {
-    if (guarded) KILN_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT kiln_prepare"));
-    const bool mismatch = s.message().find("SQLSTATE 42804") != std::string::npos;
-    if (mismatch) s = PrepareTyped(name, text, args, true, p);
+    KILN_RETURN_IF_ERROR(undo());
+    if (bytea_risk && state_is("42804")) {
+      s = PrepareTyped(name, text, args, true, {}, p);
+    } else if (has_null && (state_is("42P08") || state_is("42P18"))) {
+      s = TypeNulls(name, text, args, first, undo, p);
+    }
   }
   if (guarded && !broken()) {
     // A failed retry leaves the savepoint aborted: undo it so the caller's
     // transaction continues, as a statement that fails to prepare on SQLite.
-    if (!s.ok()) KILN_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT kiln_prepare"));
+    if (!s.ok()) KILN_RETURN_IF_ERROR(undo());
     KILN_RETURN_IF_ERROR(Exec("RELEASE SAVEPOINT kiln_prepare"));
+    if (s.ok() && name.empty()) {
+      // Any simple query (the RELEASE) drops the unnamed statement: prepare
+      // it again, now known to be accepted.
+      PGresult* res = PQprepare(conn_, "", text.c_str(), static_cast<int>(p.types.size()), p.types.data());
+      s = Track(ResultStatus(res, conn_));
+      if (res) PQclear(res);
+    }
   }
   return s;
 }

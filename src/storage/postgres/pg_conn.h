@@ -5,12 +5,17 @@
 // float8, text -> text, NULL -> unknown), values travel as text (doubles in
 // shortest round-trip form, Infinity/-Infinity/NaN spelled out).
 //
+// A NULL is sent untyped; where the server cannot infer a type for it
+// (`? IS NULL OR step >= ?` with NULL bound), the statement is prepared again
+// with the parameter the server names typed int8, text or float8, whichever
+// it accepts (a NULL of any type compares alike).
+//
 // A text value bound where the statement assigns to a BYTEA column (the
 // feature registry's serialized protos) cannot travel as text: an INSERT or
 // UPDATE whose preparation the server refuses with 42804 (datatype mismatch)
 // is prepared again with its text parameters untyped, and those the server
-// resolves to bytea are sent as raw binary. Inside a transaction that first
-// attempt runs under a savepoint, so it does not abort the caller's work.
+// resolves to bytea are sent as raw binary. Inside a transaction these first
+// attempts run under a savepoint, so they do not abort the caller's work.
 //
 // Ownership: owns the PGconn and its cached statements; Stmts handed out
 // borrow them (see sql_conn.h).
@@ -20,6 +25,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -74,6 +80,7 @@ class PgConn final : public sql::Conn {
   struct Prepared {
     std::string name;          // server-side statement name ("" = unnamed)
     std::vector<int> formats;  // per parameter: 0 text, 1 binary (bytea)
+    std::vector<Oid> types;    // as prepared (0: inferred by the server)
   };
 
   explicit PgConn(PGconn* conn);
@@ -85,7 +92,9 @@ class PgConn final : public sql::Conn {
   Status PrepareOnServer(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
                          Prepared& p);
   Status PrepareTyped(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
-                      bool untyped_text, Prepared& p);
+                      bool untyped_text, const std::vector<Oid>& null_types, Prepared& p);
+  Status TypeNulls(const std::string& name, const std::string& text, const std::vector<sql::Arg>& args,
+                   const Status& first, const std::function<Status()>& undo, Prepared& p);
   PGresult* Run(const char* sql);
   // Sends a pending BEGIN on its own.
   Status FlushBegin();

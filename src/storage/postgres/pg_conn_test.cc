@@ -125,6 +125,35 @@ TEST_F(PgConnTest, NullsBindAndRead) {
   EXPECT_EQ(sel->Int(3), 0);
 }
 
+// `? IS NULL OR col >= ?` with a NULL: the server cannot type the parameter
+// from IS NULL alone; the statement still runs (inside a transaction too).
+TEST_F(PgConnTest, OptionalBoundsBoundAsNull) {
+  ASSERT_TRUE(conn_->Exec("INSERT INTO v(id, i, t) VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c')").ok());
+  ASSERT_TRUE(conn_->Exec("BEGIN").ok());
+  const std::string sql = "SELECT count(*) FROM v WHERE (?1 IS NULL OR i >= ?1) AND (?2 IS NULL OR t <> ?2)";
+  for (int pass = 0; pass < 2; ++pass) {
+    auto st = conn_->Prepare(sql);
+    ASSERT_TRUE(st.ok());
+    st->BindNull(1).BindNull(2);
+    auto row = st->Step();
+    ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+    EXPECT_EQ(st->Int(0), 3);
+  }
+  auto st = conn_->Prepare(sql);
+  ASSERT_TRUE(st.ok());
+  st->Bind(1, 20).Bind(2, "c");
+  auto row = st->Step();
+  ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+  EXPECT_EQ(st->Int(0), 1);
+  auto text_only = conn_->Prepare("SELECT count(*) FROM v WHERE ?1 IS NULL OR t = ?1", false);
+  ASSERT_TRUE(text_only.ok());
+  text_only->BindNull(1);
+  row = text_only->Step();
+  ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+  EXPECT_EQ(text_only->Int(0), 3);
+  ASSERT_TRUE(conn_->Exec("COMMIT").ok());
+}
+
 TEST_F(PgConnTest, BooleansReadAsIntegers) {
   auto sel = conn_->Prepare("SELECT 1 < 2, 2 < 1, ? = 'a'");
   ASSERT_TRUE(sel.ok());
