@@ -137,7 +137,13 @@ void PgDatabase::Release(std::unique_ptr<PgConn> c) {
 Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
   std::chrono::milliseconds backoff = options_.backoff_initial;
   bool replaced_lost = false;
+  // Many writers on one hot row (a model's next version number) can make the
+  // same transaction lose again and again. From the third attempt on, this
+  // process's retrying writers take turns, so each competes with first
+  // attempts only (recursive: fn may itself call Write).
+  std::unique_lock<std::recursive_mutex> turn(retry_turn_, std::defer_lock);
   for (int attempt = 1;; ++attempt) {
+    if (attempt >= 3 && !turn.owns_lock()) turn.lock();
     Status s;
     bool commit_sent = false;
     bool lost = false;

@@ -8,7 +8,9 @@
 // both read the same number and one would fail with a unique violation or,
 // where no constraint exists, silently overwrite; under SERIALIZABLE the
 // server turns every such race into a serialization failure (40001), which
-// Write retries with jittered exponential backoff. Read runs fn in REPEATABLE
+// Write retries with jittered exponential backoff (from the third attempt
+// on, a process's retrying writers take turns, so a hot row cannot starve
+// one of them). Read runs fn in REPEATABLE
 // READ READ ONLY: one snapshot, no predicate locks, never blocks or aborts
 // writers.
 //
@@ -40,7 +42,7 @@ struct PgOptions {
   std::chrono::milliseconds acquire_timeout{5000};     // wait for a free connection, then Unavailable
   std::string password_file;                           // first line is the password (kept out of the URI)
   bool migrate_on_open = true;                         // false: an older schema is refused (FailedPrecondition)
-  int max_attempts = 12;                               // a Write's tries on serialization failures
+  int max_attempts = 20;                               // a Write's tries on serialization failures
   std::chrono::milliseconds backoff_initial{2};        // first retry waits up to this (jittered)
   std::chrono::milliseconds backoff_max{250};
   int connect_timeout_s = 10;
@@ -86,6 +88,7 @@ class PgDatabase final : public sql::Database {
   const PgOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::recursive_mutex retry_turn_;            // held by a writer on its third and later attempts
   std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
   int open_ = 0;                               // connections alive (idle or leased), guarded by mu_
   int64_t retries_ = 0;                        // guarded by mu_
