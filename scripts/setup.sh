@@ -59,6 +59,18 @@ for spec in "${XGB_VENVS[@]}"; do
   fi
 done
 # --- end of XGBoost reference versions ---
+# MLflow 2.x for `kiln import mlflow` tests (tests/compat/test_import_mlflow.py):
+# its client writes a database with MLflow 2's schema (SQLite, and PostgreSQL through
+# psycopg2; SQLAlchemy 2.1 dropped a pool class mlflow 2 imports). Rebuilt when the pins change.
+MLFLOW2_PINS="mlflow==2.22.1 SQLAlchemy==2.0.58 psycopg2-binary==2.9.13"
+if [ ! -x .venv-mlflow2/bin/python ] || [ "$(cat .venv-mlflow2/.pins 2>/dev/null)" != "$MLFLOW2_PINS" ]; then
+  echo "setup: creating .venv-mlflow2 ($MLFLOW2_PINS)"
+  rm -rf .venv-mlflow2
+  python3 -m venv .venv-mlflow2
+  # shellcheck disable=SC2086
+  .venv-mlflow2/bin/pip install -q --disable-pip-version-check $MLFLOW2_PINS
+  echo "$MLFLOW2_PINS" > .venv-mlflow2/.pins
+fi
 
 # --- DuckDB (offline engine, src/storage/duckdb; cmake/duckdb.cmake) ---
 # DuckDB publishes its C library (libduckdb.so) inside the Node bindings
