@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/audit_cmd.h"
+#include "cli/backup_cmd.h"
 #include "cli/config.h"
 #include "cli/features_cmd.h"
 #include "cli/grants_cmd.h"
@@ -35,11 +36,15 @@ int main(int argc, char** argv) {
   kiln::cli::RegisterAuditCommands(app, audit_options);
   kiln::cli::GrantsOptions grants_options;
   kiln::cli::RegisterGrantsCommands(app, grants_options);
+  kiln::cli::BackupCmdOptions backup_options;
+  kiln::cli::RegisterBackupCommands(app, backup_options);
   kiln::cli::ImportOptions import_options;
   kiln::cli::RegisterImportCommand(app, import_options);
 
   kiln::Status yaml = kiln::cli::LoadYamlConfig(argc, argv, serve_config);
   if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, migrate_config);
+  if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, backup_options.backup_config);
+  if (yaml.ok()) yaml = kiln::cli::LoadYamlConfig(argc, argv, backup_options.restore_config);
   if (auto s = yaml; !s.ok()) {
     std::fprintf(stderr, "kiln: %s\n", s.message().c_str());
     return 2;
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
   if (kiln::cli::UserCommandChosen(app)) return kiln::cli::RunUsers(app, users_options);
   if (kiln::cli::AuditCommandChosen(app)) return kiln::cli::RunAudit(app, audit_options);
   if (kiln::cli::GrantsCommandChosen(app)) return kiln::cli::RunGrants(app, grants_options);
+  if (kiln::cli::BackupCommandChosen(app)) return kiln::cli::RunBackup(app, backup_options);
   if (kiln::cli::ImportCommandChosen(app)) return kiln::cli::RunImport(import_options);
   const kiln::cli::Config& config = app.got_subcommand("migrate") ? migrate_config : serve_config;
   if (auto s = kiln::cli::ValidateConfig(config); !s.ok()) {

@@ -1,5 +1,7 @@
 #include "cli/serve.h"
 
+#include "cli/backends.h"
+
 #include <filesystem>
 #include <thread>
 
@@ -38,6 +40,7 @@
 #include "net/http_server.h"
 #include "storage/instrumented_tracking_store.h"
 #include "storage/duckdb/duckdb_offline_engine.h"
+#include "storage/embedded/embedded_online_store.h"
 #include "storage/online_store_factory.h"
 #include "storage/artifact_file_cache.h"
 #include "storage/artifact_store_uri.h"
@@ -94,17 +97,18 @@ int Serve(const Config& config) {
   api::AddProcessCollector(metrics);
 
   // The metadata database all stores share: opened here only (the engine is chosen here).
-  auto database = storage::sqlite::OpenDatabase(DbPath(config));
+  auto database = OpenMetadataDatabase(config);
   if (!database.ok()) {
-    log::Error("cannot open metadata store " + DbPath(config) + ": " + database.status().message());
+    log::Error("cannot open metadata store " + DescribeDatabase(config) + ": " + database.status().message());
     return 1;
   }
+  log::Info("metadata store: " + DescribeDatabase(config));
   auto sqlite = storage::SqlTrackingStore::Create(**database, config.default_artifact_root);
   if (!sqlite.ok()) {
-    log::Error("cannot open metadata store " + DbPath(config) + ": " + sqlite.status().message());
+    log::Error("cannot open metadata store " + DescribeDatabase(config) + ": " + sqlite.status().message());
     return 1;
   }
-  storage::InstrumentedTrackingStore store(**sqlite, metrics, "sqlite");
+  storage::InstrumentedTrackingStore store(**sqlite, metrics, UsesPostgres(config) ? "postgres" : "sqlite");
   auto artifacts = storage::OpenArtifactStore(config.artifacts_uri, ArtifactsPath(config));
   if (!artifacts.ok()) {
     log::Error("cannot open artifact store " + (config.artifacts_uri.empty() ? ArtifactsPath(config) : config.artifacts_uri) +
@@ -370,6 +374,17 @@ int Migrate(const Config& config) {
   if (Status s = EnsureDataDir(config); !s.ok()) {
     log::Error(s.message());
     return 2;
+  }
+  if (UsesPostgres(config)) {
+    // Opening migrates, under an advisory lock (replicas may start meanwhile).
+    auto db = OpenMetadataDatabase(config, /*migrate=*/true);
+    if (!db.ok()) {
+      log::Error("migration failed: " + db.status().message());
+      return 1;
+    }
+    log::Info("metadata schema at " + DescribeDatabase(config) + " is at version " +
+              std::to_string(storage::LatestSqliteSchemaVersion()));
+    return 0;
   }
   auto before = storage::SqliteSchemaVersion(DbPath(config));
   if (!before.ok()) {

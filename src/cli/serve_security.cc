@@ -1,5 +1,7 @@
 #include "cli/serve_security.h"
 
+#include "cli/backends.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +11,6 @@
 
 #include "audit/registry_events.h"
 #include "core/log.h"
-#include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::cli {
 namespace {
@@ -83,12 +84,15 @@ StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& conf
   }
 
   if (config.audit) {
-    const std::string path = InDataDir(config, config.audit_db, "audit.db");
-    auto audit_db = storage::sqlite::OpenAuditDatabase(path);
+    // SQLite: the audit log has a file of its own; PostgreSQL: its tables
+    // are in the metadata database (OpenAuditDatabase returns null).
+    const std::string path =
+        UsesPostgres(config) ? DescribeDatabase(config) : InDataDir(config, config.audit_db, "audit.db");
+    auto audit_db = OpenAuditDatabase(config);
     if (!audit_db.ok()) return Status(audit_db.status().code(), "cannot open the audit log " + path + ": " +
                                                                     audit_db.status().message());
     s->audit_database = std::move(*audit_db);
-    s->audit_store = std::make_unique<storage::SqlAuditStore>(*s->audit_database);
+    s->audit_store = std::make_unique<storage::SqlAuditStore>(s->audit_database ? *s->audit_database : database);
     audit::AuditOptions a;
     a.key_file = InDataDir(config, config.audit_key_file, "audit_signing_key.pem");
     a.hmac_key = s->secret->bytes();

@@ -33,7 +33,7 @@ struct SecurityStack {
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::Authorizer> authorizer;
   std::unique_ptr<auth::IdentityService> identities;
-  std::unique_ptr<storage::sql::Database> audit_database;  // audit.db; null with --audit=false
+  std::unique_ptr<storage::sql::Database> audit_database;  // audit.db; null with --audit=false or on PostgreSQL
   std::unique_ptr<storage::SqlAuditStore> audit_store;     // null with --audit=false
   std::unique_ptr<audit::AuditLog> audit;                  // null with --audit=false
   std::unique_ptr<api::gate::RequestGate> gate;

@@ -37,8 +37,9 @@ StatusOr<std::map<std::string, TablePlace>> TablesOf(const std::vector<sql::Data
     Status s = dbs[i]->Read([&](sql::Conn& c) -> Status {
       KILN_ASSIGN_OR_RETURN(std::vector<TableInfo> tables, ListTables(c));
       for (auto& t : tables) {
-        if (out.count(t.name)) return Internal("table " + t.name + " exists in two databases of one deployment");
-        out.emplace(t.name, TablePlace{i, std::move(t)});
+        std::string name = t.name;  // t is moved into the value below
+        if (out.count(name)) return Internal("table " + name + " exists in two databases of one deployment");
+        out.emplace(std::move(name), TablePlace{i, std::move(t)});
       }
       return Status::Ok();
     });
