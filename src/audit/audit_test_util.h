@@ -1,4 +1,4 @@
-// Test fixture: an AuditLog over a real SqliteAuditStore in a temporary
+// Test fixture: an AuditLog over a real SqlAuditStore (SQLite audit.db) in a temporary
 // directory, and raw SQL access to the file for tampering. Test-only.
 #pragma once
 

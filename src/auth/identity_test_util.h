@@ -1,5 +1,5 @@
 // Fixture for the identity tests of auth/: a real SQLite metadata database in
-// a temporary directory, its SqliteIdentityStore behind a counting decorator
+// a temporary directory, its SqlIdentityStore behind a counting decorator
 // (so tests can prove a cached credential does not read the store), a
 // settable clock and cheap scrypt parameters. Test-only; not synchronised.
 #pragma once

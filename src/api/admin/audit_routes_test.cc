@@ -1,4 +1,4 @@
-// The audit routes in process over a real AuditLog and SqliteAuditStore.
+// The audit routes in process over a real AuditLog and SqlAuditStore (SQLite audit.db).
 #include "api/admin/audit_routes.h"
 
 #include <gtest/gtest.h>
