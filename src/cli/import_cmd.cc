@@ -179,10 +179,11 @@ int RunImport(const ImportOptions& o) {
     source = std::move(*s);
   }
   std::vector<mi::UserRec> users;
+  std::vector<std::string> auth_notes;
   if (!o.auth_db.empty()) {
     auto adb = OpenSqlSource(o.auth_db, "--auth-db");
     if (!adb.ok()) return Fail(adb.status());
-    auto u = mi::ReadMlflowAuthUsers(**adb);
+    auto u = mi::ReadMlflowAuthUsers(**adb, &auth_notes);
     if (!u.ok()) return Fail(u.status());
     users = std::move(*u);
   }
@@ -194,6 +195,7 @@ int RunImport(const ImportOptions& o) {
   }
   auto report = mi::ImportMlflow(*source, o.auth_db.empty() ? nullptr : &users, target.get(), opts);
   if (!report.ok()) return Fail(report.status());
+  for (auto& n : auth_notes) report->notes.push_back(std::move(n));
   PrintReport(*report, o.json);
   if (!report->complete) return 3;
   if (!report->dry_run && opts.verify && !report->Verified()) {

@@ -123,27 +123,38 @@ StatusOr<std::unique_ptr<FileStoreSource>> FileStoreSource::Open(const std::stri
 }
 
 Status FileStoreSource::Index() {
-  std::error_code ec;
+  // Probes of optional entries use their own error codes: a missing models/
+  // or .trash/ folder is normal, a failing directory listing is not.
+  auto is_dir = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::is_directory(p, ec);
+  };
+  auto has_meta = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p / "meta.yaml", ec);
+  };
   auto scan = [&](const fs::path& parent) -> Status {
-    if (!fs::is_directory(parent, ec)) return Status::Ok();
-    for (const auto& e : fs::directory_iterator(parent, ec)) {
-      const std::string name = e.path().filename().string();
-      if (!e.is_directory() || !IsNumber(name) || !fs::exists(e.path() / "meta.yaml")) continue;
-      KILN_ASSIGN_OR_RETURN(int64_t id, ParseInt(name, e.path().string()));
-      experiment_dirs_[id] = e.path().string();
-      for (const auto& r : fs::directory_iterator(e.path(), ec)) {
-        const std::string rn = r.path().filename().string();
-        if (!r.is_directory() || rn == "tags" || rn == "datasets" || rn == "models" || rn == "traces") continue;
-        if (fs::exists(r.path() / "meta.yaml")) run_dirs_[rn] = {id, r.path().string()};
+    if (!is_dir(parent)) return Status::Ok();
+    std::error_code ec;
+    for (auto e = fs::directory_iterator(parent, ec); !ec && e != fs::directory_iterator(); e.increment(ec)) {
+      const std::string name = e->path().filename().string();
+      if (!is_dir(e->path()) || !IsNumber(name) || !has_meta(e->path())) continue;
+      KILN_ASSIGN_OR_RETURN(int64_t id, ParseInt(name, e->path().string()));
+      experiment_dirs_[id] = e->path().string();
+      std::error_code rec;
+      for (auto r = fs::directory_iterator(e->path(), rec); !rec && r != fs::directory_iterator(); r.increment(rec)) {
+        const std::string rn = r->path().filename().string();
+        if (rn == "tags" || rn == "datasets" || rn == "models" || rn == "traces") continue;
+        if (is_dir(r->path()) && has_meta(r->path())) run_dirs_[rn] = {id, r->path().string()};
       }
-      const fs::path models = e.path() / "models";
-      if (fs::is_directory(models, ec)) {
-        for (const auto& m : fs::directory_iterator(models, ec)) {
-          if (m.is_directory() && fs::exists(m.path() / "meta.yaml")) {
-            model_dirs_[m.path().filename().string()] = {id, m.path().string()};
-          }
-        }
+      if (rec) return Unavailable("cannot list " + e->path().string() + ": " + rec.message());
+      const fs::path models = e->path() / "models";
+      if (!is_dir(models)) continue;
+      std::error_code mec;
+      for (auto m = fs::directory_iterator(models, mec); !mec && m != fs::directory_iterator(); m.increment(mec)) {
+        if (is_dir(m->path()) && has_meta(m->path())) model_dirs_[m->path().filename().string()] = {id, m->path().string()};
       }
+      if (mec) return Unavailable("cannot list " + models.string() + ": " + mec.message());
     }
     if (ec) return Unavailable("cannot list " + parent.string() + ": " + ec.message());
     return Status::Ok();

@@ -435,10 +435,12 @@ StatusOr<std::vector<RegisteredModelRec>> SqlSource::RegisteredModels() {
   return out;
 }
 
-StatusOr<std::vector<UserRec>> ReadMlflowAuthUsers(sql::Database& db) {
+StatusOr<std::vector<UserRec>> ReadMlflowAuthUsers(sql::Database& db, std::vector<std::string>* notes) {
   std::vector<UserRec> out;
+  std::vector<std::string> skipped;
   Status s = db.Read([&](sql::Conn& c) -> Status {
     out.clear();
+    skipped.clear();
     KILN_ASSIGN_OR_RETURN(bool users, HasTable(c, "users", "username"));
     if (!users) return FailedPrecondition("not an MLflow basic-auth database (no users table)");
     std::map<int64_t, size_t> index;
@@ -470,9 +472,53 @@ StatusOr<std::vector<UserRec>> ReadMlflowAuthUsers(sql::Database& db) {
                    });
     };
     KILN_RETURN_IF_ERROR(grants("experiment_permissions", "experiment_id", "experiment"));
-    return grants("registered_model_permissions", "name", "registered_model");
+    KILN_RETURN_IF_ERROR(grants("registered_model_permissions", "name", "registered_model"));
+    // MLflow 3's role-based permissions: per-user grants live in a synthetic
+    // role "__user_<id>__", named roles are shared. kiln grants name a user
+    // and one object, so each role's concrete grants are copied to its users;
+    // wildcard patterns and other resource types have no kiln equivalent.
+    KILN_ASSIGN_OR_RETURN(bool roles, HasTable(c, "role_permissions"));
+    KILN_ASSIGN_OR_RETURN(bool assignments, HasTable(c, "user_role_assignments"));
+    if (roles && assignments) {
+      KILN_RETURN_IF_ERROR(Query(c,
+                                 "SELECT a.user_id, p.resource_type, p.resource_pattern, p.permission "
+                                 "FROM user_role_assignments a JOIN role_permissions p ON p.role_id = a.role_id "
+                                 "ORDER BY a.user_id, p.resource_type, p.resource_pattern",
+                                 {}, [&](const sql::Stmt& r) -> Status {
+                                   auto it = index.find(r.Int(0));
+                                   if (it == index.end()) return Status::Ok();
+                                   const std::string type = Str(r, 1), pattern = Str(r, 2);
+                                   const bool concrete = pattern.find_first_of("*?%") == std::string::npos;
+                                   if ((type != "experiment" && type != "registered_model") || !concrete) {
+                                     skipped.push_back(out[it->second].name + ": " + type + " '" + pattern + "' " +
+                                                       Str(r, 3));
+                                     return Status::Ok();
+                                   }
+                                   KILN_ASSIGN_OR_RETURN(std::string ro, role(Str(r, 3)));
+                                   out[it->second].grants.push_back({type, pattern, ro});
+                                   return Status::Ok();
+                                 }));
+    }
+    // One grant per object: the strongest one a user holds through any path.
+    static const std::map<std::string, int> rank = {{"none", 0}, {"viewer", 1}, {"editor", 2}, {"manager", 3}};
+    for (auto& u : out) {
+      std::map<std::pair<std::string, std::string>, std::string> best;
+      for (const auto& g : u.grants) {
+        auto& cur = best[{g.object_kind, g.object_id}];
+        if (cur.empty() || rank.at(g.role) > rank.at(cur)) cur = g.role;
+      }
+      u.grants.clear();
+      for (const auto& [key, ro] : best) u.grants.push_back({key.first, key.second, ro});
+    }
+    return Status::Ok();
   });
   if (!s.ok()) return s;
+  if (notes && !skipped.empty()) {
+    std::string list;
+    for (const auto& x : skipped) list += (list.empty() ? "" : "; ") + x;
+    notes->push_back("MLflow permissions with no kiln equivalent (wildcards, scorers, gateway, workspaces) were "
+                     "not imported: " + list);
+  }
   return out;
 }
 

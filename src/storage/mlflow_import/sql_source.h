@@ -54,9 +54,12 @@ class SqlSource final : public MlflowSource {
 
 // Users of MLflow's basic-auth database (`basic_auth.db`) with their
 // experiment and registered-model permissions as kiln grants (READ viewer,
-// EDIT editor, MANAGE manager, NO_PERMISSIONS none). Password hashes are not
-// read: they are werkzeug hashes kiln does not verify.
-StatusOr<std::vector<UserRec>> ReadMlflowAuthUsers(sql::Database& db);
+// EDIT editor, MANAGE manager, NO_PERMISSIONS none): the per-user tables of
+// MLflow 2 and the role permissions of MLflow 3 (copied to each user of the
+// role; the strongest grant per object wins). Permissions kiln cannot express
+// are listed in `notes`. Password hashes are not read: they are werkzeug
+// hashes kiln does not verify.
+StatusOr<std::vector<UserRec>> ReadMlflowAuthUsers(sql::Database& db, std::vector<std::string>* notes);
 
 // true when `table` exists (and has `column`, when given).
 StatusOr<bool> HasTable(sql::Conn& c, const std::string& table, const std::string& column = "");
