@@ -47,7 +47,10 @@ def _free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, detach: bool = False):
+        # detach: the server outlives this process (scripts/test_pg_server.py
+        # starts one for a whole CTest run and stops it by its pid file).
+        self.detach = detach
         self.dir = Path(tempfile.mkdtemp(prefix="kiln-pg-", dir=root))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
@@ -99,7 +102,7 @@ class PgServer:
                  "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=300", "-c", "shared_buffers=64MB"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=self._demote(signal.SIGQUIT), cwd=self.dir)
+                preexec_fn=self._demote(0 if self.detach else signal.SIGQUIT), cwd=self.dir)
             log.close()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.proc.poll() is None:

@@ -118,7 +118,18 @@ class PgTestServer {
   }
 
  private:
-  PgTestServer() { status_ = Start(); }
+  // KILN_TEST_PG_PORT_FILE names the port of a server started for the whole
+  // CTest run (scripts/test_pg_server.py); otherwise this process starts one.
+  PgTestServer() {
+    if (const char* f = std::getenv("KILN_TEST_PG_PORT_FILE")) {
+      std::ifstream in(f);
+      if (!(in >> port_) || port_ <= 0) {
+        status_ = Unavailable(std::string("no PostgreSQL test server port in ") + f);
+      }
+      return;
+    }
+    status_ = Start();
+  }
 
   static std::string BinDir() {
     const char* e = std::getenv("KILN_PG_BIN");

@@ -14,7 +14,9 @@ struct AttrColumn {
 
 constexpr AttrColumn kExperimentAttrs[] = {
     {"name", "e.name", false},
-    {"experiment_id", "e.experiment_id", false},
+    // An integer column that MLflow's filter grammar compares as a string
+    // (=, !=, IN, LIKE): cast, since PostgreSQL has no bigint = text.
+    {"experiment_id", "CAST(e.experiment_id AS TEXT)", false},
     {"creation_time", "e.creation_time", true},
     {"last_update_time", "e.last_update_time", true},
     {"lifecycle_stage", "e.lifecycle_stage", false},

@@ -431,14 +431,13 @@ TEST_F(SqliteEndpointStoreTest, SurvivesReopen) {
 TEST_F(SqliteEndpointStoreTest, CorruptRowIsInternalNotGarbage) {
   Create("e");
   eps_.reset();
-  store_.reset();
-  {
-    auto conn = sqlite::SqliteConn::Open(path_, false);
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)->Exec("UPDATE endpoint_revisions SET spec_json = '{\"routes\": 5}'").ok());
-    ASSERT_TRUE((*conn)->Exec("UPDATE endpoints SET settings_json = '{\"capture_percent\": \"lots\"}'").ok());
-  }
-  ASSERT_NO_FATAL_FAILURE(Reopen());
+  // Damaged behind the store's back, through the database itself (any engine).
+  ASSERT_TRUE(store_->database()
+                  .Write([](sql::Conn& c) -> Status {
+                    KILN_RETURN_IF_ERROR(c.Exec("UPDATE endpoint_revisions SET spec_json = '{\"routes\": 5}'"));
+                    return c.Exec("UPDATE endpoints SET settings_json = '{\"capture_percent\": \"lots\"}'");
+                  })
+                  .ok());
   eps_ = std::make_unique<SqlEndpointStore>(store_->database());
   auto rev = eps_->GetRevision("e", 1);
   EXPECT_EQ(rev.status().code(), StatusCode::kInternal);

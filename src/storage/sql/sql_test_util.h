@@ -10,6 +10,11 @@
 #include <memory>
 #include <string>
 
+#include <cstdlib>
+#include <map>
+
+#include "storage/postgres/pg_database.h"
+#include "storage/postgres/pg_test_server.h"
 #include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_tracking_store.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -22,10 +27,34 @@ inline std::string MakeTempDir() {
   return dir ? std::string(dir) : std::string();
 }
 
-// The database the store tests run on: a fresh SQLite database at
-// <dir>/kiln.db, migrated to the latest schema.
+// KILN_TEST_DATABASE=postgres runs the store tests on PostgreSQL (a
+// throwaway server, a fresh database per test; CTest registers the SQL store
+// tests a second time that way), otherwise on SQLite.
+inline bool TestOnPostgres() {
+  const char* e = std::getenv("KILN_TEST_DATABASE");
+  return e != nullptr && std::string(e) == "postgres";
+}
+
+inline std::map<std::string, std::string>& PgTestUris() {
+  static std::map<std::string, std::string> uris;  // test dir -> its database
+  return uris;
+}
+
+// The database the store tests run on: a fresh database migrated to the
+// latest schema (SQLite: <dir>/kiln.db).
 inline StatusOr<std::unique_ptr<sql::Database>> NewTestDatabase(const std::string& dir) {
-  return sqlite::OpenDatabase(dir + "/kiln.db");
+  if (!TestOnPostgres()) return sqlite::OpenDatabase(dir + "/kiln.db");
+  auto& server = postgres::testing::PgTestServer::Get();
+  if (!server.status().ok()) return server.status();
+  KILN_ASSIGN_OR_RETURN(std::string uri, server.CreateDatabase());
+  PgTestUris()[dir] = uri;
+  return postgres::OpenDatabase(uri, postgres::PgOptions{});
+}
+
+// The same database again (after the test closed it).
+inline StatusOr<std::unique_ptr<sql::Database>> ReopenTestDatabase(const std::string& dir) {
+  if (!TestOnPostgres()) return sqlite::OpenDatabase(dir + "/kiln.db");
+  return postgres::OpenDatabase(PgTestUris()[dir], postgres::PgOptions{});
 }
 
 // A tracking store with the SQLite database file it runs on, for tests that
@@ -62,7 +91,7 @@ class SqlStoreTest : public ::testing::Test {
   void Reopen() {
     store_.reset();
     db_.reset();
-    auto db = sqlite::OpenDatabase(path_);
+    auto db = ReopenTestDatabase(dir_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     auto s = SqlTrackingStore::Create(*db_, "file:///art");
