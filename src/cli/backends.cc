@@ -22,7 +22,9 @@ std::string SqlitePath(const Config& c) {
   if (UsesPostgres(c)) return "";
   if (StartsWith(c.database_uri, "sqlite://")) {
     // sqlite:///abs/path (three slashes) or sqlite://relative/path, as SQLAlchemy spells them.
-    return c.database_uri.substr(std::string("sqlite://").size());
+    // sqlite:// alone: the embedded default below.
+    std::string path = c.database_uri.substr(std::string("sqlite://").size());
+    if (!path.empty()) return path;
   }
   return (std::filesystem::path(c.data_dir) / "kiln.db").string();
 }

@@ -1,6 +1,6 @@
 // The stores a kiln process opens for its configured backends, in one place
 // for `kiln serve`, `kiln migrate`, `kiln backup` and `kiln restore`:
-//   --database-uri   empty or sqlite:///path -> SQLite (default <data-dir>/kiln.db)
+//   --database-uri   empty, sqlite:// or sqlite:///path -> SQLite (default <data-dir>/kiln.db)
 //                    postgresql://...        -> PostgreSQL (--database-password-file)
 //   --audit-db       SQLite only: the audit log's own file (default
 //                    <data-dir>/audit.db); on PostgreSQL its tables live in

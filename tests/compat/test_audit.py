@@ -71,6 +71,14 @@ def audited(kiln_factory):
     return kiln_factory()
 
 
+@pytest.fixture
+def audited_file(kiln_factory):
+    """Tests that read, lock or tamper with the audit log's own SQLite file
+    (audit.db) pin the embedded metadata backend, also in the postgres pass
+    (on PostgreSQL the audit tables live in the metadata database)."""
+    return kiln_factory("--database-uri", "sqlite://")
+
+
 def test_mlflow_client_mutations_are_audited_with_request_and_response(audited):
     from mlflow.tracking import MlflowClient
 
@@ -183,7 +191,8 @@ def test_query_filters_and_paging(audited):
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-def test_verify_passes_then_names_the_first_bad_record(audited, tmp_path):
+def test_verify_passes_then_names_the_first_bad_record(audited_file, tmp_path):
+    audited = audited_file
     url = audited.url
     exp = post(url, "experiments/create", {"name": "tamper"}, actor="alice").json()["experiment_id"]
     for i in range(6):
@@ -262,7 +271,8 @@ def test_verify_passes_then_names_the_first_bad_record(audited, tmp_path):
     assert lines and all(r["seq"] > 10 and r["actor"] == "mallory" for r in lines)
 
 
-def test_fail_closed_while_audit_db_is_locked(audited, tmp_path):
+def test_fail_closed_while_audit_db_is_locked(audited_file, tmp_path):
+    audited = audited_file
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -311,7 +321,7 @@ def test_server_refuses_to_start_without_a_writable_audit_store(tmp_path):
 def test_a_password_reaches_the_log_only_as_its_hmac(kiln_factory, tmp_path):
     pw_file = tmp_path / "admin.pw"
     pw_file.write_text("admin-pass-123\n")
-    srv = kiln_factory("--auth", "--admin-password-file", str(pw_file))
+    srv = kiln_factory("--auth", "--admin-password-file", str(pw_file), "--database-uri", "sqlite://")  # reads audit.db
     admin = ("admin", "admin-pass-123")
     secret = "carol-s3cret-pw"
     r = requests.post(srv.url + f"{MLFLOW}/users/create", json={"username": "carol", "password": secret},
