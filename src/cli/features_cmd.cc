@@ -1,5 +1,7 @@
 #include "cli/features_cmd.h"
 
+#include "cli/backends.h"
+
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +20,6 @@
 #include "storage/duckdb/duckdb_offline_engine.h"
 #include "storage/embedded/embedded_online_store.h"
 #include "storage/sql/sql_feature_registry_store.h"
-#include "storage/sqlite/sqlite_database.h"
 
 namespace kiln::cli {
 namespace {
@@ -72,8 +73,13 @@ Status OpenPlatform(const FeaturesOptions& o, bool with_online, Platform* p) {
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
   if (ec) return InvalidArgument("invalid --data-dir '" + o.data_dir + "': " + ec.message());
-  const std::string db = (std::filesystem::path(o.data_dir) / "kiln.db").string();
-  auto database = storage::sqlite::OpenDatabase(db);
+  Config settings;  // the metadata database `kiln serve` would open with the same flags
+  settings.data_dir = o.data_dir;
+  settings.database_uri = o.database_uri;
+  settings.database_password_file = o.database_password_file;
+  settings.database_pool = 4;
+  const std::string db = DescribeDatabase(settings);
+  auto database = OpenMetadataDatabase(settings);
   if (!database.ok()) return Status(database.status().code(), "cannot open metadata store " + db + ": " + database.status().message());
   p->database = std::move(*database);
   p->registry_store = std::make_unique<storage::SqlFeatureRegistryStore>(*p->database);
@@ -234,6 +240,10 @@ int Historical(const FeaturesOptions& o) {
 
 void CommonOptions(CLI::App& cmd, FeaturesOptions& o) {
   cmd.add_option("--data-dir", o.data_dir, "The data dir `kiln serve` uses")->envname("KILN_DATA_DIR")->capture_default_str();
+  cmd.add_option("--database-uri", o.database_uri, "The metadata database `kiln serve` uses (--database-uri)")
+      ->envname("KILN_DATABASE_URI");
+  cmd.add_option("--database-password-file", o.database_password_file, "File holding the PostgreSQL password")
+      ->envname("KILN_DATABASE_PASSWORD_FILE");
   cmd.add_option("--project", o.project, "Feast project (default: the only one, or the one holding the objects)");
   cmd.add_option("--duckdb-memory-limit", o.duckdb_memory_limit, "DuckDB's memory_limit")
       ->envname("KILN_DUCKDB_MEMORY_LIMIT")

@@ -25,6 +25,8 @@ namespace kiln::cli {
 
 struct FeaturesOptions {
   std::string data_dir = "./kiln-data";
+  std::string database_uri;            // as `kiln serve --database-uri`
+  std::string database_password_file;
   std::string project;
   std::string duckdb_memory_limit = "4GB";
   int duckdb_threads = 0;

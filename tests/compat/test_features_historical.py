@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 import requests
 
-from conftest import kiln_binary
+from conftest import backend_args, kiln_binary
 from feast_fixtures import feast_cli, start_feast_kiln, write_feast_repo
 
 pytestmark = pytest.mark.kiln_only
@@ -417,6 +417,7 @@ def test_cli_matches_feast(world, tmp_path):
     ref = feast_reference(world, features, full_feature_names=True)
     out = tmp_path / "cli_out.parquet"
     proc = subprocess.run([str(kiln_binary()), "features", "historical", "--data-dir", str(world["srv"].data_dir),
+                           *backend_args(world["srv"].data_dir, []),
                            "--entities", str(world["data"] / "entities.parquet"),
                            "--features", ",".join(features[:2]), "--features", features[2],
                            "--full-feature-names", "--output", str(out)],
@@ -429,6 +430,7 @@ def test_cli_matches_feast(world, tmp_path):
     refs = [("driver_daily", "trips"), ("driver_hourly", "conv_rate"), ("rider_forever", "rating")]
     assert_parity(ref, pd.read_parquet(out), world["entities"], cols, refs, world["data"])
     bad = subprocess.run([str(kiln_binary()), "features", "historical", "--data-dir", str(world["srv"].data_dir),
+                           *backend_args(world["srv"].data_dir, []),
                           "--entities", str(world["data"] / "entities.parquet"), "--features", "nope:x",
                           "--output", str(out)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2

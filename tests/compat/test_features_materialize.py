@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 import requests
 
-from conftest import ServerProcess, kiln_binary
+from conftest import ServerProcess, backend_args, kiln_binary
 from feast_fixtures import feast_cli, feature_store, utc_now_s, write_feast_repo
 
 pytestmark = pytest.mark.kiln_only
@@ -213,7 +213,7 @@ class World:
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([str(kiln_binary()), "features", "materialize", "--data-dir", str(self.kiln_data),
-                               *args], capture_output=True, text=True, timeout=timeout)
+                               *backend_args(self.kiln_data, []), *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -458,6 +458,7 @@ def test_crash_half_way_then_rerun_completes(world):
     end = world.now.isoformat()
     try:
         cmd = [str(kiln_binary()), "features", "materialize", "--data-dir", str(world.kiln_data),
+               *backend_args(world.kiln_data, []),
                "--start", start, "--end", end, "--views", "big",
                # about 6 s for the whole copy: the kill lands long before the
                # end even on a loaded machine, so "nothing recorded" is decided
