@@ -104,8 +104,9 @@ StatusOr<std::vector<TableDigest>> CopyAllTables(const std::vector<sql::Database
             KILN_ASSIGN_OR_RETURN(TableDigest d, DigestTable(dc, *t));
             written.push_back(std::move(d));
           }
+          // The target's own column facts: only it knows which are serial.
           std::vector<TableInfo> infos;
-          for (const TableInfo* t : list) infos.push_back(*t);
+          for (const TableInfo* t : list) infos.push_back(targets.at(t->name).info);
           return AdvanceSequences(dc, infos);
         });
         KILN_RETURN_IF_ERROR(w);
