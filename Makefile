@@ -23,8 +23,9 @@ run: build
 test-unit: build
 	ctest --preset release -j $(JOBS)
 
+# Both metadata backends (SQLite and PostgreSQL) at once: scripts/run_compat.sh.
 test-compat: build
-	.venv/bin/python -m pytest tests/compat -q
+	./scripts/run_compat.sh
 
 test: test-unit test-compat
 

@@ -12,7 +12,8 @@ DEBS=(g++ cmake ninja-build pkg-config make ccache
       libssl-dev  # scrypt, HMAC, Ed25519, JWT signatures and TLS (src/auth, src/audit, src/net)
       prometheus sqlite3 python3-venv
       postgresql libpq-dev  # PostgreSQL metadata backend (src/storage/postgres) and its test server
-      redis-server  # Feast's Redis online store for bench/features (feast serve as the peer)
+      redis-server  # the Redis online store (src/storage/redis), its tests and bench/features
+      curl  # the S3 suite's independent S3 client (tests/compat/s3_server.py)
       chromium)  # headless browser for the MLflow web UI suite (tests/compat/test_mlflow_ui.py)
 
 missing=()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The compatibility suite on both metadata backends at once: embedded SQLite
+# and PostgreSQL (KILN_COMPAT_BACKEND=postgres, one throwaway server). Each
+# pass writes its own log under build/compat-logs; the summary and failures
+# of both are printed, and the exit status is non-zero if either failed.
+set -u
+cd "$(dirname "$0")/.."
+logs=build/compat-logs
+mkdir -p "$logs"
+run() {
+  local backend=$1
+  KILN_COMPAT_BACKEND=$backend .venv/bin/python -m pytest tests/compat -q -rf -p no:cacheprovider \
+    > "$logs/$backend.log" 2>&1
+}
+run sqlite & sqlite_pid=$!
+run postgres & postgres_pid=$!
+wait $sqlite_pid; sqlite_rc=$?
+wait $postgres_pid; postgres_rc=$?
+for backend in sqlite postgres; do
+  echo "=== compat suite, metadata backend: $backend ($logs/$backend.log)"
+  grep -E "^(FAILED|ERROR) |^[0-9]+ (passed|failed)|passed|failed|error" "$logs/$backend.log" | tail -n 40
+done
+if [ $sqlite_rc -ne 0 ] || [ $postgres_rc -ne 0 ]; then
+  echo "compat suite failed (sqlite: exit $sqlite_rc, postgres: exit $postgres_rc)"
+  exit 1
+fi
