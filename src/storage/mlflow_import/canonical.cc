@@ -167,7 +167,9 @@ Status DigestTarget(sql::Conn& c, const std::set<std::string>& user_names, Diges
                                                        .Add(r.Int(4))
                                                        .Add(r.Int(5)));
                             }));
-  KILN_RETURN_IF_ERROR(kv3("experiment_tags", "SELECT experiment_id, key, value FROM experiment_tags"));
+  KILN_RETURN_IF_ERROR(Scan(c, "SELECT experiment_id, key, value FROM experiment_tags", [&](const sql::Stmt& r) {
+    d["experiment_tags"].Add(RowDigest().Add(r.Int(0)).Add(r.Text(1)).Add(r.Text(2)));
+  }));
   KILN_RETURN_IF_ERROR(Scan(
       c, "SELECT experiment_id, name, digest, source_type, source, schema, profile FROM datasets",
       [&](const sql::Stmt& r) {

@@ -2,30 +2,34 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 
 namespace kiln::storage::mlflow_import {
 
 RowDigest& RowDigest::Add(std::string_view s) {
-  if (!text_.empty()) text_.push_back('\x1f');
-  text_.append(s);
-  return *this;
+  Byte('s');
+  const uint64_t n = s.size();
+  Bytes(&n, sizeof n);
+  return Bytes(s.data(), s.size());
+}
+
+RowDigest& RowDigest::Add(int64_t v) {
+  Byte('i');
+  return Bytes(&v, sizeof v);
 }
 
 RowDigest& RowDigest::AddDouble(double v) {
-  if (std::isnan(v)) return Add(std::string_view("nan"));
-  if (std::isinf(v)) return Add(std::string_view(v > 0 ? "inf" : "-inf"));
+  Byte('d');
+  if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
   if (v == 0) v = 0;  // -0.0 and 0.0 are one stored value in both stores
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return Add(std::string_view(buf));
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return Bytes(&bits, sizeof bits);
 }
 
 uint64_t RowDigest::Hash() const {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text_) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  uint64_t h = h_;
   // Mixed so a sum of hashes of similar rows does not cancel structurally.
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;

@@ -224,8 +224,14 @@ StatusOr<std::vector<RunRec>> SqlSource::Runs(const std::vector<std::string>& id
                                "SELECT run_uuid, \"key\", value, timestamp, step, "
                                "CASE WHEN is_nan THEN 1 ELSE 0 END FROM metrics "
                                "WHERE run_uuid BETWEEN ?1 AND ?2",
-                               range, [&](const sql::Stmt& r) {
-                                 RunRec* run = run_of(r.Text(0));
+                               range, [&, last = std::string(), run = static_cast<RunRec*>(nullptr)](
+                                          const sql::Stmt& r) mutable {
+                                 // Rows arrive grouped by run (the run_uuid index): look a run up once.
+                                 std::string id = r.Text(0);
+                                 if (!run || id != last) {
+                                   run = run_of(id);
+                                   last = std::move(id);
+                                 }
                                  if (!run) return Status::Ok();
                                  run->metrics.push_back(
                                      {r.Text(1), DecodeValue(r.Double(2), r.Int(5) != 0), r.Int(3), r.Int(4)});

@@ -142,6 +142,10 @@ StatusOr<std::unique_ptr<sql::Database>> OpenSqliteReadOnly(const std::string& p
   sqlite3_busy_timeout(db, 5000);
   auto conn = std::make_unique<ImportConn>(db);
   KILN_RETURN_IF_ERROR(conn->Exec("PRAGMA query_only = 1"));
+  // A run's metric points are spread over the whole table when many runs
+  // logged at once; reading them by run through the run_uuid index touches
+  // pages in no order. Mapping the file (read-only) spares a pread per page.
+  KILN_RETURN_IF_ERROR(conn->Exec("PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -262144"));
   return std::unique_ptr<sql::Database>(new ImportDatabase(std::move(conn)));
 }
 
