@@ -38,6 +38,15 @@ ColumnKind KindOf(const std::string& declared) {
 
 std::string Quote(const std::string& name) { return "\"" + name + "\""; }
 
+// Appends the first column of every row.
+Status CollectText(Stmt& st, std::vector<std::string>& out) {
+  for (;;) {
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::Ok();
+    out.push_back(st.Text(0));
+  }
+}
+
 StatusOr<std::vector<std::string>> TableNames(Conn& conn) {
   const char* sql = conn.dialect() == Dialect::kSqlite
                         ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
@@ -45,12 +54,8 @@ StatusOr<std::vector<std::string>> TableNames(Conn& conn) {
                           "AND table_type = 'BASE TABLE' ORDER BY table_name";
   KILN_ASSIGN_OR_RETURN(Stmt st, conn.Prepare(sql, false));
   std::vector<std::string> names;
-  for (;;) {
-    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    std::string name = st.Text(0);
-    if (!IsBookkeeping(name)) names.push_back(std::move(name));
-  }
+  KILN_RETURN_IF_ERROR(CollectText(st, names));
+  names.erase(std::remove_if(names.begin(), names.end(), IsBookkeeping), names.end());
   return names;
 }
 
@@ -65,12 +70,7 @@ Status ReadColumns(Conn& conn, TableInfo& t) {
     }
     KILN_ASSIGN_OR_RETURN(Stmt fk, conn.Prepare("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", false));
     fk.Args(t.name);
-    for (;;) {
-      KILN_ASSIGN_OR_RETURN(bool row, fk.Step());
-      if (!row) break;
-      t.references.push_back(fk.Text(0));
-    }
-    return Status::Ok();
+    return CollectText(fk, t.references);
   }
   KILN_ASSIGN_OR_RETURN(
       Stmt st, conn.Prepare("SELECT column_name, data_type, "
@@ -92,12 +92,7 @@ Status ReadColumns(Conn& conn, TableInfo& t) {
                             "AND tc.table_name = ?",
                             false));
   fk.Args(t.name);
-  for (;;) {
-    KILN_ASSIGN_OR_RETURN(bool row, fk.Step());
-    if (!row) break;
-    t.references.push_back(fk.Text(0));
-  }
-  return Status::Ok();
+  return CollectText(fk, t.references);
 }
 
 std::string ColumnList(const TableInfo& t) {
