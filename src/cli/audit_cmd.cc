@@ -1,5 +1,7 @@
 #include "cli/audit_cmd.h"
 
+#include "cli/backends.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
@@ -19,9 +21,26 @@ namespace {
 void AddStoreOptions(CLI::App& cmd, AuditCmdOptions& o) {
   cmd.add_option("--data-dir", o.data_dir, "The data dir `kiln serve` uses")->envname("KILN_DATA_DIR")->capture_default_str();
   cmd.add_option("--audit-db", o.audit_db, "The audit database file (default <data-dir>/audit.db)")->envname("KILN_AUDIT_DB");
+  cmd.add_option("--database-uri", o.database_uri,
+                 "PostgreSQL: the metadata database holding the audit tables (as `kiln serve --database-uri`)")
+      ->envname("KILN_DATABASE_URI");
+  cmd.add_option("--database-password-file", o.database_password_file, "File holding the PostgreSQL password")
+      ->envname("KILN_DATABASE_PASSWORD_FILE");
 }
 
 std::string DbPath(const AuditCmdOptions& o) { return o.audit_db.empty() ? o.data_dir + "/audit.db" : o.audit_db; }
+
+// The audit log's database: its own SQLite file, or (PostgreSQL) the
+// metadata database, opened without migrating anything.
+StatusOr<std::unique_ptr<storage::sql::Database>> OpenAuditLog(const AuditCmdOptions& o) {
+  Config c;
+  c.data_dir = o.data_dir;
+  c.database_uri = o.database_uri;
+  c.database_password_file = o.database_password_file;
+  c.database_pool = 2;
+  if (UsesPostgres(c)) return OpenMetadataDatabase(c, /*migrate=*/false);
+  return storage::sqlite::OpenAuditDatabaseReadOnly(DbPath(o));
+}
 
 StatusOr<std::string> PublicKeyPem(const AuditCmdOptions& o) {
   if (!o.public_key.empty()) {
@@ -79,7 +98,7 @@ int Verify(const AuditCmdOptions& o) {
     std::fprintf(stderr, "kiln audit verify: %s\n", pem.status().message().c_str());
     return 2;
   }
-  auto audit_db = storage::sqlite::OpenAuditDatabaseReadOnly(DbPath(o));
+  auto audit_db = OpenAuditLog(o);
   if (!audit_db.ok()) {
     std::fprintf(stderr, "kiln audit verify: %s\n", audit_db.status().message().c_str());
     return 2;
@@ -119,7 +138,7 @@ int Export(const AuditCmdOptions& o) {
     std::fprintf(stderr, "kiln audit export: %s\n", (since.ok() ? until.status() : since.status()).message().c_str());
     return 2;
   }
-  auto audit_db = storage::sqlite::OpenAuditDatabaseReadOnly(DbPath(o));
+  auto audit_db = OpenAuditLog(o);
   if (!audit_db.ok()) {
     std::fprintf(stderr, "kiln audit export: %s\n", audit_db.status().message().c_str());
     return 2;

@@ -2,7 +2,7 @@
 // from its database file (a server may be writing it meanwhile; WAL readers
 // do not block it).
 //
-//   kiln audit verify [--data-dir D | --audit-db F] [--public-key PEM | --key-file K] [--json]
+//   kiln audit verify [--data-dir D | --audit-db F | --database-uri postgresql://...] [--public-key PEM | --key-file K] [--json]
 //       exit 0 and a summary when every record and checkpoint checks out,
 //       1 naming the first bad record otherwise, 2 when the log or key
 //       cannot be read. Verify against a public key kept away from the
@@ -25,6 +25,8 @@ namespace kiln::cli {
 struct AuditCmdOptions {
   std::string data_dir = "./kiln-data";
   std::string audit_db;    // default <data-dir>/audit.db
+  std::string database_uri;            // PostgreSQL: the audit tables live in the metadata database
+  std::string database_password_file;
   std::string public_key;  // PEM file of the checkpoint key's public half
   std::string key_file;    // or the private key (default <data-dir>/audit_signing_key.pem)
   bool json = false;

@@ -343,3 +343,26 @@ def test_a_password_reaches_the_log_only_as_its_hmac(kiln_factory, tmp_path):
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
     srv.stop()
     assert (srv.data_dir / "audit.db").read_bytes().find(secret.encode()) == -1
+
+
+def test_verify_on_postgresql_names_an_edited_record(kiln_factory, pg_server, tmp_path):
+    """On PostgreSQL the audit tables live in the metadata database;
+    `kiln audit verify --database-uri` checks them there."""
+    uri = pg_server.create_database()
+    srv = kiln_factory("--database-uri", uri)
+    url = srv.url
+    exp = post(url, "experiments/create", {"name": "pg-tamper"}, actor="alice").json()["experiment_id"]
+    for i in range(3):
+        assert post(url, "runs/create", {"experiment_id": exp, "start_time": i}, actor="mallory").status_code == 200
+    pub = tmp_path / "audit.pub"
+    pub.write_text(requests.get(url + "/api/v1/audit/public-key", timeout=30).json()["public_key_pem"])
+    srv.stop()  # writes the final checkpoint
+    ok = run_verify("--database-uri", uri, "--public-key", str(pub), "--json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["uncovered"] == 0
+    db = uri.rsplit("/", 1)[1]
+    seq = int(pg_server.sql("SELECT min(seq) FROM records WHERE actor = 'mallory'", db=db).strip())
+    pg_server.sql(f"UPDATE record_json SET json = replace(json, 'mallory', 'someone') WHERE seq = {seq}", db=db)
+    bad = run_verify("--database-uri", uri, "--public-key", str(pub))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"record {seq} edited: its content does not match its hash" in bad.stdout
