@@ -67,6 +67,9 @@ def mlflow_on(kiln, monkeypatch):
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", kiln.url)
     mlflow.set_tracking_uri(kiln.url)
+    # The fluent API remembers the active experiment across tests: an id from
+    # the shared server means nothing on this one.
+    mlflow.set_experiment(f"s3-fluent-{uuid.uuid4().hex[:8]}")
     yield mlflow  # the autouse _tracking_uri fixture points the next test back at the shared server
 
 

@@ -148,9 +148,15 @@ Status TouchRegisteredModel(sql::Conn& c, int64_t pk, int64_t now_ms) {
   return st.Run();
 }
 
+// Events are listed by id, so an event's timestamp is never earlier than the
+// one recorded before it: with concurrent writers (PostgreSQL, several
+// replicas) a transaction that stamped its time first can commit second.
 StatusOr<int64_t> InsertEvent(sql::Conn& c, const RegistryEvent& e) {
-  KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO registry_events(timestamp, actor, action, name, version, "
-                                           "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  KILN_ASSIGN_OR_RETURN(
+      Stmt st, c.Prepare("INSERT INTO registry_events(timestamp, actor, action, name, version, before_json, after_json) "
+                         "SELECT CASE WHEN ?1 >= p.t THEN ?1 ELSE p.t END, ?2, ?3, ?4, ?5, ?6, ?7 FROM "
+                         "(SELECT COALESCE((SELECT timestamp FROM registry_events ORDER BY id DESC LIMIT 1), 0) AS t) p "
+                         "RETURNING id"));
   st.Args(e.timestamp, e.actor, e.action, e.name, e.version, e.before_json, e.after_json);
   return sql::RunReturningInt(st);
 }
