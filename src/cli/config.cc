@@ -222,6 +222,12 @@ StatusOr<ServiceSet> ParseServices(const std::string& list) {
 
 Status ValidateConfig(const Config& c) {
   if (auto s = ParseServices(c.services); !s.ok()) return s.status();
+  // Refused rather than ignored until serve mounts per-service subsets:
+  // a process asked for a subset must not quietly serve everything.
+  if (c.services != "all" && !c.services.empty()) {
+    return InvalidArgument("invalid --services '" + c.services +
+                           "': running a subset of services is not available yet; use all");
+  }
   boost::system::error_code ec;
   boost::asio::ip::make_address(c.host, ec);
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");

@@ -75,7 +75,7 @@ struct Config {
   std::string online_store_uri;        // empty: embedded (<data-dir>/online); redis://... or rediss://...
   std::string redis_password_file;     // Redis AUTH password, kept out of the URI
   std::string redis_ca_file;           // CA bundle verifying a rediss:// server
-  std::string services = "all";        // comma list of tracking,registry,serving,features,platform (or all)
+  std::string services = "all";        // only "all" is accepted until serve mounts subsets (issue 13, item 4)
 };
 
 // Which services a process mounts (--services). Stores are shared through the
