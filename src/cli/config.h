@@ -31,6 +31,7 @@ struct Config {
   int read_timeout_ms = 30000;
   int idle_timeout_ms = 60000;
   int shutdown_grace_ms = 30000;
+  int shutdown_delay_ms = 0;
   std::string log_level = "info";
   bool access_log = true;
   std::string default_artifact_root = "mlflow-artifacts:";

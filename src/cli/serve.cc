@@ -323,6 +323,7 @@ int Serve(const Config& config) {
   http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   http.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  http.shutdown_delay = std::chrono::milliseconds(config.shutdown_delay_ms);
   http.access_log = config.access_log;
   http.tls_cert_file = config.tls_cert_file;
   http.tls_key_file = config.tls_key_file;

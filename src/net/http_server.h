@@ -45,6 +45,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{30000};  // receiving one request
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait between requests
   std::chrono::milliseconds shutdown_grace{30000};
+  // On SIGTERM/Shutdown(), keep accepting and serving this long while
+  // /health answers 503 "draining", so a load balancer (a Kubernetes
+  // Service) stops sending new requests before the listeners close.
+  std::chrono::milliseconds shutdown_delay{0};
   bool access_log = true;
   bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown, SIGHUP reloads TLS
   // HTTPS when cert and key are set (PEM). With a client CA, clients must
