@@ -394,14 +394,7 @@ Status EndpointService::DeleteEndpoint(const std::string& actor, const std::stri
     ev.detail_json = TrafficJson(rec->state);
   }
   KILN_RETURN_IF_ERROR(m.store.DeleteEndpoint(name, ev));
-  // Calls that already took the snapshot finish on it.
-  m.routes.Remove(name);
-  m.endpoint_metrics.Remove(name);
-  {
-    std::lock_guard lock(m.mu);
-    m.runtimes.erase(name);
-  }
-  m.SweepUnused();
+  m.Unpublish(name);
   return Status::Ok();
 }
 

@@ -18,6 +18,10 @@
 // - The rolled-out and previous rolled-out revisions stay loaded, so
 //   :rollback is a table swap, not a cold start. Models no revision in use
 //   references are unloaded.
+// - Replicas: each replica's controller re-reads an endpoint another replica
+//   changed (OnStoreChanged, from the ChangeFeed) and publishes it; rollout
+//   steps are stored conditionally on config_version, so whichever replica's
+//   controller steps first wins and the others follow what is stored.
 // - Alias following: registry events announcing an alias move are queued to
 //   the controller thread, which creates a new revision for every endpoint
 //   that opted in and routes to that alias.
@@ -143,6 +147,12 @@ class EndpointService {
 
   // The endpoint's capture store (null when the endpoint does not exist).
   std::shared_ptr<CaptureStore> Capture(const std::string& name) const;
+
+  // Another replica changed endpoint `name` in the store ("" = any of them
+  // may have changed): the controller re-reads it and publishes what is
+  // stored, loading its models first (the current routes serve meanwhile),
+  // or stops serving it when it was deleted. Only queues: returns at once.
+  void OnStoreChanged(const std::string& name);
 
   // One controller pass now, on the caller's thread (tests; the thread does the same).
   void Tick();

@@ -34,14 +34,16 @@ namespace kiln::deploy {
 // Who the controller records as the actor of what it does.
 inline constexpr const char* kControllerActor = "kiln";
 
-// Registry events cross from the registry's worker thread to the controller
-// through this queue; the subscriber only appends (it must not call back
+// Registry events (and the change feed's resync requests) cross from other
+// threads to the controller through this queue; the subscriber only appends (it must not call back
 // into the registry), and outlives the service (EventRecorder has no
 // unsubscribe), hence shared.
 struct AliasQueue {
   std::mutex mu;
   bool alive = true;
   std::deque<std::string> models;  // registered models whose aliases changed
+  std::set<std::string> resync;    // endpoints another replica changed
+  bool resync_all = false;         // ... or any of them
   std::function<void()> wake;      // wakes the controller; cleared on Stop
 };
 
@@ -173,6 +175,13 @@ struct EndpointService::Impl {
   void TickEndpoint(const std::string& name);
   void HandleAliasMoves();
   void Loop();
+
+  // --- endpoint_resync.cc ---
+  // Serves what the store holds for the endpoints other replicas changed.
+  void HandleResyncs();
+  void Resync(const std::string& name);
+  // Forgets an endpoint that no longer exists (routes, metrics, runtime).
+  void Unpublish(const std::string& name);
 };
 
 // Status/record helpers shared by the files.

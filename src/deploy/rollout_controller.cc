@@ -225,6 +225,7 @@ void EndpointService::Impl::HandleAliasMoves() {
 
 void EndpointService::Impl::TickOnce() {
   std::lock_guard tick(tick_mu);
+  HandleResyncs();
   HandleAliasMoves();
   std::vector<std::string> active;
   {
