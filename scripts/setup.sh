@@ -11,6 +11,7 @@ DEBS=(g++ cmake ninja-build pkg-config make ccache
       libcurl4-openssl-dev  # kiln validate's HTTP client (src/net/http_client.cc)
       libssl-dev  # scrypt, HMAC, Ed25519, JWT signatures and TLS (src/auth, src/audit, src/net)
       prometheus sqlite3 python3-venv
+      prometheus-alertmanager  # amtool and alertmanager for tests/deploy/test_monitoring.py
       postgresql libpq-dev  # PostgreSQL metadata backend (src/storage/postgres) and its test server
       redis-server  # the Redis online store (src/storage/redis), its tests and bench/features
       curl  # the S3 suite's independent S3 client (tests/compat/s3_server.py)
