@@ -165,3 +165,34 @@ if [ ! -x "$VERSITYGW_DIR/bin/versitygw" ] || [ "$(cat "$VERSITYGW_DIR/.pins" 2>
   echo "$VERSITYGW_VERSION" > "$VERSITYGW_DIR/.pins"
 fi
 # --- end of versitygw ---
+
+# --- Terraform checks (tests/deploy/test_terraform.py) ---
+# tflint (its bundled terraform rules work offline) and OpenTofu (for
+# `tofu fmt -check`; the AWS provider cannot be downloaded here, so no
+# init/validate), built once from pinned Go modules into
+# third_party/go-tools/bin and reused; each is rebuilt only when its pin
+# changes (third_party/go-tools/.pins-<tool>). OpenTofu's go.mod has replace
+# directives, which `go install mod@version` refuses: its module is
+# downloaded and built as the main module instead (~10 min, once).
+TF_GO_TOOLS_DIR=third_party/go-tools
+TFLINT_MODULE=github.com/terraform-linters/tflint@v0.64.0
+TOFU_MODULE=github.com/opentofu/opentofu@v1.12.6
+if [ ! -x "$TF_GO_TOOLS_DIR/bin/tflint" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tflint" 2>/dev/null)" != "$TFLINT_MODULE" ] ||
+   [ ! -x "$TF_GO_TOOLS_DIR/bin/tofu" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tofu" 2>/dev/null)" != "$TOFU_MODULE" ]; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$GO" ] || { echo "setup: tflint/tofu need Go (not found on PATH or at /usr/local/go/bin/go)" >&2; exit 1; }
+  mkdir -p "$TF_GO_TOOLS_DIR/bin"
+  if [ ! -x "$TF_GO_TOOLS_DIR/bin/tflint" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tflint" 2>/dev/null)" != "$TFLINT_MODULE" ]; then
+    echo "setup: building $TFLINT_MODULE into $TF_GO_TOOLS_DIR/bin (once)"
+    GOBIN="$PWD/$TF_GO_TOOLS_DIR/bin" "$GO" install "$TFLINT_MODULE"
+    echo "$TFLINT_MODULE" > "$TF_GO_TOOLS_DIR/.pins-tflint"
+  fi
+  if [ ! -x "$TF_GO_TOOLS_DIR/bin/tofu" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tofu" 2>/dev/null)" != "$TOFU_MODULE" ]; then
+    echo "setup: building $TOFU_MODULE into $TF_GO_TOOLS_DIR/bin (about 10 minutes, once)"
+    tofu_src=$("$GO" mod download -json "$TOFU_MODULE" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$tofu_src" ] || { echo "setup: go mod download $TOFU_MODULE gave no source directory" >&2; exit 1; }
+    (cd "$tofu_src" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" "$GO" build -trimpath -o "$OLDPWD/$TF_GO_TOOLS_DIR/bin/tofu" ./cmd/tofu)
+    echo "$TOFU_MODULE" > "$TF_GO_TOOLS_DIR/.pins-tofu"
+  fi
+fi
+# --- end of Terraform checks ---
