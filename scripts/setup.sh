@@ -166,6 +166,37 @@ if [ ! -x "$VERSITYGW_DIR/bin/versitygw" ] || [ "$(cat "$VERSITYGW_DIR/.pins" 2>
 fi
 # --- end of versitygw ---
 
+# --- Deployment tooling (tests/deploy/test_helm.py) ---
+# Helm and kubeconform, built once from their pinned Go modules into
+# third_party/go-tools/bin (helm ~10 min) and reused; each is rebuilt only when
+# its pin changes (third_party/go-tools/.pins-<tool>). kubeconform validates
+# offline against the Kubernetes schemas of the PyPI package kubernetes-validate
+# (in .venv), converted once per pin into third_party/kube-schemas/v<version>/.
+GO_TOOLS_DIR=third_party/go-tools
+GO_TOOLS=("helm|helm.sh/helm/v3/cmd/helm|v3.22.0"
+          "kubeconform|github.com/yannh/kubeconform/cmd/kubeconform|v0.8.0")
+for spec in "${GO_TOOLS[@]}"; do
+  IFS='|' read -r tool module version <<<"$spec"
+  if [ ! -x "$GO_TOOLS_DIR/bin/$tool" ] || [ "$(cat "$GO_TOOLS_DIR/.pins-$tool" 2>/dev/null)" != "$module@$version" ]; then
+    GO=$(command -v go || echo /usr/local/go/bin/go)
+    [ -x "$GO" ] || { echo "setup: $tool needs Go (not found on PATH or at /usr/local/go/bin/go)" >&2; exit 1; }
+    echo "setup: building $tool $version into $GO_TOOLS_DIR/bin (once)"
+    mkdir -p "$GO_TOOLS_DIR/bin"
+    GOBIN="$PWD/$GO_TOOLS_DIR/bin" "$GO" install "$module@$version"
+    echo "$module@$version" > "$GO_TOOLS_DIR/.pins-$tool"
+  fi
+done
+KUBE_SCHEMA_DIR=third_party/kube-schemas
+KUBE_SCHEMA_VERSIONS="1.27.0 1.33.0"
+kube_schema_pins="$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))') $KUBE_SCHEMA_VERSIONS"
+if [ "$(cat "$KUBE_SCHEMA_DIR/.pins" 2>/dev/null)" != "$kube_schema_pins" ]; then
+  echo "setup: converting kubernetes-validate schemas ($KUBE_SCHEMA_VERSIONS) into $KUBE_SCHEMA_DIR"
+  # shellcheck disable=SC2086  # the versions are separate words
+  .venv/bin/python scripts/kube_schemas.py "$KUBE_SCHEMA_DIR" $KUBE_SCHEMA_VERSIONS
+  echo "$kube_schema_pins" > "$KUBE_SCHEMA_DIR/.pins"
+fi
+# --- end of deployment tooling ---
+
 # --- Terraform checks (tests/deploy/test_terraform.py) ---
 # tflint (its bundled terraform rules work offline) and OpenTofu (for
 # `tofu fmt -check`; the AWS provider cannot be downloaded here, so no
