@@ -73,6 +73,7 @@ class HttpServer::Impl {
         contexts_(MakeContexts(options.io_threads)),
         acceptor_(*contexts_[0]),
         signals_(*contexts_[0]),
+        delay_timer_(*contexts_[0]),
         in_flight_gauge_(metrics.Gauge("kiln_http_requests_in_flight", "HTTP requests being handled")),
         connections_gauge_(metrics.Gauge("kiln_http_connections_open", "Open HTTP connections")) {}
 
@@ -95,6 +96,8 @@ class HttpServer::Impl {
 
   uint16_t port() const { return port_; }
   int64_t in_flight() const { return in_flight_.load(); }
+  bool draining() const { return draining_.load(); }
+  bool listener_closed() const { return closing_.load(); }
 
   Status Run() {
     asio::co_spawn(*contexts_[0], Accept(), asio::detached);
@@ -144,8 +147,18 @@ class HttpServer::Impl {
         WaitForSignal();
         return;
       }
-      log::Info("received signal " + std::to_string(sig) + ", shutting down gracefully");
+      if (draining_) {
+        log::Info("received signal " + std::to_string(sig) + " again: closing the listener now");
+      } else if (options_.shutdown_delay.count() > 0) {
+        log::Info("received signal " + std::to_string(sig) + ", draining: /health answers 503 for " +
+                  std::to_string(options_.shutdown_delay.count()) +
+                  " ms while requests are still served, then the listener closes");
+      } else {
+        log::Info("received signal " + std::to_string(sig) + ", shutting down gracefully");
+      }
       BeginShutdown();
+      // A second signal during the delay skips the rest of it.
+      if (!closing_) WaitForSignal();
     });
   }
 
@@ -167,9 +180,26 @@ class HttpServer::Impl {
     if (!pool_.TrySubmit(reload)) reload();  // a full queue must not lose the reload
   }
 
+  // Runs on contexts_[0]. The first call starts the delay (when one is set);
+  // the delay's end, or a second call, closes the listener.
   void BeginShutdown() {
-    if (draining_.exchange(true)) return;
+    if (closing_) return;
+    const bool first = !draining_.exchange(true);
+    if (first && options_.drain_state) options_.drain_state->Begin();
+    if (first && options_.shutdown_delay.count() > 0) {
+      delay_timer_.expires_after(options_.shutdown_delay);
+      delay_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) CloseListener();
+      });
+      return;
+    }
+    CloseListener();
+  }
+
+  void CloseListener() {
+    if (closing_.exchange(true)) return;
     boost::system::error_code ec;
+    delay_timer_.cancel();
     acceptor_.close(ec);
     signals_.cancel(ec);
     CloseIdleConnections();
@@ -183,10 +213,11 @@ class HttpServer::Impl {
       auto state = weak.lock();
       if (!state || state->busy.load()) continue;
       asio::post(state->stream->get_executor(), [state] {
-        if (state->alive && !state->busy.load()) {
-          boost::system::error_code ec;
-          state->stream->socket().cancel(ec);
-        }
+        if (!state->alive || state->busy.load()) return;
+        // A request already on its way is answered (with Connection: close), not cut off.
+        boost::system::error_code ec;
+        if (state->stream->socket().available(ec) > 0 && !ec) return;
+        state->stream->socket().cancel(ec);
       });
     }
   }
@@ -218,7 +249,7 @@ class HttpServer::Impl {
       auto target = contexts_[next_context_++ % contexts_.size()]->get_executor();
       tcp::socket socket = co_await acceptor_.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        if (draining_ || ec == asio::error::operation_aborted) co_return;
+        if (closing_ || ec == asio::error::operation_aborted) co_return;
         log::Warn("accept failed: " + ec.message());
         continue;
       }
@@ -338,7 +369,7 @@ class HttpServer::Impl {
         info.tls = true;
         info.client_cert_subject = PeerCommonName(stream.native_handle());
         co_await Serve(stream, *state, info);
-        if (!draining_) {
+        if (!closing_) {
           // close_notify, bounded: a peer that never answers it costs no more than this.
           stream.next_layer().expires_after(std::min<std::chrono::milliseconds>(options_.read_timeout,
                                                                                 std::chrono::milliseconds(1000)));
@@ -365,7 +396,9 @@ class HttpServer::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       state->busy = false;
-      if (draining_) break;
+      // Connections accepted during the shutdown delay are served; only a
+      // closed listener ends the loop here.
+      if (closing_) break;
       http::request_parser<http::empty_body> header_parser;
       header_parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
       // Beast 1.74 compares the length against an optional limit, so "none" would
@@ -699,7 +732,11 @@ class HttpServer::Impl {
   asio::signal_set signals_;
   std::shared_ptr<TlsContextHolder> tls_;  // null when serving plain HTTP
   uint16_t port_ = 0;
+  asio::steady_timer delay_timer_;  // the shutdown delay; on contexts_[0]
+  // draining_: the shutdown has begun (responses carry Connection: close);
+  // closing_: the delay is over and the listener is closed.
   std::atomic<bool> draining_{false};
+  std::atomic<bool> closing_{false};
   std::chrono::steady_clock::time_point shutdown_deadline_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> request_counter_{0};
@@ -722,6 +759,8 @@ HttpServer::~HttpServer() = default;
 uint16_t HttpServer::port() const { return impl_->port(); }
 Status HttpServer::Run() { return impl_->Run(); }
 void HttpServer::Shutdown() { impl_->Shutdown(); }
+bool HttpServer::draining() const { return impl_->draining(); }
+bool HttpServer::listener_closed() const { return impl_->listener_closed(); }
 int64_t HttpServer::in_flight() const { return impl_->in_flight(); }
 bool HttpServer::tls_enabled() const { return impl_->tls_enabled(); }
 Status HttpServer::ReloadTls() { return impl_->ReloadTls(); }

@@ -16,8 +16,14 @@
 //   required when a client CA is given). ReloadTls() -- and SIGHUP when
 //   handle_signals is set -- rebuilds the context from the same files for new
 //   connections; a file that does not load keeps the previous one.
-// - Shutdown(): stop accepting, close idle connections, let in-flight
-//   requests finish (bounded by shutdown_grace), then Run() returns.
+// - Shutdown() (and SIGTERM/SIGINT with handle_signals): first the
+//   shutdown delay, when one is set: the server keeps accepting and serving,
+//   draining() (and the DrainState in the options) turns true so /health
+//   answers 503, and every response carries Connection: close, so clients
+//   reconnect through their load balancer to another replica. Then the
+//   listener closes, idle connections are closed, in-flight requests finish
+//   (bounded by shutdown_grace) and Run() returns. A second Shutdown() or
+//   signal during the delay cuts it short.
 //
 // The server borrows the router, pool and registry; they must outlive it.
 // Run() blocks the calling thread; Shutdown() is thread-safe.
@@ -32,6 +38,7 @@
 #include "core/metrics.h"
 #include "core/status.h"
 #include "core/worker_pool.h"
+#include "net/drain_state.h"
 #include "net/router.h"
 
 namespace kiln::net {
@@ -49,6 +56,8 @@ struct HttpServerOptions {
   // /health answers 503 "draining", so a load balancer (a Kubernetes
   // Service) stops sending new requests before the listeners close.
   std::chrono::milliseconds shutdown_delay{0};
+  // Borrowed, optional: set when the shutdown begins (the readiness route reads it).
+  DrainState* drain_state = nullptr;
   bool access_log = true;
   bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown, SIGHUP reloads TLS
   // HTTPS when cert and key are set (PEM). With a client CA, clients must
@@ -67,7 +76,13 @@ class HttpServer {
   uint16_t port() const;
   // Serves until shutdown completes. Returns OK after a graceful shutdown.
   Status Run();
+  // Starts the shutdown (the delay first, when set); a second call skips
+  // what is left of the delay.
   void Shutdown();
+  // True from the start of the shutdown (delay included).
+  bool draining() const;
+  // True once the listener is closed (after the delay).
+  bool listener_closed() const;
   int64_t in_flight() const;
   bool tls_enabled() const;
   // Thread-safe. Connections accepted afterwards use the new certificate;
