@@ -6,24 +6,27 @@
 
 namespace kiln::api {
 
-void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegistry& metrics) {
-  // Probes and scrapers carry no credentials, so all three are public. The
+void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegistry& metrics,
+                  const net::DrainState* drain) {
+  // Probes and scrapers carry no credentials, so all of these are public. The
   // metrics do carry model and endpoint names as labels: where those names
   // are secret, keep the port's /metrics off untrusted networks.
   router.Add(
       "GET", "/health",
-      [&monitor](net::HttpRequest&) {
+      [&monitor, drain](net::HttpRequest&) {
         // The verdict only changes once per probe round: render it once per
         // round and I/O thread, not once per request.
         struct Rendered {
           const HealthMonitor* monitor = nullptr;
           uint64_t generation = ~0ull;
+          bool draining = false;
           unsigned status = 0;
           std::string body;
         };
         thread_local Rendered cache;
         const uint64_t generation = monitor.generation();
-        if (cache.monitor == &monitor && cache.generation == generation) {
+        const bool draining = drain != nullptr && drain->draining();
+        if (cache.monitor == &monitor && cache.generation == generation && cache.draining == draining) {
           return net::HttpResponse::Json(cache.status, cache.body);
         }
         nlohmann::json checks = nlohmann::json::object();
@@ -38,12 +41,21 @@ void AddOpsRoutes(net::Router& router, const HealthMonitor& monitor, MetricsRegi
           }
           checks[c.name] = std::move(entry);
         }
-        nlohmann::json body = {{"status", healthy ? "healthy" : "unhealthy"}, {"version", KILN_VERSION},
-                               {"checks", std::move(checks)}};
+        // Draining wins over the checks: the replica is leaving however healthy its stores are.
+        const char* verdict = draining ? "draining" : healthy ? "healthy" : "unhealthy";
+        nlohmann::json body = {{"status", verdict}, {"version", KILN_VERSION}, {"checks", std::move(checks)}};
         if (!healthy) body["failing"] = failing;
-        cache = Rendered{&monitor, generation, healthy ? 200u : 503u, body.dump()};
+        cache = Rendered{&monitor, generation, draining, healthy && !draining ? 200u : 503u, body.dump()};
         return net::HttpResponse::Json(cache.status, cache.body);
       },
+      net::Execution::kInline).access = net::PublicAccess();
+
+  // Liveness: the process answers. A draining replica is still alive (a
+  // liveness failure would make Kubernetes kill it mid-drain), and failing
+  // stores are a readiness matter, not a reason to restart the process.
+  router.Add(
+      "GET", "/health/live",
+      [](net::HttpRequest&) { return net::HttpResponse::Json(200, R"({"status": "alive"})"); },
       net::Execution::kInline).access = net::PublicAccess();
 
   router.Add(
