@@ -200,7 +200,9 @@ int Serve(const Config& config) {
   api::feast::ServingGrpcService serving_grpc(online_service, pool, gate, &feature_registry, config.feature_project);
 
   net::Router router;
-  api::AddOpsRoutes(router, health, metrics);
+  // Set by the HTTP server when SIGTERM starts the shutdown delay; /health reads it.
+  net::DrainState drain;
+  api::AddOpsRoutes(router, health, metrics, &drain);
   api::feast::AddFeatureServerRoutes(router, online_service, *materializer);
   // Point-in-time retrieval and materialization job progress: kiln's own routes.
   features::HistoricalService historical(feature_registry, **offline_engine);
@@ -324,6 +326,7 @@ int Serve(const Config& config) {
   http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   http.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   http.shutdown_delay = std::chrono::milliseconds(config.shutdown_delay_ms);
+  http.drain_state = &drain;
   http.access_log = config.access_log;
   http.tls_cert_file = config.tls_cert_file;
   http.tls_key_file = config.tls_key_file;
