@@ -120,15 +120,24 @@ def example() -> dict:
 
 # ------------------------------------------------------------ formatting ---
 
-def test_tofu_fmt_check():
-    r = run([tool(TOFU), "fmt", "-check", "-recursive", "-diff", str(MODULE_DIR)])
+def tofu_env(tmp_path: Path) -> dict[str, str]:
+    # The developer's TF_* settings and CLI configuration stay out.
+    rc = tmp_path / "tofurc"
+    rc.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    return {**env, "TF_CLI_CONFIG_FILE": str(rc), "HOME": str(tmp_path)}
+
+
+def test_tofu_fmt_check(tmp_path):
+    r = run([tool(TOFU), "fmt", "-check", "-recursive", "-diff", str(MODULE_DIR)], env=tofu_env(tmp_path))
     assert r.returncode == 0, f"tofu fmt would rewrite:\n{r.stdout}{r.stderr}"
 
 
 def test_tofu_fmt_check_notices_bad_formatting(tmp_path):
-    bad = tmp_path / "bad.tf"
-    bad.write_text('variable "x" {\ntype=string\n}\n')
-    r = run([tool(TOFU), "fmt", "-check", str(tmp_path)])
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bad.tf").write_text('variable "x" {\ntype=string\n}\n')
+    r = run([tool(TOFU), "fmt", "-check", str(src)], env=tofu_env(tmp_path))
     assert r.returncode != 0 and "bad.tf" in r.stdout
 
 
