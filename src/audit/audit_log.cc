@@ -32,7 +32,14 @@ constexpr std::chrono::milliseconds kDetachedDelay{5};
 class AuditLog::Impl {
  public:
   Impl(storage::AuditStore& store, AuditOptions options, Clock& clock, std::unique_ptr<Ed25519Key> key)
-      : store_(store), options_(std::move(options)), clock_(clock), key_(std::move(key)), key_id_(key_->KeyId()) {}
+      : store_(store), options_(std::move(options)), clock_(clock), key_(std::move(key)), key_id_(key_->KeyId()) {
+    if (MetricsRegistry* m = options_.metrics) {
+      records_ = &m->Counter("kiln_audit_records_total", "Audit records written");
+      write_failures_ = &m->Counter("kiln_audit_write_failures_total",
+                                    "Audit records that could not be written (mutations refused, or outcomes lost)");
+      checkpoint_failures_ = &m->Counter("kiln_audit_checkpoint_failures_total", "Signed checkpoints not written");
+    }
+  }
 
   ~Impl() {
     {
@@ -176,6 +183,7 @@ class AuditLog::Impl {
       Resync();
     }
     if (!s.ok()) s = Unavailable("audit record not written: " + s.message());
+    if (CounterMetric* c = s.ok() ? records_ : write_failures_) c->Increment(static_cast<double>(batch.size()));
     bool checkpoint_due = s.ok() && options_.checkpoint_every > 0 &&
                           last_seq_ - checkpoint_seq_ >= options_.checkpoint_every;
     lock.lock();
@@ -215,8 +223,16 @@ class AuditLog::Impl {
     c.time_ms = clock_.NowMillis();
     c.prev_signature = last_signature_;
     c.key_id = key_id_;
-    KILN_ASSIGN_OR_RETURN(c.signature, key_->Sign(CheckpointSignedText(c)));
-    KILN_RETURN_IF_ERROR(store_.AppendCheckpoint(c));
+    auto signature = key_->Sign(CheckpointSignedText(c));
+    if (!signature.ok()) {
+      if (checkpoint_failures_) checkpoint_failures_->Increment();
+      return signature.status();
+    }
+    c.signature = std::move(*signature);
+    if (Status s = store_.AppendCheckpoint(c); !s.ok()) {
+      if (checkpoint_failures_) checkpoint_failures_->Increment();
+      return s;
+    }
     checkpoint_seq_ = c.seq;
     last_signature_ = c.signature;
     return Status::Ok();
@@ -260,6 +276,10 @@ class AuditLog::Impl {
   Clock& clock_;
   const std::unique_ptr<Ed25519Key> key_;
   const std::string key_id_;
+  // Null without options.metrics.
+  CounterMetric* records_ = nullptr;
+  CounterMetric* write_failures_ = nullptr;
+  CounterMetric* checkpoint_failures_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;         // batch done / leadership released

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/status.h"
 #include "storage/audit_store.h"
 
@@ -64,6 +65,11 @@ struct AuditOptions {
   int64_t checkpoint_every = 1000;        // records between checkpoints
   int64_t checkpoint_interval_ms = 10000; // and at most this long
   size_t max_field_bytes = 64 * 1024;     // request/before/after beyond this are replaced by their SHA-256 and size
+  // When set (borrowed; must outlive the log): kiln_audit_records_total,
+  // kiln_audit_write_failures_total and kiln_audit_checkpoint_failures_total,
+  // all exported at 0 from the start so alerts have a series before the
+  // first failure (docs/monitoring.md).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class AuditLog {

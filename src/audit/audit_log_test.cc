@@ -326,5 +326,48 @@ TEST_F(AuditFixture, PerfLogBatchSizedRecords) {
               alone, together);
 }
 
+// A store whose appends start failing on demand (a full disk, a lost database).
+class FailingStore final : public storage::AuditStore {
+ public:
+  explicit FailingStore(storage::AuditStore& inner) : inner_(inner) {}
+  Status Append(const std::vector<storage::StoredAuditRecord>& r) override {
+    return fail ? Unavailable("disk full") : inner_.Append(r);
+  }
+  StatusOr<storage::StoredAuditRecord> Last() override { return inner_.Last(); }
+  StatusOr<std::vector<storage::StoredAuditRecord>> Query(const storage::AuditQuery& q) override { return inner_.Query(q); }
+  StatusOr<std::vector<storage::StoredAuditRecord>> Range(int64_t a, int64_t b) override { return inner_.Range(a, b); }
+  Status AppendCheckpoint(const storage::StoredCheckpoint& c) override {
+    return fail ? Unavailable("disk full") : inner_.AppendCheckpoint(c);
+  }
+  StatusOr<std::vector<storage::StoredCheckpoint>> Checkpoints() override { return inner_.Checkpoints(); }
+  Status Ping() override { return inner_.Ping(); }
+  bool fail = false;
+
+ private:
+  storage::AuditStore& inner_;
+};
+
+TEST_F(AuditFixture, MetricsCountWrittenAndFailedRecordsFromZero) {
+  MetricsRegistry metrics;
+  options_.metrics = &metrics;
+  FailingStore failing(*store_);
+  auto log = AuditLog::Create(failing, options_, clock_);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  std::string text = metrics.Render();
+  EXPECT_NE(text.find("kiln_audit_records_total 1\n"), std::string::npos) << text;  // the startup record
+  EXPECT_NE(text.find("kiln_audit_write_failures_total 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kiln_audit_checkpoint_failures_total 0\n"), std::string::npos) << text;
+
+  failing.fail = true;
+  EXPECT_FALSE((*log)->Record(Event("alice", "mlflow.runs.create")).ok());
+  EXPECT_FALSE((*log)->Checkpoint().ok());
+  text = metrics.Render();
+  EXPECT_NE(text.find("kiln_audit_write_failures_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kiln_audit_checkpoint_failures_total 1\n"), std::string::npos) << text;
+  failing.fail = false;
+  EXPECT_TRUE((*log)->Record(Event("alice", "mlflow.runs.create")).ok());
+  EXPECT_NE(metrics.Render().find("kiln_audit_records_total 2\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kiln::audit

@@ -5,20 +5,35 @@ namespace kiln::serving {
 InferenceMetrics::InferenceMetrics(MetricsRegistry& metrics, const ModelRepository& repository)
     : metrics_(metrics) {
   auto& loaded = metrics_.Gauge("kiln_models_loaded", "Model versions currently served");
-  metrics_.AddCollector([&loaded, &repository] {
+  // Exported at 0 from the start, so an alert on it has a series to watch
+  // before the first failure.
+  auto& unavailable = metrics_.Gauge("kiln_models_unavailable",
+                                     "Models whose last load failed with no version served (see /v2/repository/index)");
+  metrics_.AddCollector([&loaded, &unavailable, &repository] {
     double n = 0;
-    for (const auto& m : repository.Index()) n += m.state == "READY" ? 1 : 0;
+    double failed = 0;
+    for (const auto& m : repository.Index()) {
+      n += m.state == "READY" ? 1 : 0;
+      failed += m.state == "UNAVAILABLE" ? 1 : 0;
+    }
     loaded.Set(n);
+    unavailable.Set(failed);
   });
 }
 
 void InferenceMetrics::Record(const std::string& model, int64_t version, const std::string& outcome,
                               double request_seconds, const BatchTiming& timing) {
   const Labels labels = {{"model", model}, {"version", std::to_string(version)}};
-  Labels with_outcome = labels;
-  with_outcome.emplace_back("outcome", outcome);
-  metrics_.Counter("kiln_inference_requests_total", "Inference requests by model, version and outcome", with_outcome)
-      .Increment();
+  // Every outcome's child exists once a version answered anything, so an
+  // error ratio is 0 (not "no data") while nothing failed.
+  static const char* const kOutcomes[] = {"ok", "bad_request", "error"};
+  for (const char* o : kOutcomes) {
+    Labels with_outcome = labels;
+    with_outcome.emplace_back("outcome", o);
+    auto& counter =
+        metrics_.Counter("kiln_inference_requests_total", "Inference requests by model, version and outcome", with_outcome);
+    if (outcome == o) counter.Increment();
+  }
   metrics_.Histogram("kiln_inference_request_seconds", "Inference request time in kiln, decoding to encoding", labels)
       .Observe(request_seconds);
   if (outcome != "ok") return;

@@ -64,7 +64,9 @@ def kiln_binary() -> Path:
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+    # No __pycache__ left in the work tree by the dashboard generator.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, **kw)
 
 
 def free_port() -> int:
