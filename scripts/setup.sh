@@ -204,7 +204,8 @@ fi
 # third_party/go-tools/bin and reused; each is rebuilt only when its pin
 # changes (third_party/go-tools/.pins-<tool>). OpenTofu's go.mod has replace
 # directives, which `go install mod@version` refuses: its module is
-# downloaded and built as the main module instead (~10 min, once).
+# downloaded and built as the main module instead (~10 min, once), with the
+# release build's ldflags (else it calls itself a -dev build).
 TF_GO_TOOLS_DIR=third_party/go-tools
 TFLINT_MODULE=github.com/terraform-linters/tflint@v0.64.0
 TOFU_MODULE=github.com/opentofu/opentofu@v1.12.6
@@ -222,7 +223,8 @@ if [ ! -x "$TF_GO_TOOLS_DIR/bin/tflint" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tf
     echo "setup: building $TOFU_MODULE into $TF_GO_TOOLS_DIR/bin (about 10 minutes, once)"
     tofu_src=$("$GO" mod download -json "$TOFU_MODULE" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [ -d "$tofu_src" ] || { echo "setup: go mod download $TOFU_MODULE gave no source directory" >&2; exit 1; }
-    (cd "$tofu_src" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" "$GO" build -trimpath -o "$OLDPWD/$TF_GO_TOOLS_DIR/bin/tofu" ./cmd/tofu)
+    (cd "$tofu_src" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" "$GO" build -trimpath \
+      -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$OLDPWD/$TF_GO_TOOLS_DIR/bin/tofu" ./cmd/tofu)
     echo "$TOFU_MODULE" > "$TF_GO_TOOLS_DIR/.pins-tofu"
   fi
 fi
