@@ -440,3 +440,63 @@ def test_contract_values_have_empty_defaults():
     assert values["onlineStore"]["uri"] == ""
     assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == ""
     assert values["database"]["passwordSecret"]["name"] == "" and values["onlineStore"]["passwordSecret"]["name"] == ""
+
+
+# --- the rendered settings drive the real binary ---------------------------
+
+def _materialize_secret_files(config: dict, root: Path) -> dict:
+    """Points every *_FILE setting at a local file of the kind the Secret would hold."""
+    out = dict(config)
+    for key, path in config.items():
+        if not key.endswith("_FILE"):
+            continue
+        local = root / path.lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        if key == "KILN_AUDIT_KEY_FILE":
+            subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(local)], check=True)
+        elif key == "KILN_SECRET_KEY_FILE":
+            local.write_bytes(os.urandom(32))
+        else:
+            local.write_text("chart-test-password\n")
+        out[key] = str(local)
+    return out
+
+
+def test_rendered_settings_start_kiln_which_drains_on_sigterm(kiln, tmp_path):
+    """The ConfigMap and the Deployment's env, as the pod gets them, are
+    settings the real binary accepts (auth with the admin password file,
+    audit with the shared keys); on SIGTERM readiness turns 503 "draining"
+    while kiln still answers, then it exits 0."""
+    import signal
+
+    import requests
+
+    from conftest import KilnProcess
+
+    docs = render([ci("embedded-values.yaml")],
+                  ["auth.enabled=true", "auth.adminPasswordSecret.name=kiln-admin",
+                   "secretKey.secret.name=kiln-server-key", "audit.signingKeySecret.name=kiln-audit-key",
+                   "shutdown.delayMs=1500"])
+    container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {**settings(docs), **{e["name"]: e["value"] for e in container["env"]}}
+    env = _materialize_secret_files(env, tmp_path / "mounts")
+    env.update(KILN_DATA_DIR=str(tmp_path / "data"), KILN_HOST="127.0.0.1", KILN_PORT="0", KILN_GRPC_PORT="0")
+    server = KilnProcess(kiln, tmp_path / "data", env=env)
+    try:
+        assert server.get("/health").status_code == 200, server.log()
+        assert server.get("/health/live").status_code == 200, server.log()
+        search = server.url + "/api/2.0/mlflow/experiments/search?max_results=1"
+        assert requests.get(search, timeout=10).status_code == 401
+        assert requests.get(search, auth=("admin", "chart-test-password"), timeout=10).status_code == 200
+        server.proc.send_signal(signal.SIGTERM)
+        draining = None
+        while server.proc.poll() is None and draining is None:
+            try:
+                r = server.get("/health")
+            except requests.ConnectionError:
+                break
+            if r.status_code == 503:
+                draining = r.json()
+        assert draining is not None and draining["status"] == "draining", server.log()
+    finally:
+        assert server.stop() == 0, server.log()
