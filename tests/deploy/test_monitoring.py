@@ -56,6 +56,7 @@ STARTUP_S = 60
 # as it fits in the recording rules' 5m windows.
 RATE_INTERVAL = "5m"
 LISTEN_RE = re.compile(r"listening on (https?)://[^:\s]+:(\d+)")
+GRPC_LISTEN_RE = re.compile(r"listening on grpc://[^:\s]+:(\d+)")
 
 
 def kiln_binary() -> Path:
@@ -320,14 +321,15 @@ def _ok(r: requests.Response) -> requests.Response:
 class Load:
     """A little of every kind of traffic kiln's dashboards and rules watch:
     set up once (experiment, registered model, served models, a deployment
-    endpoint with a drift baseline), then repeated for a few seconds. The
+    endpoint with a drift baseline, an applied Feast repo), then repeated for a few seconds. The
     repetition matters: a counter first scraped at its final value has a
     rate of 0, and a ratio or quantile over no increase is NaN."""
 
     COLUMNS = ["f0", "f1", "f2", "f3"]
 
-    def __init__(self, url: str, work: Path):
+    def __init__(self, url: str, grpc_port: int, work: Path):
         self.url = url
+        self.grpc_port = grpc_port
         self.work = work
 
     def setup(self) -> None:
@@ -370,6 +372,22 @@ class Load:
             "routes": [{"model": "monitoring-model", "version": mv.version, "percent": 100}],
             "drift": {"baseline": str(baseline), "threshold": 0.1}}))
 
+        # A Feast repo applied by the unmodified feast CLI (remote registry on
+        # kiln's gRPC port, remote online store on its HTTP port), rows
+        # written through the SDK (/write-to-online-store).
+        sys.path.insert(0, str(REPO / "tests" / "compat"))
+        import feast_fixtures as ff
+        import pandas as pd
+        repo = ff.write_feast_repo(self.work / "feast", http_port=int(self.url.rsplit(":", 1)[1]),
+                                   grpc_port=self.grpc_port)
+        ff.write_default_data(repo)
+        ff.feast_cli(repo, "apply")
+        now = ff.utc_now_s()
+        drivers = pd.DataFrame({"driver_id": [1001, 1002], "event_timestamp": [now, now], "created": [now, now],
+                                "conv_rate": [0.5, 0.25], "acc_rate": [0.1, 0.2], "avg_daily_trips": [10, 20]})
+        drivers["conv_rate"] = drivers["conv_rate"].astype("float32")
+        ff.feature_store(repo).write_to_online_store("driver_hourly_stats", drivers)
+
     def infer(self, model: str, data):
         return requests.post(f"{self.url}/v2/models/{model}/infer", timeout=60, json={
             "inputs": [{"name": "input-0", "shape": [len(data), len(data[0])], "datatype": "FP32", "data": data}]})
@@ -394,12 +412,19 @@ class Load:
         bad = requests.post(f"{url}/api/v1/endpoints/monitoring-ep/predict", json={"inputs": {"f0": ["x"]}}, timeout=60)
         assert bad.status_code == 400, bad.text
         _ok(requests.get(f"{url}/api/v1/endpoints/monitoring-ep", timeout=60))
-        # features: online reads and a push; no Feast project is applied, so
-        # they get Feast's not-found answer, still feature-server traffic
+        # features: online reads of the applied view, a push, and a read of
+        # a view that does not exist (Feast's not-found answer)
+        r = requests.post(f"{url}/get-online-features", timeout=60, json={
+            "features": ["driver_hourly_stats:conv_rate", "driver_hourly_stats:avg_daily_trips"],
+            "entities": {"driver_id": [1001, 1002]}})
+        assert r.status_code == 200 and r.json()["results"][2]["values"] == [10, 20], r.text
+        _ok(requests.post(f"{url}/push", timeout=60, json={
+            "push_source_name": "driver_stats_push", "to": "online",
+            "df": {"driver_id": [1003], "event_timestamp": [time.strftime("%Y-%m-%dT%H:%M:%S")],
+                   "created": [time.strftime("%Y-%m-%dT%H:%M:%S")], "conv_rate": [0.75], "acc_rate": [0.3],
+                   "avg_daily_trips": [30]}}))
         r = requests.post(f"{url}/get-online-features", timeout=60,
-                          json={"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}})
-        assert r.status_code == 404, r.text
-        r = requests.post(f"{url}/push", timeout=60, json={"push_source_name": "nope", "df": {"driver_id": [1]}})
+                          json={"features": ["no_such_view:x"], "entities": {"driver_id": [1001]}})
         assert 400 <= r.status_code < 500, r.text
         # ops
         _ok(requests.get(f"{url}/health", timeout=60))
@@ -429,6 +454,7 @@ class Live:
         self.kiln: Process | None = None
         self.prom: Process | None = None
         self.kiln_url = ""
+        self.grpc_port = 0
         self.prom_url = ""
 
     def start_kiln(self):
@@ -444,7 +470,9 @@ class Live:
         deadline = time.monotonic() + STARTUP_S
         while not self.kiln_url:
             m = LISTEN_RE.search(self.kiln.text())
-            if m:
+            g = GRPC_LISTEN_RE.search(self.kiln.text())
+            if m and g:
+                self.grpc_port = int(g.group(1))
                 self.kiln_url = f"{m.group(1)}://127.0.0.1:{m.group(2)}"
                 break
             assert self.kiln.proc.poll() is None, f"kiln exited:\n{self.kiln.text()}"
@@ -533,7 +561,7 @@ def live():
     try:
         env.start_kiln()
         env.start_prometheus()
-        load = Load(env.kiln_url, work)
+        load = Load(env.kiln_url, env.grpc_port, work)
         load.setup()
         load.once(0)
         # Every series exists now; the next seconds of traffic give them
