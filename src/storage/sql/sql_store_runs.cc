@@ -1,10 +1,10 @@
 // SqlTrackingStore: run writes (create/update/lifecycle, log batch, tags,
 // inputs and outputs).
-#include <cmath>
 
 #include "storage/sql/sql_util.h"
 #include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_tracking_store.h"
+#include "storage/sql/sql_tracking_store_metrics.h"
 #include "storage/sql/store_queries.h"
 
 namespace kiln::storage {
@@ -48,42 +48,6 @@ Status LogParams(sql::Conn& c, const RunRef& run, const std::string& run_id,
                              "' was already logged with value='" + old.Text(0) +
                              "' for run ID='" + run_id + "'. Attempted logging new value '" +
                              p.value + "'.");
-    }
-  }
-  return Status::Ok();
-}
-
-Status LogMetrics(sql::Conn& c, const RunRef& run, const std::string& run_id,
-                  const std::vector<Metric>& metrics) {
-  if (metrics.empty()) return Status::Ok();
-  KILN_ASSIGN_OR_RETURN(
-      Stmt point, c.Prepare("INSERT INTO metrics(run_pk, key, step, timestamp, value, "
-                            "is_nan, model_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-  // Latest value per key: the greatest (step, timestamp, value), as in MLflow.
-  KILN_ASSIGN_OR_RETURN(
-      Stmt latest,
-      c.Prepare("INSERT INTO latest_metrics(run_pk, key, step, timestamp, value, is_nan) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(run_pk, key) DO UPDATE SET "
-                "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
-                "is_nan = excluded.is_nan "
-                "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
-                "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"));
-  for (const auto& m : metrics) {
-    const bool is_nan = std::isnan(m.value);
-    const double v = sql::StoredMetricValue(m.value);
-    point.Args(run.pk, m.key, m.step, m.timestamp, v, int64_t{is_nan}, m.model_id);
-    KILN_RETURN_IF_ERROR(point.Run());
-    if (c.Changes() == 0) continue;  // identical point already stored
-    latest.Args(run.pk, m.key, m.step, m.timestamp, v, int64_t{is_nan});
-    KILN_RETURN_IF_ERROR(latest.Run());
-    if (!m.model_id.empty()) {
-      KILN_ASSIGN_OR_RETURN(
-          Stmt lm, c.Prepare("INSERT INTO logged_model_metrics(model_id, key, step, timestamp, "
-                             "value, is_nan, run_id, dataset_name, dataset_digest) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-      lm.Args(m.model_id, m.key, m.step, m.timestamp, v, int64_t{is_nan}, run_id, m.dataset_name,
-              m.dataset_digest);
-      KILN_RETURN_IF_ERROR(lm.Run());
     }
   }
   return Status::Ok();
@@ -206,7 +170,7 @@ Status SqlTrackingStore::LogBatch(const std::string& run_id, const std::vector<M
   return Write([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_RETURN_IF_ERROR(LogParams(c, r, run_id, params));
-    KILN_RETURN_IF_ERROR(LogMetrics(c, r, run_id, metrics));
+    KILN_RETURN_IF_ERROR(sql::InsertMetrics(c, r.pk, run_id, metrics));
     return LogTags(c, r, tags);
   });
 }
