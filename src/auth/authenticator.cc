@@ -64,11 +64,12 @@ class Authenticator::Impl {
     return Unauthenticated("unsupported Authorization scheme: use Basic or Bearer");
   }
 
+  // "" drops every cached credential.
   void Invalidate(const std::string& user_name) {
     std::unique_lock lock(mu_);
     ++epoch_;
     for (auto it = cache_.begin(); it != cache_.end();) {
-      it = it->second.principal->name == user_name ? cache_.erase(it) : std::next(it);
+      it = user_name.empty() || it->second.principal->name == user_name ? cache_.erase(it) : std::next(it);
     }
   }
 
@@ -269,6 +270,16 @@ StatusOr<std::shared_ptr<const Principal>> Authenticator::Authenticate(std::stri
   return impl_->Authenticate(authorization, source);
 }
 
-void Authenticator::Invalidate(const std::string& user_name) { impl_->Invalidate(user_name); }
+void Authenticator::Invalidate(const std::string& user_name) {
+  if (user_name.empty()) return;  // not a user; "" means "everyone" only between replicas
+  impl_->Invalidate(user_name);
+  if (feed_ != nullptr) feed_->Announce(change_topics::kCredentials, user_name);
+}
+
+void Authenticator::Follow(ChangeFeed& feed) {
+  feed_ = &feed;
+  Impl* impl = impl_.get();
+  feed.Subscribe(change_topics::kCredentials, [impl](const std::string& user) { impl->Invalidate(user); });
+}
 
 }  // namespace kiln::auth

@@ -22,6 +22,7 @@
 #include "auth/oidc_verifier.h"
 #include "auth/server_secret.h"
 #include "core/access.h"
+#include "core/change_feed.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "storage/identity_store.h"
@@ -46,13 +47,19 @@ class Authenticator {
   // credentials are wrong (the message never says which part);
   // ResourceExhausted when rate-limited.
   StatusOr<std::shared_ptr<const Principal>> Authenticate(std::string_view authorization, std::string_view source);
-  // Drops cached credentials of a user (password change, token revocation, deletion).
+  // Drops cached credentials of a user (password change, token revocation,
+  // deletion), here and -- after Follow -- on the other replicas.
   void Invalidate(const std::string& user_name);
+  // Replicas: Invalidate announces on `feed`, and another replica's
+  // announcement drops this one's cached credentials of that user (all of
+  // them on a resync). Call once, before serving; the feed must outlive this.
+  void Follow(ChangeFeed& feed);
 
  private:
   class Impl;
   explicit Authenticator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  ChangeFeed* feed_ = nullptr;  // set by Follow before serving
 };
 
 }  // namespace kiln::auth

@@ -6,6 +6,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "core/log.h"
+
 namespace kiln::auth {
 namespace {
 
@@ -264,6 +266,7 @@ StatusOr<storage::GrantRecord> Authorizer::Grant(const storage::GrantRecord& gra
   } else {
     return created.status();
   }
+  Announce();
   // The grant is stored; if the index cannot be re-read the caller sees the
   // error and a retry (AlreadyExists -> same role) rebuilds it.
   KILN_RETURN_IF_ERROR(impl_->Rebuild());
@@ -273,6 +276,7 @@ StatusOr<storage::GrantRecord> Authorizer::Grant(const storage::GrantRecord& gra
 Status Authorizer::Revoke(int64_t grant_id) {
   std::lock_guard lock(impl_->write_mu_);
   KILN_RETURN_IF_ERROR(impl_->store_.DeleteGrant(grant_id));
+  Announce();
   return impl_->Rebuild();
 }
 
@@ -312,12 +316,24 @@ Status Authorizer::ForgetObject(const ObjectRef& object) {
       if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
     }
   }
+  Announce();
   return impl_->Rebuild();
 }
 
 Status Authorizer::Reload() {
   std::lock_guard lock(impl_->write_mu_);
   return impl_->Rebuild();
+}
+
+void Authorizer::Follow(ChangeFeed& feed) {
+  feed_ = &feed;
+  feed.Subscribe(change_topics::kGrants, [this](const std::string&) {
+    if (Status s = Reload(); !s.ok()) log::Warn("grants: cannot reload after another replica's change: " + s.message());
+  });
+}
+
+void Authorizer::Announce() const {
+  if (feed_ != nullptr) feed_->Announce(change_topics::kGrants, "");
 }
 
 }  // namespace kiln::auth

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/access.h"
+#include "core/change_feed.h"
 #include "core/status.h"
 #include "storage/identity_store.h"
 
@@ -52,11 +53,17 @@ class Authorizer {
   Status ForgetObject(const ObjectRef& object);
   // Re-reads every grant (another replica changed them).
   Status Reload();
+  // Replicas: announces every grant change on `feed` and reloads when
+  // another replica announces one. Call once, before serving; the feed
+  // must outlive this.
+  void Follow(ChangeFeed& feed);
 
  private:
   class Impl;
   explicit Authorizer(std::unique_ptr<Impl> impl);
+  void Announce() const;
   std::unique_ptr<Impl> impl_;
+  ChangeFeed* feed_ = nullptr;  // set by Follow before serving
 };
 
 }  // namespace kiln::auth

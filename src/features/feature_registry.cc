@@ -99,6 +99,18 @@ void FeatureRegistry::InvalidateCaches() {
   projection_cache_.clear();
 }
 
+void FeatureRegistry::Changed() {
+  InvalidateCaches();
+  // Also after a failed write: it may have committed (a lost reply), and a
+  // needless cache drop elsewhere costs only a re-read.
+  if (feed_ != nullptr) feed_->Announce(change_topics::kFeatureRegistry, "");
+}
+
+void FeatureRegistry::Follow(ChangeFeed& feed) {
+  feed_ = &feed;
+  feed.Subscribe(change_topics::kFeatureRegistry, [this](const std::string&) { InvalidateCaches(); });
+}
+
 StatusOr<RegistryObject> FeatureRegistry::Parse(const storage::FeatureObject& o) const {
   std::optional<ObjectKind> kind = KindFromStore(o.kind);
   if (!kind) return Internal("unknown feature object kind " + o.kind);
@@ -114,7 +126,7 @@ StatusOr<RegistryObject> FeatureRegistry::Parse(const storage::FeatureObject& o)
 Status FeatureRegistry::PutMutations(std::vector<Mutation>& muts) {
   if (muts.empty()) return Status::Ok();
   Status s = store_.Apply(muts);
-  InvalidateCaches();
+  Changed();
   return s;
 }
 
@@ -263,7 +275,7 @@ Status FeatureRegistry::DeleteOne(ObjectKind kind, const std::string& project, c
                                   const std::string& actor) {
   storage::FeatureEvent ev = MakeEvent(NowUs(), actor, "delete", project, StoreKind(kind), name, nlohmann::json::object());
   Status s = store_.Delete(project, StoreKind(kind), name, &ev);
-  InvalidateCaches();
+  Changed();
   return s;
 }
 
@@ -289,7 +301,7 @@ Status FeatureRegistry::DeleteProject(const std::string& name, const std::string
   if (!p.ok()) return p.status();
   storage::FeatureEvent ev = MakeEvent(NowUs(), actor, "delete", name, fk::kProject, name, nlohmann::json::object());
   Status s = store_.DeleteProject(name, &ev);
-  InvalidateCaches();
+  Changed();
   return s;
 }
 

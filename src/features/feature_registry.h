@@ -13,8 +13,8 @@
 // Writes are eager (Feast's `commit` flags and Commit/Refresh are no-ops
 // here, as in Feast's SQL registry); reads see every committed write.
 // Typed reads (GetViewSchema, ...) are cached in memory and the cache is
-// dropped by every write through this instance, so they assume that all
-// writes to the store go through one FeatureRegistry (true in `kiln serve`).
+// dropped by every write through this instance and, with Follow(), by every
+// write another replica announces on the change feed.
 //
 // Errors carry Feast's own message texts (feast/errors.py), so adapters can
 // hand them on unchanged: NotFound "Feature view x does not exist in project p"
@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/change_feed.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "features/registry_kinds.h"
@@ -64,6 +65,10 @@ struct RegistryListFilter {
 class FeatureRegistry {
  public:
   FeatureRegistry(storage::FeatureRegistryStore& store, const Clock& clock);
+  // Replicas: every write announces on `feed`, and another replica's
+  // announcement drops this one's typed-read cache. Call once, before
+  // serving; the feed must outlive this.
+  void Follow(ChangeFeed& feed);
 
   // --- typed reads for serving, materialization and retrieval ---
   // project empty: resolved as described in ResolveProject.
@@ -131,8 +136,11 @@ class FeatureRegistry {
   StatusOr<ViewSchema> LoadViewSchema(const std::string& project, const std::string& view);
   StatusOr<ViewSchema> SchemaOf(const std::string& project, const RegistryObject& view);
   void InvalidateCaches();
+  // After a write: drops the cache here and announces it to other replicas.
+  void Changed();
 
   storage::FeatureRegistryStore& store_;
+  ChangeFeed* feed_ = nullptr;  // set by Follow before serving
   const Clock& clock_;
 
   // Typed-read cache, dropped on every write; `generation_` lets a reader
