@@ -1,5 +1,9 @@
 #include "storage/artifact_file_cache.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +19,36 @@ namespace fs = std::filesystem;
 constexpr size_t kChunk = 1 << 20;
 constexpr auto kRecentUse = std::chrono::minutes(1);
 constexpr std::string_view kTempPrefix = ".download-";
+constexpr std::string_view kLockPrefix = ".lock-";
+
+// An flock on <cache>/.lock-<entry>: held by the process downloading that
+// entry, so processes sharing the cache folder (replicas on one machine or
+// volume) download each model once; the others wait, then find it in place.
+class EntryLock {
+ public:
+  // Blocks until held (blocking=false: tries once). !held() when the lock
+  // file cannot be opened or the lock is taken (non-blocking).
+  EntryLock(const fs::path& cache_dir, const std::string& entry, bool blocking) {
+    const std::string path = (cache_dir / (std::string(kLockPrefix) + entry)).string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;
+    int rc;
+    do {
+      rc = ::flock(fd_, LOCK_EX | (blocking ? 0 : LOCK_NB));
+    } while (rc != 0 && errno == EINTR);
+    held_ = rc == 0;
+  }
+  ~EntryLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  EntryLock(const EntryLock&) = delete;
+  EntryLock& operator=(const EntryLock&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
 
 // One folder name per store directory, reversible and free of '/'.
 std::string EntryName(const std::string& store_dir) {
@@ -54,8 +88,13 @@ StatusOr<std::unique_ptr<ArtifactFiles>> ArtifactFiles::Create(ArtifactStore& st
   if (ec) return Unavailable("cannot create the model file cache '" + cache_dir + "': " + ec.message());
   for (const auto& de : fs::directory_iterator(cache_dir, ec)) {
     const std::string name = de.path().filename().string();
+    if (name.starts_with(kLockPrefix)) continue;
     if (name.starts_with(kTempPrefix)) {
-      fs::remove_all(de.path(), ec);
+      // A crashed download -- unless a process sharing the folder is still
+      // downloading that entry (it holds the entry's lock).
+      const std::string entry = name.substr(kTempPrefix.size(), name.rfind('-') - kTempPrefix.size());
+      EntryLock lock(cache_dir, entry, /*blocking=*/false);
+      if (lock.held()) fs::remove_all(de.path(), ec);
       continue;
     }
     if (!de.is_directory()) continue;
@@ -99,7 +138,18 @@ StatusOr<std::string> ArtifactFiles::LocalDir(const std::string& store_dir) {
   }
   if (flight.valid()) return flight.get();  // another caller is downloading it
 
-  StatusOr<std::string> result = Download(store_dir, final_dir);
+  StatusOr<std::string> result = Unavailable("cannot lock the model file cache entry of '" + store_dir + "'");
+  bool downloaded = false;
+  {
+    EntryLock entry_lock(cache_dir_, name, /*blocking=*/true);
+    std::error_code ec;
+    if (entry_lock.held() && fs::is_directory(final_dir, ec)) {
+      result = final_dir;  // another process sharing the folder downloaded it
+    } else if (entry_lock.held()) {
+      result = Download(store_dir, name, final_dir);
+      downloaded = result.ok();
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     flights_.erase(name);
@@ -107,7 +157,7 @@ StatusOr<std::string> ArtifactFiles::LocalDir(const std::string& store_dir) {
       int64_t bytes = TreeBytes(final_dir);
       entries_[name] = {bytes, std::chrono::steady_clock::now()};
       total_bytes_ += bytes;
-      ++downloads_;
+      if (downloaded) ++downloads_;
       EvictLocked(name);
     }
   }
@@ -115,10 +165,11 @@ StatusOr<std::string> ArtifactFiles::LocalDir(const std::string& store_dir) {
   return result;
 }
 
-StatusOr<std::string> ArtifactFiles::Download(const std::string& store_dir, const std::string& final_dir) {
+StatusOr<std::string> ArtifactFiles::Download(const std::string& store_dir, const std::string& entry,
+                                              const std::string& final_dir) {
   KILN_ASSIGN_OR_RETURN(std::vector<ArtifactEntry> files, ListArtifactTree(store_, store_dir));
   if (files.empty()) return NotFound("no artifacts under '" + store_dir + "'");
-  const fs::path tmp = fs::path(cache_dir_) / (std::string(kTempPrefix) + NewHexId());
+  const fs::path tmp = fs::path(cache_dir_) / (std::string(kTempPrefix) + entry + "-" + NewHexId());
   std::error_code ec;
   struct Cleanup {
     fs::path p;
@@ -171,7 +222,9 @@ void ArtifactFiles::EvictLocked(const std::string& keep) {
     }
     if (victim == entries_.end()) return;
     std::error_code ec;
-    fs::remove_all(fs::path(cache_dir_) / victim->first, ec);
+    // Not while a process sharing the folder (re)downloads it.
+    EntryLock lock(cache_dir_, victim->first, /*blocking=*/false);
+    if (lock.held()) fs::remove_all(fs::path(cache_dir_) / victim->first, ec);
     total_bytes_ -= victim->second.bytes;
     entries_.erase(victim);
   }

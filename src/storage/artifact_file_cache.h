@@ -50,7 +50,7 @@ class ArtifactFiles {
   };
   ArtifactFiles(ArtifactStore& store, std::string local_root, std::string cache_dir, int64_t max_bytes)
       : store_(store), local_root_(std::move(local_root)), cache_dir_(std::move(cache_dir)), max_bytes_(max_bytes) {}
-  StatusOr<std::string> Download(const std::string& store_dir, const std::string& final_dir);
+  StatusOr<std::string> Download(const std::string& store_dir, const std::string& entry, const std::string& final_dir);
   void EvictLocked(const std::string& keep);
 
   ArtifactStore& store_;

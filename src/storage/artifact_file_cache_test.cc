@@ -1,5 +1,7 @@
 #include "storage/artifact_file_cache.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -103,6 +105,51 @@ TEST_F(ArtifactFilesTest, ConcurrentFetchesDownloadOnce) {
   auto again = (*files)->LocalDir("_registry/v1");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*files)->downloads(), 1);
+}
+
+// Three caches on one folder: three replicas sharing a volume (flock locks
+// open files, so instances in one process contend as processes do).
+TEST_F(ArtifactFilesTest, CachesSharingAFolderDownloadOnceBetweenThem) {
+  Put("_registry/v1/MLmodel", "flavors: {}\n");
+  Put("_registry/v1/model.xgb", std::string(300000, 'm'));
+  std::vector<std::unique_ptr<ArtifactFiles>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    auto f = ArtifactFiles::Create(*remote_, (base_ / "shared").string());
+    ASSERT_TRUE(f.ok());
+    replicas.push_back(std::move(*f));
+  }
+  std::vector<std::thread> threads;
+  std::vector<std::string> dirs(6);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto d = replicas[i % 3]->LocalDir("_registry/v1");
+      dirs[i] = d.ok() ? *d : "error: " + d.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& d : dirs) EXPECT_EQ(d, dirs[0]);
+  int64_t downloads = 0;
+  for (const auto& r : replicas) downloads += r->downloads();
+  EXPECT_EQ(downloads, 1);
+  EXPECT_EQ(remote_->reads.load(), 2);  // one read per file, whichever replica asked
+  EXPECT_EQ(Slurp(fs::path(dirs[0]) / "model.xgb"), std::string(300000, 'm'));
+
+  // A replica starting while another downloads leaves that download alone.
+  const fs::path in_flight = base_ / "shared" / ".download-_registry%2Fv2-0123abcd";
+  fs::create_directories(in_flight);
+  {
+    const std::string lock_path = (base_ / "shared" / ".lock-_registry%2Fv2").string();
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    auto starting = ArtifactFiles::Create(*remote_, (base_ / "shared").string());
+    ASSERT_TRUE(starting.ok());
+    EXPECT_TRUE(fs::exists(in_flight)) << "removed a download another process holds";
+    ::close(fd);
+  }
+  auto after_crash = ArtifactFiles::Create(*remote_, (base_ / "shared").string());
+  ASSERT_TRUE(after_crash.ok());
+  EXPECT_FALSE(fs::exists(in_flight)) << "a crashed download (lock free) is cleaned up";
 }
 
 TEST_F(ArtifactFilesTest, EntriesSurviveARestartAndTheOldestIsEvicted) {
