@@ -20,6 +20,8 @@ namespace {
 // Bounds one transaction, so a burst does not make one caller wait for
 // thousands of others' inserts.
 constexpr size_t kMaxBatch = 512;
+// Tries of one batch when other replicas keep appending first.
+constexpr int kMaxAppendAttempts = 50;
 // How long an outcome record waits for a request's batch to take it along
 // before the background thread writes it alone.
 constexpr std::chrono::milliseconds kDetachedDelay{5};
@@ -165,22 +167,31 @@ class AuditLog::Impl {
     lock.unlock();
     std::vector<storage::StoredAuditRecord> rows;
     rows.reserve(batch.size());
-    std::string prev = last_hash_;
-    int64_t seq = last_seq_;
-    for (Pending* p : batch) {
-      storage::StoredAuditRecord row = p->row;
-      row.seq = ++seq;
-      row.json = p->parts.Join(prev, seq);
-      row.hash = ChainHash(prev, row.json);
-      prev = row.hash;
-      rows.push_back(std::move(row));
-    }
-    Status s = store_.Append(rows);
-    if (s.ok()) {
-      last_seq_ = seq;
-      last_hash_ = prev;
-    } else if (s.code() == StatusCode::kFailedPrecondition) {
+    Status s;
+    // Replicas share the log: when another one appended first, chain the
+    // batch onto the log's real end and try again.
+    for (int attempt = 0;; ++attempt) {
+      rows.clear();
+      std::string prev = last_hash_;
+      int64_t seq = last_seq_;
+      for (Pending* p : batch) {
+        storage::StoredAuditRecord row = p->row;
+        row.seq = ++seq;
+        row.json = p->parts.Join(prev, seq);
+        row.hash = ChainHash(prev, row.json);
+        prev = row.hash;
+        rows.push_back(std::move(row));
+      }
+      s = store_.Append(rows);
+      if (s.ok()) {
+        last_seq_ = seq;
+        last_hash_ = prev;
+        break;
+      }
+      if (s.code() != StatusCode::kFailedPrecondition) break;
       Resync();
+      if (attempt + 1 >= kMaxAppendAttempts) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200 + (attempt * 997 + seq) % 1800));
     }
     if (!s.ok()) s = Unavailable("audit record not written: " + s.message());
     if (CounterMetric* c = s.ok() ? records_ : write_failures_) c->Increment(static_cast<double>(batch.size()));
@@ -214,6 +225,13 @@ class AuditLog::Impl {
     last_hash_ = last->seq == 0 ? std::string(kGenesisHash) : last->hash;
   }
 
+  void ResyncCheckpoints() {
+    auto cps = store_.Checkpoints();
+    if (!cps.ok() || cps->empty()) return;
+    checkpoint_seq_ = cps->back().seq;
+    last_signature_ = cps->back().signature;
+  }
+
   // Leader only.
   Status WriteCheckpointIfNeeded() {
     if (last_seq_ == checkpoint_seq_ || last_seq_ == 0) return Status::Ok();
@@ -230,6 +248,11 @@ class AuditLog::Impl {
     }
     c.signature = std::move(*signature);
     if (Status s = store_.AppendCheckpoint(c); !s.ok()) {
+      if (s.code() == StatusCode::kFailedPrecondition) {
+        // Another replica checkpointed first: follow its chain next time.
+        ResyncCheckpoints();
+        return Status::Ok();
+      }
       if (checkpoint_failures_) checkpoint_failures_->Increment();
       return s;
     }

@@ -248,6 +248,46 @@ TEST_F(AuditFixture, ReopeningContinuesTheChainAndKeepsTheKey) {
   EXPECT_EQ(v->checkpoints, 2);
 }
 
+// Three replicas' logs on one store (same key file, as replicas share
+// --audit-key-file): each keeps its own idea of where the log ends, appends
+// collide, and every record still lands exactly once in one chain whose
+// checkpoints never fork.
+TEST_F(AuditFixture, ReplicasSharingTheStoreAppendOneChain) {
+  options_.checkpoint_every = 25;
+  std::vector<std::unique_ptr<AuditLog>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    auto l = AuditLog::Create(*store_, options_, clock_);
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    replicas.push_back(std::move(*l));
+  }
+  constexpr int kThreads = 6, kEach = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!replicas[t % 3]->Record(Event("user" + std::to_string(t), "mlflow.runs.create")).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const std::string pem = replicas[0]->PublicKeyPem();
+  replicas.clear();
+  EXPECT_EQ(store_->Last()->seq, 3 + kThreads * kEach);  // a startup record each, then every event
+  auto cps = store_->Checkpoints();
+  ASSERT_TRUE(cps.ok());
+  ASSERT_GE(cps->size(), 2u);
+  for (size_t i = 1; i < cps->size(); ++i) {
+    EXPECT_GT((*cps)[i].seq, (*cps)[i - 1].seq);
+    EXPECT_EQ((*cps)[i].prev_signature, (*cps)[i - 1].signature);
+  }
+  auto v = VerifyAuditStore(*store_, pem);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok) << v->message;
+  EXPECT_EQ(v->records, 3 + kThreads * kEach);
+}
+
 TEST_F(AuditFixture, CheckpointsEveryNRecordsSignedAndChained) {
   options_.checkpoint_every = 10;
   OpenLog();

@@ -68,6 +68,8 @@ class AuditStore {
   virtual StatusOr<std::vector<StoredAuditRecord>> Query(const AuditQuery& query) = 0;
   // Records with seq in [from, to], ascending, for verification and export.
   virtual StatusOr<std::vector<StoredAuditRecord>> Range(int64_t from_seq, int64_t to_seq) = 0;
+  // FailedPrecondition unless it follows the last checkpoint (a higher seq,
+  // prev_signature = its signature): replicas never fork the chain.
   virtual Status AppendCheckpoint(const StoredCheckpoint& checkpoint) = 0;
   virtual StatusOr<std::vector<StoredCheckpoint>> Checkpoints() = 0;
   virtual Status Ping() = 0;

@@ -148,6 +148,16 @@ StatusOr<std::vector<StoredAuditRecord>> SqlAuditStore::Range(int64_t from_seq, 
 
 Status SqlAuditStore::AppendCheckpoint(const StoredCheckpoint& c) {
   return db_.Write([&](sql::Conn& db) -> Status {
+    // Checkpoints chain by signature: one signed on a stale view of the
+    // chain (another replica checkpointed since) is refused, not forked.
+    KILN_ASSIGN_OR_RETURN(Stmt last, db.Prepare("SELECT seq, signature FROM checkpoints ORDER BY id DESC LIMIT 1"));
+    KILN_ASSIGN_OR_RETURN(bool any, last.Step());
+    const int64_t last_seq = any ? last.Int(0) : 0;
+    const std::string last_signature = any ? last.Text(1) : "";
+    if (c.seq <= last_seq || c.prev_signature != last_signature) {
+      return FailedPrecondition("audit checkpoint at seq " + std::to_string(c.seq) +
+                                " does not follow the last checkpoint (seq " + std::to_string(last_seq) + ")");
+    }
     KILN_ASSIGN_OR_RETURN(
         Stmt st, db.Prepare("INSERT INTO checkpoints(seq, hash, time_ms, prev_signature, signature, key_id) "
                             "VALUES (?,?,?,?,?,?)"));
