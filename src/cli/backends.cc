@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "storage/artifact_store_uri.h"
+#include "storage/postgres/pg_change_feed.h"
 #include "storage/postgres/pg_database.h"
 #include "storage/sqlite/sqlite_audit_db.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -66,6 +67,15 @@ StatusOr<std::unique_ptr<storage::sql::Database>> OpenAuditDatabase(const Config
   const std::string path =
       c.audit_db.empty() ? (std::filesystem::path(c.data_dir) / "audit.db").string() : c.audit_db;
   return storage::sqlite::OpenAuditDatabase(path);
+}
+
+StatusOr<std::unique_ptr<ChangeFeed>> OpenChangeFeed(const Config& c, storage::sql::Database& database) {
+  if (!UsesPostgres(c)) return std::unique_ptr<ChangeFeed>(std::make_unique<NullChangeFeed>());
+  auto* pg = dynamic_cast<storage::postgres::PgDatabase*>(&database);
+  if (pg == nullptr) return Internal("the PostgreSQL metadata database is not a PgDatabase");
+  KILN_ASSIGN_OR_RETURN(auto feed,
+                        storage::postgres::PgChangeFeed::Create(*pg, std::chrono::milliseconds(c.replica_resync_ms)));
+  return std::unique_ptr<ChangeFeed>(std::move(feed));
 }
 
 StatusOr<std::unique_ptr<storage::ArtifactStore>> OpenArtifacts(const Config& c) {

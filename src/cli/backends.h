@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli/config.h"
+#include "core/change_feed.h"
 #include "core/status.h"
 #include "storage/artifact_store.h"
 #include "storage/sql/sql_conn.h"
@@ -35,5 +36,10 @@ StatusOr<std::unique_ptr<storage::sql::Database>> OpenMetadataDatabase(const Con
 StatusOr<std::unique_ptr<storage::sql::Database>> OpenAuditDatabase(const Config& config);
 
 StatusOr<std::unique_ptr<storage::ArtifactStore>> OpenArtifacts(const Config& config);
+
+// How replicas on one database tell each other what changed: LISTEN/NOTIFY
+// on PostgreSQL; nothing on SQLite (one process owns the file). `database`
+// is the one OpenMetadataDatabase returned and must outlive the feed.
+StatusOr<std::unique_ptr<ChangeFeed>> OpenChangeFeed(const Config& config, storage::sql::Database& database);
 
 }  // namespace kiln::cli

@@ -138,6 +138,14 @@ std::vector<Setting> Settings(Config& c) {
       Make("database-password-file", "KILN_DATABASE_PASSWORD_FILE",
            "File holding the PostgreSQL password (instead of putting it in --database-uri)", c.database_password_file),
       Make("database-pool", "KILN_DATABASE_POOL", "PostgreSQL connections this process keeps", c.database_pool),
+      Make("replica-resync-ms", "KILN_REPLICA_RESYNC_MS",
+           "Replicas on PostgreSQL re-read endpoints, grants and feature definitions at least this often (changes "
+           "normally arrive within milliseconds over LISTEN/NOTIFY; this bounds a lost notification)",
+           c.replica_resync_ms),
+      Make("model-cache-dir", "KILN_MODEL_CACHE_DIR",
+           "Where model files from a remote artifact store are cached (default <data-dir>/model_cache); replicas on "
+           "one machine or volume may share it and then download each model once",
+           c.model_cache_dir),
       Make("artifacts-uri", "KILN_ARTIFACTS_URI",
            "Artifact store: file:///path or s3://bucket/prefix (default <data-dir>/artifacts)", c.artifacts_uri),
       Make("online-store-uri", "KILN_ONLINE_STORE_URI",
@@ -225,12 +233,6 @@ StatusOr<ServiceSet> ParseServices(const std::string& list) {
 
 Status ValidateConfig(const Config& c) {
   if (auto s = ParseServices(c.services); !s.ok()) return s.status();
-  // Refused rather than ignored until serve mounts per-service subsets:
-  // a process asked for a subset must not quietly serve everything.
-  if (c.services != "all" && !c.services.empty()) {
-    return InvalidArgument("invalid --services '" + c.services +
-                           "': running a subset of services is not available yet; use all");
-  }
   boost::system::error_code ec;
   boost::asio::ip::make_address(c.host, ec);
   if (ec) return InvalidArgument("invalid --host '" + c.host + "': not an IP address");
@@ -277,6 +279,7 @@ Status ValidateConfig(const Config& c) {
                            "': must start with sqlite:// or postgresql://");
   }
   if (c.database_pool < 1 || c.database_pool > 1024) return InvalidArgument("invalid --database-pool");
+  if (c.replica_resync_ms < 100) return InvalidArgument("invalid --replica-resync-ms: at least 100");
   if (!c.artifacts_uri.empty() && c.artifacts_uri.rfind("file://", 0) != 0 && c.artifacts_uri.rfind("s3://", 0) != 0) {
     return InvalidArgument("invalid --artifacts-uri '" + c.artifacts_uri + "': must start with file:// or s3://");
   }

@@ -72,11 +72,13 @@ struct Config {
   std::string database_uri;            // empty: <data-dir>/kiln.db; sqlite:///path or postgresql://...
   std::string database_password_file;  // PostgreSQL password, kept out of the URI
   int database_pool = 16;              // PostgreSQL connections per process
+  int replica_resync_ms = 30000;       // replicas re-read what others may have changed, at least this often
+  std::string model_cache_dir;         // remote artifacts' model files (default <data-dir>/model_cache)
   std::string artifacts_uri;           // empty: <data-dir>/artifacts; file:///path or s3://bucket/prefix
   std::string online_store_uri;        // empty: embedded (<data-dir>/online); redis://... or rediss://...
   std::string redis_password_file;     // Redis AUTH password, kept out of the URI
   std::string redis_ca_file;           // CA bundle verifying a rediss:// server
-  std::string services = "all";        // only "all" is accepted until serve mounts subsets (issue 13, item 4)
+  std::string services = "all";        // or a comma list: tracking,registry,serving,features,platform
 };
 
 // Which services a process mounts (--services). Stores are shared through the

@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/worker_pool.h"
+#include "deploy/announced_endpoint_store.h"
 #include "deploy/endpoint_inference_router.h"
 #include "deploy/endpoint_service.h"
 #include "deploy/predict_service.h"
@@ -82,6 +83,19 @@ void AddPoolCollector(MetricsRegistry& metrics, const WorkerPool& pool) {
   });
 }
 
+// Downloads from the artifact store into the model cache (not cache hits):
+// with replicas sharing a cache folder, one per deploy between them.
+void AddModelCacheCollector(MetricsRegistry& metrics, const storage::ArtifactFiles& files) {
+  auto& downloads = metrics.Counter("kiln_model_cache_downloads_total",
+                                    "Model directories downloaded from the artifact store into the local cache");
+  auto last = std::make_shared<int64_t>(0);
+  metrics.AddCollector([&downloads, &files, last] {
+    const int64_t now = files.downloads();
+    if (now > *last) downloads.Increment(static_cast<double>(now - *last));
+    *last = now;
+  });
+}
+
 }  // namespace
 
 int Serve(const Config& config) {
@@ -103,6 +117,20 @@ int Serve(const Config& config) {
     return 1;
   }
   log::Info("metadata store: " + DescribeDatabase(config));
+  const ServiceSet services = *ParseServices(config.services);  // validated with the config
+  // Replicas on one database hear each other's changes through it.
+  auto feed = OpenChangeFeed(config, **database);
+  if (!feed.ok()) {
+    log::Error("cannot listen for other replicas' changes on " + DescribeDatabase(config) + ": " +
+               feed.status().message());
+    return 1;
+  }
+  if (UsesPostgres(config) && (config.artifacts_uri.empty() || config.online_store_uri.empty())) {
+    log::Warn(std::string("metadata on PostgreSQL but ") +
+              (config.artifacts_uri.empty() ? "artifacts" : "the feature online store") +
+              " under this process's --data-dir: replicas must share them (--artifacts-uri s3://... or a shared "
+              "file:// volume, --online-store-uri redis://...), or each serves only what it stored itself");
+  }
   auto sqlite = storage::SqlTrackingStore::Create(**database, config.default_artifact_root);
   if (!sqlite.ok()) {
     log::Error("cannot open metadata store " + DescribeDatabase(config) + ": " + sqlite.status().message());
@@ -116,7 +144,10 @@ int Serve(const Config& config) {
     return 1;
   }
   // The runtimes open local files: a remote store's model files are fetched into a cache first.
-  auto artifact_files = storage::ArtifactFiles::Create(**artifacts, (std::filesystem::path(config.data_dir) / "model_cache").string());
+  const std::string model_cache_dir = config.model_cache_dir.empty()
+                                          ? (std::filesystem::path(config.data_dir) / "model_cache").string()
+                                          : config.model_cache_dir;
+  auto artifact_files = storage::ArtifactFiles::Create(**artifacts, model_cache_dir);
   if (!artifact_files.ok()) {
     log::Error(artifact_files.status().message());
     return 1;
@@ -172,7 +203,7 @@ int Serve(const Config& config) {
   storage::SqlRegistryStore registry_store(**database);
   registry::EventRecorder registry_events;
   // Identities, grants, the audit log and the request gate (docs/security.md).
-  auto security = SecurityStack::Build(config, **database, clock);
+  auto security = SecurityStack::Build(config, **database, clock, &metrics);
   if (!security.ok()) {
     log::Error(security.status().message());
     return 2;
@@ -183,6 +214,8 @@ int Serve(const Config& config) {
     return 1;
   }
   api::gate::RequestGate* gate = (*security)->gate.get();
+  (*security)->authorizer->Follow(**feed);
+  (*security)->authenticator->Follow(**feed);
   registry::RegistryService registry(registry_store, tracking, **artifacts, clock, registry_events);
   // Traces share the database and its group commit too.
   storage::SqlTraceStore trace_store(**database);
@@ -190,6 +223,7 @@ int Serve(const Config& config) {
   // Feast's registry: its objects share the metadata database too.
   auto reg_store = std::make_unique<storage::SqlFeatureRegistryStore>(**database);
   features::FeatureRegistry feature_registry(*reg_store, clock);
+  feature_registry.Follow(**feed);
   api::feast::RegistryGrpcService registry_grpc(feature_registry, pool, gate);
   std::unique_ptr<features::Materializer> materializer =
       features::CreateMaterializer(feature_registry, **offline_engine, **online_store, clock, pool);
@@ -203,18 +237,23 @@ int Serve(const Config& config) {
   // Set by the HTTP server when SIGTERM starts the shutdown delay; /health reads it.
   net::DrainState drain;
   api::AddOpsRoutes(router, health, metrics, &drain);
-  api::feast::AddFeatureServerRoutes(router, online_service, *materializer);
+  AddModelCacheCollector(metrics, **artifact_files);
   // Point-in-time retrieval and materialization job progress: kiln's own routes.
   features::HistoricalService historical(feature_registry, **offline_engine);
-  api::feast::AddHistoricalRoutes(router, historical);
-  api::feast::AddMaterializeJobRoutes(router, *materializer);
+  if (services.features) {
+    api::feast::AddFeatureServerRoutes(router, online_service, *materializer);
+    api::feast::AddHistoricalRoutes(router, historical);
+    api::feast::AddMaterializeJobRoutes(router, *materializer);
+  }
   api::mlflow::MlflowApiOptions mlflow_options;
   mlflow_options.default_artifact_root = config.default_artifact_root;
   mlflow_options.max_upload_bytes = config.max_upload_bytes;
-  api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
-  api::mlflow::AddRegistryRoutes(router, registry);
-  api::mlflow::AddTraceRoutes(router, traces, **artifacts);
-  api::mlflow::AddMlflowUiApiRoutes(router, tracking, registry, **artifacts);
+  if (services.tracking) {
+    api::mlflow::AddMlflowRoutes(router, tracking, **artifacts, mlflow_options);
+    api::mlflow::AddTraceRoutes(router, traces, **artifacts);
+    api::mlflow::AddMlflowUiApiRoutes(router, tracking, registry, **artifacts);
+  }
+  if (services.registry) api::mlflow::AddRegistryRoutes(router, registry);
   // MLflow's web UI at / (before KServe's GET / liveness route, which then
   // answers only clients that do not ask for HTML).
   auto ui_dir = MlflowUiDir(config);
@@ -222,7 +261,7 @@ int Serve(const Config& config) {
     log::Error(ui_dir.status().message());
     return 2;
   }
-  if (!ui_dir->empty()) {
+  if (!ui_dir->empty() && services.tracking) {
     api::mlflow::MlflowUiOptions ui;
     ui.build_dir = *ui_dir;
     ui.root_fallback = [](net::HttpRequest&) {
@@ -249,7 +288,7 @@ int Serve(const Config& config) {
       };
   const serving::BatchingOptions batching{config.max_batch_rows, std::chrono::microseconds(config.max_queue_delay_us),
                                           static_cast<size_t>(config.model_queue)};
-  serving::ModelRepository models(config.model_repository, model_resolver, batching);
+  serving::ModelRepository models(services.serving ? config.model_repository : "", model_resolver, batching);
   models.LoadAll();
   for (const auto& m : models.Index()) {
     if (m.state == "READY") {
@@ -263,14 +302,16 @@ int Serve(const Config& config) {
   // Deployment endpoints: their models live in a repository of their own
   // (not listed by /v2/repository/index), loaded from the registry's copies.
   serving::ModelRepository endpoint_models("", model_resolver, batching);
-  storage::SqlEndpointStore sqlite_endpoint_store(**database);
+  storage::SqlEndpointStore sql_endpoint_store(**database);
   // What the rollout controller does by itself (steps, guardrail rollbacks) is audited too.
   std::unique_ptr<audit::AuditedEndpointStore> audited_endpoint_store;
   if ((*security)->audit) {
-    audited_endpoint_store = std::make_unique<audit::AuditedEndpointStore>(sqlite_endpoint_store, *(*security)->audit);
+    audited_endpoint_store = std::make_unique<audit::AuditedEndpointStore>(sql_endpoint_store, *(*security)->audit);
   }
-  storage::EndpointStore& endpoint_store =
-      audited_endpoint_store ? static_cast<storage::EndpointStore&>(*audited_endpoint_store) : sqlite_endpoint_store;
+  // ... and announced to the other replicas, whoever made it.
+  deploy::AnnouncedEndpointStore endpoint_store(
+      audited_endpoint_store ? static_cast<storage::EndpointStore&>(*audited_endpoint_store) : sql_endpoint_store,
+      **feed);
   deploy::RouteTable route_table;
   deploy::EndpointServiceOptions endpoint_options;
   endpoint_options.tick_ms = config.rollout_tick_ms;
@@ -282,16 +323,28 @@ int Serve(const Config& config) {
     log::Error("cannot start deployment endpoints: " + endpoints.status().message());
     return 1;
   }
-  if (Status s = (*endpoints)->Start(); !s.ok()) {
-    log::Error("cannot start deployment endpoints: " + s.message());
-    return 1;
+  // Endpoints are served by the platform API and by KServe's routes.
+  if (services.platform || services.serving) {
+    if (Status s = (*endpoints)->Start(); !s.ok()) {
+      log::Error("cannot start deployment endpoints: " + s.message());
+      return 1;
+    }
+    deploy::EndpointService* endpoints_ptr = endpoints->get();
+    (*feed)->Subscribe(change_topics::kEndpoints,
+                       [endpoints_ptr](const std::string& name) { endpoints_ptr->OnStoreChanged(name); });
   }
+  // The feed's handlers use the services above: it stops before they go.
+  struct StopFeedFirst {
+    std::unique_ptr<ChangeFeed>& feed;
+    ~StopFeedFirst() { feed.reset(); }
+  } stop_feed_first{*feed};
   deploy::PredictService predict(route_table, &online_service);
   deploy::EndpointInferenceRouter endpoint_router(route_table);
-  api::platform::AddPlatformRoutes(router, **endpoints, predict, route_table);
-
-  api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics, &endpoint_router);
-  api::v1::AddV1Routes(router, models, &inference_metrics);
+  if (services.platform) api::platform::AddPlatformRoutes(router, **endpoints, predict, route_table);
+  if (services.serving) {
+    api::v2::AddV2Routes(router, models, KILN_VERSION, &inference_metrics, &endpoint_router);
+    api::v1::AddV1Routes(router, models, &inference_metrics);
+  }
 
   // Security routes, then every route's access decision, then the gate in
   // front of all of them.
@@ -301,10 +354,12 @@ int Serve(const Config& config) {
     api::admin::AddAuditRoutes(router, *(*security)->audit_store, *(*security)->audit);
   }
   api::gate::AddRouteListing(router);
-  api::platform::ApplyPlatformAccess(router, **endpoints);
-  api::v2::ApplyV2Access(router, &endpoint_router);
-  api::v1::ApplyV1Access(router);
-  api::feast::ApplyFeastAccess(router, feature_registry, *materializer, config.feature_project);
+  if (services.platform) api::platform::ApplyPlatformAccess(router, **endpoints);
+  if (services.serving) {
+    api::v2::ApplyV2Access(router, &endpoint_router);
+    api::v1::ApplyV1Access(router);
+  }
+  if (services.features) api::feast::ApplyFeastAccess(router, feature_registry, *materializer, config.feature_project);
   // A route without a decision is a programming error: the server does not
   // start, with auth on or off, so no route can ship fail-open.
   if (Status s = api::mlflow::ApplyMlflowAccess(router, tracking, registry, traces); !s.ok()) {
@@ -340,7 +395,16 @@ int Serve(const Config& config) {
   // repository, batchers, metrics and worker pool as the REST routes.
   api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router, gate);
   std::unique_ptr<api::grpcv2::GrpcServer> grpc_server;
-  if (config.grpc_port >= 0) {
+  std::vector<::grpc::Service*> grpc_services;
+  if (services.serving) grpc_services.push_back(&grpc_service);
+  if (services.features) {
+    grpc_services.push_back(&registry_grpc);
+    grpc_services.push_back(&serving_grpc);
+  }
+  if (config.grpc_port >= 0 && grpc_services.empty()) {
+    log::Warn("--grpc-port is ignored: none of the services " + config.services + " speaks gRPC");
+  }
+  if (config.grpc_port >= 0 && !grpc_services.empty()) {
     api::grpcv2::GrpcServerOptions grpc_options;
     grpc_options.host = config.host;
     grpc_options.port = config.grpc_port;
@@ -348,7 +412,7 @@ int Serve(const Config& config) {
     grpc_options.tls_cert_file = config.tls_cert_file;
     grpc_options.tls_key_file = config.tls_key_file;
     grpc_options.tls_client_ca_file = config.tls_client_ca_file;
-    auto started = api::grpcv2::GrpcServer::Start(grpc_options, {&grpc_service, &registry_grpc, &serving_grpc});
+    auto started = api::grpcv2::GrpcServer::Start(grpc_options, grpc_services);
     if (!started.ok()) {
       log::Error(started.status().message());
       return 1;
@@ -362,7 +426,8 @@ int Serve(const Config& config) {
   log::Info(std::string("kiln ") + KILN_VERSION + " listening on " +
             ((*server)->tls_enabled() ? "https://" : "http://") + config.host + ":" +
             std::to_string((*server)->port()) + " (data: " + config.data_dir + ", workers: " +
-            std::to_string(workers) + ", io threads: " + std::to_string(http.io_threads) + ")");
+            std::to_string(workers) + ", io threads: " + std::to_string(http.io_threads) +
+            ", services: " + config.services + ")");
   Status run = (*server)->Run();
   // HTTP has drained; gRPC calls in flight get the same grace, while the
   // batchers and the worker pool that finish them are still running.

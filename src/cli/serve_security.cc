@@ -40,7 +40,7 @@ StatusOr<std::string> AdminPassword(const Config& c) {
 SecurityStack::~SecurityStack() = default;
 
 StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& config, storage::sql::Database& database,
-                                                             Clock& clock) {
+                                                             Clock& clock, MetricsRegistry* metrics) {
   auto s = std::make_unique<SecurityStack>();
   auto secret = auth::ServerSecret::LoadOrCreate(InDataDir(config, config.secret_key_file, "secret.key"),
                                                  config.secret_key_file.empty());
@@ -96,6 +96,7 @@ StatusOr<std::unique_ptr<SecurityStack>> SecurityStack::Build(const Config& conf
     audit::AuditOptions a;
     a.key_file = InDataDir(config, config.audit_key_file, "audit_signing_key.pem");
     a.hmac_key = s->secret->bytes();
+    a.metrics = metrics;
     auto log = audit::AuditLog::Create(*s->audit_store, a, clock);
     if (!log.ok()) return Status(log.status().code(), "cannot start the audit log " + path + ": " +
                                                           log.status().message());

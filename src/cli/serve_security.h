@@ -40,8 +40,9 @@ struct SecurityStack {
 
   // Errors name the setting at fault; with --auth and no admin yet, a missing
   // admin password is an error (there is no default password).
+  // `metrics` (may be null) gets the audit log's counters.
   static StatusOr<std::unique_ptr<SecurityStack>> Build(const Config& config, storage::sql::Database& database,
-                                                       Clock& clock);
+                                                       Clock& clock, MetricsRegistry* metrics = nullptr);
   ~SecurityStack();
 
   // The registry's own events (stage changes, alias moves, deletions, with
