@@ -175,7 +175,7 @@ if BACKEND == "postgres":
         assert r.status_code == 200, r.text
         for url in (a, b):
             _wait(lambda url=url: _served_version(url, auth, ep) == v1, f"{url} to roll back")
-        assert requests.get(f"{a}/api/v1/endpoints/{ep}", auth=auth, timeout=30).json()["rolled_out_revision"] == 1
+        assert requests.get(f"{a}/api/v1/endpoints/{ep}", auth=auth, timeout=30).json()["status"]["rolled_out_revision"] == 1
 
         # Deleted through A: nobody serves it any more.
         r = requests.delete(f"{a}/api/v1/endpoints/{ep}", auth=auth, timeout=60)
@@ -211,7 +211,7 @@ if BACKEND == "postgres":
             took = _wait(lambda url=url: set_tag(url, old_pw).status_code == 200, f"{url} to honour the grant")
             print(f"grant reached {url} in {took * 1000:.0f} ms")
 
-        r = requests.post(f"{a}/api/2.0/mlflow/users/update-password", auth=admin, timeout=30,
+        r = requests.patch(f"{a}/api/2.0/mlflow/users/update-password", auth=admin, timeout=30,
                           json={"username": user, "password": new_pw})
         assert r.status_code == 200, r.text
         for url in (b, c):
