@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/log.h"
+#include "storage/s3/s3_web_identity.h"
 #include "storage/s3/s3_xml.h"
 
 namespace kiln::storage::s3 {
@@ -124,20 +125,19 @@ std::chrono::milliseconds BackoffDelay(int attempt, std::chrono::milliseconds ba
 
 StatusOr<std::unique_ptr<S3Client>> S3Client::Create(const S3Settings& settings, const std::string& bucket,
                                                      const std::string& addressing, S3ClientOptions options) {
-  if (settings.credentials.access_key_id.empty() || settings.credentials.secret_access_key.empty()) {
-    return FailedPrecondition("S3 credentials are incomplete");
-  }
   KILN_ASSIGN_OR_RETURN(S3Addressing addr, S3Addressing::Create(settings.endpoint, settings.region, bucket, addressing));
   GlobalInit();
-  return std::unique_ptr<S3Client>(new S3Client(settings, std::move(addr), options));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<S3CredentialsProvider> credentials, MakeCredentialsProvider(settings));
+  return std::unique_ptr<S3Client>(new S3Client(settings, std::move(addr), options, std::move(credentials)));
 }
 
-S3Client::S3Client(S3Settings settings, S3Addressing addressing, S3ClientOptions options)
+S3Client::S3Client(S3Settings settings, S3Addressing addressing, S3ClientOptions options,
+                   std::shared_ptr<S3CredentialsProvider> credentials)
     : settings_(std::move(settings)),
       addressing_(std::move(addressing)),
       options_(options),
       sigv4_("aws:amz:" + settings_.region + ":s3"),
-      userpwd_(settings_.credentials.access_key_id + ":" + settings_.credentials.secret_access_key) {}
+      credentials_(std::move(credentials)) {}
 
 S3Client::~S3Client() {
   for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
@@ -165,7 +165,8 @@ void S3Client::ReleaseHandle(void* handle) {
   curl_easy_cleanup(static_cast<CURL*>(handle));
 }
 
-void S3Client::Prepare(void* handle, const std::string& method, const std::string& url) const {
+void S3Client::Prepare(void* handle, const std::string& method, const std::string& url,
+                       const S3Credentials& creds) const {
   CURL* curl = static_cast<CURL*>(handle);
   curl_easy_reset(curl);  // keeps the connection cache
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -175,8 +176,8 @@ void S3Client::Prepare(void* handle, const std::string& method, const std::strin
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_seconds));
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, settings_.credentials.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, settings_.credentials.secret_access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_USERNAME, creds.access_key_id.c_str());  // curl copies both
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, creds.secret_access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   // Servers answer 100 Continue quickly; a short wait keeps a server that
   // ignores Expect from costing a second per part.
@@ -191,13 +192,13 @@ void S3Client::Prepare(void* handle, const std::string& method, const std::strin
 }
 
 void* S3Client::HeaderList(const std::vector<std::pair<std::string, std::string>>& extra,
-                           std::string_view body_sha) const {
+                           std::string_view body_sha, const S3Credentials& creds) const {
   // Never a header removal ("Name:") here: curl signs the list as written,
   // so a removed header would be signed and the signature would not match.
   curl_slist* list = nullptr;
   list = curl_slist_append(list, ("x-amz-content-sha256: " + std::string(body_sha)).c_str());
-  if (!settings_.credentials.session_token.empty()) {
-    list = curl_slist_append(list, ("x-amz-security-token: " + settings_.credentials.session_token).c_str());
+  if (!creds.session_token.empty()) {
+    list = curl_slist_append(list, ("x-amz-security-token: " + creds.session_token).c_str());
   }
   for (const auto& [k, v] : extra) list = curl_slist_append(list, (k + ": " + v).c_str());
   return list;
@@ -208,10 +209,12 @@ StatusOr<S3Response> S3Client::Call(const S3Request& req) {
   const bool has_body = req.method == "PUT" || req.method == "POST";
   const std::string body_sha = has_body ? Sha256Hex(req.body) : std::string(kEmptySha256);
   std::string last_error;
+  bool renewed = false;
   for (int attempt = 1;; ++attempt) {
+    KILN_ASSIGN_OR_RETURN(S3Credentials creds, credentials_->Current());
     CURL* curl = static_cast<CURL*>(AcquireHandle());
     if (curl == nullptr) return Internal("curl_easy_init failed");
-    Prepare(curl, req.method, url);
+    Prepare(curl, req.method, url, creds);
     S3Response res;
     BodySource src{req.body, 0};
     if (req.method == "PUT") {
@@ -233,7 +236,7 @@ StatusOr<S3Response> S3Client::Call(const S3Request& req) {
       // curl would otherwise label a POST as a form.
       headers.emplace_back("Content-Type", req.method == "POST" ? "application/xml" : "application/octet-stream");
     }
-    curl_slist* list = static_cast<curl_slist*>(HeaderList(headers, body_sha));
+    curl_slist* list = static_cast<curl_slist*>(HeaderList(headers, body_sha, creds));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
@@ -248,6 +251,13 @@ StatusOr<S3Response> S3Client::Call(const S3Request& req) {
       last_error = curl_easy_strerror(rc);
     } else {
       code = res.status >= 300 ? ParseError(res.body).code : "";
+      if (code == "ExpiredToken" && !renewed) {
+        // Temporary keys S3 thinks expired (clock skew): once with new ones.
+        renewed = true;
+        credentials_->Invalidate();
+        --attempt;
+        continue;
+      }
       if (!RetryableAnswer(res.status, code)) return res;
       last_error = "HTTP " + Reason(res.status) + (code.empty() ? "" : " " + code);
       if (attempt >= options_.max_attempts) return res;
@@ -410,11 +420,12 @@ class CurlDownload final : public S3Client::Download {
     status_checked_ = false;
     ok_status_ = false;
     error_body_.clear();
-    client_.Prepare(easy_, "GET", client_.addressing().Url(key_));
+    KILN_ASSIGN_OR_RETURN(S3Credentials creds, client_.credentials_->Current());
+    client_.Prepare(easy_, "GET", client_.addressing().Url(key_), creds);
     std::vector<std::pair<std::string, std::string>> extra = {
         {"Range", "bytes=" + std::to_string(offset_) + "-" + std::to_string(size_ - 1)}};
     if (!etag_.empty()) extra.emplace_back("If-Match", etag_);
-    headers_ = client_.HeaderList(extra, kEmptySha256);
+    headers_ = client_.HeaderList(extra, kEmptySha256, creds);
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(headers_));
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlDownload::OnData);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);

@@ -2,7 +2,9 @@
 // libcurl's SigV4 (CURLOPT_AWS_SIGV4 "aws:amz:<region>:s3"); kiln adds
 // x-amz-content-sha256 itself (the SHA-256 of the body, which kiln always
 // holds: parts are buffered) and x-amz-security-token for session
-// credentials. Queries are sent in canonical form so that the signer and the
+// credentials. The keys come from an S3CredentialsProvider asked at every
+// request (s3_credentials_provider.h), so temporary ones are replaced as they
+// expire; an ExpiredToken answer makes it fetch new ones and retry once. Queries are sent in canonical form so that the signer and the
 // server agree on them.
 //
 // Retries: transport errors, 5xx, 429 and S3's retryable 400 codes
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "storage/s3/s3_credentials_provider.h"
 #include "storage/s3/s3_location.h"
 #include "storage/s3/s3_settings.h"
 
@@ -99,19 +102,21 @@ class S3Client {
 
  private:
   friend class CurlDownload;
-  S3Client(S3Settings settings, S3Addressing addressing, S3ClientOptions options);
+  S3Client(S3Settings settings, S3Addressing addressing, S3ClientOptions options,
+           std::shared_ptr<S3CredentialsProvider> credentials);
   void* AcquireHandle();  // CURL*
   void ReleaseHandle(void* handle);
   // Sets URL, signing, credentials and timeouts on `curl` for `key`/`query`.
-  void Prepare(void* curl, const std::string& method, const std::string& url) const;
+  void Prepare(void* curl, const std::string& method, const std::string& url, const S3Credentials& creds) const;
   // Headers every request carries (content hash, session token) plus `extra`.
-  void* HeaderList(const std::vector<std::pair<std::string, std::string>>& extra, std::string_view body_sha) const;  // curl_slist*
+  void* HeaderList(const std::vector<std::pair<std::string, std::string>>& extra, std::string_view body_sha,
+                   const S3Credentials& creds) const;  // curl_slist*
 
   const S3Settings settings_;
   const S3Addressing addressing_;
   const S3ClientOptions options_;
-  const std::string sigv4_;    // "aws:amz:<region>:s3"
-  const std::string userpwd_;  // "<id>:<secret>"
+  const std::string sigv4_;  // "aws:amz:<region>:s3"
+  const std::shared_ptr<S3CredentialsProvider> credentials_;
   std::mutex mu_;
   std::vector<void*> idle_;  // CURL* handles with live connections
 };

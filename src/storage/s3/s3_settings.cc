@@ -1,8 +1,10 @@
 #include "storage/s3/s3_settings.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 
 namespace kiln::storage::s3 {
 namespace {
@@ -79,12 +81,18 @@ StatusOr<S3Settings> LoadS3Settings(const EnvLookup& env) {
   std::optional<Ini> config = config_path.empty() ? std::nullopt : ReadIni(config_path);
   const std::string config_section = profile == "default" ? "default" : "profile " + profile;
 
+  auto from_config = [&](const std::string& key) -> std::optional<std::string> {
+    const std::string* v = config ? Get(*config, config_section, key) : nullptr;
+    if (v == nullptr) return std::nullopt;
+    return *v;
+  };
+  const std::string config_endpoint = from_config("endpoint_url").value_or("");
   if (auto e = NonEmpty(env, "AWS_ENDPOINT_URL_S3")) {
     out.endpoint = *e;
   } else if (auto e2 = NonEmpty(env, "AWS_ENDPOINT_URL")) {
     out.endpoint = *e2;
-  } else if (config) {
-    if (const std::string* v = Get(*config, config_section, "endpoint_url")) out.endpoint = *v;
+  } else {
+    out.endpoint = config_endpoint;
   }
   while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
 
@@ -104,6 +112,41 @@ StatusOr<S3Settings> LoadS3Settings(const EnvLookup& env) {
     out.credentials = {*id, *secret, NonEmpty(env, "AWS_SESSION_TOKEN").value_or(""), "environment"};
     return out;
   }
+  // Web identity: the environment's pair, else the profile's (botocore and
+  // the Java SDK take the pair from one place, never one half from each).
+  std::optional<std::string> role = NonEmpty(env, "AWS_ROLE_ARN");
+  std::optional<std::string> token_file = NonEmpty(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  std::optional<std::string> session = NonEmpty(env, "AWS_ROLE_SESSION_NAME");
+  std::string where = "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE";
+  if (!role && !token_file) {
+    role = from_config("role_arn");
+    token_file = from_config("web_identity_token_file");
+    if (!session) session = from_config("role_session_name");
+    where = "role_arn and web_identity_token_file in " + config_path + " [" + config_section + "]";
+    // role_arn with source_profile is a role chain, not web identity.
+    if (role && !token_file) role.reset();
+  }
+  if (role.has_value() != token_file.has_value()) {
+    return InvalidArgument("web identity needs both " + where + "; only " +
+                           (role ? "the role" : "the token file") + " is set");
+  }
+  if (role) {
+    WebIdentityConfig wi;
+    wi.role_arn = *role;
+    wi.token_file = *token_file;
+    if (session) {
+      wi.session_name = *session;
+    } else {
+      // STS wants 2-64 of [\w+=,.@-]; AWS SDKs generate one the same way.
+      wi.session_name = "kiln-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
+    }
+    wi.sts_endpoint = StsEndpoint(env, out.region, config_endpoint);
+    out.credentials.source = "web identity (role " + wi.role_arn + ")";
+    out.web_identity = std::move(wi);
+    return out;
+  }
   std::string cred_path = NonEmpty(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(HomeFile(env, ".aws/credentials"));
   std::optional<Ini> creds = cred_path.empty() ? std::nullopt : ReadIni(cred_path);
   if (creds && creds->count(profile)) {
@@ -118,9 +161,36 @@ StatusOr<S3Settings> LoadS3Settings(const EnvLookup& env) {
     return out;
   }
   return FailedPrecondition(
-      "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put profile '" + profile + "' in " +
+      "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN and "
+      "AWS_WEB_IDENTITY_TOKEN_FILE, or put profile '" + profile + "' in " +
       (cred_path.empty() ? std::string("~/.aws/credentials") : cred_path) +
       " (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE)");
+}
+
+std::string StsEndpoint(const EnvLookup& env, const std::string& region, const std::string& config_endpoint) {
+  std::string e;
+  if (auto v = NonEmpty(env, "AWS_ENDPOINT_URL_STS")) {
+    e = *v;
+  } else if (auto v2 = NonEmpty(env, "AWS_ENDPOINT_URL")) {
+    e = *v2;
+  } else if (!config_endpoint.empty()) {
+    e = config_endpoint;
+  } else {
+    // The regions STS served only from its global endpoint before regional
+    // endpoints existed; "legacy" keeps them there.
+    static const std::set<std::string> kLegacy = {
+        "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "aws-global", "ca-central-1",
+        "eu-central-1",   "eu-north-1", "eu-west-1",      "eu-west-2",      "eu-west-3",  "sa-east-1",
+        "us-east-1",      "us-east-2",  "us-west-1",      "us-west-2"};
+    const bool legacy = NonEmpty(env, "AWS_STS_REGIONAL_ENDPOINTS").value_or("regional") == "legacy";
+    if (region == "aws-global" || (legacy && kLegacy.count(region))) {
+      e = "https://sts.amazonaws.com";
+    } else {
+      e = "https://sts." + region + (region.starts_with("cn-") ? ".amazonaws.com.cn" : ".amazonaws.com");
+    }
+  }
+  while (!e.empty() && e.back() == '/') e.pop_back();
+  return e;
 }
 
 }  // namespace kiln::storage::s3
