@@ -1,5 +1,5 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat test-latest asan tidy format clean fuzz
+.PHONY: setup build build-debug run test test-unit test-compat test-deploy test-latest asan tidy format clean fuzz install
 
 JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -27,7 +27,17 @@ test-unit: build
 test-compat: build
 	./scripts/run_compat.sh
 
-test: test-unit test-compat
+# The container image tree, Helm chart, Terraform module, Prometheus rules,
+# Alertmanager config and dashboards (tests/deploy; a real Prometheus scrapes kiln).
+test-deploy: build
+	./scripts/run_deploy_tests.sh
+
+test: test-unit test-compat test-deploy
+
+# The runtime tree the container image holds: DESTDIR=/tmp/x make install.
+PREFIX ?= /usr/local
+install: build
+	cmake --install build/release --prefix $(PREFIX) --strip
 
 # The compat suites in a fresh virtualenv with every client unpinned (newest
 # releases): finds the next client drift. Not part of `make test`.
