@@ -13,6 +13,7 @@
 #include "feast/core/InfraObject.pb.h"
 #include "feast/core/OnDemandFeatureView.pb.h"
 #include "feast/core/Registry.pb.h"
+#include "core/change_feed_test_util.h"
 #include "features/memory_registry_store_test_util.h"
 #include "features/registry_lineage.h"
 
@@ -178,6 +179,27 @@ TEST_F(FeatureRegistryTest, NotFoundCarriesFeastsMessages) {
             "Feature service x does not exist in project proj");
   EXPECT_EQ(reg.DeleteProject("x", "t").message(), "Project x does not exist");
   EXPECT_EQ(reg.DeleteFeatureView(kProject, "x", "t").code(), StatusCode::kNotFound);
+}
+
+// Two replicas' registries over one store: a view changed through one is
+// read fresh by the other once the change feed told it, not from its cache.
+TEST_F(FeatureRegistryTest, AnotherReplicasWriteDropsThisReplicasCachedSchemas) {
+  kiln::testing::ChangeFeedHub hub;
+  auto feed_a = hub.NewReplica();
+  auto feed_b = hub.NewReplica();
+  FeatureRegistry other{store, clock};
+  FeatureRegistry unfollowing{store, clock};
+  reg.Follow(*feed_a);
+  other.Follow(*feed_b);
+  ASSERT_TRUE(ApplyBasics().ok());
+  ASSERT_EQ(other.GetViewSchema(kProject, "driver_stats")->ttl_us, int64_t{86400} * 1'000'000);
+  ASSERT_EQ(unfollowing.GetViewSchema(kProject, "driver_stats")->ttl_us, int64_t{86400} * 1'000'000);
+  ASSERT_TRUE(reg.Apply(ObjectKind::kFeatureView, kProject, DriverStats(3600), "test").ok());
+  EXPECT_EQ(other.GetViewSchema(kProject, "driver_stats")->ttl_us, int64_t{3600} * 1'000'000);
+  // Without the feed a replica keeps answering from its cache.
+  EXPECT_EQ(unfollowing.GetViewSchema(kProject, "driver_stats")->ttl_us, int64_t{86400} * 1'000'000);
+  ASSERT_TRUE(reg.DeleteFeatureView(kProject, "driver_stats", "t").ok());
+  EXPECT_EQ(other.GetViewSchema(kProject, "driver_stats").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(FeatureRegistryTest, DeletesAreEventsAndDropCachedSchemas) {
