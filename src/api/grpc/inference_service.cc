@@ -38,7 +38,8 @@ ServerUnaryReactor* InferenceService::ServerLive(CallbackServerContext* ctx, con
 
 ServerUnaryReactor* InferenceService::ServerReady(CallbackServerContext* ctx, const inference::ServerReadyRequest*,
                                                   inference::ServerReadyResponse* res) {
-  res->set_ready(true);
+  // Not an error: a probe reads the flag, as for a model that is not ready.
+  res->set_ready(drain_ == nullptr || !drain_->draining());
   return Answer(ctx, Status::Ok());
 }
 

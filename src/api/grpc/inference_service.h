@@ -18,6 +18,10 @@
 // ModelReady, ModelMetadata and ModelConfig answer for the model the
 // endpoint routes to.
 //
+// ServerReady answers ready=false once `drain` (the HTTP server's, when
+// given) began a graceful shutdown, like /health, so a load balancer probing
+// gRPC stops routing here during --shutdown-delay-ms; ServerLive stays true.
+//
 // Access (through the request gate, when one is given): ServerLive,
 // ServerReady and ServerMetadata are public (probes); a model's ready,
 // metadata, config, statistics and infer need viewer on the endpoint of that
@@ -27,8 +31,8 @@
 // gate the admission (which may read the identity store) runs on the worker
 // pool before the call's own work.
 //
-// Ownership: borrows the repository, metrics (may be null), pool and
-// endpoints (may be null), which must outlive the gRPC server this service is
+// Ownership: borrows the repository, metrics (may be null), pool,
+// endpoints (may be null) and drain (may be null), which must outlive the gRPC server this service is
 // registered with.
 // Thread-safety: gRPC calls the methods concurrently; the service holds no
 // mutable state of its own.
@@ -44,6 +48,7 @@
 #include "core/access.h"
 #include "core/worker_pool.h"
 #include "inference/grpc_service.grpc.pb.h"
+#include "net/drain_state.h"
 #include "serving/endpoint_router.h"
 #include "serving/inference_metrics.h"
 #include "serving/model_repository.h"
@@ -55,13 +60,14 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // `gate` may be null: every call allowed, nothing audited.
   InferenceService(serving::ModelRepository& repository, serving::InferenceMetrics* metrics, WorkerPool& pool,
                    std::string server_version, const serving::EndpointRouter* endpoints = nullptr,
-                   gate::RequestGate* gate = nullptr)
+                   gate::RequestGate* gate = nullptr, const net::DrainState* drain = nullptr)
       : repo_(repository),
         metrics_(metrics),
         pool_(pool),
         server_version_(std::move(server_version)),
         endpoints_(endpoints),
-        gate_(gate) {}
+        gate_(gate),
+        drain_(drain) {}
 
   ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest* req,
                                          inference::ServerLiveResponse* res) override;
@@ -128,6 +134,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   const std::string server_version_;
   const serving::EndpointRouter* endpoints_;
   gate::RequestGate* gate_;
+  const net::DrainState* drain_;
 };
 
 }  // namespace kiln::api::grpcv2
