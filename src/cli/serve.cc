@@ -393,7 +393,8 @@ int Serve(const Config& config) {
   }
   // The Open Inference Protocol over gRPC, on its own port; the same
   // repository, batchers, metrics and worker pool as the REST routes.
-  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router, gate);
+  api::grpcv2::InferenceService grpc_service(models, &inference_metrics, pool, KILN_VERSION, &endpoint_router, gate,
+                                             &drain);
   std::unique_ptr<api::grpcv2::GrpcServer> grpc_server;
   std::vector<::grpc::Service*> grpc_services;
   if (services.serving) grpc_services.push_back(&grpc_service);
