@@ -14,6 +14,9 @@
 #include "api/feast/serving_grpc_service.h"
 #include "api/mlflow/mlflow_routes.h"
 #include "api/mlflow/ui_routes.h"
+#include "api/ui_data/ui_data_routes.h"
+#include "storage/sql/sql_ui_queries.h"
+#include "tracking/run_analytics.h"
 #include "api/v1/v1_routes.h"
 #include "api/v2/v2_access.h"
 #include "api/v2/v2_routes.h"
@@ -253,6 +256,10 @@ int Serve(const Config& config) {
     api::mlflow::AddTraceRoutes(router, traces, **artifacts);
     api::mlflow::AddMlflowUiApiRoutes(router, tracking, registry, **artifacts);
   }
+  // kiln's UI data endpoints (/api/2.0/kiln/ui/...): aggregates computed in the metadata database.
+  storage::SqlUiQueryStore ui_queries(**database);
+  tracking::RunAnalytics run_analytics(ui_queries, tracking);
+  if (services.tracking) api::ui_data::AddUiDataRoutes(router, run_analytics, tracking, registry);
   if (services.registry) api::mlflow::AddRegistryRoutes(router, registry);
   // MLflow's web UI at / (before KServe's GET / liveness route, which then
   // answers only clients that do not ask for HTML).
