@@ -42,6 +42,7 @@ struct Config {
   int model_queue = 256;           // requests waiting per model; 503 above
   std::string mlflow_ui;         // MLflow's web UI build folder; empty: no UI at /
   std::string mlflow_ui_python;  // or the Python environment whose mlflow package holds it
+  std::string ui_dir;            // kiln's own web UI at /ui/ from this folder instead of the embedded build
   // Feature store.
   std::string feature_project;          // project for feature-server requests that name none; empty: inferred
   int feature_max_rows = 10000;         // entity rows one online request may ask for (400 above)
