@@ -166,6 +166,20 @@ if [ ! -x "$VERSITYGW_DIR/bin/versitygw" ] || [ "$(cat "$VERSITYGW_DIR/.pins" 2>
 fi
 # --- end of versitygw ---
 
+# --- kiln web UI (ui/ -> third_party/ui-dist, embedded by src/api/webui; docs/ui.md) ---
+# npm ci + vite build only when ui/'s sources or lock file changed since the
+# last build: the hash of those files is stored next to the output.
+UI_DIST=third_party/ui-dist
+ui_hash=$( (cd ui && find index.html vite.config.js package.json package-lock.json src -type f -print0 \
+  | sort -z | xargs -0 sha256sum; node --version) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$UI_DIST/index.html" ] || [ "$(cat "$UI_DIST/.hash" 2>/dev/null)" != "$ui_hash" ]; then
+  command -v npm >/dev/null || { echo "setup: the web UI needs Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
+  echo "setup: building the web UI (ui/) into $UI_DIST"
+  (cd ui && npm ci --no-audit --no-fund && KILN_UI_OUT="$PWD/../$UI_DIST" npm run build)
+  echo "$ui_hash" > "$UI_DIST/.hash"
+fi
+# --- end of kiln web UI ---
+
 # --- Deployment tooling (tests/deploy/test_helm.py) ---
 # Helm and kubeconform, built once from their pinned Go modules into
 # third_party/go-tools/bin (helm ~10 min) and reused; each is rebuilt only when
