@@ -35,6 +35,11 @@ function startKiln(binary, dataDir) {
 }
 
 export default async function globalSetup() {
+  // UI development: test an already seeded server (KILN_UI_SMALL/BIG/BIG_RUNS set too).
+  if (process.env.KILN_UI_URL) {
+    process.env.KILN_UI_BASE = process.env.KILN_UI_URL;
+    return async () => {};
+  }
   const binary = path.resolve(repo, process.env.KILN_BINARY || 'build/release/kiln');
   const python = path.resolve(repo, process.env.KILN_PYTHON || '.venv/bin/python');
   const runs = process.env.KILN_UI_RUNS || '100000';

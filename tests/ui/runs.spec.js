@@ -92,7 +92,7 @@ test('100,000 runs: first rows within budget, bounded DOM, pages fetched while s
     await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
     await page.waitForTimeout(50);
   }
-  await expect(page.getByTestId('run-count')).toContainText(/^(1[2-9]\d\d|[2-9]\d{3}|\d{5,}) runs loaded/);
+  await expect(page.getByTestId('run-count')).toContainText(/^\d{4,} runs loaded/);
   expect(await page.locator('[role=row]').count()).toBeLessThan(MAX_DOM_ROWS);
   // Keyboard: the table is a focusable scroll region.
   await grid.focus();

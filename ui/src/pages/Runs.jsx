@@ -6,7 +6,7 @@ import { searchRuns } from '../api.js';
 const ROW_HEIGHT = 32;
 // A small first page shows rows quickly; later pages are larger so a fast
 // scroll through 100,000 runs needs few requests.
-const FIRST_PAGE = 200;
+const FIRST_PAGE = 50;
 const NEXT_PAGE = 1000;
 // Fetch the next page when the visible window is this close to the end.
 const PREFETCH_ROWS = 200;
