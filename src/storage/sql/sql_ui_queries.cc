@@ -30,24 +30,40 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
   out.key = q.key;
   const bool by_step = q.axis == MetricAxis::kStep;
   const std::string x = by_step ? "step" : "timestamp";
-  {
-    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT COUNT(*), MIN(" + x + "), MAX(" + x +
-                                             ") FROM metrics WHERE run_pk = ?1 AND key = ?2"));
+  bool total_known = false;
+  if (by_step) {
+    // The primary key is ordered by step: the history's ends are two seeks, not a scan.
+    for (const char* dir : {"ASC", "DESC"}) {
+      KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(std::string("SELECT step FROM metrics WHERE run_pk = ?1 AND key = ?2 "
+                                                           "ORDER BY step ") + dir + " LIMIT 1"));
+      st.Bind(1, run.pk).Bind(2, q.key);
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;  // no point at all
+      (dir[0] == 'A' ? out.x_min : out.x_max) = st.Int(0);
+    }
+  } else {
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM metrics "
+                                             "WHERE run_pk = ?1 AND key = ?2"));
     st.Bind(1, run.pk).Bind(2, q.key);
     KILN_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      out.total_count = st.Int(0);
-      if (out.total_count > 0) {
-        out.x_min = st.Int(1);
-        out.x_max = st.Int(2);
-      }
-    }
+    if (row) out.total_count = st.Int(0);
+    if (out.total_count == 0) return out;
+    out.x_min = st.Int(1);
+    out.x_max = st.Int(2);
+    total_known = true;
   }
-  if (out.total_count == 0) return out;
   const int64_t start = q.start.value_or(*out.x_min);
   const int64_t end = q.end.value_or(*out.x_max);
+  auto count_all = [&]() -> Status {
+    KILN_ASSIGN_OR_RETURN(out.total_count,
+                          c.QueryInt("SELECT COUNT(*) FROM metrics WHERE run_pk = ?1 AND key = ?2", {run.pk, q.key}));
+    return Status::Ok();
+  };
   // Only one bound given and it lies past the history: nothing to bucket.
-  if (end < start) return out;
+  if (end < start) {
+    if (!total_known) KILN_RETURN_IF_ERROR(count_all());
+    return out;
+  }
   KILN_ASSIGN_OR_RETURN(BucketPlan plan, PlanBuckets(start, end, q.max_buckets));
   out.plan = plan;
 
@@ -76,6 +92,13 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
       out.range_count += b.count;
       by_index[index] = out.buckets.size();
       out.buckets.push_back(b);
+    }
+  }
+  if (!total_known) {
+    if (plan.start <= *out.x_min && plan.end >= *out.x_max) {
+      out.total_count = out.range_count;  // the range holds the whole history
+    } else {
+      KILN_RETURN_IF_ERROR(count_all());
     }
   }
   if (out.buckets.empty()) return out;
