@@ -24,7 +24,9 @@ int LatestAuditSchemaVersion();
 StatusOr<int> ReadSchemaVersion(sql::Conn& conn);
 
 // Brings both tracks to this build's versions. A database newer than this
-// build is refused (FailedPrecondition).
+// build is used as it is while its newest version's compatible_since (a
+// column of the version tables) is at most this build's version: the newer
+// steps were expand-only. Otherwise it is refused (FailedPrecondition).
 Status Migrate(PgDatabase& db);
 // With migrate false, refuses an older database instead (FailedPrecondition,
 // "run `kiln migrate`") and changes nothing.

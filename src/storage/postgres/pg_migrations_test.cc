@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <string>
 #include <vector>
 
+#include "storage/postgres/pg_schema.h"
 #include "storage/postgres/pg_test_util.h"
 #include "storage/sqlite/migrations.h"
 
@@ -144,6 +146,90 @@ TEST_F(PgMigrationsTest, WithoutMigrateOnOpenAnOlderDatabaseIsRefused) {
   EXPECT_NE(empty.status().message().find("kiln migrate"), std::string::npos) << empty.status().message();
   ASSERT_TRUE(OpenPgDatabase(uri_, PgOptions{}).ok());
   EXPECT_TRUE(OpenPgDatabase(uri_, no_migrate).ok());
+}
+
+TEST(PgSchema, SameCompatibilityAsSqlite) {
+  for (int v = 1; v <= LatestSchemaVersion(); ++v) {
+    EXPECT_EQ(SchemaCompatibleSince(v), sqlite::CompatibleSince(v)) << "version " << v;
+    EXPECT_LE(SchemaCompatibleSince(v), v);
+    if (v > 1) {
+      EXPECT_GE(SchemaCompatibleSince(v), SchemaCompatibleSince(v - 1)) << "version " << v;
+    }
+  }
+}
+
+int64_t QueryOne(PgDatabase& db, const std::string& sql) {
+  int64_t v = -1;
+  Status s = db.Read([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(v, c.QueryInt(sql));
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return v;
+}
+
+Status ExecOn(PgDatabase& db, const std::string& sql) {
+  return db.Write([&](sql::Conn& c) { return c.Exec(sql); });
+}
+
+TEST_F(PgMigrationsTest, RecordsCompatibleSinceForEveryVersion) {
+  auto db = OpenPgDatabase(uri_, PgOptions{});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  for (int v = 1; v <= LatestSchemaVersion(); ++v) {
+    EXPECT_EQ(QueryOne(**db, "SELECT compatible_since FROM schema_migrations WHERE version = " + std::to_string(v)),
+              SchemaCompatibleSince(v));
+  }
+  EXPECT_EQ(QueryOne(**db, "SELECT compatible_since FROM audit_schema_migrations WHERE version = 1"), 1);
+}
+
+TEST_F(PgMigrationsTest, ANewerExpandOnlyDatabaseIsUsedAsItIs) {
+  auto db = OpenPgDatabase(uri_, PgOptions{});
+  ASSERT_TRUE(db.ok());
+  const int latest = LatestSchemaVersion();
+  // What a later build's expand-only step leaves behind: a new table and its
+  // row saying builds of this version still run.
+  ASSERT_TRUE(ExecOn(**db, "CREATE TABLE later_things (id BIGINT)").ok());
+  ASSERT_TRUE(ExecOn(**db, "INSERT INTO schema_migrations(version, compatible_since) VALUES (" +
+                               std::to_string(latest + 1) + ", " + std::to_string(latest) + ")")
+                  .ok());
+  auto again = OpenPgDatabase(uri_, PgOptions{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  PgOptions no_migrate;
+  no_migrate.migrate_on_open = false;
+  ASSERT_TRUE(OpenPgDatabase(uri_, no_migrate).ok());
+  EXPECT_EQ(Version(**again), latest + 1);  // not rolled back, nothing re-applied
+  EXPECT_EQ(QueryOne(**again, "SELECT count(*) FROM schema_migrations"), latest + 1);
+
+  // A contract step on top: this build is refused, naming what it needs.
+  ASSERT_TRUE(ExecOn(**db, "INSERT INTO schema_migrations(version, compatible_since) VALUES (" +
+                               std::to_string(latest + 2) + ", " + std::to_string(latest + 2) + ")")
+                  .ok());
+  for (const PgOptions& o : {PgOptions{}, no_migrate}) {
+    auto refused = OpenPgDatabase(uri_, o);
+    ASSERT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(refused.status().message().find("no longer compatible"), std::string::npos)
+        << refused.status().message();
+    EXPECT_NE(refused.status().message().find("version " + std::to_string(latest + 2) + " or later"),
+              std::string::npos)
+        << refused.status().message();
+  }
+}
+
+TEST_F(PgMigrationsTest, VersionTablesWithoutTheColumnAreUpgradedInPlace) {
+  // A database migrated by a build from before compatible_since existed.
+  auto db = OpenPgDatabase(uri_, PgOptions{});
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(ExecOn(**db, "ALTER TABLE schema_migrations DROP COLUMN compatible_since").ok());
+  ASSERT_TRUE(ExecOn(**db, "ALTER TABLE audit_schema_migrations DROP COLUMN compatible_since").ok());
+  PgOptions no_migrate;
+  no_migrate.migrate_on_open = false;
+  ASSERT_TRUE(OpenPgDatabase(uri_, no_migrate).ok());  // read-only: usable, nothing written
+  auto again = OpenPgDatabase(uri_, PgOptions{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(QueryOne(**again, "SELECT count(*) FROM schema_migrations WHERE compatible_since IS NULL"), 0);
+  EXPECT_EQ(QueryOne(**again, "SELECT compatible_since FROM schema_migrations WHERE version = " +
+                                  std::to_string(LatestSchemaVersion())),
+            SchemaCompatibleSince(LatestSchemaVersion()));
 }
 
 }  // namespace

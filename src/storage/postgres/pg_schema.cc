@@ -444,4 +444,12 @@ const std::vector<const char*>& AuditSchemaSteps() {
   return steps;
 }
 
+int SchemaCompatibleSince(int version) {
+  // Index v-1: see storage/sqlite/migrations.cc for why each value is what it is.
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8};
+  return version >= 1 && version <= static_cast<int>(since.size()) ? since[version - 1] : version;
+}
+
+int AuditSchemaCompatibleSince(int version) { return version; }
+
 }  // namespace kiln::storage::postgres

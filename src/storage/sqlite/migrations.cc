@@ -404,6 +404,44 @@ const std::vector<const char*>& Steps() {
   return steps;
 }
 
+// compatible_since of each version (index v-1): the oldest schema whose kiln
+// may still run on a database at v, i.e. how far back the steps up to v were
+// expand-only for the binaries that read them (docs/operations.md, "Upgrades").
+// v2-v4 only added tables, indexes and defaulted columns that older builds
+// never read. v5's external_location is a defaulted column too, but an older
+// build would serve a by-reference version from a copy that does not exist,
+// and v8's users, tokens and grants would be ignored by a build that does not
+// enforce them: both are contract steps in meaning though not in DDL.
+// v6 and v7 added tables only. Builds before this value existed refuse any
+// newer database whatever it says.
+const std::vector<int>& CompatibleSinceByVersion() {
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8};
+  return since;
+}
+
+StatusOr<bool> HasCompatColumn(SqliteConn& conn) {
+  KILN_ASSIGN_OR_RETURN(int64_t n, conn.QueryInt("SELECT count(*) FROM pragma_table_info('schema_migrations') "
+                                                 "WHERE name = 'compatible_since'"));
+  return n > 0;
+}
+
+Status EnsureVersionTable(SqliteConn& conn) {
+  KILN_RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER, compatible_since INTEGER)"));
+  KILN_ASSIGN_OR_RETURN(bool has_column, HasCompatColumn(conn));
+  if (has_column) return Status::Ok();
+  return conn.Exec("ALTER TABLE schema_migrations ADD COLUMN compatible_since INTEGER");
+}
+
+// Rows applied before kiln recorded compatibility get this build's values.
+Status Backfill(SqliteConn& conn, int upto) {
+  if (upto == 0) return Status::Ok();
+  std::string sql = "UPDATE schema_migrations SET compatible_since = CASE version";
+  for (int v = 1; v <= upto; ++v) sql += " WHEN " + std::to_string(v) + " THEN " + std::to_string(CompatibleSince(v));
+  sql += " END WHERE compatible_since IS NULL AND version BETWEEN 1 AND " + std::to_string(upto);
+  return conn.Exec(sql);
+}
+
 Status ApplyStep(SqliteConn& conn, int version, const char* sql) {
   KILN_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
   // Re-check under the write lock: another process may have migrated already.
@@ -412,8 +450,8 @@ Status ApplyStep(SqliteConn& conn, int version, const char* sql) {
   if (s.ok() && *current < version) {
     s = conn.Exec(sql);
     if (s.ok()) {
-      s = conn.Exec("INSERT INTO schema_migrations(version) VALUES (" +
-                    std::to_string(version) + ")");
+      s = conn.Exec("INSERT INTO schema_migrations(version, compatible_since) VALUES (" +
+                    std::to_string(version) + ", " + std::to_string(CompatibleSince(version)) + ")");
     }
   }
   if (s.ok()) s = conn.Exec("COMMIT");
@@ -428,6 +466,31 @@ Status ApplyStep(SqliteConn& conn, int version, const char* sql) {
 }  // namespace
 
 int LatestSchemaVersion() { return static_cast<int>(Steps().size()); }
+
+int CompatibleSince(int version) {
+  const auto& since = CompatibleSinceByVersion();
+  return version >= 1 && version <= static_cast<int>(since.size()) ? since[version - 1] : version;
+}
+
+Status CheckUsable(SqliteConn& conn, int target) {
+  KILN_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
+  if (current <= target) return Status::Ok();
+  int since = current;
+  KILN_ASSIGN_OR_RETURN(bool has_column, HasCompatColumn(conn));
+  if (has_column) {
+    KILN_ASSIGN_OR_RETURN(int64_t v, conn.QueryInt("SELECT coalesce(max(compatible_since), " + std::to_string(current) +
+                                                   ") FROM schema_migrations WHERE version = " +
+                                                   std::to_string(current)));
+    since = static_cast<int>(v);
+  }
+  if (since <= target) return Status::Ok();
+  return FailedPrecondition("database schema version " + std::to_string(current) + " is newer than this kiln's (" +
+                            std::to_string(target) +
+                            ") and no longer compatible with it: it serves kiln builds of database schema version " +
+                            std::to_string(since) +
+                            " or later (a contract migration removed or changed what this build uses); "
+                            "upgrade kiln before using this database");
+}
 
 StatusOr<int> ReadSchemaVersion(SqliteConn& conn) {
   KILN_ASSIGN_OR_RETURN(
@@ -444,16 +507,13 @@ Status MigrateTo(SqliteConn& conn, int target) {
   if (target < 0 || target > LatestSchemaVersion()) {
     return InvalidArgument("unknown schema version " + std::to_string(target));
   }
-  KILN_RETURN_IF_ERROR(conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER)"));
+  KILN_RETURN_IF_ERROR(EnsureVersionTable(conn));
+  KILN_RETURN_IF_ERROR(CheckUsable(conn, target));
   KILN_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(conn));
-  if (current > target) {
-    return FailedPrecondition("database schema version " + std::to_string(current) +
-                              " is newer than " + std::to_string(target));
-  }
   for (int v = current + 1; v <= target; ++v) {
     KILN_RETURN_IF_ERROR(ApplyStep(conn, v, Steps()[v - 1]));
   }
-  return Status::Ok();
+  return Backfill(conn, target);
 }
 
 }  // namespace kiln::storage::sqlite

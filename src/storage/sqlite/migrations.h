@@ -1,6 +1,8 @@
 // Versioned schema migrations for the SQLite tracking store. The applied
-// versions are rows of table schema_migrations(version); the current version
-// is the greatest row (0 for an empty database). Each step runs in its own
+// versions are rows of table schema_migrations(version, compatible_since);
+// the current version is the greatest row (0 for an empty database), and its
+// compatible_since the oldest schema version whose kiln may still use the
+// database (expand/contract, docs/operations.md). Each step runs in its own
 // IMMEDIATE transaction, so a failure leaves the database at the last
 // completed version.
 //
@@ -19,8 +21,17 @@ int LatestSchemaVersion();
 // Current version of the database behind `conn` (0 when never migrated).
 StatusOr<int> ReadSchemaVersion(SqliteConn& conn);
 
+// compatible_since of `version` as this build's migrations record it.
+int CompatibleSince(int version);
+
+// OK when a build of schema `target` may use the database: it is not newer,
+// or its newest version is compatible with `target`. FailedPrecondition
+// (naming the version needed) otherwise.
+Status CheckUsable(SqliteConn& conn, int target);
+
 // Applies every step above the current version up to `target` (inclusive).
-// Fails with FailedPrecondition when the database is newer than `target`.
+// A newer database is left as it is when CheckUsable accepts it, and fails
+// with FailedPrecondition otherwise.
 Status MigrateTo(SqliteConn& conn, int target);
 
 }  // namespace kiln::storage::sqlite

@@ -174,7 +174,7 @@ TEST_F(SqliteMigrationTest, NewerSchemaIsRefused) {
     ASSERT_TRUE(store.ok());
   }
   auto conn = SqliteConn::Open(path_, false);
-  ASSERT_TRUE((*conn)->Exec("INSERT INTO schema_migrations VALUES (99)").ok());
+  ASSERT_TRUE((*conn)->Exec("INSERT INTO schema_migrations(version) VALUES (99)").ok());
   auto store = OpenTestStore(path_);
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
@@ -199,6 +199,65 @@ TEST_F(SqliteMigrationTest, UnopenablePathIsUnavailable) {
   auto store = OpenTestStore(dir_ + "/no/such/dir/x.db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(SqliteMigrationTest, ANewerExpandOnlyDatabaseIsUsedAndAContractOneRefused) {
+  {
+    auto store = OpenTestStore(path_);
+    ASSERT_TRUE(store.ok());
+  }
+  const int latest = LatestSqliteSchemaVersion();
+  {
+    auto conn = SqliteConn::Open(path_, false);
+    for (int v = 1; v <= latest; ++v) {
+      EXPECT_EQ(*(*conn)->QueryInt("SELECT compatible_since FROM schema_migrations WHERE version = " +
+                                   std::to_string(v)),
+                sqlite::CompatibleSince(v));
+    }
+    // A later build's expand-only step, and its row saying this build still runs.
+    ASSERT_TRUE((*conn)->Exec("CREATE TABLE later_things (id INTEGER)").ok());
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO schema_migrations(version, compatible_since) VALUES (" +
+                           std::to_string(latest + 1) + ", " + std::to_string(latest) + ")")
+                    .ok());
+  }
+  {
+    auto store = OpenTestStore(path_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ((*store)->GetExperiment("0")->name, "Default");
+  }
+  sqlite::DatabaseOptions no_migrate;
+  no_migrate.migrate_on_open = false;
+  ASSERT_TRUE(OpenTestStore(path_, no_migrate).ok());
+  ASSERT_TRUE(MigrateSqlite(path_).ok());
+  EXPECT_EQ(*SqliteSchemaVersion(path_), latest + 1);
+  {
+    auto conn = SqliteConn::Open(path_, false);
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO schema_migrations(version, compatible_since) VALUES (" +
+                           std::to_string(latest + 2) + ", " + std::to_string(latest + 2) + ")")
+                    .ok());
+  }
+  auto refused = OpenTestStore(path_);
+  ASSERT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("no longer compatible"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("version " + std::to_string(latest + 2) + " or later"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(MigrateSqlite(path_).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteMigrationTest, AVersionTableWithoutTheColumnIsUpgradedInPlace) {
+  {
+    // What builds before compatible_since existed created.
+    auto conn = SqliteConn::Open(path_, false);
+    ASSERT_TRUE(sqlite::MigrateTo(**conn, 3).ok());
+    ASSERT_TRUE((*conn)->Exec("ALTER TABLE schema_migrations DROP COLUMN compatible_since").ok());
+  }
+  ASSERT_TRUE(MigrateSqlite(path_).ok());
+  auto conn = SqliteConn::Open(path_, false);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT count(*) FROM schema_migrations WHERE compatible_since IS NULL"), 0);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT compatible_since FROM schema_migrations WHERE version = 2"),
+            sqlite::CompatibleSince(2));
 }
 
 }  // namespace

@@ -17,10 +17,7 @@ StatusOr<std::unique_ptr<sql::Database>> OpenDatabase(const std::string& path, c
     KILN_ASSIGN_OR_RETURN(auto writer, SqliteConn::Open(path, /*query_only=*/false));
     KILN_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*writer));
     const int latest = LatestSchemaVersion();
-    if (version > latest) {
-      return FailedPrecondition("database schema version " + std::to_string(version) +
-                                " is newer than this kiln supports (" + std::to_string(latest) + ")");
-    }
+    KILN_RETURN_IF_ERROR(CheckUsable(*writer, latest));
     if (version < latest) {
       if (!opts.migrate_on_open) {
         return FailedPrecondition("database schema version " + std::to_string(version) + " is older than " +
