@@ -105,6 +105,15 @@ std::string Reason(long status) {
   }
 }
 
+// Keys that cannot be had (STS refused the role or token, the token file is
+// missing) are the server's misconfiguration, not the caller's lack of
+// permission: PermissionDenied would reach an MLflow client as such (or, on
+// artifact routes, as "Invalid path"). An unreachable STS stays Unavailable.
+Status CredentialsError(const Status& s) {
+  if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kInternal) return s;
+  return Internal("the artifact store has no S3 credentials: " + s.message());
+}
+
 }  // namespace
 
 std::string Sha256Hex(std::string_view data) { return Hex(Digest(EVP_sha256(), data)); }
@@ -211,7 +220,9 @@ StatusOr<S3Response> S3Client::Call(const S3Request& req) {
   std::string last_error;
   bool renewed = false;
   for (int attempt = 1;; ++attempt) {
-    KILN_ASSIGN_OR_RETURN(S3Credentials creds, credentials_->Current());
+    StatusOr<S3Credentials> current = credentials_->Current();
+    if (!current.ok()) return CredentialsError(current.status());
+    const S3Credentials& creds = *current;
     CURL* curl = static_cast<CURL*>(AcquireHandle());
     if (curl == nullptr) return Internal("curl_easy_init failed");
     Prepare(curl, req.method, url, creds);
@@ -420,7 +431,9 @@ class CurlDownload final : public S3Client::Download {
     status_checked_ = false;
     ok_status_ = false;
     error_body_.clear();
-    KILN_ASSIGN_OR_RETURN(S3Credentials creds, client_.credentials_->Current());
+    StatusOr<S3Credentials> current = client_.credentials_->Current();
+    if (!current.ok()) return CredentialsError(current.status());
+    const S3Credentials& creds = *current;
     client_.Prepare(easy_, "GET", client_.addressing().Url(key_), creds);
     std::vector<std::pair<std::string, std::string>> extra = {
         {"Range", "bytes=" + std::to_string(offset_) + "-" + std::to_string(size_ - 1)}};
