@@ -201,6 +201,7 @@ void EndpointService::Impl::Publish(const storage::EndpointRecord& record) {
     auto cols = InputColumns(r.model, r.version);
     if (cols.ok()) out.input_columns = *cols;
     out.stats = stats_for(rev.number, index);
+    endpoint_metrics.Track(name, out);
     return out;
   };
   for (const auto& share : st.traffic) {

@@ -34,6 +34,7 @@ struct EndpointMetrics::State {
   std::map<std::string, GaugeMetric*> traffic_gauges;  // by rendered labels
   std::map<std::string, GaugeMetric*> psi_gauges;
   std::map<std::string, GaugeMetric*> rollout_gauges;
+  std::map<std::string, GaugeMetric*> threshold_gauges;  // by endpoint
 
   void Collect();
   void Count(const std::string& endpoint, const LiveRoute& r, std::map<std::string, double>* traffic) {
@@ -77,6 +78,13 @@ void EndpointMetrics::State::Collect() {
     }
     rollout->Set(published.rollout_active ? 1 : 0);
     if (published.live->drift) {
+      auto& threshold = s.threshold_gauges[name];
+      if (!threshold) {
+        threshold = &s.metrics.Gauge("kiln_endpoint_drift_threshold",
+                                     "PSI at or above which a deployment endpoint's input counts as drifted",
+                                     {{"endpoint", name}});
+      }
+      threshold->Set(published.live->drift->options().threshold);
       for (const DriftStatus& d : published.live->drift->Compute()) {
         Labels labels{{"endpoint", name}, {"feature", d.feature}};
         auto& g = s.psi_gauges[RenderLabels(labels)];
@@ -113,6 +121,21 @@ EndpointMetrics::~EndpointMetrics() {
   state_->alive = false;
   state_->endpoints.clear();
   state_->retired.clear();
+}
+
+void EndpointMetrics::Track(const std::string& endpoint, const LiveRoute& route) {
+  // A mirror (weight 0) has no requests counter either; its label set may
+  // also equal a real route's, whose histogram it must not join.
+  if (!route.stats || route.weight_bp <= 0 || route.stats->observed()) return;
+  // A registry lookup, but on the loading path: the request path only
+  // observes through the pointer.
+  route.stats->ObserveInto(&state_->metrics.Histogram(
+      "kiln_endpoint_request_duration_seconds",
+      "Time of a prediction through a deployment endpoint in kiln, per route (what the p99 guardrails measure)",
+      {{"endpoint", endpoint},
+       {"revision", std::to_string(route.revision)},
+       {"model", route.model},
+       {"version", std::to_string(route.version)}}));
 }
 
 void EndpointMetrics::Update(std::shared_ptr<const LiveEndpoint> endpoint, bool rollout_active) {

@@ -35,6 +35,7 @@ int BucketFor(double seconds) {
 void RouteStats::Record(bool server_error, double seconds, int64_t now_s) {
   total_.fetch_add(1, std::memory_order_relaxed);
   if (server_error) total_errors_.fetch_add(1, std::memory_order_relaxed);
+  if (HistogramMetric* h = histogram_.load(std::memory_order_acquire)) h->Observe(seconds);
   if (now_s < 0) return;
   Bucket& b = buckets_[static_cast<size_t>(now_s % kWindowSeconds)];
   int64_t seen = b.second.load(std::memory_order_acquire);

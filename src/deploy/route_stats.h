@@ -1,7 +1,9 @@
 // RouteStats: one route's recent requests, errors and latencies in one-second
 // buckets over the last kWindowSeconds, written lock-free by every call and
 // read by the rollout controller's guardrails (error rate and p99 over a
-// window) and the endpoint status.
+// window) and the endpoint status. Every endpoint prediction (and mirror
+// call) passes Record, so it also feeds the Prometheus latency histogram
+// kiln_endpoint_request_duration_seconds once EndpointMetrics attached it.
 //
 // Thread-safety: Record and Read may run concurrently from any thread. A
 // bucket is reset by the first writer of a new second; a reader racing that
@@ -11,6 +13,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+
+#include "core/metrics.h"
 
 namespace kiln::deploy {
 
@@ -31,6 +35,11 @@ class RouteStats {
   WindowReading Read(int64_t window_s, int64_t now_s) const;
   WindowReading Read(int64_t window_s) const;
   static int64_t NowSeconds();
+  // Where Record also observes each call's seconds. Set before the route is
+  // published (EndpointMetrics::Track), so no call is missed; the registry
+  // owning it outlives every route.
+  void ObserveInto(HistogramMetric* histogram) { histogram_.store(histogram, std::memory_order_release); }
+  bool observed() const { return histogram_.load(std::memory_order_acquire) != nullptr; }
   // Every call since creation (for counters).
   uint64_t total_requests() const { return total_.load(std::memory_order_relaxed); }
   uint64_t total_errors() const { return total_errors_.load(std::memory_order_relaxed); }
@@ -46,6 +55,7 @@ class RouteStats {
   std::array<Bucket, kWindowSeconds> buckets_;
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> total_errors_{0};
+  std::atomic<HistogramMetric*> histogram_{nullptr};
 };
 
 }  // namespace kiln::deploy
