@@ -1,5 +1,9 @@
 #include "serving/inference_metrics.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 namespace kiln::serving {
 
 InferenceMetrics::InferenceMetrics(MetricsRegistry& metrics, const ModelRepository& repository)
@@ -18,6 +22,23 @@ InferenceMetrics::InferenceMetrics(MetricsRegistry& metrics, const ModelReposito
     }
     loaded.Set(n);
     unavailable.Set(failed);
+  });
+  // Counted by the repository, exported on scrape: the counter grows by what
+  // the repository counted since the last scrape (counts never decrease).
+  struct Seen {
+    std::mutex mu;  // scrapes may run concurrently
+    std::map<std::string, uint64_t> failures;
+  };
+  auto seen = std::make_shared<Seen>();
+  metrics_.AddCollector([&registry = metrics_, seen, &repository] {
+    std::lock_guard lock(seen->mu);
+    for (const auto& [model, failures] : repository.LoadFailures()) {
+      auto& counter = registry.Counter("kiln_model_load_failures_total",
+                                       "Model loads that failed (initial load, reload, load by URI)", {{"model", model}});
+      uint64_t& before = seen->failures[model];
+      if (failures > before) counter.Increment(static_cast<double>(failures - before));
+      before = failures;
+    }
   });
 }
 

@@ -209,14 +209,34 @@ Status ModelRepository::LoadUri(const std::string& name, const std::string& uri,
     return InvalidArgument("invalid model name '" + name + "'");
   }
   if (!resolver_) return Unimplemented("this server has no model registry to load '" + uri + "' from");
-  KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolver_(uri));
-  KILN_ASSIGN_OR_RETURN(auto rt, LoadRuntimeAtLowPriority(resolved.runtime, resolved.path));
+  auto resolved = resolver_(uri);
+  if (!resolved.ok()) {
+    CountFailure(name);
+    return resolved.status();
+  }
+  auto rt = LoadRuntimeAtLowPriority(resolved->runtime, resolved->path);
+  if (!rt.ok()) {
+    CountFailure(name);
+    return rt.status();
+  }
   Entry fresh;
-  fresh.versions[resolved.version] =
-      Serve(name, resolved.version, resolved.path, std::move(rt), batching ? *batching : batching_);
+  fresh.versions[resolved->version] =
+      Serve(name, resolved->version, resolved->path, std::move(*rt), batching ? *batching : batching_);
   fresh.state = "READY";
   Install(name, std::move(fresh));
   return Status::Ok();
+}
+
+void ModelRepository::CountFailure(const std::string& name) {
+  std::lock_guard lock(mu_);
+  ++load_failures_[name];
+}
+
+std::map<std::string, uint64_t> ModelRepository::LoadFailures() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, uint64_t> out = load_failures_;
+  for (const auto& [name, e] : models_) out.emplace(name, 0);
+  return out;
 }
 
 void ModelRepository::Install(const std::string& name, Entry fresh) {
@@ -284,6 +304,7 @@ Status ModelRepository::Load(const std::string& name, const LoadOverride& overri
   }
   std::lock_guard lock(mu_);
   Entry& entry = models_[name];
+  if (!errors.empty() || fresh.versions.empty()) ++load_failures_[name];
   if (fresh.versions.empty()) {
     std::string reason = !errors.empty() ? errors : files.empty() ? "no model file (model.json, model.ubj, model.bst, model.txt, model.onnx) "
                                          "in the model directory or its version folders"

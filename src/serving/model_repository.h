@@ -125,6 +125,12 @@ class ModelRepository {
   std::vector<std::string> ReadyModels() const;
   // Versions served for `name`, ascending.
   std::vector<int64_t> Versions(const std::string& name) const;
+  // Loads that failed since start, per model: every model in the index (0
+  // when none failed) and every name a LoadUri failed for. A Load in which
+  // any version failed counts once, also when other versions loaded or the
+  // previous ones stay served; a model that is not in the repository (NotFound)
+  // and an invalid name do not count.
+  std::map<std::string, uint64_t> LoadFailures() const;
 
  private:
   struct Entry {
@@ -147,6 +153,8 @@ class ModelRepository {
   const BatchingOptions batching_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> models_;  // guarded by mu_
+  std::map<std::string, uint64_t> load_failures_;  // guarded by mu_
+  void CountFailure(const std::string& name);
 };
 
 }  // namespace kiln::serving
