@@ -1,6 +1,8 @@
 // InstrumentedTrackingStore: a TrackingStore decorator that times every call
 // into `kiln_store_operation_duration_seconds{store,operation}` and counts
-// failures, so /metrics shows store latency whatever the backend.
+// failures, so /metrics shows store latency whatever the backend. Every
+// operation's error counter exists at 0 from construction, so an error ratio
+// is 0 (not "no data") until the first failure.
 //
 // Borrows the wrapped store and the registry (both must outlive it).
 // Thread-safe as the wrapped store is.
@@ -17,7 +19,40 @@ namespace kiln::storage {
 class InstrumentedTrackingStore final : public TrackingStore {
  public:
   InstrumentedTrackingStore(TrackingStore& inner, MetricsRegistry& metrics, std::string backend)
-      : inner_(inner), metrics_(metrics), backend_(std::move(backend)) {}
+      : inner_(inner), metrics_(metrics), backend_(std::move(backend)) {
+    for (const char* operation : kOperations) ErrorCounter(operation);
+  }
+
+  // Every operation name Timed() is called with.
+  static constexpr const char* kOperations[] = {
+      "ping",
+      "create_experiment",
+      "get_experiment",
+      "get_experiment_by_name",
+      "search_experiments",
+      "rename_experiment",
+      "set_experiment_lifecycle",
+      "set_experiment_tag",
+      "delete_experiment_tag",
+      "create_run",
+      "get_run",
+      "update_run",
+      "set_run_lifecycle",
+      "log_batch",
+      "delete_run_tag",
+      "log_inputs",
+      "log_outputs",
+      "search_runs",
+      "get_metric_history",
+      "create_logged_model",
+      "get_logged_model",
+      "finalize_logged_model",
+      "delete_logged_model",
+      "set_logged_model_tags",
+      "delete_logged_model_tag",
+      "log_logged_model_params",
+      "search_logged_models",
+  };
 
   Status Ping() override { return Timed("ping", [&] { return inner_.Ping(); }); }
   StatusOr<std::string> CreateExperiment(const std::string& name, const std::string& artifact_location,
@@ -121,10 +156,12 @@ class InstrumentedTrackingStore final : public TrackingStore {
     Labels labels{{"store", backend_}, {"operation", operation}};
     metrics_.Histogram("kiln_store_operation_duration_seconds", "Metadata store call latency", labels)
         .Observe(seconds);
-    if (!result.ok() && IsFailure(result)) {
-      metrics_.Counter("kiln_store_operation_errors_total", "Metadata store calls that failed", labels).Increment();
-    }
+    if (!result.ok() && IsFailure(result)) ErrorCounter(operation).Increment();
     return result;
+  }
+  CounterMetric& ErrorCounter(const char* operation) {
+    return metrics_.Counter("kiln_store_operation_errors_total", "Metadata store calls that failed",
+                            {{"store", backend_}, {"operation", operation}});
   }
   template <typename R>
   static bool IsFailure(const R& result) {
