@@ -130,6 +130,9 @@ class HttpServer::Impl {
     auto holder = TlsContextHolder::Create(files);
     if (!holder.ok()) return holder.status();
     tls_ = std::move(*holder);
+    tls_->ExportExpiry(&metrics_.Gauge("kiln_tls_certificate_expiry_timestamp_seconds",
+                                       "notAfter of the TLS certificate the HTTP listener serves (Unix seconds); "
+                                       "follows SIGHUP reloads"));
     return Status::Ok();
   }
   bool tls_enabled() const { return tls_ != nullptr; }

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <ctime>
 #include <fstream>
 
 namespace kiln::net {
@@ -112,6 +113,25 @@ StatusOr<std::unique_ptr<TlsContextHolder>> TlsContextHolder::Create(const TlsFi
   return std::unique_ptr<TlsContextHolder>(new TlsContextHolder(files, std::move(*context)));
 }
 
+std::optional<int64_t> CertificateNotAfter(const SSL_CTX* context) {
+  X509* cert = context ? SSL_CTX_get0_certificate(context) : nullptr;
+  const ASN1_TIME* not_after = cert ? X509_get0_notAfter(cert) : nullptr;
+  struct tm tm {};
+  if (!not_after || ASN1_TIME_to_tm(not_after, &tm) != 1) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));  // ASN1 times are UTC
+}
+
+void TlsContextHolder::SetExpiryLocked() {
+  if (!expiry_) return;
+  if (auto t = CertificateNotAfter(current_->native_handle())) expiry_->Set(static_cast<double>(*t));
+}
+
+void TlsContextHolder::ExportExpiry(GaugeMetric* gauge) {
+  std::lock_guard lock(mu_);
+  expiry_ = gauge;
+  SetExpiryLocked();
+}
+
 std::shared_ptr<ssl::context> TlsContextHolder::Current() const {
   std::lock_guard lock(mu_);
   return current_;
@@ -122,6 +142,7 @@ Status TlsContextHolder::Reload() {
   if (!context.ok()) return context.status();
   std::lock_guard lock(mu_);
   current_ = std::move(*context);
+  SetExpiryLocked();
   return Status::Ok();
 }
 

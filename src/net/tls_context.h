@@ -6,10 +6,12 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace kiln::net {
@@ -31,6 +33,10 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> BuildServerTlsContext(const
 // empty when it presented none.
 std::string PeerCommonName(SSL* ssl);
 
+// The notAfter of the leaf certificate `context` serves, in Unix seconds;
+// nullopt when it has none or the time does not parse.
+std::optional<int64_t> CertificateNotAfter(const SSL_CTX* context);
+
 // Holds the context new connections use. Reload() builds a fresh one from the
 // same files and swaps it in only when that succeeds, so a bad file keeps the
 // old certificate; connections hold their own reference, so in-flight ones
@@ -44,6 +50,10 @@ class TlsContextHolder {
   std::shared_ptr<boost::asio::ssl::context> Current() const;
   Status Reload();
   const TlsFiles& files() const { return files_; }
+  // Sets `gauge` (kiln_tls_certificate_expiry_timestamp_seconds) to the
+  // current certificate's notAfter now and after every successful Reload.
+  // The gauge belongs to a registry that outlives this holder.
+  void ExportExpiry(GaugeMetric* gauge);
 
  private:
   TlsContextHolder(TlsFiles files, std::shared_ptr<boost::asio::ssl::context> context)
@@ -52,6 +62,8 @@ class TlsContextHolder {
   const TlsFiles files_;
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> current_;  // GUARDED_BY(mu_)
+  GaugeMetric* expiry_ = nullptr;                        // GUARDED_BY(mu_)
+  void SetExpiryLocked();
 };
 
 }  // namespace kiln::net
