@@ -407,6 +407,9 @@ class Load:
         _ok(self.infer("registered", self.rows))
         assert self.infer("direct", [[1.0]]).status_code == 400
         _ok(requests.post(f"{url}/v1/models/direct:predict", json={"instances": self.rows}, timeout=60))
+        # a reload of the model that cannot load: kiln_model_load_failures_total grows
+        r = requests.post(f"{url}/v2/repository/models/broken/load", json={}, timeout=60)
+        assert r.status_code == 400, r.text
         # platform: endpoint predictions, one refused
         _ok(requests.post(f"{url}/api/v1/endpoints/monitoring-ep/predict", json={"inputs": self.shifted}, timeout=60))
         bad = requests.post(f"{url}/api/v1/endpoints/monitoring-ep/predict", json={"inputs": {"f0": ["x"]}}, timeout=60)
@@ -452,6 +455,11 @@ class Live:
     def __init__(self, work: Path):
         self.work = work
         self.kiln: Process | None = None
+        # A second kiln serving HTTPS: the TLS certificate expiry series and
+        # its alert need one (the main kiln stays plain HTTP for its clients).
+        self.kiln_tls: Process | None = None
+        self.tls_target = ""
+        self.tls_cert: Path | None = None
         self.prom: Process | None = None
         self.kiln_url = ""
         self.grpc_port = 0
@@ -487,13 +495,44 @@ class Live:
             assert time.monotonic() < deadline, f"kiln /health not ready:\n{self.kiln.text()}"
             time.sleep(0.1)
 
+    def start_kiln_tls(self):
+        self.tls_cert, key = self.work / "tls.pem", self.work / "tls.key"
+        r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                 "-keyout", str(key), "-out", str(self.tls_cert)])
+        assert r.returncode == 0, r.stderr
+        data = self.work / "kiln-tls-data"
+        data.mkdir()
+        self.kiln_tls = Process([str(kiln_binary()), "serve", "--host", "127.0.0.1", "--port", "0",
+                                 "--data-dir", str(data), "--tls-cert-file", str(self.tls_cert),
+                                 "--tls-key-file", str(key)], self.work / "kiln-tls.log", data)
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            m = LISTEN_RE.search(self.kiln_tls.text())
+            if m:
+                assert m.group(1) == "https", self.kiln_tls.text()
+                self.tls_target = f"127.0.0.1:{m.group(2)}"
+                try:
+                    if requests.get(f"https://{self.tls_target}/health", verify=str(self.tls_cert),
+                                    timeout=2).status_code == 200:
+                        return
+                except requests.RequestException:
+                    pass
+            assert self.kiln_tls.proc.poll() is None, f"kiln (TLS) exited:\n{self.kiln_tls.text()}"
+            assert time.monotonic() < deadline, f"kiln (TLS) not ready:\n{self.kiln_tls.text()}"
+            time.sleep(0.1)
+
     def start_prometheus(self):
         port = free_port()
         target = self.kiln_url.split("://", 1)[1]
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
             "rule_files": [str(p) for p in RULE_FILES],
-            "scrape_configs": [{"job_name": "kiln", "static_configs": [{"targets": [target]}]}],
+            "scrape_configs": [
+                {"job_name": "kiln", "static_configs": [{"targets": [target]}]},
+                {"job_name": "kiln-tls", "scheme": "https", "tls_config": {"ca_file": str(self.tls_cert)},
+                 "static_configs": [{"targets": [self.tls_target]}]},
+            ],
         }
         cfg = self.work / "prometheus.yml"
         cfg.write_text(yaml.safe_dump(config))
@@ -524,6 +563,7 @@ class Live:
         while True:
             targets = self.api("targets")["activeTargets"]
             ok = [t for t in targets if t["health"] == "up"]
+            ok = ok if len(ok) == len(targets) else []  # both kilns
             groups = self.api("rules")["groups"]
             last_scrape = min((_ts(t["lastScrape"]) for t in ok), default=0)
             evaluated = min((_ts(g["lastEvaluation"]) for g in groups), default=0)
@@ -538,7 +578,7 @@ class Live:
         return self.api("query", query=expr)["result"]
 
     def stop(self):
-        for p in (self.prom, self.kiln):
+        for p in (self.prom, self.kiln, self.kiln_tls):
             if p:
                 p.stop()
 
@@ -560,6 +600,7 @@ def live():
     env = Live(work)
     try:
         env.start_kiln()
+        env.start_kiln_tls()
         env.start_prometheus()
         load = Load(env.kiln_url, env.grpc_port, work)
         load.setup()
@@ -570,7 +611,7 @@ def live():
         env.wait_for_scrapes_and_rules_after(time.time())
         yield env
     except BaseException:
-        for log in ("kiln.log", "prometheus.log"):
+        for log in ("kiln.log", "kiln-tls.log", "prometheus.log"):
             if (work / log).exists():
                 print(f"--- {log} ---\n" + (work / log).read_text()[-5000:])
         raise

@@ -22,6 +22,10 @@ def build():
                            f"count(count by (endpoint) (kiln_endpoint_traffic_percent{{{JOB}}})) or vector(0)"))
         .with_panel(single("Kiln alerts firing",
                            'count(ALERTS{alertname=~"Kiln.+",alertstate="firing"}) or vector(0)', red_above=1))
+        .with_panel(single("TLS certificate expires in",
+                           f"min(kiln_instance:tls_certificate_expiry:seconds_left{{{JOB}}})", unit="s",
+                           description="The soonest expiry among replicas serving TLS (none without TLS); "
+                                       "KilnTlsCertificateExpiresSoon warns under 14 days"))
         .with_row(dashboard.Row("Services"))
         .with_panel(graph("Requests/s by service",
                           [(f"sum by (kiln_service) (kiln_service:http_requests:rate5m{{{JOB}}})",

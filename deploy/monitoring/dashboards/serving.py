@@ -38,6 +38,10 @@ def build():
                           [(f"histogram_quantile(0.5, sum by (model, version, le) ("
                             f"rate(kiln_inference_batch_rows_bucket{{{JOB},{MODEL}}}[$__rate_interval])))",
                             "{{model}} v{{version}}")]))
+        .with_panel(graph("Model load failures (15 min)",
+                          [(f"kiln_model:load_failures:increase15m{{{JOB}}}", "{{model}}")], threshold=1,
+                          description="Initial loads, reloads and loads by URI that failed; a failed reload "
+                                      "that keeps the previous version serving shows here only"))
         .with_row(dashboard.Row("Deployment endpoints"))
         .with_panel(graph("Predictions/s by revision",
                           [(f"kiln_endpoint_revision:requests:rate5m{{{JOB},{ENDPOINT}}}",
@@ -48,9 +52,18 @@ def build():
         .with_panel(graph("Traffic split",
                           [(f"max by (endpoint, revision, model, version) (kiln_endpoint_traffic_percent{{{JOB},{ENDPOINT}}})",
                             "{{endpoint}} r{{revision}}")], unit="percent", width=8, stacked=True))
+        .with_panel(graph("Prediction latency by revision (p99, p50)",
+                          [(f"kiln_endpoint_revision:request_duration_seconds:p99_5m{{{JOB},{ENDPOINT}}}",
+                            "{{endpoint}} r{{revision}} p99"),
+                           (f"kiln_endpoint_revision:request_duration_seconds:p50_5m{{{JOB},{ENDPOINT}}}",
+                            "{{endpoint}} r{{revision}} p50")], unit="s", threshold=1,
+                          description="Time in kiln per prediction, as the rollout guardrails measure it; "
+                                      "KilnEndpointRevisionLatencyHigh fires above 1 s for 10 minutes"))
         .with_panel(graph("Rollout running",
                           [(f"max by (endpoint) (kiln_endpoint_rollout_active{{{JOB},{ENDPOINT}}})", "{{endpoint}}")]))
-        .with_panel(graph("Input drift (PSI)",
-                          [(f"kiln_endpoint:feature_psi:max{{{JOB},{ENDPOINT}}}", "{{endpoint}} {{feature}}")],
-                          threshold=0.25, description="KilnFeatureDrift fires above 0.25 for 15 minutes"))
+        .with_panel(graph("Input drift (PSI) and each endpoint's threshold",
+                          [(f"kiln_endpoint:feature_psi:max{{{JOB},{ENDPOINT}}}", "{{endpoint}} {{feature}}"),
+                           (f"kiln_endpoint:drift_threshold:max{{{JOB},{ENDPOINT}}}", "{{endpoint}} threshold")],
+                          description="KilnFeatureDrift fires when an input's PSI reaches its endpoint's "
+                                      "drift.threshold for 15 minutes"))
     )
