@@ -48,16 +48,22 @@ PointKey KeyOf(const Metric& m) {
 // inserted by its first occurrence, as when the points go one at a time.
 Status InsertPointChunk(Conn& c, int64_t run_pk, const std::vector<Metric>& metrics, size_t begin, size_t n,
                         std::vector<bool>& inserted) {
-  constexpr int kCols = 7;
+  constexpr int kCols = 8;
   const size_t rows = ShapeRows(n);
-  // Repeats of the last row are duplicates that ON CONFLICT DO NOTHING skips.
+  // The padding rows (copies of the last row) carry 0 in column8 and are
+  // filtered out before they reach the table: as duplicates ON CONFLICT would
+  // skip them too, but only after an index probe each. VALUES columns are
+  // named column1..columnN on both engines.
   KILN_ASSIGN_OR_RETURN(
-      Stmt st, c.Prepare("INSERT INTO metrics(run_pk, key, step, timestamp, value, is_nan, model_id) VALUES " +
+      Stmt st, c.Prepare("INSERT INTO metrics(run_pk, key, step, timestamp, value, is_nan, model_id) "
+                         "SELECT column1, column2, column3, column4, column5, column6, column7 FROM (VALUES " +
                          ValuesRows(rows, kCols) +
-                         " ON CONFLICT DO NOTHING RETURNING key, step, timestamp, value, is_nan"));
+                         ") AS v WHERE column8 = 1 "
+                         "ON CONFLICT DO NOTHING RETURNING key, step, timestamp, value, is_nan"));
   for (size_t r = 0; r < rows; ++r) {
     const Metric& m = metrics[begin + std::min(r, n - 1)];
     const int b = static_cast<int>(r) * kCols;
+    st.Bind(b + 8, int64_t{r < n ? 1 : 0});
     st.Bind(b + 1, run_pk);
     st.Bind(b + 2, m.key);
     st.Bind(b + 3, m.step);

@@ -19,7 +19,7 @@
 
 namespace kiln::storage::sql {
 
-// Points per multi-row statement: 512 x 7 parameters stays far below
+// Points per multi-row statement: 512 x 8 parameters stays far below
 // SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 inline constexpr size_t kMetricRowsPerStatement = 512;
 
