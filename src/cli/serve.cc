@@ -18,6 +18,7 @@
 #include "storage/sql/sql_ui_queries.h"
 #include "tracking/run_analytics.h"
 #include "api/v1/v1_routes.h"
+#include "api/webui/webui_routes.h"
 #include "api/v2/v2_access.h"
 #include "api/v2/v2_routes.h"
 #include "api/ops/ops_routes.h"
@@ -279,6 +280,15 @@ int Serve(const Config& config) {
       return 2;
     }
     log::Info("serving MLflow's web UI from " + *ui_dir);
+  }
+  // kiln's own web UI at /ui/ (docs/ui.md): its pages read the tracking API.
+  if (services.tracking) {
+    api::webui::WebUiOptions webui;
+    webui.ui_dir = config.ui_dir;
+    if (Status s = api::webui::AddWebUiRoutes(router, webui); !s.ok()) {
+      log::Error("invalid --ui-dir: " + s.message());
+      return 2;
+    }
   }
   // Serving reads registered versions from the registry's own copies.
   storage::ArtifactFiles* files_ptr = artifact_files->get();
