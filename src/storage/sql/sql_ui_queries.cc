@@ -69,7 +69,34 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
 
   std::map<int64_t, size_t> by_index;  // bucket index -> position in out.buckets
   std::vector<std::pair<int64_t, int64_t>> ends;  // each bucket's smallest and greatest x
-  {
+  auto add_bucket = [&](int64_t index, const Stmt& st) {
+    MetricBucket b;
+    b.x_start = plan.BucketStart(index);
+    b.x_end = plan.BucketEnd(index);
+    b.count = st.Int(1);
+    b.nan_count = st.Int(2);
+    b.min = OptDouble(st, 3);
+    b.max = OptDouble(st, 4);
+    ends.emplace_back(st.Int(5), st.Int(6));
+    out.range_count += b.count;
+    by_index[index] = out.buckets.size();
+    out.buckets.push_back(b);
+  };
+  if (by_step && c.dialect() == sql::Dialect::kSqlite) {
+    // SQLite sorts a GROUP BY on an expression in a temporary B-tree; one
+    // range aggregate per bucket walks the step-ordered key instead.
+    KILN_ASSIGN_OR_RETURN(
+        Stmt st, c.Prepare(std::string("SELECT 0, COUNT(*), ") + kNanCount + ", " + kMinValue + ", " + kMaxValue +
+                           ", MIN(step), MAX(step) FROM metrics WHERE run_pk = ?1 AND key = ?2 AND step >= ?3 AND "
+                           "step <= ?4"));
+    st.Bind(1, run.pk).Bind(2, q.key);
+    for (int64_t i = 0; i < plan.count; ++i) {
+      st.Bind(3, plan.BucketStart(i)).Bind(4, plan.BucketEnd(i));
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && st.Int(1) > 0) add_bucket(i, st);
+      st.Reset();
+    }
+  } else {
     // (x - start) / width is exact integer division: x >= start, so it floors.
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("SELECT (" + x + " - ?3) / ?4, COUNT(*), " + kNanCount + ", " + kMinValue + ", " +
@@ -80,18 +107,7 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
     while (true) {
       KILN_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      MetricBucket b;
-      const int64_t index = st.Int(0);
-      b.x_start = plan.BucketStart(index);
-      b.x_end = plan.BucketEnd(index);
-      b.count = st.Int(1);
-      b.nan_count = st.Int(2);
-      b.min = OptDouble(st, 3);
-      b.max = OptDouble(st, 4);
-      ends.emplace_back(st.Int(5), st.Int(6));
-      out.range_count += b.count;
-      by_index[index] = out.buckets.size();
-      out.buckets.push_back(b);
+      add_bucket(st.Int(0), st);
     }
   }
   if (!total_known) {
