@@ -4,9 +4,10 @@
 //
 // A bucket query is a GROUP BY over an integer bucket expression on the
 // metrics primary key (run_pk, key, step, ...), so the database returns at
-// most N rows per run however long the history is; the first and last point
-// of each bucket come from a second statement that seeks only the buckets'
-// end x values.
+// most N rows per run however long the history is (on SQLite with x = step,
+// one range aggregate per bucket instead: SQLite would sort the GROUP BY);
+// the first and last point of each bucket come from a second statement that
+// seeks only the buckets' end x values.
 //
 // Ownership: borrows the Database, which must outlive it. Thread-safety:
 // every method is thread-safe (each runs in its own read transaction).
