@@ -74,3 +74,26 @@ TEST(RouteStats, ConcurrentWritersWithinOneSecondAllCount) {
 
 }  // namespace
 }  // namespace kiln::deploy
+
+namespace kiln::deploy {
+namespace {
+
+TEST(RouteStats, ObservesIntoAnAttachedHistogramFromThenOn) {
+  RouteStats s;
+  HistogramMetric h(LatencyBuckets());
+  s.Record(false, 0.01, 1000);  // before attaching: only the window
+  EXPECT_FALSE(s.observed());
+  s.ObserveInto(&h);
+  EXPECT_TRUE(s.observed());
+  s.Record(false, 0.25, 1000);
+  s.Record(true, 0.5, -1);  // a call without a clock reading still counts
+  std::vector<uint64_t> cumulative;
+  double sum = 0;
+  uint64_t count = 0;
+  h.Snapshot(&cumulative, &sum, &count);
+  EXPECT_EQ(count, 2u);
+  EXPECT_DOUBLE_EQ(sum, 0.75);
+}
+
+}  // namespace
+}  // namespace kiln::deploy
