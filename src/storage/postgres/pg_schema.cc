@@ -403,6 +403,12 @@ CREATE TABLE grants (
 CREATE INDEX grants_object ON grants(object_kind, object_id);
 )sql";
 
+// v9 (expand): SearchLoggedModels filtered by source_run_id (what MLflow 3
+// asks for a run's models) read every logged model of the experiment.
+constexpr const char* kV9 = R"sql(
+CREATE INDEX logged_models_source_run ON logged_models(source_run_id);
+)sql";
+
 // The audit log's tables (storage/sqlite/sqlite_audit_store.cc keeps them in
 // a database file of their own; here they share the main database) with
 // their own version counter, audit_schema_migrations. records.seq and
@@ -435,7 +441,7 @@ CREATE TABLE checkpoints (
 }  // namespace
 
 const std::vector<const char*>& SchemaSteps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
   return steps;
 }
 
@@ -446,7 +452,7 @@ const std::vector<const char*>& AuditSchemaSteps() {
 
 int SchemaCompatibleSince(int version) {
   // Index v-1: see storage/sqlite/migrations.cc for why each value is what it is.
-  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8};
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8};
   return version >= 1 && version <= static_cast<int>(since.size()) ? since[version - 1] : version;
 }
 

@@ -399,8 +399,14 @@ CREATE TABLE grants (
 CREATE INDEX grants_object ON grants(object_kind, object_id);
 )sql";
 
+// v9 (expand): SearchLoggedModels filtered by source_run_id (what MLflow 3
+// asks for a run's models) read every logged model of the experiment.
+constexpr const char* kV9 = R"sql(
+CREATE INDEX logged_models_source_run ON logged_models(source_run_id);
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
   return steps;
 }
 
@@ -412,10 +418,10 @@ const std::vector<const char*>& Steps() {
 // build would serve a by-reference version from a copy that does not exist,
 // and v8's users, tokens and grants would be ignored by a build that does not
 // enforce them: both are contract steps in meaning though not in DDL.
-// v6 and v7 added tables only. Builds before this value existed refuse any
+// v6 and v7 added tables only, v9 an index. Builds before this value existed refuse any
 // newer database whatever it says.
 const std::vector<int>& CompatibleSinceByVersion() {
-  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8};
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8};
   return since;
 }
 
