@@ -74,8 +74,16 @@ void DigestRun(const RunRec& r, Digests& d) {
   for (const auto& p : r.params) d["params"].Add(RowDigest().Add(r.run_uuid).Add(p.key).Add(p.value));
   for (const auto& t : r.tags) d["tags"].Add(RowDigest().Add(r.run_uuid).Add(t.key).Add(t.value));
   TableDigest& m = d["metrics"];
+  // The hash is sequential, so the (run, key) prefix is hashed once per key.
+  RowDigest prefix;
+  const std::string* prefix_key = nullptr;
   for (const auto& x : r.metrics) {
-    m.Add(RowDigest().Add(r.run_uuid).Add(x.key).Add(x.step).Add(x.timestamp).AddDouble(x.value));
+    if (!prefix_key || *prefix_key != x.key) {
+      prefix = RowDigest().Add(r.run_uuid).Add(x.key);
+      prefix_key = &x.key;
+    }
+    RowDigest row = prefix;
+    m.Add(row.Add(x.step).Add(x.timestamp).AddDouble(x.value));
   }
   for (const auto& in : r.inputs) {
     d["dataset_inputs"].Add(RowDigest().Add(r.run_uuid).Add(in.name).Add(in.digest));

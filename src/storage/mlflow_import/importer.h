@@ -36,7 +36,7 @@ struct ImportOptions {
   bool resume = false;
   bool verify = true;            // read the target back and compare digests
   int64_t chunk_runs = 200;      // runs per transaction (fewer when they hold many metric points)
-  int64_t chunk_points = 500000; // metric points per transaction, at most (a run is never split)
+  int64_t chunk_points = 1000000; // metric points per transaction, at most (a run is never split)
   int64_t max_chunks = 0;        // stop after this many chunk transactions (0: no limit)
   std::string source_name;       // recorded with the progress marker; a resume must name the same source
   std::function<void(const std::string&)> progress;  // one line per committed chunk

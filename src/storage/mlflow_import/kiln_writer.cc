@@ -1,5 +1,7 @@
 #include "storage/mlflow_import/kiln_writer.h"
 
+#include "storage/mlflow_import/bulk_metrics.h"
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -8,7 +10,6 @@ namespace kiln::storage::mlflow_import {
 namespace {
 
 constexpr const char* kRunNameTag = "mlflow.runName";
-constexpr int kMetricRowsPerInsert = 64;
 
 // kiln stores NaN as 0 with is_nan = 1 (SQLite turns a NaN into NULL).
 double Stored(double v) { return std::isnan(v) ? 0.0 : v; }
@@ -23,54 +24,21 @@ Status InsertKv(sql::Conn& c, const std::string& sql, const sql::Arg& owner, con
   return Status::Ok();
 }
 
-std::string MetricInsertSql(int rows) {
-  std::string q = "INSERT INTO metrics(run_pk, key, step, timestamp, value, is_nan, model_id) VALUES ";
-  for (int i = 0; i < rows; ++i) q += i ? ",(?,?,?,?,?,?,'')" : "(?,?,?,?,?,?,'')";
-  return q + " ON CONFLICT DO NOTHING";
-}
-
-Status WriteMetrics(sql::Conn& c, int64_t run_pk, const std::vector<MetricRec>& metrics) {
-  static const std::string kBulk = MetricInsertSql(kMetricRowsPerInsert);
-  static const std::string kOne = MetricInsertSql(1);
-  size_t i = 0;
-  if (metrics.size() >= kMetricRowsPerInsert) {
-    KILN_ASSIGN_OR_RETURN(sql::Stmt bulk, c.Prepare(kBulk));
-    for (; i + kMetricRowsPerInsert <= metrics.size(); i += kMetricRowsPerInsert) {
-      for (int k = 0; k < kMetricRowsPerInsert; ++k) {
-        const MetricRec& m = metrics[i + k];
-        const int p = 6 * k;
-        bulk.Bind(p + 1, run_pk).Bind(p + 2, m.key).Bind(p + 3, m.step).Bind(p + 4, m.timestamp);
-        bulk.Bind(p + 5, Stored(m.value)).Bind(p + 6, int64_t{std::isnan(m.value)});
-      }
-      KILN_RETURN_IF_ERROR(bulk.Run());
-    }
-  }
-  if (i < metrics.size()) {
-    KILN_ASSIGN_OR_RETURN(sql::Stmt one, c.Prepare(kOne));
-    for (; i < metrics.size(); ++i) {
-      const MetricRec& m = metrics[i];
-      one.Args(run_pk, m.key, m.step, m.timestamp, Stored(m.value), int64_t{std::isnan(m.value)});
-      KILN_RETURN_IF_ERROR(one.Run());
-    }
-  }
-  // latest_metrics: the greatest (step, timestamp, stored value) per key, as
-  // kiln's LogMetrics keeps it.
-  KILN_ASSIGN_OR_RETURN(sql::Stmt latest,
-                        c.Prepare("INSERT INTO latest_metrics(run_pk, key, step, timestamp, value, is_nan) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)"));
+// latest_metrics: the greatest (step, timestamp, stored value) per key, as
+// kiln's LogMetrics keeps it; `metrics` is in key order.
+std::vector<MetricRec> LatestPerKey(const std::vector<MetricRec>& metrics) {
+  std::vector<MetricRec> out;
+  auto rank = [](const MetricRec& x) { return std::make_tuple(x.step, x.timestamp, Stored(x.value)); };
   for (size_t b = 0; b < metrics.size();) {
     size_t e = b;
     const MetricRec* best = &metrics[b];
     for (; e < metrics.size() && metrics[e].key == metrics[b].key; ++e) {
-      const MetricRec& m = metrics[e];
-      auto key = [](const MetricRec& x) { return std::make_tuple(x.step, x.timestamp, Stored(x.value)); };
-      if (key(m) > key(*best)) best = &m;
+      if (rank(metrics[e]) > rank(*best)) best = &metrics[e];
     }
-    latest.Args(run_pk, best->key, best->step, best->timestamp, Stored(best->value), int64_t{std::isnan(best->value)});
-    KILN_RETURN_IF_ERROR(latest.Run());
+    out.push_back(*best);
     b = e;
   }
-  return Status::Ok();
+  return out;
 }
 
 StatusOr<int64_t> DatasetId(sql::Conn& c, int64_t experiment_id, const DatasetInputRec& in) {
@@ -84,7 +52,9 @@ int64_t NormalizeMetrics(std::vector<MetricRec>& metrics) {
   auto key = [](const MetricRec& m) {
     return std::make_tuple(std::cref(m.key), m.step, m.timestamp, Stored(m.value), std::isnan(m.value));
   };
-  std::sort(metrics.begin(), metrics.end(), [&](const MetricRec& a, const MetricRec& b) { return key(a) < key(b); });
+  auto less = [&](const MetricRec& a, const MetricRec& b) { return key(a) < key(b); };
+  // SQL sources hand the points over sorted already (MetricScan).
+  if (!std::is_sorted(metrics.begin(), metrics.end(), less)) std::sort(metrics.begin(), metrics.end(), less);
   auto end = std::unique(metrics.begin(), metrics.end(),
                          [&](const MetricRec& a, const MetricRec& b) { return key(a) == key(b); });
   int64_t dropped = metrics.end() - end;
@@ -142,6 +112,8 @@ Status WriteExperiments(sql::Conn& c, const std::vector<ExperimentRec>& experime
 }
 
 Status WriteRuns(sql::Conn& c, const std::vector<RunRec>& runs) {
+  std::vector<int64_t> pks;
+  pks.reserve(runs.size());
   for (const auto& r : runs) {
     KILN_ASSIGN_OR_RETURN(sql::Stmt ins,
                           c.Prepare("INSERT INTO runs(run_id, experiment_id, name, user_id, status, start_time, "
@@ -163,9 +135,9 @@ Status WriteRuns(sql::Conn& c, const std::vector<RunRec>& runs) {
     if (!row) return Internal("INSERT ... RETURNING gave no run id");
     const int64_t pk = ins.Int(0);
     ins.Reset();
+    pks.push_back(pk);
     KILN_RETURN_IF_ERROR(InsertKv(c, "INSERT INTO params(run_pk, key, value) VALUES (?, ?, ?)", pk, r.params));
     KILN_RETURN_IF_ERROR(InsertKv(c, "INSERT INTO tags(run_pk, key, value) VALUES (?, ?, ?)", pk, r.tags));
-    KILN_RETURN_IF_ERROR(WriteMetrics(c, pk, r.metrics));
     for (const auto& in : r.inputs) {
       KILN_ASSIGN_OR_RETURN(int64_t dataset_id, DatasetId(c, r.experiment_id, in));
       KILN_ASSIGN_OR_RETURN(sql::Stmt link,
@@ -196,7 +168,17 @@ Status WriteRuns(sql::Conn& c, const std::vector<RunRec>& runs) {
       }
     }
   }
-  return Status::Ok();
+  // The points last: a PostgreSQL COPY holds the connection until it ends.
+  {
+    KILN_ASSIGN_OR_RETURN(auto points, MetricBulkWriter::For(c, MetricTable::kMetrics));
+    for (size_t i = 0; i < runs.size(); ++i) KILN_RETURN_IF_ERROR(points->Add(pks[i], runs[i].metrics));
+    KILN_RETURN_IF_ERROR(points->Finish());
+  }
+  std::vector<std::vector<MetricRec>> latest(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) latest[i] = LatestPerKey(runs[i].metrics);
+  KILN_ASSIGN_OR_RETURN(auto last, MetricBulkWriter::For(c, MetricTable::kLatestMetrics));
+  for (size_t i = 0; i < runs.size(); ++i) KILN_RETURN_IF_ERROR(last->Add(pks[i], latest[i]));
+  return last->Finish();
 }
 
 Status WriteLoggedModels(sql::Conn& c, const std::vector<LoggedModelRec>& models) {

@@ -1,5 +1,6 @@
 #include "storage/mlflow_import/sql_source.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -173,6 +174,9 @@ StatusOr<std::vector<std::string>> SqlSource::RunIds() {
     });
   });
   if (!s.ok()) return s;
+  run_ids_ = out;
+  std::sort(run_ids_.begin(), run_ids_.end());  // bytewise, whatever the engine's collation
+  scan_.reset();
   return out;
 }
 
@@ -220,23 +224,10 @@ StatusOr<std::vector<RunRec>> SqlSource::Runs(const std::vector<std::string>& id
     };
     KILN_RETURN_IF_ERROR(kv("params", &RunRec::params));
     KILN_RETURN_IF_ERROR(kv("tags", &RunRec::tags));
-    KILN_RETURN_IF_ERROR(Query(c,
-                               "SELECT run_uuid, \"key\", value, timestamp, step, "
-                               "CASE WHEN is_nan THEN 1 ELSE 0 END FROM metrics "
-                               "WHERE run_uuid BETWEEN ?1 AND ?2",
-                               range, [&, last = std::string(), run = static_cast<RunRec*>(nullptr)](
-                                          const sql::Stmt& r) mutable {
-                                 // Rows arrive grouped by run (the run_uuid index): look a run up once.
-                                 std::string id = r.Text(0);
-                                 if (!run || id != last) {
-                                   run = run_of(id);
-                                   last = std::move(id);
-                                 }
-                                 if (!run) return Status::Ok();
-                                 run->metrics.push_back(
-                                     {r.Text(1), DecodeValue(r.Double(2), r.Int(5) != 0), r.Int(3), r.Int(4)});
-                                 return Status::Ok();
-                               }));
+    if (!scan_) scan_ = std::make_unique<MetricScan>(run_ids_, scan_budget_);
+    for (RunRec& run : out) {
+      KILN_ASSIGN_OR_RETURN(run.metrics, scan_->Take(c, run.run_uuid));
+    }
     if (schema_.datasets) {
       std::unordered_map<std::string, std::pair<RunRec*, size_t>> inputs;  // input_uuid -> run, index
       KILN_RETURN_IF_ERROR(Query(c,

@@ -9,12 +9,16 @@
 // logged-model metric value is NaN (MLflow writes NaN there as 0, which no
 // reader can undo).
 //
+// Metric points are read by one sequential scan of `metrics` (MetricScan)
+// on the first Runs() call, not per chunk.
+//
 // Ownership: borrows the database, which must outlive it.
 // Thread-safety: none.
 #pragma once
 
 #include <memory>
 
+#include "storage/mlflow_import/metric_scan.h"
 #include "storage/mlflow_import/mlflow_source.h"
 #include "storage/sql/sql_conn.h"
 
@@ -35,6 +39,13 @@ class SqlSource final : public MlflowSource {
   StatusOr<std::vector<LoggedModelRec>> LoggedModels(const std::vector<std::string>& ids) override;
   StatusOr<std::vector<RegisteredModelRec>> RegisteredModels() override;
 
+  // Metric points held in memory at once while bucketing the metrics table
+  // by run (32 bytes each; see MetricScan). Set before the first Runs().
+  void set_metric_scan_budget(int64_t points) { scan_budget_ = points; }
+  // How long the metrics scans took, and how many there were.
+  double metric_scan_seconds() const { return scan_ ? scan_->scan_seconds() : 0; }
+  int64_t metric_scans() const { return scan_ ? scan_->scans() : 0; }
+
  private:
   struct Schema {
     std::string revision;
@@ -50,6 +61,9 @@ class SqlSource final : public MlflowSource {
 
   sql::Database& db_;
   Schema schema_;
+  int64_t scan_budget_ = int64_t{128} << 20;
+  std::vector<std::string> run_ids_;   // as RunIds() returned them
+  std::unique_ptr<MetricScan> scan_;  // made by the first Runs()
 };
 
 // Users of MLflow's basic-auth database (`basic_auth.db`) with their

@@ -70,11 +70,16 @@ class SqliteStmt final : public sql::StmtImpl {
 
 class ImportConn final : public sql::Conn {
  public:
-  explicit ImportConn(sqlite3* db) : db_(db) {}
+  ImportConn(sqlite3* db, bool durable_close) : db_(db), durable_close_(durable_close) {}
   ~ImportConn() override {
     cache_.clear();
+    if (durable_close_) {
+      // Everything the import committed without fsync reaches the disk now.
+      (void)Exec("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE)");
+    }
     sqlite3_close_v2(db_);
   }
+  sqlite3* raw() { return db_; }
   sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
   Status Exec(const std::string& text) override {
     char* err = nullptr;
@@ -100,6 +105,7 @@ class ImportConn final : public sql::Conn {
 
  private:
   sqlite3* db_;
+  bool durable_close_;
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>> cache_;
 };
 
@@ -140,7 +146,7 @@ StatusOr<std::unique_ptr<sql::Database>> OpenSqliteReadOnly(const std::string& p
     return s;
   }
   sqlite3_busy_timeout(db, 5000);
-  auto conn = std::make_unique<ImportConn>(db);
+  auto conn = std::make_unique<ImportConn>(db, /*durable_close=*/false);
   KILN_RETURN_IF_ERROR(conn->Exec("PRAGMA query_only = 1"));
   // A run's metric points are spread over the whole table when many runs
   // logged at once; reading them by run through the run_uuid index touches
@@ -150,9 +156,30 @@ StatusOr<std::unique_ptr<sql::Database>> OpenSqliteReadOnly(const std::string& p
 }
 
 StatusOr<std::unique_ptr<sql::Database>> OpenKilnSqlite(const std::string& path) {
-  sqlite::DatabaseOptions options;
-  options.read_connections = 1;
-  return sqlite::OpenDatabase(path, options);
+  {
+    // Created and migrated exactly as `kiln serve` would, then closed.
+    sqlite::DatabaseOptions options;
+    options.read_connections = 1;
+    KILN_ASSIGN_OR_RETURN(auto kiln_db, sqlite::OpenDatabase(path, options));
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(rc, db, "open " + path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  auto conn = std::make_unique<ImportConn>(db, /*durable_close=*/true);
+  KILN_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; "
+                                  "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -262144; "
+                                  "PRAGMA temp_store = MEMORY"));
+  return std::unique_ptr<sql::Database>(new ImportDatabase(std::move(conn)));
+}
+
+sqlite3* ImportSqliteHandle(sql::Conn& c) {
+  auto* ic = dynamic_cast<ImportConn*>(&c);
+  return ic ? ic->raw() : nullptr;
 }
 
 }  // namespace kiln::storage::mlflow_import

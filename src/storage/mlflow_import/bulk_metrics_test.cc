@@ -1,0 +1,202 @@
+// The import's bulk metric writers (SQLite multi-row statements, PostgreSQL
+// COPY) and the sequential metric scan of an MLflow source: exact values
+// (NaN, +-inf, -0, denormals, DBL_MAX), awkward keys, rows per statement that
+// do not divide the row count, duplicates refused, and scan windows smaller
+// than the table.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <cfloat>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <random>
+
+#include "storage/mlflow_import/bulk_metrics.h"
+#include "storage/mlflow_import/metric_scan.h"
+#include "storage/mlflow_import/sqlite_import_db.h"
+#include "storage/postgres/pg_test_util.h"
+
+namespace kiln::storage::mlflow_import {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+std::string TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kiln_bulk_XXXXXX").string();
+  return mkdtemp(tmpl.data());
+}
+
+// Points in kiln's primary-key order, with the values and keys that break
+// naive encodings.
+std::vector<MetricRec> Points(int n) {
+  const std::vector<double> odd = {kNan, kInf, -kInf, -0.0, 4.9e-324, DBL_MAX, -DBL_MAX, 0.1, 1.0 / 3, -2.5e300};
+  const std::vector<std::string> keys = {"a\tb", "back\\slash", "line\nend", "plain", "\xc3\xa9t\xc3\xa9"};
+  std::vector<MetricRec> out;
+  for (int i = 0; i < n; ++i) {
+    const std::string& key = keys[static_cast<size_t>(i) * keys.size() / static_cast<size_t>(n)];
+    out.push_back({key, odd[static_cast<size_t>(i) % odd.size()], 1000 + i, i});
+  }
+  return out;
+}
+
+// The experiment the test runs belong to (foreign keys are on in PostgreSQL).
+void AddExperiment(sql::Database& db) {
+  Status s = db.Write([](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(sql::Stmt st, c.Prepare("INSERT INTO experiments(experiment_id, name, artifact_location, "
+                                                  "lifecycle_stage, creation_time, last_update_time) "
+                                                  "VALUES (0, 'e', '', 'active', 0, 0) ON CONFLICT DO NOTHING"));
+    return st.Run();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+bool Same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+// Writes `points` for one run through the bulk writer and reads them back.
+void RoundTrip(sql::Database& db, int rows_per_statement, const std::vector<MetricRec>& points) {
+  int64_t pk = 0;
+  Status s = db.Write([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(pk, c.QueryInt("INSERT INTO runs(run_id, experiment_id, status, start_time, artifact_uri) "
+                                         "VALUES (?, 0, 'FINISHED', 0, '') RETURNING id",
+                                         {"run-" + std::to_string(rows_per_statement)}));
+    KILN_ASSIGN_OR_RETURN(auto w, MetricBulkWriter::For(c, MetricTable::kMetrics, rows_per_statement));
+    KILN_RETURN_IF_ERROR(w->Add(pk, points));
+    KILN_RETURN_IF_ERROR(w->Finish());
+    if (w->rows() != static_cast<int64_t>(points.size())) return Internal("row count");
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<MetricRec> back;
+  s = db.Read([&](sql::Conn& c) -> Status {
+    back.clear();
+    KILN_ASSIGN_OR_RETURN(sql::Stmt st, c.Prepare("SELECT key, step, timestamp, value, is_nan FROM metrics "
+                                                  "WHERE run_pk = ? ORDER BY key, step, timestamp"));
+    st.Args(pk);
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return Status::Ok();
+      back.push_back({st.Text(0), st.Int(4) ? kNan : st.Double(3), st.Int(2), st.Int(1)});
+    }
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(back.size(), points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    EXPECT_EQ(back[i].key, points[i].key) << i;
+    EXPECT_EQ(back[i].step, points[i].step) << i;
+    EXPECT_EQ(back[i].timestamp, points[i].timestamp) << i;
+    EXPECT_TRUE(Same(back[i].value, points[i].value)) << i << ": " << back[i].value << " vs " << points[i].value;
+  }
+}
+
+void DuplicateRefused(sql::Database& db) {
+  std::vector<MetricRec> twice = {{"k", 1.0, 5, 1}, {"k", 1.0, 5, 1}};
+  Status s = db.Write([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(int64_t pk, c.QueryInt("INSERT INTO runs(run_id, experiment_id, status, start_time, "
+                                                 "artifact_uri) VALUES ('dup', 0, 'FINISHED', 0, '') RETURNING id"));
+    KILN_ASSIGN_OR_RETURN(auto w, MetricBulkWriter::For(c, MetricTable::kMetrics));
+    KILN_RETURN_IF_ERROR(w->Add(pk, twice));
+    return w->Finish();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+}
+
+TEST(BulkMetricsTest, SqliteStatementShapes) {
+  const std::string dir = TempDir();
+  auto db = OpenKilnSqlite(dir + "/kiln.db");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  AddExperiment(**db);
+  const auto points = Points(1003);
+  for (int rows : {1, 7, 100, 5461}) RoundTrip(**db, rows, points);
+  DuplicateRefused(**db);
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+
+class BulkMetricsPgTest : public postgres::testing::PgTest {};
+
+TEST_F(BulkMetricsPgTest, CopyIsExact) {
+  auto db = postgres::OpenDatabase(uri_, postgres::PgOptions{});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  AddExperiment(**db);
+  RoundTrip(**db, 0, Points(2500));
+  DuplicateRefused(**db);
+  // The connection is usable after a failed COPY.
+  Status s = (*db)->Write([](sql::Conn& c) { return c.QueryInt("SELECT count(*) FROM metrics").status(); });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// An MLflow-shaped metrics table (rows of all runs interleaved), scanned with
+// a window smaller than the table.
+TEST(MetricScanTest, BucketsByRunAcrossWindows) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/mlflow.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE metrics (key VARCHAR(250), value FLOAT, timestamp BIGINT, run_uuid VARCHAR(32), "
+                         "step BIGINT, is_nan BOOLEAN, PRIMARY KEY (key, timestamp, step, run_uuid, value, is_nan))",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> runs;
+  for (int r = 0; r < 9; ++r) runs.push_back("run" + std::to_string(r));
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, nullptr), SQLITE_OK);
+  std::mt19937 rng(7);
+  int64_t total = 0;
+  for (int step = 9; step >= 0; --step) {  // reverse order: the scan must sort
+    for (const char* key : {"loss", "acc", "b"}) {
+      for (const auto& run : runs) {
+        const int v = static_cast<int>(rng() % 5);
+        const double value = v == 0 ? DBL_MAX : v == 1 ? -DBL_MAX : v;
+        sqlite3_bind_text(ins, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 2, v == 4 ? 0.0 : value);
+        sqlite3_bind_int64(ins, 3, 100 + step);
+        sqlite3_bind_text(ins, 4, run.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(ins, 5, step);
+        sqlite3_bind_int(ins, 6, v == 4);
+        ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        ++total;
+      }
+    }
+  }
+  // A point of a run the runs table does not have is not anyone's.
+  ASSERT_EQ(sqlite3_exec(raw, "INSERT INTO metrics VALUES ('x', 1, 1, 'orphan', 0, 0)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_finalize(ins);
+  sqlite3_close(raw);
+
+  auto src = OpenSqliteReadOnly(path);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  MetricScan scan(runs, /*budget_points=*/70);  // 30 points per run: two or three runs per window
+  int64_t seen = 0;
+  Status s = (*src)->Read([&](sql::Conn& c) -> Status {
+    for (const auto& run : runs) {
+      KILN_ASSIGN_OR_RETURN(auto pts, scan.Take(c, run));
+      if (pts.size() != 30) return Internal(run + ": " + std::to_string(pts.size()) + " points");
+      for (size_t i = 1; i < pts.size(); ++i) {
+        const bool ordered = pts[i - 1].key < pts[i].key || (pts[i - 1].key == pts[i].key && pts[i - 1].step < pts[i].step);
+        if (!ordered) return Internal(run + ": not in key, step order at " + std::to_string(i));
+      }
+      for (const auto& p : pts) {
+        if (!(std::isnan(p.value) || std::isinf(p.value) || (p.value >= 1 && p.value <= 3))) {
+          return Internal(run + ": undecoded value " + std::to_string(p.value));
+        }
+      }
+      seen += static_cast<int64_t>(pts.size());
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, total);
+  EXPECT_GT(scan.scans(), 2);  // the window was smaller than the table
+  EXPECT_LT(scan.scans(), 9);  // but not one scan per run
+  src->reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kiln::storage::mlflow_import
