@@ -34,11 +34,11 @@ Status NoExperiment(const std::string& id) {
 template <typename Fn>
 Status ForEachRow(sql::Conn& c, std::string sql, const std::string& arg, Fn&& fn) {
   for (auto [mark, integers] : {std::pair<const char*, bool>{"IN IN_IDS", true}, {"IN IN_TEXT", false}}) {
+    const size_t at = sql.find(mark);
+    if (at == std::string::npos) continue;
     const std::string values = JsonArrayValues(c.dialect(), "?1", integers);
-    const std::string spelled = c.dialect() == Dialect::kPostgres ? "= ANY(ARRAY" + values + ")" : "IN " + values;
-    for (size_t at = sql.find(mark); at != std::string::npos; at = sql.find(mark, at + spelled.size())) {
-      sql.replace(at, std::strlen(mark), spelled);
-    }
+    sql.replace(at, std::strlen(mark),
+                c.dialect() == Dialect::kPostgres ? "= ANY(ARRAY" + values + ")" : "IN " + values);
   }
   KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(sql));
   st.Bind(1, arg);
@@ -161,57 +161,48 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
         i.lifecycle_stage = st.Text(9);
         found[it->second] = true;
       }));
-  // Params, tags and latest metrics in one statement, then the inputs and
-  // outputs in another: on PostgreSQL each statement is a round trip, and a
-  // search page pays them all.
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
-      "SELECT 0, run_pk, key, value, CAST(NULL AS DOUBLE PRECISION), 0, 0, 0 FROM params "
-      "WHERE run_pk IN IN_IDS "
-      "UNION ALL SELECT 1, run_pk, key, value, NULL, 0, 0, 0 FROM tags WHERE run_pk IN IN_IDS "
-      "UNION ALL SELECT 2, run_pk, key, NULL, value, is_nan, timestamp, step FROM latest_metrics "
-      "WHERE run_pk IN IN_IDS ORDER BY 1, 2, 3",
+      "SELECT run_pk, key, value FROM params WHERE run_pk IN IN_IDS "
+      "ORDER BY run_pk, key",
       arg, [&](Stmt& st) {
-        Run* r = slot(st.Int(1));
-        if (!r) return;
-        switch (st.Int(0)) {
-          case 0: r->params.push_back({st.Text(2), st.Text(3)}); break;
-          case 1: r->tags.push_back({st.Text(2), st.Text(3)}); break;
-          default: {
-            Metric m;
-            m.key = st.Text(2);
-            m.value = DecodeMetricValue(st.Double(4), st.Int(5) != 0);
-            m.timestamp = st.Int(6);
-            m.step = st.Int(7);
-            r->metrics.push_back(std::move(m));
-          }
+        if (Run* r = slot(st.Int(0))) r->params.push_back({st.Text(1), st.Text(2)});
+      }));
+  KILN_RETURN_IF_ERROR(ForEachRow(
+      c,
+      "SELECT run_pk, key, value FROM tags WHERE run_pk IN IN_IDS "
+      "ORDER BY run_pk, key",
+      arg, [&](Stmt& st) {
+        if (Run* r = slot(st.Int(0))) r->tags.push_back({st.Text(1), st.Text(2)});
+      }));
+  KILN_RETURN_IF_ERROR(ForEachRow(
+      c,
+      "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics "
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, key",
+      arg, [&](Stmt& st) {
+        if (Run* r = slot(st.Int(0))) {
+          Metric m;
+          m.key = st.Text(1);
+          m.value = DecodeMetricValue(st.Double(2), st.Int(3) != 0);
+          m.timestamp = st.Int(4);
+          m.step = st.Int(5);
+          r->metrics.push_back(std::move(m));
         }
       }));
-  // Dataset inputs (with their row id, for their tags), model inputs, model
-  // outputs (with their step), each in its own order.
+  // Dataset inputs, then their tags keyed by input row id.
   std::unordered_map<int64_t, std::pair<Run*, size_t>> inputs;
   KILN_RETURN_IF_ERROR(ForEachRow(
       c,
-      "SELECT 0, di.run_pk, di.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
-      "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id WHERE di.run_pk IN IN_IDS "
-      "UNION ALL SELECT 1, run_pk, 0, model_id, '', '', '', '', '' FROM run_model_inputs "
-      "WHERE run_pk IN IN_IDS "
-      "UNION ALL SELECT 2, run_pk, step, model_id, '', '', '', '', '' FROM run_model_outputs "
-      "WHERE run_pk IN IN_IDS ORDER BY 1, 2, 3, 4",
+      "SELECT di.run_pk, di.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
+      "FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
+      "WHERE di.run_pk IN IN_IDS ORDER BY di.run_pk, di.id",
       arg, [&](Stmt& st) {
-        Run* r = slot(st.Int(1));
+        Run* r = slot(st.Int(0));
         if (!r) return;
-        switch (st.Int(0)) {
-          case 0: {
-            DatasetInput in;
-            in.dataset = {st.Text(3), st.Text(4), st.Text(5), st.Text(6), st.Text(7), st.Text(8)};
-            inputs[st.Int(2)] = {r, r->dataset_inputs.size()};
-            r->dataset_inputs.push_back(std::move(in));
-            break;
-          }
-          case 1: r->model_inputs.push_back({st.Text(3)}); break;
-          default: r->model_outputs.push_back({st.Text(3), st.Int(2)});
-        }
+        DatasetInput in;
+        in.dataset = {st.Text(2), st.Text(3), st.Text(4), st.Text(5), st.Text(6), st.Text(7)};
+        inputs[st.Int(1)] = {r, r->dataset_inputs.size()};
+        r->dataset_inputs.push_back(std::move(in));
       }));
   if (!inputs.empty()) {
     KILN_RETURN_IF_ERROR(ForEachRow(
@@ -226,6 +217,20 @@ StatusOr<std::vector<Run>> LoadRuns(sql::Conn& c, const std::vector<int64_t>& pk
           r->dataset_inputs[idx].tags.push_back({st.Text(1), st.Text(2)});
         }));
   }
+  KILN_RETURN_IF_ERROR(ForEachRow(
+      c,
+      "SELECT run_pk, model_id FROM run_model_inputs "
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, model_id",
+      arg, [&](Stmt& st) {
+        if (Run* r = slot(st.Int(0))) r->model_inputs.push_back({st.Text(1)});
+      }));
+  KILN_RETURN_IF_ERROR(ForEachRow(
+      c,
+      "SELECT run_pk, model_id, step FROM run_model_outputs "
+      "WHERE run_pk IN IN_IDS ORDER BY run_pk, step, model_id",
+      arg, [&](Stmt& st) {
+        if (Run* r = slot(st.Int(0))) r->model_outputs.push_back({st.Text(1), st.Int(2)});
+      }));
   std::vector<Run> present;
   present.reserve(out.size());
   for (size_t i = 0; i < out.size(); ++i) {
