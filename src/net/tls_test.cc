@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -240,6 +241,60 @@ TEST_F(TlsServerTest, ReloadSwitchesTheCertificateForNewConnectionsAndABadFileKe
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("server.pem"), std::string::npos) << bad.message();
   EXPECT_EQ(TlsExchange(port(), pki_.Path("ca.pem"), kGetWho).server_serial, 1002);
+}
+
+// notAfter of the first certificate in a PEM file, in Unix seconds, worked
+// out apart from the server's own code (ASN1_TIME_diff against the epoch).
+int64_t NotAfterOf(const std::string& pem) {
+  FILE* f = std::fopen(pem.c_str(), "r");
+  if (!f) return -1;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!cert) return -1;
+  ASN1_TIME* epoch = ASN1_TIME_set(nullptr, 0);
+  int days = 0, secs = 0;
+  const bool ok = ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(cert)) == 1;
+  ASN1_TIME_free(epoch);
+  X509_free(cert);
+  return ok ? int64_t{days} * 86400 + secs : -1;
+}
+
+double ExpiryGauge(MetricsRegistry& metrics) {
+  const std::string text = metrics.Render();
+  const std::string name = "kiln_tls_certificate_expiry_timestamp_seconds ";
+  const size_t at = text.find("\n" + name);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + 1 + name.size()));
+}
+
+TEST_F(TlsServerTest, CertificateExpiryIsExportedAndFollowsAReload) {
+  Start(false);
+  const int64_t first = NotAfterOf(pki_.Path("server.pem"));
+  ASSERT_GT(first, 0);
+  EXPECT_EQ(ExpiryGauge(metrics_), static_cast<double>(first));
+  // The same key and request, signed for 40 days instead of 2.
+  kiln::net::Run("openssl x509 -req -days 40 -in " + pki_.Path("server.csr") + " -CA " + pki_.Path("ca.pem") + " -CAkey " +
+      pki_.Path("ca.key") + " -set_serial 1003 -extfile " + pki_.Path("server.ext") + " -out " +
+      pki_.Path("server.pem"));
+  ASSERT_TRUE(server_->ReloadTls().ok());
+  const int64_t second = NotAfterOf(pki_.Path("server.pem"));
+  EXPECT_GT(second, first + 30 * 86400);
+  EXPECT_EQ(ExpiryGauge(metrics_), static_cast<double>(second));
+  // A failed reload keeps the certificate served, and its expiry.
+  std::ofstream(pki_.Path("server.pem")) << "not a certificate\n";
+  EXPECT_FALSE(server_->ReloadTls().ok());
+  EXPECT_EQ(ExpiryGauge(metrics_), static_cast<double>(second));
+}
+
+TEST(TlsExpiry, NoTlsNoGauge) {
+  MetricsRegistry metrics;
+  Router router;
+  WorkerPool pool(1, 4);
+  HttpServerOptions options;
+  options.port = 0;
+  options.handle_signals = false;
+  auto server = HttpServer::Create(options, router, pool, metrics);
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(metrics.Render().find("kiln_tls_certificate_expiry"), std::string::npos);
 }
 
 // Whether a client limited to `max_version` (and, if given, TLS 1.2 suites
