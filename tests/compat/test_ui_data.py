@@ -43,10 +43,11 @@ def _values() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def seeded(server):
+def seeded(shared_server):
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
+    server = shared_server.ensure().url
     client = MlflowClient(tracking_uri=server)
     exp = client.create_experiment(f"ui-data-{uuid.uuid4().hex[:8]}")
     values = _values()
