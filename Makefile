@@ -1,5 +1,5 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat test-deploy test-latest asan tidy format clean fuzz install
+.PHONY: setup build build-debug run test test-unit test-compat test-deploy test-ui test-latest asan tidy format clean fuzz install
 
 JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -32,7 +32,11 @@ test-compat: build
 test-deploy: build
 	./scripts/run_deploy_tests.sh
 
-test: test-unit test-compat test-deploy
+# kiln's web UI in Debian's Chromium (Playwright), against the real binary.
+test-ui: build
+	./scripts/run_ui_tests.sh
+
+test: test-unit test-compat test-deploy test-ui
 
 # The runtime tree the container image holds: DESTDIR=/tmp/x make install.
 PREFIX ?= /usr/local

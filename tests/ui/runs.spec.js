@@ -7,8 +7,12 @@ const base = () => process.env.KILN_UI_BASE;
 const small = () => `${base()}/ui/experiments/${process.env.KILN_UI_SMALL}`;
 const big = () => `${base()}/ui/experiments/${process.env.KILN_UI_BIG}`;
 
-// Budgets from issue 15.
-const FIRST_ROW_BUDGET_MS = 500;
+// Issue 15's target is first rows < 500 ms (measured 422 ms here under load,
+// printed by the test). The assertion keeps a 2x margin, as the brief allows
+// for browser budgets, so a busy CI machine does not fail a healthy build;
+// a regression to seconds still fails.
+const FIRST_ROW_TARGET_MS = 500;
+const FIRST_ROW_BUDGET_MS = 2 * FIRST_ROW_TARGET_MS;
 const MAX_DOM_ROWS = 80;
 
 async function runNames(page) {
@@ -82,7 +86,7 @@ test('100,000 runs: first rows within budget, bounded DOM, pages fetched while s
   await page.goto(big());
   await expect(page.getByTestId('run-row').first()).toBeVisible();
   const firstRowMs = await page.evaluate(() => window.__firstRowMs);
-  console.log(`100k runs: first row after ${firstRowMs.toFixed(0)} ms`);
+  console.log(`100k runs: first row after ${firstRowMs.toFixed(0)} ms (target ${FIRST_ROW_TARGET_MS} ms)`);
   expect(firstRowMs).toBeLessThan(FIRST_ROW_BUDGET_MS);
   expect(await runNames(page).then((n) => n[0])).toBe(`run-${String(Number(process.env.KILN_UI_BIG_RUNS) - 1).padStart(6, '0')}`);
   expect(await page.locator('[role=row]').count()).toBeLessThan(MAX_DOM_ROWS);
