@@ -10,6 +10,8 @@ DEBS=(g++ cmake ninja-build pkg-config make ccache
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
       libcurl4-openssl-dev  # kiln validate's HTTP client (src/net/http_client.cc)
       libssl-dev  # scrypt, HMAC, Ed25519, JWT signatures and TLS (src/auth, src/audit, src/net)
+      zlib1g-dev  # gzip for clients of the embedded web UI that do not accept it (src/api/webui)
+      nodejs  # builds the web UI (ui/) and runs its browser tests (tests/ui); Node 20 (webui.md)
       prometheus sqlite3 python3-venv
       prometheus-alertmanager  # amtool and alertmanager for tests/deploy/test_monitoring.py
       postgresql libpq-dev  # PostgreSQL metadata backend (src/storage/postgres) and its test server

@@ -24,7 +24,9 @@ from conftest import DEPLOY_DIR, REPO_ROOT, KilnProcess
 
 DOCKERFILE = DEPLOY_DIR / "Dockerfile"
 # scripts/setup.sh packages that only the test suites need (servers, browser, venv, cache).
-SETUP_TEST_ONLY = {"ccache", "prometheus", "prometheus-alertmanager", "sqlite3", "python3-venv", "postgresql", "redis-server", "curl", "chromium"}
+# Not in the image's build stage: test tools, and nodejs (the web UI is built
+# on the host by setup.sh into third_party/ui-dist, which the build context carries).
+SETUP_TEST_ONLY = {"ccache", "prometheus", "prometheus-alertmanager", "sqlite3", "python3-venv", "postgresql", "redis-server", "curl", "chromium", "nodejs"}
 # In every debian:12-slim image (the C library and the GCC runtime everything links).
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1"}
 
