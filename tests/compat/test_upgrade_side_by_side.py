@@ -2,7 +2,7 @@
 previous kiln and this one serve the same database at once.
 
 "Old" is a real binary: the commit before schema v9, built from git by
-scripts/build_old_kiln.sh and cached under build/old-kiln/<commit>/ (the first
+scripts/build_old_kiln.sh and cached under ~/.cache/kiln/old-kiln/<commit>/ (the first
 run builds it; later runs reuse it). Its schema is 8 and it already honours
 compatible_since; v9 (this tree) is expand-only and records
 compatible_since = 8.
