@@ -10,14 +10,11 @@ wait for, whatever their own cost. `durable=True` turns them back on.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "compat"))
-from pg_server import PASSWORD, PASSWORD_USER, PG_BIN, PgServer, _free_port  # noqa: E402
+from pg_server import PgServer  # noqa: E402
 
 
 class BenchPgServer(PgServer):
@@ -25,44 +22,11 @@ class BenchPgServer(PgServer):
         super().__init__(root=root, detach=False)
         self.durable = durable
 
-    def start(self, timeout: float = 60.0) -> "BenchPgServer":
-        initlog = self.dir / "initdb.log"
-        with open(initlog, "wb") as out:
-            rc = subprocess.call(
-                [str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                 "-E", "UTF8", "--locale=C", "--no-sync"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=self._demote(signal.SIGTERM), cwd=self.dir)
-        if rc != 0:
-            raise RuntimeError(f"initdb failed ({rc}): {initlog.read_text()[-2000:]}")
-        (self.data / "pg_hba.conf").write_text(
-            f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n"
-            "local all all trust\n"
-            "host all all 127.0.0.1/32 trust\n")
+    def settings(self) -> dict[str, str]:
         flush = "on" if self.durable else "off"
-        settings = {
-            "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.dir),
-            "fsync": flush, "synchronous_commit": flush, "full_page_writes": flush,
-            "max_connections": "300", "shared_buffers": "256MB",
-            "shared_preload_libraries": "pg_stat_statements",
-            "pg_stat_statements.track": "all", "pg_stat_statements.max": "10000",
-        }
-        args = [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
-        self.port = _free_port()
-        log = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            [str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port), *args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=self._demote(signal.SIGQUIT), cwd=self.dir)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if subprocess.call([str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]) == 0:
-                quoted = PASSWORD.replace("'", "''")
-                self.sql(f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{quoted}'")
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"postgres did not start: {self.log.read_text()[-2000:]}")
+        return {**super().settings(), "fsync": flush, "synchronous_commit": flush, "full_page_writes": flush,
+                "shared_buffers": "256MB", "shared_preload_libraries": "pg_stat_statements",
+                "pg_stat_statements.track": "all", "pg_stat_statements.max": "10000"}
 
     def create_bench_database(self, name: str) -> str:
         uri = self.create_database(name)

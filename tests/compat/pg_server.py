@@ -78,6 +78,12 @@ class PgServer:
 
         return preexec
 
+    def settings(self) -> dict[str, str]:
+        """The server's -c settings (subclasses add theirs)."""
+        return {"listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.dir),
+                "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                "max_connections": "300", "shared_buffers": "64MB"}
+
     def start(self, timeout: float = 60.0) -> "PgServer":
         initlog = self.dir / "initdb.log"
         with open(initlog, "wb") as out:
@@ -96,11 +102,9 @@ class PgServer:
         for _ in range(5):
             self.port = _free_port()
             log = open(self.log, "ab")
+            settings = [a for k, v in self.settings().items() for a in ("-c", f"{k}={v}")]
             self.proc = subprocess.Popen(
-                [str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "max_connections=300", "-c", "shared_buffers=64MB"],
+                [str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port), *settings],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 preexec_fn=self._demote(0 if self.detach else signal.SIGQUIT), cwd=self.dir)
             log.close()
