@@ -152,6 +152,20 @@ if [ ! -f "$HIREDIS_DIR/hiredis/hiredis.h" ] || [ "$(cat "$HIREDIS_DIR/.pins" 2>
 fi
 # --- end of hiredis ---
 
+# --- the cache of Go-built tools, outside the checkout ---
+# CI tests a fresh clone every run: third_party/versitygw and
+# third_party/go-tools (helm, kubeconform, tflint, tofu: tens of minutes to
+# build cold) are links into a per-user cache, so each is built once per
+# machine and pin, not once per clone. An existing folder is left as it is.
+KILN_CACHE=${KILN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kiln}
+for cached in versitygw go-tools; do
+  if [ ! -e "third_party/$cached" ] && [ ! -L "third_party/$cached" ]; then
+    mkdir -p "$KILN_CACHE/$cached" third_party
+    ln -s "$KILN_CACHE/$cached" "third_party/$cached"
+  fi
+done
+# --- end of the tool cache ---
+
 # --- versitygw (S3-compatible server for tests/compat/test_s3_*.py) ---
 # Apache-2.0 S3 gateway with strict SigV4 checking, built once from its pinned
 # Go module into third_party/versitygw/bin (~4 min) and reused; rebuilt only
