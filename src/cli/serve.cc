@@ -49,6 +49,7 @@
 #include "storage/online_store_factory.h"
 #include "storage/artifact_file_cache.h"
 #include "storage/artifact_store_uri.h"
+#include "storage/postgres/pg_migrations.h"
 #include "storage/sql/sql_endpoint_store.h"
 #include "storage/sql/sql_feature_registry_store.h"
 #include "storage/sql/sql_registry_store.h"
@@ -469,8 +470,20 @@ int Migrate(const Config& config) {
       log::Error("migration failed: " + db.status().message());
       return 1;
     }
-    log::Info("metadata schema at " + DescribeDatabase(config) + " is at version " +
-              std::to_string(storage::LatestSqliteSchemaVersion()));
+    int version = 0;
+    Status read = (*db)->Read([&](storage::sql::Conn& c) -> Status {
+      KILN_ASSIGN_OR_RETURN(version, storage::postgres::ReadSchemaVersion(c));
+      return Status::Ok();
+    });
+    if (!read.ok()) {
+      log::Error("cannot read the schema version: " + read.message());
+      return 1;
+    }
+    const int mine = storage::LatestSqliteSchemaVersion();
+    log::Info("metadata schema at " + DescribeDatabase(config) + " is at version " + std::to_string(version) +
+              (version > mine ? " (newer than this kiln's " + std::to_string(mine) +
+                                    " and still compatible with it: left as it is)"
+                              : ""));
     return 0;
   }
   auto before = storage::SqliteSchemaVersion(DbPath(config));
