@@ -1,8 +1,22 @@
 import { render } from 'preact';
 import { LocationProvider, Router, Route } from 'preact-iso';
-import { Experiments } from './pages/Experiments.jsx';
-import { Runs } from './pages/Runs.jsx';
 import './style.css';
+
+// Every page module under pages/ declares its own routes and, optionally, its
+// entry in the main navigation, so adding a page never edits this file:
+//   export const routes = [{ path: '/ui/models', component: Models }];
+//   export const nav = { label: 'Models', href: '/ui/models', order: 20 };
+// Header widgets (identity, sign-in) likewise live in header/*.jsx and export
+// `HeaderWidget` plus an `order`.
+const pages = Object.values(import.meta.glob('./pages/*.jsx', { eager: true }));
+const widgets = Object.values(import.meta.glob('./header/*.jsx', { eager: true }))
+  .filter((m) => m.HeaderWidget)
+  .sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+const routes = pages.flatMap((m) => m.routes || []);
+const navItems = pages
+  .map((m) => m.nav)
+  .filter(Boolean)
+  .sort((a, b) => a.order - b.order);
 
 function NotFound() {
   return (
@@ -26,12 +40,22 @@ function App() {
           kiln
         </a>
         <nav aria-label="Main">
-          <a href="/ui/">Experiments</a>
+          {navItems.map((n) => (
+            <a key={n.href} href={n.href}>
+              {n.label}
+            </a>
+          ))}
         </nav>
+        <div class="header-widgets">
+          {widgets.map((w, i) => (
+            <w.HeaderWidget key={i} />
+          ))}
+        </div>
       </header>
       <Router>
-        <Route path="/ui/" component={Experiments} />
-        <Route path="/ui/experiments/:id" component={Runs} />
+        {routes.map((r) => (
+          <Route key={r.path} path={r.path} component={r.component} />
+        ))}
         <Route default component={NotFound} />
       </Router>
     </LocationProvider>

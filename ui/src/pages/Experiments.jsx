@@ -60,3 +60,6 @@ export function Experiments() {
     </main>
   );
 }
+
+export const routes = [{ path: '/ui/', component: Experiments }];
+export const nav = { label: 'Experiments', href: '/ui/', order: 10 };

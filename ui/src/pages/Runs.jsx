@@ -275,3 +275,5 @@ export function Runs({ id }) {
     </main>
   );
 }
+
+export const routes = [{ path: '/ui/experiments/:id', component: Runs }];
