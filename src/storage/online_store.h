@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +99,15 @@ class OnlineStore {
     uint64_t rows = 0;
   };
   virtual std::vector<TableStats> Stats() = 0;
+
+  // The newest event timestamp among a table's rows (what freshness against a
+  // view's ttl is measured from); nullopt when the table is unknown or holds
+  // no row. Stores that cannot tell without scanning answer Unimplemented
+  // (the default), so a caller says "unknown" instead of guessing.
+  virtual StatusOr<std::optional<int64_t>> NewestEventTs(const OnlineTable& table) {
+    (void)table;
+    return Unimplemented("this online store does not track the newest event time per table");
+  }
 
   virtual Status Ping() = 0;
 

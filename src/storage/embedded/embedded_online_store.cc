@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -48,6 +49,14 @@ struct Table {
   bool dropped = false;           // guarded by writer_mu
   std::unique_ptr<TableLog> log;  // guarded by writer_mu
   RowTable rows;
+  // The newest event time of any row applied (INT64_MIN: none). Rows are only
+  // ever replaced by newer ones, so this is the newest among the stored rows.
+  std::atomic<int64_t> newest_event_us{INT64_MIN};
+  void NoteEvent(int64_t us) {
+    int64_t cur = newest_event_us.load(std::memory_order_relaxed);
+    while (us > cur && !newest_event_us.compare_exchange_weak(cur, us, std::memory_order_release)) {
+    }
+  }
   // Group commit: concurrent Writes queue up; whichever finds no commit in
   // progress commits everything queued with one append and one fdatasync.
   std::mutex queue_mu;
@@ -312,6 +321,7 @@ Status EmbeddedOnlineStore::Load() {
         if (wins) {
           RowTable::NewBlock b{hash, rows.MakeBlock(p, r.block_size)};
           rows.ApplyShard(RowTable::ShardOf(hash), &b, 1);
+          t->NoteEvent(r.event_ts_us);
         }
         p = next;
       }
@@ -442,6 +452,7 @@ Status EmbeddedOnlineStore::CommitLocked(Table& t, std::vector<WriteRequest*>& g
     size_t size;
   };
   std::vector<Pending> pending;
+  int64_t newest = INT64_MIN;  // of the rows logged
   RecordBuilder record(buf);
   for (WriteRequest* req : group) {
     const OnlineWriteBatch& batch = *req->batch;
@@ -494,6 +505,7 @@ Status EmbeddedOnlineStore::CommitLocked(Table& t, std::vector<WriteRequest*>& g
       size_t offset = buf.size();
       EncodeBlock(buf, r, layout, prefix);
       pending.push_back({hashes[i], offset, buf.size() - offset});
+      newest = std::max(newest, r.event_ts_us);
       if (use_overlay) overlay[r.entity_key] = {r.event_ts_us, r.created_ts_us};
       ++logged;
       if (record.open_bytes() >= options_.record_bytes) record.End();
@@ -529,6 +541,7 @@ Status EmbeddedOnlineStore::CommitLocked(Table& t, std::vector<WriteRequest*>& g
     }
     rows.ApplyShard(sh, blocks.data(), blocks.size());
   }
+  t.NoteEvent(newest);
   Status compacted = MaybeCompactLocked(t);
   if (!compacted.ok()) {
     // The writes themselves are durable; the old log keeps serving until a later try.
@@ -624,6 +637,14 @@ std::vector<OnlineStore::TableStats> EmbeddedOnlineStore::Stats() {
     return std::tie(a.table.project, a.table.view) < std::tie(b.table.project, b.table.view);
   });
   return out;
+}
+
+StatusOr<std::optional<int64_t>> EmbeddedOnlineStore::NewestEventTs(const OnlineTable& table) {
+  std::shared_ptr<Table> t = Find(table);
+  if (!t || t->rows.rows() == 0) return std::optional<int64_t>();
+  const int64_t us = t->newest_event_us.load(std::memory_order_acquire);
+  if (us == INT64_MIN) return std::optional<int64_t>();
+  return std::optional<int64_t>(us);
 }
 
 Status EmbeddedOnlineStore::Ping() {

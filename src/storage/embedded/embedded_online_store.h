@@ -89,6 +89,8 @@ class EmbeddedOnlineStore final : public OnlineStore {
               const std::vector<std::string>& features, const ReadFn& fn) override;
   Status DropTable(const OnlineTable& table) override;
   std::vector<TableStats> Stats() override;
+  // Kept per table as rows are applied (and rebuilt by replay at Open): O(1).
+  StatusOr<std::optional<int64_t>> NewestEventTs(const OnlineTable& table) override;
   Status Ping() override;
 
   // Rewrites a table's log from its live rows now (OK when unknown).

@@ -445,6 +445,37 @@ TEST_F(EmbeddedOnlineStoreTest, PingAndStats) {
   EXPECT_EQ(stats[1].rows, 2u);
 }
 
+// Freshness is measured from the newest event time a table holds: it only
+// moves forward with winning rows, survives a restart (replay rebuilds it)
+// and a compaction, and is gone with the table.
+TEST_F(EmbeddedOnlineStoreTest, NewestEventTimeFollowsWinningRows) {
+  auto newest = [&](const OnlineTable& t) {
+    auto n = store_->NewestEventTs(t);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : std::optional<int64_t>(-1);
+  };
+  EXPECT_EQ(newest(t_), std::nullopt);  // unknown table
+  Write(t_, Batch({"f"}, {R("a", 50, 0, {"1"}), R("b", 20, 0, {"1"})}));
+  EXPECT_EQ(newest(t_), 50);
+  Write(t_, Batch({"f"}, {R("b", 40, 0, {"2"})}));  // newer for b, older than a's
+  EXPECT_EQ(newest(t_), 50);
+  Write(t_, Batch({"f"}, {R("a", 10, 0, {"old"})}));  // skipped: not newer than the stored row
+  EXPECT_EQ(newest(t_), 50);
+  Write(t_, Batch({"f"}, {R("c", 70, 0, {"3"})}));
+  EXPECT_EQ(newest(t_), 70);
+  const OnlineTable other{"proj", "other"};
+  Write(other, Batch({"f"}, {R("a", 5, 0, {"1"})}));
+  EXPECT_EQ(newest(other), 5);
+  Reopen();
+  EXPECT_EQ(newest(t_), 70);
+  EXPECT_EQ(newest(other), 5);
+  ASSERT_TRUE(store_->Compact(t_).ok());
+  EXPECT_EQ(newest(t_), 70);
+  ASSERT_TRUE(store_->DropTable(t_).ok());
+  EXPECT_EQ(newest(t_), std::nullopt);
+  EXPECT_EQ(newest(other), 5);
+}
+
 // Readers run against writers of the same table and of other tables: a row
 // read is always a whole row that was written (its values agree with its
 // timestamp) and never goes back in time. Run under -fsanitize=thread too.
