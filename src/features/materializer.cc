@@ -178,7 +178,10 @@ class MaterializerImpl final : public Materializer {
     p.state = "running";
     p.project = plan.project;
     p.skipped = plan.skipped;
-    for (const auto& v : plan.views) p.views.push_back(v.schema.name);
+    for (const auto& v : plan.views) {
+      p.views.push_back(v.schema.name);
+      p.windows.emplace_back(v.start_us, v.end_us);
+    }
     p.started_us = NowUs();
     return p;
   }

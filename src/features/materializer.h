@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -52,6 +53,9 @@ struct MaterializeProgress {
   double eta_seconds = 0;
   std::string error;
   std::vector<std::string> views;
+  // The window each view copies, parallel to `views`: [start_us, end_us],
+  // end inclusive (an incremental run's start is per view).
+  std::vector<std::pair<int64_t, int64_t>> windows;
   std::string project;
   std::vector<std::string> skipped;  // "view: why" for views a listing left out (not online, on-demand)
   int64_t started_us = 0;

@@ -232,6 +232,8 @@ TEST(Materializer, CopiesTheLatestRowPerKeyAndRecordsTheWindow) {
   EXPECT_EQ(done->state, "succeeded");
   EXPECT_EQ(done->rows_total, 7u);
   EXPECT_EQ(done->rows_done, 7u);
+  // the job says which window it copied
+  EXPECT_EQ(done->windows, (std::vector<std::pair<int64_t, int64_t>>{{0, 300 * kSec}}));
   auto& table = f.online.tables["proj/drivers"];
   ASSERT_EQ(table.size(), 7u);
   // batches of 2 rows: 7 rows -> 4 writes
@@ -296,6 +298,7 @@ TEST(Materializer, IncrementalStartsAtTheLastEndOrNowMinusTtl) {
   auto second = f.m->Run(r, nullptr);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->rows_done, 2u);  // ids 4 and 5
+  EXPECT_EQ(second->windows, (std::vector<std::pair<int64_t, int64_t>>{{250 * kSec, 400 * kSec}}));
   EXPECT_EQ(std::get<1>(f.catalog->recorded[1]), 250 * kSec);
 }
 
