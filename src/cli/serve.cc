@@ -9,6 +9,7 @@
 #include "api/grpc/inference_service.h"
 #include "api/feast/feast_access.h"
 #include "api/feast/feature_server_routes.h"
+#include "api/feast/feature_ui_routes.h"
 #include "api/feast/historical_routes.h"
 #include "api/feast/registry_grpc_service.h"
 #include "api/feast/serving_grpc_service.h"
@@ -249,6 +250,7 @@ int Serve(const Config& config) {
     api::feast::AddFeatureServerRoutes(router, online_service, *materializer);
     api::feast::AddHistoricalRoutes(router, historical);
     api::feast::AddMaterializeJobRoutes(router, *materializer);
+    api::feast::AddFeatureUiRoutes(router, feature_registry, **online_store, *materializer, clock);
   }
   api::mlflow::MlflowApiOptions mlflow_options;
   mlflow_options.default_artifact_root = config.default_artifact_root;
