@@ -468,6 +468,7 @@ export function EndpointPage({ name }) {
         onCancel={() => {
           dialogOpen.value = false;
           actionError.value = '';
+          reason.value = '';
         }}
         onConfirm={confirmRollback}
       >
