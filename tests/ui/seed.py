@@ -1,8 +1,9 @@
 """Seeds a running kiln for the browser tests and prints what it made as JSON.
 
 A small experiment ("ui-small") is written through the unmodified `mlflow`
-client (params, metrics, tags, one run per learning rate) so the tests can
-filter and sort on known values. The 100,000-run experiment ("ui-100k") is
+client (params, metrics, tags, one run per learning rate; "loss" with a
+3-step history) so the tests can filter, sort, group and read last/min/max
+on known values. The 100,000-run experiment ("ui-100k") is
 written over MLflow's REST API (runs/create, then runs/log-batch for a few
 runs) on several keep-alive connections in parallel: the mlflow client makes
 one create_run call per run, ~100,000 round trips through its retry layer,
@@ -32,7 +33,11 @@ def seed_small(client: MlflowClient) -> str:
         run = client.create_run(exp_id, run_name=f"lr-{lr}", start_time=base + i * 1000,
                                 tags={"team": "vision" if i % 2 == 0 else "nlp"})
         client.log_batch(run.info.run_id,
-                         metrics=[Metric("accuracy", 0.5 + i * 0.1, base + i, 0), Metric("loss", 1.0 / (i + 1), base + i, 0)],
+                         # loss has a history (max first, min in the middle, last at step 2) so the
+                         # table's last/min/max differ: last 1/(i+1), min 0.8/(i+1), max 1.5/(i+1).
+                         metrics=[Metric("accuracy", 0.5 + i * 0.1, base + i, 0),
+                                  Metric("loss", 1.5 / (i + 1), base + i, 0), Metric("loss", 0.8 / (i + 1), base + i, 1),
+                                  Metric("loss", 1.0 / (i + 1), base + i, 2)],
                          params=[Param("lr", lr), Param("optimizer", "adam" if i < 3 else "sgd")],
                          tags=[RunTag("mlflow.user", "seed")])
         client.set_terminated(run.info.run_id, end_time=base + i * 1000 + 500)
