@@ -255,7 +255,28 @@ Status PgConn::Track(Status s) {
   return s;
 }
 
-PGresult* PgConn::Run(const char* sql) { return PQexec(conn_, sql); }
+PGresult* PgConn::Run(const char* sql) {
+  CollectPending();
+  return PQexec(conn_, sql);
+}
+
+Status PgConn::SendCommitNoWait() {
+  if (!pending_begin_.empty()) {
+    pending_begin_.clear();  // BEGIN never went out: there is nothing to end
+    return Status::Ok();
+  }
+  CollectPending();
+  if (PQsendQuery(conn_, "COMMIT") != 1) return Track(ResultStatus(nullptr, conn_));
+  pending_commit_ = true;
+  return Status::Ok();
+}
+
+void PgConn::CollectPending() {
+  if (!pending_commit_) return;
+  pending_commit_ = false;
+  // COMMIT's result, then NULL; a dead connection yields NULL at once.
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+}
 
 Status PgConn::Exec(const std::string& sql) {
   if (!pending_begin_.empty()) {
@@ -453,6 +474,7 @@ Status PgConn::PrepareOnServer(const std::string& name, const std::string& text,
 Status PgConn::Execute(const std::string& text, const std::vector<sql::Arg>& args, bool cache,
                        const Prepared** prepared, std::string* signature, PGresult** out) {
   *out = nullptr;
+  CollectPending();
   Prepared oneoff;
   const Prepared* p = nullptr;
   if (cache) {

@@ -62,6 +62,16 @@ class PgConn final : public sql::Conn {
   // before any statement sends nothing.
   void BeginLazily(std::string begin) { pending_begin_ = std::move(begin); }
 
+  // Ends a read-only transaction without waiting for the server's answer:
+  // COMMIT is sent and its result collected by the next CollectPending().
+  // Everything the transaction read has arrived; whether its COMMIT succeeds
+  // changes nothing, so the reader need not wait a round trip for it.
+  // Nothing is sent when BEGIN is still pending (no statement ran).
+  Status SendCommitNoWait();
+  // Reads and discards the results of a SendCommitNoWait(); the pool calls
+  // it before lending the connection out again. Not an error when the
+  // answer is one: the connection may be found broken() afterwards.
+  void CollectPending();
   // The connection is gone (server restart, terminated backend, network).
   bool broken() const;
   // Inside BEGIN ... (including a failed transaction awaiting ROLLBACK).
@@ -108,6 +118,7 @@ class PgConn final : public sql::Conn {
   std::string pending_begin_;
   bool saw_conflict_ = false;
   bool saw_lost_ = false;
+  bool pending_commit_ = false;  // a COMMIT sent by SendCommitNoWait, its result not read yet
   int64_t next_name_ = 0;
   std::unordered_map<std::string, Prepared> prepared_;            // by SQL text + type signature
   std::unordered_map<std::string, std::unique_ptr<PgStmt>> stmts_;  // by portable SQL text

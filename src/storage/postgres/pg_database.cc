@@ -10,6 +10,7 @@ namespace kiln::storage::postgres {
 namespace {
 
 constexpr const char* kBeginWrite = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+constexpr const char* kBeginWriteCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
 constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 StatusOr<std::string> ReadPasswordFile(const std::string& path) {
@@ -84,12 +85,13 @@ StatusOr<std::unique_ptr<PgConn>> PgDatabase::Acquire(bool fresh) {
     if (!fresh && !idle_.empty()) {
       std::unique_ptr<PgConn> c = std::move(idle_.back());
       idle_.pop_back();
-      if (!c->broken()) return c;
-      --open_;
-      ++reconnects_;
       lk.unlock();
+      c->CollectPending();  // a read's COMMIT, sent without waiting (answered by now, as a rule)
+      if (!c->broken()) return c;
       c.reset();
       lk.lock();
+      --open_;
+      ++reconnects_;
       continue;
     }
     if (open_ < options_.pool_size) {
@@ -152,7 +154,7 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
       KILN_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> raw, Acquire(/*fresh=*/replaced_lost));
       Lease conn(this, std::move(raw));  // back to the pool (rolled back) before any backoff
       conn->ResetOutcome();
-      conn->BeginLazily(begin);  // sent with fn's first statement
+      if (begin != nullptr) conn->BeginLazily(begin);  // sent with fn's first statement
       try {
         s = fn(*conn);
       } catch (const std::exception& e) {
@@ -165,9 +167,16 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
                                  : Internal("postgresql: a statement failed inside the transaction and the "
                                             "error was not returned; rolled back");
       }
-      if (s.ok()) {
+      if (s.ok() && begin == nullptr) {
+        // Each statement committed itself; one still open means fn broke
+        // the contract (it ran BEGIN): never leave that to Release's ROLLBACK.
+        if (conn->in_transaction()) s = Internal("postgresql: a single-statement write left a transaction open");
+      } else if (s.ok()) {
         commit_sent = true;
-        s = conn->Exec("COMMIT");
+        // A read has everything it asked for: its COMMIT need not delay the
+        // caller by a round trip (the next user of the connection collects
+        // the answer).
+        s = read_only ? conn->SendCommitNoWait() : conn->Exec("COMMIT");
       }
       lost = conn->broken() || conn->saw_lost();
       conflict = conn->saw_conflict();
@@ -203,6 +212,10 @@ Status PgDatabase::RunTxn(const char* begin, const TxnFn& fn, bool read_only) {
 }
 
 Status PgDatabase::Write(const TxnFn& fn) { return RunTxn(kBeginWrite, fn, false); }
+
+Status PgDatabase::WriteCommitted(const TxnFn& fn) { return RunTxn(kBeginWriteCommitted, fn, false); }
+
+Status PgDatabase::WriteOneStatement(const TxnFn& fn) { return RunTxn(nullptr, fn, false); }
 
 Status PgDatabase::Read(const TxnFn& fn) { return RunTxn(kBeginRead, fn, true); }
 

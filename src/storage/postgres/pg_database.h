@@ -10,7 +10,14 @@
 // server turns every such race into a serialization failure (40001), which
 // Write retries with jittered exponential backoff (from the third attempt
 // on, a process's retrying writers take turns, so a hot row cannot starve
-// one of them). Read runs fn in REPEATABLE
+// one of them). WriteCommitted runs fn in BEGIN ISOLATION LEVEL READ
+// COMMITTED, for the hot paths whose duplicates the constraints catch
+// (creating a run, logging a batch): a SERIALIZABLE `SELECT 1 ... WHERE
+// run_id = ?` before the INSERT took predicate locks on index pages that
+// every concurrent run creation touched, and under load the resulting
+// serialization failures exhausted the retries. Deadlocks (40P01) are
+// retried at either level. WriteOneStatement sends no BEGIN/COMMIT at all
+// (a metrics-only log-batch: one statement, one round trip). Read runs fn in REPEATABLE
 // READ READ ONLY: one snapshot, no predicate locks, never blocks or aborts
 // writers.
 //
@@ -58,6 +65,8 @@ class PgDatabase final : public sql::Database {
 
   sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
   Status Write(const TxnFn& fn) override;
+  Status WriteCommitted(const TxnFn& fn) override;
+  Status WriteOneStatement(const TxnFn& fn) override;
   Status Read(const TxnFn& fn) override;
   Status Ping() override;
 
@@ -82,6 +91,7 @@ class PgDatabase final : public sql::Database {
   // Closes every idle connection.
   void DropIdle();
   void Release(std::unique_ptr<PgConn> conn);
+  // begin nullptr: no transaction block (each statement commits itself).
   Status RunTxn(const char* begin, const TxnFn& fn, bool read_only);
 
   const PgConnParams params_;

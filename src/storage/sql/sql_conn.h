@@ -170,6 +170,22 @@ class Database {
   // leave no effect outside the transaction except through outputs it
   // assigns (not appends) on each run.
   virtual Status Write(const TxnFn& fn) = 0;
+  // Write for a transaction whose correctness rests only on the schema's
+  // constraints and on row-level statements (INSERT ... ON CONFLICT, UPDATE
+  // ... WHERE), never on the absence of a row it read: PostgreSQL runs it at
+  // READ COMMITTED (each statement sees what committed before it started; no
+  // predicate locks, so unrelated writers never fail each other with
+  // serialization errors); SQLite's writes are serialized anyway. A
+  // duplicate is caught by the constraint (ON CONFLICT DO NOTHING RETURNING,
+  // or AlreadyExists), not by a SELECT before the INSERT.
+  virtual Status WriteCommitted(const TxnFn& fn) { return Write(fn); }
+  // Write for fn whose first statement is its only one that writes (any
+  // later ones read): PostgreSQL runs each statement as a transaction of its
+  // own, without BEGIN and COMMIT (one round trip for the whole write, READ
+  // COMMITTED). fn must be harmless to run again: when the connection is
+  // lost mid-statement, whether it committed is unknown and fn is retried
+  // on a fresh connection. SQLite: Write.
+  virtual Status WriteOneStatement(const TxnFn& fn) { return Write(fn); }
   // Runs fn inside a read-only transaction that sees one consistent snapshot.
   virtual Status Read(const TxnFn& fn) = 0;
   // Checks the database answers.

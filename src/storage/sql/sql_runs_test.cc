@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "storage/sql/sql_test_util.h"
 
@@ -57,6 +60,69 @@ TEST_F(SqlStoreTest, CreateAndGetRun) {
   EXPECT_EQ(store_->CreateRun(info, {}).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(SqlStoreTest, CreatingARunTwiceIsAlreadyExistsAndKeepsTheFirst) {
+  std::string exp = NewExperiment("dup");
+  NewRun(exp, "same-id", 5, "first");
+  RunInfo info;
+  info.run_id = "same-id";
+  info.experiment_id = exp;
+  info.start_time = 6;
+  auto again = store_->CreateRun(info, {{"k", "second"}});
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists) << again.status().ToString();
+  EXPECT_EQ(again.status().message(), "Run with id=same-id already exists");
+  auto g = store_->GetRun("same-id");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->info.start_time, 5);
+  EXPECT_EQ(g->info.run_name, "first");
+  EXPECT_EQ(FindTag(g->tags, "k"), nullptr);
+}
+
+// Many clients creating runs and logging batches at once (the load under
+// which runs/create answered 409 on PostgreSQL): every call succeeds and
+// every point is stored.
+TEST_F(SqlStoreTest, ConcurrentRunCreationAndLoggingAllSucceed) {
+  std::string exp = NewExperiment("busy");
+  constexpr int kThreads = 8, kEach = 12, kMetrics = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        RunInfo info;
+        info.run_id = "r" + std::to_string(t) + "_" + std::to_string(i);
+        info.experiment_id = exp;
+        info.start_time = 1000 + i;
+        auto r = store_->CreateRun(info, {{"thread", std::to_string(t)}});
+        if (!r.ok()) {
+          ADD_FAILURE() << r.status().ToString();
+          ++failures;
+          continue;
+        }
+        std::vector<Metric> ms;
+        for (int k = 0; k < kMetrics; ++k) ms.push_back(M("m" + std::to_string(k), k * 0.5 + i, 7, i));
+        Status s = store_->LogBatch(info.run_id, ms, {{"p", "v"}}, {{"t", "x"}});
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  RunQuery q;
+  q.experiment_ids = {exp};
+  q.max_results = 1000;
+  auto page = store_->SearchRuns(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), static_cast<size_t>(kThreads * kEach));
+  for (const auto& r : page->items) {
+    EXPECT_EQ(r.metrics.size(), static_cast<size_t>(kMetrics)) << r.info.run_id;
+    EXPECT_EQ(r.params.size(), 1u);
+    EXPECT_NE(FindTag(r.tags, "t"), nullptr);
+  }
+}
+
 TEST_F(SqlStoreTest, UpdateRunAndRunNameSync) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r1", 1, "first");
@@ -92,6 +158,41 @@ TEST_F(SqlStoreTest, ParamsInsertOnce) {
   EXPECT_EQ(run->params[1].key, "k");
   EXPECT_EQ(run->params[1].value, "a");
   EXPECT_TRUE(run->metrics.empty()) << "failed batch must roll back completely";
+}
+
+// A batch of several params (PostgreSQL writes them in one statement): one
+// changed value refuses the whole batch, naming that param; repeating
+// stored values with new ones is fine.
+TEST_F(SqlStoreTest, ParamBatchWithOneChangedValueWritesNothing) {
+  std::string exp = NewExperiment("e");
+  NewRun(exp, "r");
+  ASSERT_TRUE(store_->LogBatch("r", {}, {{"a", "1"}, {"b", "2"}, {"c", "3"}}, {}).ok());
+  Status s = store_->LogBatch("r", {}, {{"new1", "x"}, {"a", "1"}, {"b", "20"}, {"new2", "y"}}, {{"t", "v"}});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("key='b' was already logged with value='2'"), std::string::npos) << s.message();
+  auto run = store_->GetRun("r");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->params.size(), 3u);
+  EXPECT_EQ(FindTag(run->tags, "t"), nullptr);
+  ASSERT_TRUE(store_->LogBatch("r", {}, {{"new1", "x"}, {"a", "1"}, {"c", "3"}, {"new2", "y"}}, {}).ok());
+  run = store_->GetRun("r");
+  ASSERT_EQ(run->params.size(), 5u);
+  EXPECT_EQ(run->params[3].key, "new1");
+  EXPECT_EQ(run->params[4].value, "y");
+}
+
+TEST_F(SqlStoreTest, TagBatchSetsTheRunNameAndKeepsTheLastOfRepeats) {
+  std::string exp = NewExperiment("e");
+  NewRun(exp, "r", 1000, "before");
+  ASSERT_TRUE(store_->LogBatch("r", {}, {},
+                               {{"x", "1"}, {"mlflow.runName", "renamed"}, {"x", "3"}, {"y", "q\"uote"}})
+                  .ok());
+  auto run = store_->GetRun("r");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->info.run_name, "renamed");
+  EXPECT_EQ(FindTag(run->tags, "mlflow.runName")->value, "renamed");
+  EXPECT_EQ(FindTag(run->tags, "x")->value, "3");
+  EXPECT_EQ(FindTag(run->tags, "y")->value, "q\"uote");
 }
 
 TEST_F(SqlStoreTest, NanAndInfRoundTrip) {

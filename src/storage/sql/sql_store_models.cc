@@ -57,19 +57,18 @@ StatusOr<LoggedModel> LoadOne(sql::Conn& c, const std::string& model_id) {
 
 StatusOr<LoggedModel> SqlTrackingStore::CreateLoggedModel(const LoggedModel& model) {
   LoggedModel out;
-  Status s = Write([&](sql::Conn& c) -> Status {
+  // The primary key catches a duplicate id (as for runs: no SERIALIZABLE
+  // look-up first, whose predicate locks made concurrent creations fail).
+  Status s = WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e,
                           sql::FindActiveExperiment(c, model.experiment_id));
-    KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM logged_models WHERE model_id = ?"));
-    dup.Bind(1, model.model_id);
-    KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
-    if (exists) return AlreadyExists("Logged model with ID '" + model.model_id + "' already exists.");
     KILN_ASSIGN_OR_RETURN(
         Stmt ins,
         c.Prepare("INSERT INTO logged_models(model_id, experiment_id, name, artifact_uri, "
                   "creation_timestamp, last_updated_timestamp, status, status_message, "
                   "lifecycle_stage, model_type, source_run_id) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)"));
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?) "
+                  "ON CONFLICT (model_id) DO NOTHING RETURNING model_id"));
     int64_t updated = model.last_updated_timestamp ? model.last_updated_timestamp
                                                    : model.creation_timestamp;
     ins.Args(model.model_id, e.id, model.name,
@@ -77,7 +76,9 @@ StatusOr<LoggedModel> SqlTrackingStore::CreateLoggedModel(const LoggedModel& mod
              model.creation_timestamp, updated,
              model.status.empty() ? std::string("LOGGED_MODEL_PENDING") : model.status,
              model.status_message, model.model_type, model.source_run_id);
-    KILN_RETURN_IF_ERROR(ins.Run());
+    KILN_ASSIGN_OR_RETURN(bool inserted, ins.Step());
+    ins.Reset();
+    if (!inserted) return AlreadyExists("Logged model with ID '" + model.model_id + "' already exists.");
     KILN_RETURN_IF_ERROR(UpsertModelTags(c, model.model_id, model.tags));
     KILN_RETURN_IF_ERROR(InsertModelParams(c, model.model_id, model.params));
     KILN_ASSIGN_OR_RETURN(out, LoadOne(c, model.model_id));
@@ -102,7 +103,7 @@ StatusOr<LoggedModel> SqlTrackingStore::FinalizeLoggedModel(const std::string& m
                                                                const std::string& status,
                                                                int64_t now_ms) {
   LoggedModel out;
-  Status s = Write([&](sql::Conn& c) -> Status {
+  Status s = WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE logged_models SET status = ?, "
                                              "last_updated_timestamp = ? WHERE model_id = ?"));
@@ -116,7 +117,7 @@ StatusOr<LoggedModel> SqlTrackingStore::FinalizeLoggedModel(const std::string& m
 }
 
 Status SqlTrackingStore::DeleteLoggedModel(const std::string& model_id, int64_t now_ms) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("UPDATE logged_models SET lifecycle_stage = 'deleted', "
@@ -128,7 +129,7 @@ Status SqlTrackingStore::DeleteLoggedModel(const std::string& model_id, int64_t 
 
 Status SqlTrackingStore::SetLoggedModelTags(const std::string& model_id,
                                                const std::vector<Tag>& tags) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     return UpsertModelTags(c, model_id, tags);
   });
@@ -136,7 +137,7 @@ Status SqlTrackingStore::SetLoggedModelTags(const std::string& model_id,
 
 Status SqlTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
                                                  const std::string& key) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?"));
@@ -151,7 +152,7 @@ Status SqlTrackingStore::DeleteLoggedModelTag(const std::string& model_id,
 
 Status SqlTrackingStore::LogLoggedModelParams(const std::string& model_id,
                                                  const std::vector<Param>& params) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_RETURN_IF_ERROR(CheckModel(c, model_id));
     return InsertModelParams(c, model_id, params);
   });

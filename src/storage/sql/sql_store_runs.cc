@@ -1,6 +1,10 @@
 // SqlTrackingStore: run writes (create/update/lifecycle, log batch, tags,
 // inputs and outputs).
 
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
 #include "storage/sql/sql_util.h"
 #include "storage/sql/sql_conn.h"
 #include "storage/sql/sql_tracking_store.h"
@@ -30,9 +34,56 @@ Status SetRunName(sql::Conn& c, int64_t run_pk, const std::string& name) {
   return st.Run();
 }
 
+Status ParamChanged(const std::string& run_id, const std::string& key, const std::string& old_value,
+                    const std::string& new_value) {
+  return InvalidArgument("Changing param values is not allowed. Param with key='" + key +
+                         "' was already logged with value='" + old_value + "' for run ID='" + run_id +
+                         "'. Attempted logging new value '" + new_value + "'.");
+}
+
+// PostgreSQL: all of a batch's params in one INSERT (the columns as arrays),
+// then, only when some were there already, one look-up of those to refuse
+// a changed value.
+Status LogParamsPostgres(sql::Conn& c, const RunRef& run, const std::string& run_id,
+                         const std::vector<Param>& params) {
+  std::vector<std::string_view> keys, values;
+  for (const auto& p : params) {
+    keys.push_back(p.key);
+    values.push_back(p.value);
+  }
+  const std::string key_array = sql::PgTextArray(keys);
+  KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO params(run_pk, key, value) SELECT ?1, k, v FROM "
+                                            "unnest(CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[])) AS u(k, v) "
+                                            "ON CONFLICT DO NOTHING RETURNING key"));
+  ins.Bind(1, run.pk).Bind(2, key_array).Bind(3, sql::PgTextArray(values));
+  std::unordered_set<std::string> inserted;
+  while (true) {
+    KILN_ASSIGN_OR_RETURN(bool row, ins.Step());
+    if (!row) break;
+    inserted.insert(ins.Text(0));
+  }
+  ins.Reset();
+  if (inserted.size() == params.size()) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(Stmt old, c.Prepare("SELECT key, value FROM params WHERE run_pk = ?1 AND "
+                                            "key = ANY(CAST(?2 AS TEXT[]))"));
+  old.Bind(1, run.pk).Bind(2, key_array);
+  std::unordered_map<std::string, std::string> stored;
+  while (true) {
+    KILN_ASSIGN_OR_RETURN(bool row, old.Step());
+    if (!row) break;
+    stored.emplace(old.Text(0), old.Text(1));
+  }
+  for (const auto& p : params) {
+    auto it = stored.find(p.key);
+    if (it != stored.end() && it->second != p.value) return ParamChanged(run_id, p.key, it->second, p.value);
+  }
+  return Status::Ok();
+}
+
 Status LogParams(sql::Conn& c, const RunRef& run, const std::string& run_id,
                  const std::vector<Param>& params) {
   if (params.empty()) return Status::Ok();
+  if (c.dialect() == sql::Dialect::kPostgres) return LogParamsPostgres(c, run, run_id, params);
   KILN_ASSIGN_OR_RETURN(Stmt ins, c.Prepare("INSERT INTO params(run_pk, key, value) "
                                             "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
   for (const auto& p : params) {
@@ -43,22 +94,41 @@ Status LogParams(sql::Conn& c, const RunRef& run, const std::string& run_id,
                           c.Prepare("SELECT value FROM params WHERE run_pk = ? AND key = ?"));
     old.Args(run.pk, p.key);
     KILN_ASSIGN_OR_RETURN(bool row, old.Step());
-    if (row && old.Text(0) != p.value) {
-      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
-                             "' was already logged with value='" + old.Text(0) +
-                             "' for run ID='" + run_id + "'. Attempted logging new value '" +
-                             p.value + "'.");
-    }
+    if (row && old.Text(0) != p.value) return ParamChanged(run_id, p.key, old.Text(0), p.value);
   }
   return Status::Ok();
 }
 
-Status LogTags(sql::Conn& c, const RunRef& run, const std::vector<Tag>& tags) {
-  for (const auto& t : tags) {
-    KILN_RETURN_IF_ERROR(UpsertRunTag(c, run.pk, t.key, t.value));
-    if (t.key == kRunNameTag) KILN_RETURN_IF_ERROR(SetRunName(c, run.pk, t.value));
+// Upserts tags in order (a key given twice keeps its last value). On
+// PostgreSQL several tags are one statement (the columns as arrays; one
+// upsert may not touch a row twice, hence the last-value filter first).
+Status UpsertRunTags(sql::Conn& c, int64_t run_pk, const std::vector<Tag>& tags) {
+  if (tags.size() <= 1 || c.dialect() != sql::Dialect::kPostgres) {
+    for (const auto& t : tags) KILN_RETURN_IF_ERROR(UpsertRunTag(c, run_pk, t.key, t.value));
+    return Status::Ok();
   }
-  return Status::Ok();
+  std::unordered_map<std::string_view, size_t> last;
+  for (size_t i = 0; i < tags.size(); ++i) last[tags[i].key] = i;
+  std::vector<std::string_view> keys, values;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (last[tags[i].key] != i) continue;
+    keys.push_back(tags[i].key);
+    values.push_back(tags[i].value);
+  }
+  KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("INSERT INTO tags(run_pk, key, value) SELECT ?1, k, v FROM "
+                                           "unnest(CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[])) AS u(k, v) "
+                                           "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"));
+  st.Bind(1, run_pk).Bind(2, sql::PgTextArray(keys)).Bind(3, sql::PgTextArray(values));
+  return st.Run();
+}
+
+Status LogTags(sql::Conn& c, const RunRef& run, const std::vector<Tag>& tags) {
+  KILN_RETURN_IF_ERROR(UpsertRunTags(c, run.pk, tags));
+  const Tag* run_name = nullptr;
+  for (const auto& t : tags) {
+    if (t.key == kRunNameTag) run_name = &t;
+  }
+  return run_name ? SetRunName(c, run.pk, run_name->value) : Status::Ok();
 }
 
 StatusOr<int64_t> UpsertDataset(sql::Conn& c, int64_t experiment_id, const Dataset& d) {
@@ -77,14 +147,13 @@ StatusOr<int64_t> UpsertDataset(sql::Conn& c, int64_t experiment_id, const Datas
 
 StatusOr<Run> SqlTrackingStore::CreateRun(const RunInfo& info, const std::vector<Tag>& tags) {
   std::vector<Run> created;
-  Status s = Write([&](sql::Conn& c) -> Status {
+  // The unique run_id catches a duplicate (ON CONFLICT ... RETURNING yields
+  // no row), so no isolation beyond READ COMMITTED is needed: a SERIALIZABLE
+  // `SELECT 1 FROM runs WHERE run_id = ?` first made concurrent creations
+  // fail each other on the index pages they read (409 after 20 retries).
+  Status s = WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(sql::ExperimentRef e,
                           sql::FindActiveExperiment(c, info.experiment_id));
-    KILN_ASSIGN_OR_RETURN(Stmt dup, c.Prepare("SELECT 1 FROM runs WHERE run_id = ?"));
-    dup.Bind(1, info.run_id);
-    KILN_ASSIGN_OR_RETURN(bool exists, dup.Step());
-    if (exists) return AlreadyExists("Run with id=" + info.run_id + " already exists");
-
     std::string name = info.run_name;
     if (name.empty()) {
       for (const auto& t : tags) {
@@ -94,7 +163,8 @@ StatusOr<Run> SqlTrackingStore::CreateRun(const RunInfo& info, const std::vector
     KILN_ASSIGN_OR_RETURN(
         Stmt ins, c.Prepare("INSERT INTO runs(run_id, experiment_id, name, user_id, status, "
                             "start_time, end_time, artifact_uri, lifecycle_stage) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') RETURNING id"));
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') "
+                            "ON CONFLICT (run_id) DO NOTHING RETURNING id"));
     ins.Args(info.run_id, e.id, name, info.user_id, info.status, info.start_time);
     if (info.end_time) {
       ins.Bind(7, *info.end_time);
@@ -102,12 +172,18 @@ StatusOr<Run> SqlTrackingStore::CreateRun(const RunInfo& info, const std::vector
       ins.BindNull(7);
     }
     ins.Bind(8, e.artifact_location + "/" + info.run_id + "/artifacts");
-    KILN_ASSIGN_OR_RETURN(int64_t pk, sql::RunReturningInt(ins));
-    for (const auto& t : tags) {
-      if (t.key == kRunNameTag) continue;
-      KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, t.key, t.value));
+    StatusOr<int64_t> inserted = sql::RunReturningInt(ins);
+    if (!inserted.ok() && inserted.status().code() == StatusCode::kNotFound) {
+      return AlreadyExists("Run with id=" + info.run_id + " already exists");
     }
-    if (!name.empty()) KILN_RETURN_IF_ERROR(UpsertRunTag(c, pk, kRunNameTag, name));
+    KILN_ASSIGN_OR_RETURN(int64_t pk, std::move(inserted));
+    std::vector<Tag> stored;
+    stored.reserve(tags.size() + 1);
+    for (const auto& t : tags) {
+      if (t.key != kRunNameTag) stored.push_back(t);
+    }
+    if (!name.empty()) stored.push_back({kRunNameTag, name});
+    KILN_RETURN_IF_ERROR(UpsertRunTags(c, pk, stored));
     KILN_ASSIGN_OR_RETURN(created, sql::LoadRuns(c, {pk}));
     return Status::Ok();
   });
@@ -121,7 +197,7 @@ StatusOr<RunInfo> SqlTrackingStore::UpdateRun(const std::string& run_id,
                                                  const std::optional<int64_t>& end_time,
                                                  const std::optional<std::string>& run_name) {
   RunInfo out;
-  Status s = Write([&](sql::Conn& c) -> Status {
+  Status s = WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     if (status) {
       KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("UPDATE runs SET status = ? WHERE id = ?"));
@@ -149,7 +225,7 @@ Status SqlTrackingStore::SetRunLifecycle(const std::string& run_id, const std::s
   if (stage != kLifecycleActive && stage != kLifecycleDeleted) {
     return InvalidArgument("Invalid lifecycle stage '" + stage + "'");
   }
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?"));
@@ -167,7 +243,21 @@ Status SqlTrackingStore::SetRunLifecycle(const std::string& run_id, const std::s
 Status SqlTrackingStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                                      const std::vector<Param>& params,
                                      const std::vector<Tag>& tags) {
-  return Write([&](sql::Conn& c) -> Status {
+  if (params.empty() && tags.empty() && sql::CanInsertMetricsByRunId(db_.dialect(), metrics)) {
+    // Metrics only (what log_metric and autologging send), on PostgreSQL: the
+    // run lookup and the writes are one statement, committed by itself.
+    return db_.WriteOneStatement([&](sql::Conn& c) -> Status {
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        KILN_ASSIGN_OR_RETURN(bool found, sql::InsertMetricsByRunId(c, run_id, metrics));
+        if (found) return Status::Ok();
+        // Nothing was written: say why (no such run, or not active), unless
+        // the run became active since the statement began.
+        KILN_RETURN_IF_ERROR(sql::FindActiveRun(c, run_id).status());
+      }
+      return Unavailable("run " + run_id + " changed while logging its metrics; try again");
+    });
+  }
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_RETURN_IF_ERROR(LogParams(c, r, run_id, params));
     KILN_RETURN_IF_ERROR(sql::InsertMetrics(c, r.pk, run_id, metrics));
@@ -176,7 +266,7 @@ Status SqlTrackingStore::LogBatch(const std::string& run_id, const std::vector<M
 }
 
 Status SqlTrackingStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("DELETE FROM tags WHERE run_pk = ? AND key = ?"));
     st.Args(r.pk, key);
@@ -191,7 +281,7 @@ Status SqlTrackingStore::DeleteRunTag(const std::string& run_id, const std::stri
 Status SqlTrackingStore::LogInputs(const std::string& run_id,
                                       const std::vector<DatasetInput>& datasets,
                                       const std::vector<ModelInput>& models) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     for (const auto& in : datasets) {
       KILN_ASSIGN_OR_RETURN(int64_t dataset_id, UpsertDataset(c, r.experiment_id, in.dataset));
@@ -223,7 +313,7 @@ Status SqlTrackingStore::LogInputs(const std::string& run_id,
 
 Status SqlTrackingStore::LogOutputs(const std::string& run_id,
                                        const std::vector<ModelOutput>& models) {
-  return Write([&](sql::Conn& c) -> Status {
+  return WriteCommitted([&](sql::Conn& c) -> Status {
     KILN_ASSIGN_OR_RETURN(RunRef r, sql::FindActiveRun(c, run_id));
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("INSERT INTO run_model_outputs(run_pk, model_id, step) "

@@ -44,6 +44,7 @@ StatusOr<std::unique_ptr<SqlTrackingStore>> SqlTrackingStore::Create(sql::Databa
 SqlTrackingStore::~SqlTrackingStore() = default;
 
 Status SqlTrackingStore::Write(const TxnFn& fn) { return db_.Write(fn); }
+Status SqlTrackingStore::WriteCommitted(const TxnFn& fn) { return db_.WriteCommitted(fn); }
 Status SqlTrackingStore::Read(const TxnFn& fn) { return db_.Read(fn); }
 
 Status SqlTrackingStore::Ping() { return db_.Ping(); }

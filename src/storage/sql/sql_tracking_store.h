@@ -81,6 +81,9 @@ class SqlTrackingStore final : public TrackingStore {
 
   explicit SqlTrackingStore(sql::Database& db) : db_(db) {}
   Status Write(const TxnFn& fn);
+  // Database::WriteCommitted: for the run writes, whose duplicates the
+  // constraints catch.
+  Status WriteCommitted(const TxnFn& fn);
   Status Read(const TxnFn& fn);
 
   sql::Database& db_;

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "storage/sql/sql_util.h"
 #include "storage/sql/store_queries.h"
 
 namespace kiln::storage::sql {
@@ -132,10 +133,92 @@ Status UpsertLatestChunk(Conn& c, int64_t run_pk, const std::vector<Latest>& lat
   return st.Run();
 }
 
+// PostgreSQL: the points and the latest values in one statement whatever
+// the batch size, the columns as arrays (6 parameters, one prepared shape,
+// a generic plan after the first few). Which points were new need not come
+// back: a stored point is never greater than its key's stored latest value,
+// so offering every point of the batch to the latest value (the greatest per
+// key, the earliest of equals, then only if greater than the stored one)
+// gives what offering only the new ones does. Rows go to latest_metrics in
+// key order, so concurrent batches on one run lock them in the same order.
+// The columns of a batch as PostgreSQL array literals.
+struct MetricArrays {
+  std::string keys, steps, timestamps, values, nans;
+};
+
+MetricArrays ArraysOf(const std::vector<Metric>& metrics) {
+  std::vector<std::string_view> keys;
+  std::vector<int64_t> steps, timestamps, nans;
+  std::vector<double> values;
+  keys.reserve(metrics.size());
+  steps.reserve(metrics.size());
+  timestamps.reserve(metrics.size());
+  nans.reserve(metrics.size());
+  values.reserve(metrics.size());
+  for (const Metric& m : metrics) {
+    keys.push_back(m.key);
+    steps.push_back(m.step);
+    timestamps.push_back(m.timestamp);
+    values.push_back(StoredMetricValue(m.value));
+    nans.push_back(int64_t{std::isnan(m.value)});
+  }
+  return {PgTextArray(keys), PgIntArray(steps), PgIntArray(timestamps), PgDoubleArray(values), PgIntArray(nans)};
+}
+
+// The statement's body after `WITH run AS (...), `: ?2..?6 are the arrays,
+// `run` yields the run's primary key (one row, or none: then nothing is
+// written).
+constexpr const char* kPgMetricsBody =
+    "p AS (SELECT * FROM unnest(CAST(?2 AS TEXT[]), CAST(?3 AS BIGINT[]), CAST(?4 AS BIGINT[]), "
+    "CAST(?5 AS DOUBLE PRECISION[]), CAST(?6 AS BIGINT[])) WITH ORDINALITY AS p(key, step, ts, value, is_nan, ord)), "
+    "ins AS (INSERT INTO metrics(run_pk, key, step, timestamp, value, is_nan) "
+    "SELECT run.id, p.key, p.step, p.ts, p.value, p.is_nan FROM run, p ON CONFLICT DO NOTHING), "
+    "up AS (INSERT INTO latest_metrics(run_pk, key, step, timestamp, value, is_nan) "
+    "SELECT run.id, b.key, b.step, b.ts, b.value, b.is_nan FROM run, (SELECT DISTINCT ON (key) * FROM p "
+    "ORDER BY key, step DESC, ts DESC, value DESC, ord) AS b "
+    "ON CONFLICT(run_pk, key) DO UPDATE SET "
+    "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan "
+    "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+    "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)) "
+    "SELECT id FROM run";
+
+// PostgreSQL: the points and the latest values in one statement whatever
+// the batch size, the columns as arrays (6 parameters, one prepared shape,
+// a generic plan after the first few). Which points were new need not come
+// back: a stored point is never greater than its key's stored latest value,
+// so offering every point of the batch to the latest value (the greatest per
+// key, the earliest of equals, then only if greater than the stored one)
+// gives what offering only the new ones does. Rows go to latest_metrics in
+// key order, so concurrent batches on one run lock them in the same order.
+// `run` is either the given primary key or the active run named by run_id.
+StatusOr<bool> InsertMetricsPostgres(Conn& c, const std::string& run_sql, const Arg& run,
+                                     const std::vector<Metric>& metrics) {
+  KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare("WITH run AS (" + run_sql + "), " + kPgMetricsBody));
+  MetricArrays a = ArraysOf(metrics);
+  st.Bind(1, run);
+  st.Bind(2, a.keys);
+  st.Bind(3, a.steps);
+  st.Bind(4, a.timestamps);
+  st.Bind(5, a.values);
+  st.Bind(6, a.nans);
+  KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+  st.Reset();
+  return row;
+}
+
+bool PostgresPath(Conn& c, const std::vector<Metric>& metrics) {
+  return c.dialect() == Dialect::kPostgres &&
+         std::none_of(metrics.begin(), metrics.end(), [](const Metric& m) { return !m.model_id.empty(); });
+}
+
 }  // namespace
 
 Status InsertMetrics(Conn& c, int64_t run_pk, const std::string& run_id, const std::vector<Metric>& metrics) {
   if (metrics.empty()) return Status::Ok();
+  if (PostgresPath(c, metrics)) {
+    KILN_ASSIGN_OR_RETURN(bool found, InsertMetricsPostgres(c, "SELECT CAST(?1 AS BIGINT) AS id", run_pk, metrics));
+    return found ? Status::Ok() : Internal("metrics insert found no run");
+  }
   std::vector<bool> inserted(metrics.size(), false);
   for (size_t begin = 0; begin < metrics.size(); begin += kMetricRowsPerStatement) {
     KILN_RETURN_IF_ERROR(InsertPointChunk(c, run_pk, metrics, begin,
@@ -175,6 +258,17 @@ Status InsertMetrics(Conn& c, int64_t run_pk, const std::string& run_id, const s
     KILN_RETURN_IF_ERROR(lm.Run());
   }
   return Status::Ok();
+}
+
+bool CanInsertMetricsByRunId(Dialect d, const std::vector<Metric>& metrics) {
+  return d == Dialect::kPostgres && !metrics.empty() &&
+         std::none_of(metrics.begin(), metrics.end(), [](const Metric& m) { return !m.model_id.empty(); });
+}
+
+StatusOr<bool> InsertMetricsByRunId(Conn& c, const std::string& run_id, const std::vector<Metric>& metrics) {
+  if (!CanInsertMetricsByRunId(c.dialect(), metrics)) return Internal("InsertMetricsByRunId: not applicable");
+  return InsertMetricsPostgres(c, "SELECT id FROM runs WHERE run_id = ?1 AND lifecycle_stage = 'active'", run_id,
+                               metrics);
 }
 
 }  // namespace kiln::storage::sql

@@ -31,4 +31,12 @@ inline constexpr size_t kMetricRowsPerStatement = 512;
 // metrics.
 Status InsertMetrics(Conn& c, int64_t run_pk, const std::string& run_id, const std::vector<Metric>& metrics);
 
+// PostgreSQL, a batch of metrics none of which names a logged model: the
+// same effect as FindActiveRun + InsertMetrics in one statement (the run
+// looked up inside it), so a metrics-only log-batch can be a transaction of
+// its own (Database::WriteOneStatement). Returns false, having written
+// nothing, when no active run has that id. Running it again is harmless.
+bool CanInsertMetricsByRunId(Dialect d, const std::vector<Metric>& metrics);
+StatusOr<bool> InsertMetricsByRunId(Conn& c, const std::string& run_id, const std::vector<Metric>& metrics);
+
 }  // namespace kiln::storage::sql

@@ -111,6 +111,25 @@ TEST_F(SqlStoreTest, MetricBatchLatestKeepsTheFirstOfEqualPoints) {
   }
 }
 
+// PostgreSQL receives the batch as array literals: keys that need quoting
+// there (quotes, backslashes, braces, commas, spaces, the word NULL) come
+// back as they were sent.
+TEST_F(SqlStoreTest, MetricBatchKeysThatNeedQuotingRoundTrip) {
+  std::string exp = NewExperiment("e");
+  NewRun(exp, "r");
+  Reference ref;
+  const std::vector<std::string> keys = {"a\"b", "c\\d", "{x,y}", "NULL", "null", " spaced ", "t\tab",
+                                         "\u00fc/\u00df", "comma,sep", "\"", "\\", "}{"};
+  std::vector<Metric> batch;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    batch.push_back(M(keys[i], 1.5 + i, 10, 0));
+    batch.push_back(M(keys[i], 0.25, 11, 1));
+  }
+  ASSERT_TRUE(store_->LogBatch("r", batch, {}, {}).ok());
+  ref.Log(batch);
+  ExpectMatches(*store_, "r", ref);
+}
+
 TEST_F(SqlStoreTest, MetricBatchOlderPointsLeaveTheLatestValue) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r");
