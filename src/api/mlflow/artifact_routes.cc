@@ -169,7 +169,7 @@ void AddArtifactRoutes(net::Router& r, const std::string& p, const std::string& 
     net::HttpResponse res;
     res.content_type = ContentTypeFor(path);
     res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + BaseName(path) + "\"");
-    res.stream = std::make_unique<ArtifactReaderSource>(std::move(reader).value());
+    SetArtifactBody(req, res, std::move(reader).value(), RangeStyle::kStarlette);
     return res;
   });
   auto& upload = r.AddUpload("PUT", ap + "/artifacts/{path...}",

@@ -29,4 +29,27 @@ class ArtifactReaderSource final : public net::ResponseBodySource {
   std::unique_ptr<storage::ArtifactReader> reader_;
 };
 
+// How MLflow's server answers a Range it cannot serve as one range; its two
+// download routes run on different frameworks and differ there.
+enum class RangeStyle {
+  // /get-artifact and the other UI downloads (Flask's send_file): a
+  // malformed header or several ranges -> 416.
+  kFlask,
+  // /api/2.0/mlflow-artifacts/artifacts/<path> (Starlette's FileResponse):
+  // a malformed header -> 400 with Starlette's message; several ranges ->
+  // Starlette sends multipart/byteranges, kiln the whole file (200).
+  kStarlette,
+};
+
+// Sets `res`'s body to the artifact, honouring a Range request as MLflow's
+// server does: `Accept-Ranges: bytes` always; one "bytes=first-last",
+// "bytes=first-" or "bytes=-suffix" range answers 206 with
+// `Content-Range: bytes first-last/size` and only those bytes (the end is
+// clamped to the file); a range starting past the end answers 416 with
+// `Content-Range: bytes */size`; malformed headers and several ranges as
+// `style` says. A request with If-Range (kiln sends no validator a client
+// could hold) gets the whole file; so does an empty file under kFlask.
+void SetArtifactBody(const net::HttpRequest& req, net::HttpResponse& res,
+                     std::unique_ptr<storage::ArtifactReader> reader, RangeStyle style);
+
 }  // namespace kiln::api::mlflow

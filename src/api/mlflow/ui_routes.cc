@@ -105,9 +105,10 @@ Status AsMlflowPathError(Status s) {
 }
 
 // MLflow's _send_artifact: always an attachment (the browser must not
-// render an artifact on the server's origin), nosniff, the guessed type.
-net::HttpResponse SendArtifact(storage::ArtifactStore& artifacts, const std::string& root_uri,
-                               const std::string& path) {
+// render an artifact on the server's origin), nosniff, the guessed type;
+// Range requests answered 206/416 as Flask's send_file does.
+net::HttpResponse SendArtifact(const net::HttpRequest& req, storage::ArtifactStore& artifacts,
+                               const std::string& root_uri, const std::string& path) {
   if (Status safe = ValidatePathIsSafe(path); !safe.ok()) return ErrorResponse(safe);
   auto root = StoreRelative(root_uri);
   if (!root.ok()) return ErrorResponse(root.status());
@@ -131,7 +132,7 @@ net::HttpResponse SendArtifact(storage::ArtifactStore& artifacts, const std::str
   }
   res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + quoted + "\"");
   res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  res.stream = std::make_unique<ArtifactReaderSource>(std::move(reader).value());
+  SetArtifactBody(req, res, std::move(reader).value(), RangeStyle::kFlask);
   return res;
 }
 
@@ -194,13 +195,13 @@ void AddMlflowUiApiRoutes(net::Router& r, tracking::TrackingService& svc, regist
     if (!req.HasQuery("path")) return ErrorResponse(MissingParameter("path"));
     auto run = svc.GetRun(run_id);
     if (!run.ok()) return ErrorResponse(run.status());
-    return SendArtifact(artifacts, run->info.artifact_uri, Query(req, "path"));
+    return SendArtifact(req, artifacts, run->info.artifact_uri, Query(req, "path"));
   });
   AddRoute(r, "GET", "/model-versions/get-artifact", [&registry, &artifacts](net::HttpRequest& req) {
     if (!req.HasQuery("path")) return ErrorResponse(MissingParameter("path"));
     auto uri = registry.GetDownloadUri(Query(req, "name"), Query(req, "version"));
     if (!uri.ok()) return ErrorResponse(uri.status());
-    return SendArtifact(artifacts, *uri, Query(req, "path"));
+    return SendArtifact(req, artifacts, *uri, Query(req, "path"));
   });
   for (const std::string base : {"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"}) {
     AddRoute(r, "GET", base + "/logged-models/{model_id}/artifacts/files", [&svc, &artifacts](net::HttpRequest& req) {
@@ -213,7 +214,7 @@ void AddMlflowUiApiRoutes(net::Router& r, tracking::TrackingService& svc, regist
       }
       auto model = svc.GetLoggedModel(std::string(req.PathParam("model_id")), false);
       if (!model.ok()) return ErrorResponse(model.status());
-      return SendArtifact(artifacts, model->artifact_uri, path);
+      return SendArtifact(req, artifacts, model->artifact_uri, path);
     });
   }
   AddRoute(r, "GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", [&svc](net::HttpRequest& req) {
