@@ -27,6 +27,15 @@ namespace fc = ::feast::core;
 using nlohmann::json;
 
 constexpr const char* kPrefix = "/api/2.0/kiln/ui/features";
+// The entity Feast's apply adds for entityless views; its SDK hides it from
+// entity listings (list_entities(hide_dummy_entity=True)), and so does the UI.
+constexpr const char* kDummyEntity = "__dummy";
+
+size_t CountEntities(const std::vector<f::RegistryObject>& ents) {
+  size_t n = 0;
+  for (const auto& o : ents) n += static_cast<const fc::Entity&>(*o.message).spec().name() != kDummyEntity;
+  return n;
+}
 
 struct Deps {
   f::FeatureRegistry& registry;
@@ -351,6 +360,7 @@ StatusOr<json> ProjectDetail(Deps& d, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(auto ents, reg.List(f::ObjectKind::kEntity, name, {}));
   for (const auto& o : ents) {
     const auto& spec = static_cast<const fc::Entity&>(*o.message).spec();
+    if (spec.name() == kDummyEntity) continue;
     entities.push_back({{"name", spec.name()},
                         {"join_key", spec.join_key()},
                         {"value_type", ValueTypeName(spec.value_type())},
@@ -427,7 +437,7 @@ StatusOr<json> ProjectList(Deps& d, const net::HttpRequest& req) {
     KILN_ASSIGN_OR_RETURN(auto sfvs, reg.List(f::ObjectKind::kStreamFeatureView, spec.name(), {}));
     KILN_ASSIGN_OR_RETURN(auto odfvs, reg.List(f::ObjectKind::kOnDemandFeatureView, spec.name(), {}));
     KILN_ASSIGN_OR_RETURN(auto fss, reg.List(f::ObjectKind::kFeatureService, spec.name(), {}));
-    counts["entities"] = ents.size();
+    counts["entities"] = CountEntities(ents);
     counts["data_sources"] = srcs.size();
     counts["feature_views"] = fvs.size() + sfvs.size();
     counts["on_demand_feature_views"] = odfvs.size();
