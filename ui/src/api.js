@@ -58,6 +58,11 @@ export async function apiRequest(method, path, { query, body, signal, raw, heade
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (authHeader) h.Authorization = authHeader;
   const res = await fetch(url, {
+    // No cookies and no HTTP authentication of the browser's own: the only
+    // credential is the Authorization header above. This also keeps a 401's
+    // `WWW-Authenticate: Basic` from opening the browser's login dialog (or,
+    // headless, from stalling the request on it).
+    credentials: 'omit',
     method,
     headers: h,
     body: body !== undefined ? JSON.stringify(body) : undefined,
