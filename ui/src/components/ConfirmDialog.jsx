@@ -10,6 +10,11 @@ const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), textarea:not([
 export function ConfirmDialog({ open, title, children, confirmLabel, busy, error, onConfirm, onCancel, testId }) {
   const ref = useRef(null);
   const opener = useRef(null);
+  // The latest `open` prop: the close event is queued, so by the time it is
+  // dispatched the page may already have opened the dialog again.
+  const wanted = useRef(open);
+  wanted.current = open;
+  const selfClosed = useRef(false);
 
   useEffect(() => {
     const d = ref.current;
@@ -20,7 +25,10 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy, error
       const first = d.querySelector('[autofocus]') || d.querySelector(FOCUSABLE);
       first?.focus();
     } else if (!open) {
-      if (d.open) d.close();
+      if (d.open) {
+        selfClosed.current = true;
+        d.close();
+      }
       opener.current?.focus?.();
       opener.current = null;
     }
@@ -55,8 +63,15 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy, error
         else onCancel();
       }}
       onClose={() => {
-        // Closed by the browser itself (e.g. a second Escape): keep the page's state in step.
-        if (open) onCancel();
+        // The close event is queued: the page may have opened the dialog
+        // again before it arrives. A close we asked for is ignored; one the
+        // browser did by itself (e.g. a second Escape) while the page still
+        // wants the dialog open brings the page's state in step.
+        if (selfClosed.current) {
+          selfClosed.current = false;
+          return;
+        }
+        if (wanted.current && !ref.current?.open) onCancel();
       }}
     >
       <form
