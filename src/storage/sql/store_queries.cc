@@ -138,8 +138,9 @@ StatusOr<std::vector<Experiment>> LoadExperiments(sql::Conn& c, const std::vecto
 // seven): the rows of runs, params, tags, latest_metrics, dataset inputs and
 // their tags, model inputs and outputs as one UNION ALL, told apart by its
 // first column and ordered as the per-table queries are. The ids travel as
-// one BIGINT[] parameter, so every branch is an index scan `= ANY($1)` in
-// the generic plan too.
+// one BIGINT[] parameter, cast once (an InitPlan): where a branch is
+// planned as a scan with a filter, `= ANY(CAST($1 AS BIGINT[]))` parsed the
+// array again for every row (7-16 ms per page of 100 runs at 1 000 runs).
 StatusOr<std::vector<Run>> LoadRunsPostgres(sql::Conn& c, const std::vector<int64_t>& pks) {
   std::vector<Run> out(pks.size());
   std::vector<bool> found(pks.size(), false);
@@ -152,25 +153,26 @@ StatusOr<std::vector<Run>> LoadRunsPostgres(sql::Conn& c, const std::vector<int6
   KILN_ASSIGN_OR_RETURN(
       Stmt st,
       c.Prepare(
+          "WITH ids AS MATERIALIZED (SELECT CAST(?1 AS BIGINT[]) AS a) "
           "SELECT 0 AS kind, id AS run_pk, CAST(0 AS BIGINT) AS sort, run_id AS t1, name AS t2, user_id AS t3, "
           "status AS t4, artifact_uri AS t5, lifecycle_stage AS t6, CAST(NULL AS DOUBLE PRECISION) AS d, "
-          "experiment_id AS n1, start_time AS n2, end_time AS n3 FROM runs WHERE id = ANY(CAST(?1 AS BIGINT[])) "
+          "experiment_id AS n1, start_time AS n2, end_time AS n3 FROM runs WHERE id = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 1, run_pk, 0, key, value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-          "FROM params WHERE run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "FROM params WHERE run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 2, run_pk, 0, key, value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-          "FROM tags WHERE run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "FROM tags WHERE run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 3, run_pk, 0, key, NULL, NULL, NULL, NULL, NULL, value, is_nan, timestamp, step "
-          "FROM latest_metrics WHERE run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "FROM latest_metrics WHERE run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 4, di.run_pk, di.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, "
           "NULL, NULL, NULL, NULL FROM dataset_inputs di JOIN datasets d ON d.id = di.dataset_id "
-          "WHERE di.run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "WHERE di.run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 5, di.run_pk, it.input_id, it.key, it.value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
           "NULL FROM dataset_inputs di JOIN input_tags it ON it.input_id = di.id "
-          "WHERE di.run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "WHERE di.run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 6, run_pk, 0, model_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-          "FROM run_model_inputs WHERE run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "FROM run_model_inputs WHERE run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "UNION ALL SELECT 7, run_pk, step, model_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-          "FROM run_model_outputs WHERE run_pk = ANY(CAST(?1 AS BIGINT[])) "
+          "FROM run_model_outputs WHERE run_pk = ANY(CAST((SELECT a FROM ids) AS BIGINT[])) "
           "ORDER BY kind, run_pk, sort, t1"));
   st.Bind(1, PgIntArray(pks));
   std::unordered_map<int64_t, std::pair<Run*, size_t>> inputs;  // dataset_inputs.id -> its run and slot
