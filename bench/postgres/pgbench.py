@@ -42,6 +42,11 @@ CLK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 
 
+def loadavg():
+    """The 1-minute load average now (the machine is shared: every figure is reported beside it)."""
+    return float(open("/proc/loadavg").read().split()[0])
+
+
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -218,6 +223,7 @@ def logbatch_phase(a, tag, work: Path, servers: list[Server], pg_pid, stats: PgS
     d, client = run_wrk(work / f"{tag}.txt", url, runs_file, a.conns, a.threads, a.duration, a.metrics,
                         step_base + 10_000_000, addrs)
     d["cpu"] = cpu.result(client)
+    d["loadavg"] = loadavg()
     if "requests" in d:
         # wrk counts non-2xx answers as requests: throughput is of the 200s.
         d["all_rps"] = d["rps"]
@@ -259,6 +265,7 @@ def search_phase(a, server: Server, ids: Path, work: Path, stats: PgStats, pg_pi
         raise RuntimeError(f"search probe failed: {p.stderr.decode()[-500:]}")
     d = json.loads(p.stdout)
     d["cpu"] = cpu.result()
+    d["loadavg"] = loadavg()
     if stats:
         d["pg"] = stats.collect(d["n"] + 1)
     log(f"  search: p50 {d['p50_ms']} ms over {d['n']} (returned {d['returned']}, sorted {d['sorted_asc']}, "
@@ -325,12 +332,13 @@ def replica_phase(a, pg, pg_pid, run_dir: Path, results):
     servers = []
     for i in range(a.replicas):
         port = int(subprocess.check_output([sys.executable, str(TRACKING / "driver.py"), "free-port"]))
-        # --audit=false: the audit log's hash chain is appended by one
-        # process; a second replica's appends are refused (seq mismatch) and
-        # fail its requests. Off for the single replica too, to compare alike.
-        servers.append(kiln_server(a, f"kiln{i + 1}", work / f"r{i + 1}", port, pg.password_uri(db), pw,
-                                   ["--audit=false"]))
-    log(f"== {a.replicas} kiln replicas on database {db} (ports {[s.port for s in servers]})")
+        # The audit log is on (kiln's default): the replicas share its hash
+        # chain and re-chain onto its real end when another appended first.
+        # --replicas-audit-off compares them without it, one replica alike.
+        extra = ["--audit=false"] if a.replicas_audit_off else []
+        servers.append(kiln_server(a, f"kiln{i + 1}", work / f"r{i + 1}", port, pg.password_uri(db), pw, extra))
+    log(f"== {a.replicas} kiln replicas on database {db} (ports {[s.port for s in servers]}), "
+        f"audit {'off' if a.replicas_audit_off else 'on'}")
     stats = PgStats(pg, db)
     out = {"single": [], "multi": []}
     try:
@@ -402,10 +410,12 @@ def report(a, res, meta):
         row("log-batch: server CPU (% of one core)", lambda r, n: lb(r)["cpu"].get(f"{'mlflow' if n == 'mlflow' else 'kiln'}_core_pct"), False)
         row("log-batch: PostgreSQL CPU (% of one core)", lambda r, n: lb(r)["cpu"].get("postgres_core_pct"), False)
         row("log-batch: other processes (% of machine)", lambda r, n: lb(r)["cpu"].get("other_pct"), False)
+        row("log-batch: load average (1 min) at the end", lambda r, n: lb(r).get("loadavg"), False)
         row(f"search-runs over {a.search_runs} runs, sequential p50 ms (ratio: mlflow/kiln)",
             lambda r, n: r["search"]["p50_ms"], False)
         row("search-runs: statements sent per request", lambda r, n: pgs(r, "search").get("statements_per_request"), False)
         row("search-runs: PostgreSQL execution ms per request", lambda r, n: pgs(r, "search").get("exec_ms_per_request"), False)
+        row("search-runs: load average (1 min) at the end", lambda r, n: r["search"].get("loadavg"), False)
         row("start to first /health 200 (ms)", lambda r, n: r["startup_ms"], False)
         lines.append("")
         for name in names:
@@ -423,9 +433,9 @@ def report(a, res, meta):
         single = statistics.median(x["rps"] for x in rp["single"])
         multi = statistics.median(x["rps"] for x in rp["multi"])
         lines += [f"## {a.replicas} replicas vs 1 (log-batch {a.metrics} metrics, wrk -t{a.threads} -c{a.conns}, "
-                  f"median of {a.repeats})", "",
-                  f"| replicas | req/s | p50 ms | p99 ms | errors | kiln CPU per process (% of a core) | PostgreSQL CPU | wrk CPU | machine busy | statements/request |",
-                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]  # noqa
+                  f"median of {a.repeats}, audit {'off' if a.replicas_audit_off else 'on'})", "",
+                  f"| replicas | req/s | p50 ms | p99 ms | errors | kiln CPU per process (% of a core) | PostgreSQL CPU | wrk CPU | machine busy | other | load avg | statements/request |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]  # noqa
         for label, xs in (("1", rp["single"]), (str(a.replicas), rp["multi"])):
             for x in xs:
                 c = x["cpu"]
@@ -433,7 +443,7 @@ def report(a, res, meta):
                 lines.append(f"| {label} | {fmt(x['rps'])} | {fmt(x['lat_us']['p50'] / 1000)} | "
                              f"{fmt(x['lat_us']['p99'] / 1000)} | {x['errors']['status']} | {kc} | "
                              f"{c['postgres_core_pct']} % | {c['wrk_core_pct']} % | {c['machine_busy_pct']} % | "
-                             f"{x.get('pg', {}).get('statements_per_request')} |")
+                             f"{c['other_pct']} % | {x.get('loadavg')} | {x.get('pg', {}).get('statements_per_request')} |")
         lines += ["", f"ratio {a.replicas} replicas / 1 (medians): **{multi / single:.2f}x** "
                   f"({fmt(multi)} vs {fmt(single)} req/s); stored m0 points {rp['stored_m0_points']}", ""]
     for n in peers if m else []:
@@ -458,6 +468,7 @@ def main():
     ap.add_argument("--search-n", type=int, default=50)
     ap.add_argument("--replicas", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--replicas-audit-off", action="store_true", help="replica phase with --audit=false")
     ap.add_argument("--durable", action="store_true", help="fsync/synchronous_commit on")
     ap.add_argument("--kiln-arg", action="append", default=[], help="extra kiln serve flag (repeatable)")
     ap.add_argument("--out", required=True)

@@ -5,9 +5,12 @@
 # bench/tracking/driver.py's setup and search probe), one server at a time;
 # then N kiln replicas on one database against one replica. Prints ratios.
 #
-# Usage: bench/postgres/run.sh [--kiln PATH] [--only mlflow,kiln,replicas] [--duration S]
+# Usage: bench/postgres/run.sh [--kiln PATH] [--only mlflow,kiln,kiln_noaudit,replicas] [--duration S]
 #          [--conns N] [--threads T] [--metrics M] [--search-runs N] [--replicas R]
-#          [--repeats K] [--durable] [--kiln-arg FLAG]... [--quick]
+#          [--repeats K] [--replicas-audit-off] [--durable] [--kiln-arg FLAG]... [--quick]
+# Phases (--only, comma-separated, in this order by default): mlflow, kiln
+# (defaults: audit log on), kiln_noaudit (--audit=false), replicas (audit on
+# unless --replicas-audit-off).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +27,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --kiln) KILN="$2"; shift 2 ;;
     --quick) args+=(--duration 3 --warmup 1 --search-runs 300 --search-n 10 --repeats 1); shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
