@@ -56,6 +56,11 @@ struct MetricBucket {
   int64_t nan_count = 0;  // points logged as NaN
   std::optional<double> min;  // over the non-NaN points; unset when all are NaN
   std::optional<double> max;
+  // Arithmetic mean of the non-NaN points (what a chart's line and its
+  // smoothing follow); unset when all are NaN. +Infinity among them makes it
+  // +Infinity, -Infinity -Infinity, both NaN: decided from min/max here, not
+  // left to the engine's overflow rules.
+  std::optional<double> mean;
   BucketPoint first;  // smallest x (ties: step, timestamp, value order)
   BucketPoint last;   // greatest x
 };

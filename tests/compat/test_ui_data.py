@@ -2,12 +2,13 @@
 binary with data logged by the unmodified `mlflow` client.
 
 A run with 1,000,000 points of one metric (spikes, a NaN and +inf among
-them) is reduced to min/max buckets; every bucket's min, max, first, last and
-count must equal numpy's over the same x range, for the whole history, a
-zoomed range and x = time. The runs table's last/min/max, the column keys and
-the grouping are checked against values computed here from what was logged;
-limits and bad requests answer MLflow's INVALID_PARAMETER_VALUE; with --auth a
-caller without viewer on the experiment is refused.
+them) is reduced to min/max buckets; every bucket's min, max, mean, first,
+last and count must equal numpy's over the same x range, for the whole
+history, a zoomed range and x = time. The runs table's last/min/max, the
+column keys and the grouping are checked against values computed here from
+what was logged; limits and bad requests answer MLflow's
+INVALID_PARAMETER_VALUE; with --auth a caller without viewer on the
+experiment is refused.
 
 KILN_COMPAT_BACKEND=postgres runs the same tests on PostgreSQL. The time of
 the 1M-point call is printed (for the report), never asserted.
@@ -90,8 +91,15 @@ def _check_against_numpy(series, values, xs):
         if len(finite):
             assert _num(b["min"]) == finite.min(), b
             assert _num(b["max"]) == finite.max(), b
+            with np.errstate(invalid="ignore"):
+                want = finite.mean()
+            got = _num(b["mean"])
+            if math.isfinite(want):
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9 * max(1.0, np.abs(finite).max())), b
+            else:
+                assert got == want or (math.isnan(got) and math.isnan(want)), b
         else:
-            assert b["min"] is None and b["max"] is None
+            assert b["min"] is None and b["max"] is None and b["mean"] is None
         first, last = _num(b["first"]["value"]), _num(b["last"]["value"])
         assert first == chunk[0] or (math.isnan(first) and math.isnan(chunk[0]))
         assert last == chunk[-1] or (math.isnan(last) and math.isnan(chunk[-1]))

@@ -29,6 +29,7 @@ json MetricBucketsJson(const storage::MetricBuckets& b, storage::MetricAxis axis
                        {"nan_count", k.nan_count},
                        {"min", OptDouble(k.min)},
                        {"max", OptDouble(k.max)},
+                       {"mean", OptDouble(k.mean)},
                        {"first", PointJson(k.first, axis)},
                        {"last", PointJson(k.last, axis)}});
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "storage/sql/run_search_sql.h"
 #include "storage/sql/search_sql_common.h"
@@ -17,6 +18,21 @@ namespace {
 constexpr const char* kMinValue = "MIN(CASE WHEN is_nan = 0 THEN value END)";
 constexpr const char* kMaxValue = "MAX(CASE WHEN is_nan = 0 THEN value END)";
 constexpr const char* kNanCount = "COUNT(CASE WHEN is_nan <> 0 THEN 1 END)";
+constexpr const char* kSumValue = "SUM(CASE WHEN is_nan = 0 THEN value END)";
+
+// The mean of a bucket's non-NaN points: SUM / count when every value is
+// finite; with an infinity among them the answer follows from min/max alone
+// (engines differ on inf - inf in SUM: NULL on SQLite, NaN on PostgreSQL).
+std::optional<double> BucketMean(const MetricBucket& b, const Stmt& st, int sum_col) {
+  if (!b.min || !b.max) return std::nullopt;
+  const bool pos_inf = std::isinf(*b.max) && *b.max > 0, neg_inf = std::isinf(*b.min) && *b.min < 0;
+  if (pos_inf && neg_inf) return std::numeric_limits<double>::quiet_NaN();
+  if (pos_inf) return *b.max;
+  if (neg_inf) return *b.min;
+  if (st.IsNull(sum_col)) return std::nullopt;
+  const int64_t n = b.count - b.nan_count;
+  return n > 0 ? std::optional<double>(st.Double(sum_col) / static_cast<double>(n)) : std::nullopt;
+}
 
 std::optional<double> OptDouble(const Stmt& st, int col) {
   if (st.IsNull(col)) return std::nullopt;
@@ -77,6 +93,7 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
     b.nan_count = st.Int(2);
     b.min = OptDouble(st, 3);
     b.max = OptDouble(st, 4);
+    b.mean = BucketMean(b, st, 7);
     ends.emplace_back(st.Int(5), st.Int(6));
     out.range_count += b.count;
     by_index[index] = out.buckets.size();
@@ -87,8 +104,8 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
     // range aggregate per bucket walks the step-ordered key instead.
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare(std::string("SELECT 0, COUNT(*), ") + kNanCount + ", " + kMinValue + ", " + kMaxValue +
-                           ", MIN(step), MAX(step) FROM metrics WHERE run_pk = ?1 AND key = ?2 AND step >= ?3 AND "
-                           "step <= ?4"));
+                           ", MIN(step), MAX(step), " + kSumValue +
+                           " FROM metrics WHERE run_pk = ?1 AND key = ?2 AND step >= ?3 AND step <= ?4"));
     st.Bind(1, run.pk).Bind(2, q.key);
     for (int64_t i = 0; i < plan.count; ++i) {
       st.Bind(3, plan.BucketStart(i)).Bind(4, plan.BucketEnd(i));
@@ -100,8 +117,8 @@ StatusOr<MetricBuckets> BucketsOfRun(sql::Conn& c, const MetricBucketsQuery& q) 
     // (x - start) / width is exact integer division: x >= start, so it floors.
     KILN_ASSIGN_OR_RETURN(
         Stmt st, c.Prepare("SELECT (" + x + " - ?3) / ?4, COUNT(*), " + kNanCount + ", " + kMinValue + ", " +
-                           kMaxValue + ", MIN(" + x + "), MAX(" + x +
-                           ") FROM metrics WHERE run_pk = ?1 AND key = ?2 AND " + x + " >= ?3 AND " + x +
+                           kMaxValue + ", MIN(" + x + "), MAX(" + x + "), " + kSumValue +
+                           " FROM metrics WHERE run_pk = ?1 AND key = ?2 AND " + x + " >= ?3 AND " + x +
                            " <= ?5 GROUP BY 1 ORDER BY 1"));
     st.Bind(1, run.pk).Bind(2, q.key).Bind(3, plan.start).Bind(4, plan.width).Bind(5, plan.end);
     while (true) {

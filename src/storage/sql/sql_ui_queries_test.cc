@@ -101,8 +101,12 @@ TEST_F(SqlStoreTest, UiMetricBucketsKeepEverySpike) {
         lo = std::min(lo, values[s]);
         hi = std::max(hi, values[s]);
       }
+      double sum = 0;
+      for (int64_t s = k.x_start; s <= k.x_end; ++s) sum += values[s];
       EXPECT_EQ(*k.min, lo) << k.x_start;
       EXPECT_EQ(*k.max, hi) << k.x_start;
+      ASSERT_TRUE(k.mean.has_value());
+      EXPECT_NEAR(*k.mean, sum / static_cast<double>(k.count), 1e-9 * std::max(1.0, std::abs(hi - lo))) << k.x_start;
       EXPECT_EQ(k.first.step, k.x_start);
       EXPECT_EQ(k.first.value, values[k.x_start]);
       EXPECT_EQ(k.last.step, k.x_end);
@@ -114,6 +118,7 @@ TEST_F(SqlStoreTest, UiMetricBucketsKeepEverySpike) {
   const MetricBucket& tail = b.buckets.back();
   EXPECT_EQ(tail.nan_count, 1);
   EXPECT_TRUE(std::isinf(*tail.max));
+  EXPECT_TRUE(std::isinf(*tail.mean) && *tail.mean > 0);  // +inf among the points, the NaN left out
   EXPECT_TRUE(std::isinf(tail.last.value));
   EXPECT_EQ(tail.last.step, 20001);
 
@@ -161,6 +166,7 @@ TEST_F(SqlStoreTest, UiMetricBucketsEdgeCases) {
   EXPECT_EQ(k.count, 4);
   EXPECT_EQ(*k.min, 1);
   EXPECT_EQ(*k.max, 9);
+  EXPECT_EQ(*k.mean, 15.0 / 4);
   EXPECT_EQ(k.first.value, 1);  // step 5, earliest timestamp
   EXPECT_EQ(k.last.value, 9);
 
@@ -169,8 +175,23 @@ TEST_F(SqlStoreTest, UiMetricBucketsEdgeCases) {
   ASSERT_TRUE(res.ok());
   ASSERT_EQ((*res)[0].buckets.size(), 1u);
   EXPECT_FALSE((*res)[0].buckets[0].min.has_value());
+  EXPECT_FALSE((*res)[0].buckets[0].mean.has_value());
   EXPECT_EQ((*res)[0].buckets[0].nan_count, 1);
   EXPECT_TRUE(std::isnan((*res)[0].buckets[0].first.value));
+
+  // +inf and -inf in one bucket: the mean is NaN on both engines (SQLite's
+  // SUM would be NULL, PostgreSQL's NaN); a finite one beside an infinity is it.
+  const double inf = std::numeric_limits<double>::infinity();
+  ASSERT_TRUE(store_->LogBatch("r1", {M("inf", inf, 1, 0), M("inf", -inf, 1, 1), M("inf", 2, 1, 2),
+                                      M("pinf", 1, 1, 0), M("pinf", inf, 1, 1)}, {}, {}).ok());
+  q.key = "inf";
+  res = ui.GetMetricBuckets({q});
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_TRUE(std::isnan(*(*res)[0].buckets[0].mean));
+  q.key = "pinf";
+  res = ui.GetMetricBuckets({q});
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(*(*res)[0].buckets[0].mean, inf);
 
   q.key = "never";
   res = ui.GetMetricBuckets({q});
