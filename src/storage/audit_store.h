@@ -53,6 +53,10 @@ struct AuditQuery {
   int64_t until_ms = 0;
   int64_t after_seq = 0;  // paging: records with seq > after_seq, ascending
   int64_t max_results = 100;
+  // Newest first (the UI's audit page): records with seq < before_seq
+  // (0: unbounded), in descending seq order; after_seq still bounds below.
+  bool newest_first = false;
+  int64_t before_seq = 0;
 };
 
 class AuditStore {

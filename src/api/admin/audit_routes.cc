@@ -50,13 +50,18 @@ StatusOr<storage::AuditQuery> Filters(const net::HttpRequest& req) {
   return q;
 }
 
-std::string PageToken(int64_t after_seq) { return Base64Encode("seq:" + std::to_string(after_seq)); }
+// "seq:N" continues after N (oldest first), "before:N" before N (newest
+// first); a token of one order is refused in the other.
+std::string PageToken(bool newest_first, int64_t seq) {
+  return Base64Encode((newest_first ? "before:" : "seq:") + std::to_string(seq));
+}
 
-StatusOr<int64_t> ParsePageToken(std::string_view token) {
+StatusOr<int64_t> ParsePageToken(std::string_view token, bool newest_first) {
   std::optional<std::string> text = Base64Decode(token);
+  const std::string prefix = newest_first ? "before:" : "seq:";
   int64_t seq = 0;
-  if (text && text->rfind("seq:", 0) == 0) {
-    auto [p, ec] = std::from_chars(text->data() + 4, text->data() + text->size(), seq);
+  if (text && text->rfind(prefix, 0) == 0) {
+    auto [p, ec] = std::from_chars(text->data() + prefix.size(), text->data() + text->size(), seq);
     if (ec == std::errc() && p == text->data() + text->size() && seq >= 0) return seq;
   }
   return InvalidArgument("invalid page_token");
@@ -74,10 +79,15 @@ net::HttpResponse List(storage::AuditStore& store, const net::HttpRequest& req) 
   if (!q.ok()) return KilnErrorResponse(q.status());
   auto max = IntParam(req, "max_results", kDefaultPage, 1, kMaxPage);
   if (!max.ok()) return KilnErrorResponse(max.status());
+  const std::string_view order = req.QueryValue("order");
+  if (!order.empty() && order != "asc" && order != "desc") {
+    return KilnErrorResponse(InvalidArgument("invalid order '" + std::string(order) + "': asc or desc expected"));
+  }
+  q->newest_first = order == "desc";
   if (std::string_view token = req.QueryValue("page_token"); !token.empty()) {
-    auto after = ParsePageToken(token);
-    if (!after.ok()) return KilnErrorResponse(after.status());
-    q->after_seq = *after;
+    auto seq = ParsePageToken(token, q->newest_first);
+    if (!seq.ok()) return KilnErrorResponse(seq.status());
+    (q->newest_first ? q->before_seq : q->after_seq) = *seq;
   }
   q->max_results = *max + 1;  // one more tells whether another page exists
   auto rows = store.Query(*q);
@@ -86,7 +96,7 @@ net::HttpResponse List(storage::AuditStore& store, const net::HttpRequest& req) 
   const bool more = static_cast<int64_t>(rows->size()) > *max;
   if (more) rows->pop_back();
   for (const auto& r : *rows) out["records"].push_back(RecordObject(r));
-  if (more) out["next_page_token"] = PageToken(rows->back().seq);
+  if (more) out["next_page_token"] = PageToken(q->newest_first, rows->back().seq);
   return KilnJsonResponse(200, out);
 }
 

@@ -1,8 +1,9 @@
 // kiln's audit API (administrators only; every route is a read):
 //
 //   GET /api/v1/audit             ?actor=&action=<prefix>&object=&decision=&audit_id=&since=&until=(ms)
-//                                 &max_results=(1..1000, default 100)&page_token=
-//                                 {"records": [record objects, seq ascending], "next_page_token"}
+//                                 &max_results=(1..1000, default 100)&page_token=&order=asc|desc
+//                                 {"records": [record objects, seq ascending, or descending
+//                                 with order=desc], "next_page_token"}
 //   GET /api/v1/audit/export      the same filters, &after_seq=&max_results=(default and max 100000):
 //                                 JSON lines (application/x-ndjson). Bounded: when more records
 //                                 match, X-Kiln-Audit-Next-After-Seq names the seq to continue after.

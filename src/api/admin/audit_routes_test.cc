@@ -99,9 +99,44 @@ TEST_F(AuditRoutesTest, FiltersAndPages) {
   EXPECT_FALSE(json::parse(res.body).contains("next_page_token"));
 }
 
+TEST_F(AuditRoutesTest, NewestFirstFiltersInTheQueryAndPages) {
+  std::vector<std::pair<std::string, std::string>> q = {
+      {"actor", "alice"}, {"action", "mlflow."}, {"order", "desc"}, {"max_results", "4"}};
+  net::HttpResponse res = Get("/api/v1/audit", q);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  json page = json::parse(res.body);
+  std::vector<int64_t> seqs;
+  for (const auto& r : page["records"]) {
+    EXPECT_EQ(r["actor"], "alice");
+    seqs.push_back(r["seq"]);
+  }
+  ASSERT_EQ(seqs.size(), 4u);
+  // Records 2..26 are i = 0..24; alice is odd i without i = 5, 15: the newest is i = 23 (seq 25).
+  EXPECT_EQ(seqs.front(), 25);
+  std::string token = page["next_page_token"];
+  while (!token.empty()) {
+    auto next = q;
+    next.emplace_back("page_token", token);
+    page = json::parse(Get("/api/v1/audit", next).body);
+    for (const auto& r : page["records"]) seqs.push_back(r["seq"]);
+    token = page.value("next_page_token", "");
+  }
+  EXPECT_EQ(seqs.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(seqs.rbegin(), seqs.rend()));
+  EXPECT_EQ(std::adjacent_find(seqs.begin(), seqs.end()), seqs.end());
+  // A token of one order is not accepted by the other.
+  res = Get("/api/v1/audit", {{"order", "desc"}, {"max_results", "1"}});
+  std::string desc_token = json::parse(res.body)["next_page_token"];
+  EXPECT_EQ(Get("/api/v1/audit", {{"page_token", desc_token}}).status, 400u);
+}
+
 TEST_F(AuditRoutesTest, BadParametersAreRefusedInTheApiShape) {
-  for (auto q : std::vector<std::pair<std::string, std::string>>{
-           {"max_results", "0"}, {"max_results", "x"}, {"page_token", "!!"}, {"since", "-1"}, {"decision", "maybe"}}) {
+  for (auto q : std::vector<std::pair<std::string, std::string>>{{"max_results", "0"},
+                                                                  {"max_results", "x"},
+                                                                  {"page_token", "!!"},
+                                                                  {"since", "-1"},
+                                                                  {"decision", "maybe"},
+                                                                  {"order", "newest"}}) {
     net::HttpResponse res = Get("/api/v1/audit", {q});
     EXPECT_EQ(res.status, 400u) << q.first;
     EXPECT_EQ(json::parse(res.body)["error_code"], "INVALID_PARAMETER_VALUE");

@@ -120,7 +120,11 @@ StatusOr<std::vector<StoredAuditRecord>> SqlAuditStore::Query(const AuditQuery& 
     sql += " AND r.time_ms <= ?";
     args.emplace_back(q.until_ms);
   }
-  sql += " ORDER BY r.seq LIMIT ?";
+  if (q.newest_first && q.before_seq > 0) {
+    sql += " AND r.seq < ?";
+    args.emplace_back(q.before_seq);
+  }
+  sql += q.newest_first ? " ORDER BY r.seq DESC LIMIT ?" : " ORDER BY r.seq LIMIT ?";
   args.emplace_back(q.max_results > 0 ? q.max_results : int64_t{100});
   std::vector<StoredAuditRecord> out;
   Status s = db_.Read([&](sql::Conn& c) -> Status {

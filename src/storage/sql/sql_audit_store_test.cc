@@ -119,6 +119,37 @@ TEST_F(SqliteAuditStoreTest, QueriesByFieldPrefixTimeAndPages) {
   EXPECT_EQ(page2->front().seq, 9);
 }
 
+TEST_F(SqliteAuditStoreTest, QueriesNewestFirstWithFiltersAndPages) {
+  std::vector<StoredAuditRecord> batch;
+  for (int64_t i = 1; i <= 20; ++i) batch.push_back(Rec(i, i % 2 ? "alice" : "bob", "mlflow.runs.x", i * 100));
+  ASSERT_TRUE(store_->Append(batch).ok());
+  AuditQuery q;
+  q.newest_first = true;
+  q.actor = "alice";
+  q.max_results = 4;
+  auto page1 = store_->Query(q);
+  ASSERT_TRUE(page1.ok());
+  std::vector<int64_t> seqs;
+  for (const auto& r : *page1) seqs.push_back(r.seq);
+  EXPECT_EQ(seqs, (std::vector<int64_t>{19, 17, 15, 13}));
+  q.before_seq = page1->back().seq;
+  auto page2 = store_->Query(q);
+  seqs.clear();
+  for (const auto& r : *page2) seqs.push_back(r.seq);
+  EXPECT_EQ(seqs, (std::vector<int64_t>{11, 9, 7, 5}));
+  // The time range and the lower bound apply inside the same query.
+  q = {};
+  q.newest_first = true;
+  q.since_ms = 500;
+  q.until_ms = 900;
+  q.after_seq = 6;
+  auto ranged = store_->Query(q);
+  ASSERT_TRUE(ranged.ok());
+  seqs.clear();
+  for (const auto& r : *ranged) seqs.push_back(r.seq);
+  EXPECT_EQ(seqs, (std::vector<int64_t>{9, 8, 7}));
+}
+
 TEST_F(SqliteAuditStoreTest, CheckpointsKeepTheirOrder) {
   StoredCheckpoint c1{5, "h5", 100, "", "sig1", "k"};
   StoredCheckpoint c2{9, "h9", 200, "sig1", "sig2", "k"};
