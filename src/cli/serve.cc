@@ -32,6 +32,7 @@
 #include "api/mlflow/mlflow_access.h"
 #include "audit/audited_endpoint_store.h"
 #include "cli/serve_security.h"
+#include "cli/serve_components.h"
 #include "core/health_monitor.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -373,6 +374,10 @@ int Serve(const Config& config) {
   if ((*security)->audit != nullptr) {
     api::admin::AddAuditRoutes(router, *(*security)->audit_store, *(*security)->audit);
   }
+  // Every store's and service's health, checked on request (admins; the UI's Health page).
+  api::AddComponentHealthRoute(router, ComponentChecks({&config, services, store_ptr, artifacts_ptr, online_ptr,
+                                                        (*security)->audit_store.get(), &models, &endpoint_models,
+                                                        feed->get()}));
   api::gate::AddRouteListing(router);
   if (services.platform) api::platform::ApplyPlatformAccess(router, **endpoints);
   if (services.serving) {
