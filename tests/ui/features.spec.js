@@ -161,7 +161,7 @@ test('the project page looks like the committed baseline', async ({ page }) => {
   await expect(page.getByTestId('lineage-row').first()).toBeVisible();
   await expect(page.getByTestId('services').getByText('none').first()).toBeVisible(); // endpoints answered
   await expect(page).toHaveScreenshot('features-project.png', { fullPage: true, mask: masks(page) });
-  if (process.env.KILN_UI_DOC_SCREENSHOTS) {
+  if (process.env.KILN_UI_DOCS) {
     await page.screenshot({ path: path.join(repo, 'docs/ui/features.png'), fullPage: true });
   }
 });

@@ -266,7 +266,7 @@ test('no axe-core violations on the models and endpoints pages and the rollback 
 });
 
 test('models and endpoints pages look like the committed baselines', async ({ page }) => {
-  const docs = process.env.KILN_UI_DOC_SHOTS ? path.join(repo, 'docs/ui') : '';
+  const docs = process.env.KILN_UI_DOCS ? path.join(repo, 'docs/ui') : '';
   if (docs) mkdirSync(docs, { recursive: true });
   const masks = (p) => [p.locator('.time'), p.locator('.mono'), p.locator('.detail')];
 
