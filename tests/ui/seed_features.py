@@ -12,7 +12,7 @@ same files). Then, in project `ui_features`:
   (store.materialize) -> stale, a recorded window but no job;
 - trip_stats (ttl 1 day): never materialized -> no data;
 - backfill_stats (ttl 1 day): a large source (KILN_UI_BACKFILL_ROWS rows,
-  default 1,500,000) left unmaterialized; the spec starts its job and watches
+  default 4,000,000) left unmaterialized; the spec starts its job and watches
   the progress;
 - trip_cost: an on-demand view (kiln lists it, never runs it);
 - feature services driver_activity (two views) and trip_service.
@@ -175,7 +175,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="kiln-ui-features-"))
     now = datetime.now(timezone.utc).replace(microsecond=0)
     data = root / "data"
-    backfill_rows = int(os.environ.get("KILN_UI_BACKFILL_ROWS") or 1_500_000)
+    backfill_rows = int(os.environ.get("KILN_UI_BACKFILL_ROWS") or 4_000_000)
     write_data(data, now, backfill_rows)
 
     store = FeatureStore(repo_path=str(write_repo(root, PROJECT, http_port, grpc_port)))
