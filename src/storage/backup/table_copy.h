@@ -6,7 +6,8 @@
 // The table set is read from the database's own catalog (sqlite_master or
 // information_schema), ordered so a table comes after every table its
 // foreign keys name. Schema-version tables are not copied: both ends must
-// already be migrated to the same version (the caller checks).
+// already be migrated to the same version (the caller checks). Nor is
+// metric_blocks, which the target's triggers rebuild from the metrics copied.
 //
 // Thread-safety: free functions; the Conns passed in are used by the calling
 // thread only, inside the caller's transaction.

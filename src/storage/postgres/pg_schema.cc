@@ -409,6 +409,103 @@ constexpr const char* kV9 = R"sql(
 CREATE INDEX logged_models_source_run ON logged_models(source_run_id);
 )sql";
 
+// v10 (expand): metric_blocks, each metric history summarised in blocks of
+// 64 steps, kept by triggers (see storage/sqlite/migrations.cc). Here they
+// are statement triggers over transition tables: one aggregated upsert per
+// INSERT or COPY statement, blocks taken in key order so concurrent writers
+// lock them in the same order. sum_value is numeric over the finite points:
+// a float8 sum that overflows raises an error here, which would fail the
+// write of the points themselves.
+constexpr const char* kV10 = R"sql(
+CREATE TABLE metric_blocks (
+  run_pk    BIGINT NOT NULL,
+  key       TEXT COLLATE "C" NOT NULL,
+  block     BIGINT NOT NULL,
+  count     BIGINT NOT NULL,
+  nan_count BIGINT NOT NULL,
+  min_value DOUBLE PRECISION,
+  max_value DOUBLE PRECISION,
+  sum_value NUMERIC,
+  min_step  BIGINT NOT NULL,
+  max_step  BIGINT NOT NULL,
+  PRIMARY KEY (run_pk, key, block)
+);
+INSERT INTO metric_blocks
+  SELECT run_pk, key, step >> 6, COUNT(*), COUNT(*) FILTER (WHERE is_nan <> 0),
+         MIN(value) FILTER (WHERE is_nan = 0), MAX(value) FILTER (WHERE is_nan = 0),
+         SUM(value::numeric) FILTER (WHERE is_nan = 0 AND value <> 'Infinity' AND value <> '-Infinity'), MIN(step), MAX(step)
+  FROM metrics GROUP BY run_pk, key, step >> 6;
+CREATE FUNCTION kiln_metric_blocks_add() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  INSERT INTO metric_blocks AS b
+    SELECT run_pk, key, step >> 6, COUNT(*), COUNT(*) FILTER (WHERE is_nan <> 0),
+           MIN(value) FILTER (WHERE is_nan = 0), MAX(value) FILTER (WHERE is_nan = 0),
+           SUM(value::numeric) FILTER (WHERE is_nan = 0 AND value <> 'Infinity' AND value <> '-Infinity'), MIN(step), MAX(step)
+    FROM added GROUP BY run_pk, key, step >> 6 ORDER BY 1, 2, 3
+  ON CONFLICT (run_pk, key, block) DO UPDATE SET
+    count = b.count + excluded.count,
+    nan_count = b.nan_count + excluded.nan_count,
+    min_value = LEAST(b.min_value, excluded.min_value),
+    max_value = GREATEST(b.max_value, excluded.max_value),
+    sum_value = CASE WHEN excluded.sum_value IS NULL THEN b.sum_value WHEN b.sum_value IS NULL
+                     THEN excluded.sum_value ELSE b.sum_value + excluded.sum_value END,
+    min_step = LEAST(b.min_step, excluded.min_step),
+    max_step = GREATEST(b.max_step, excluded.max_step);
+  RETURN NULL;
+END
+$body$;
+-- The blocks named by the three arrays, rebuilt from the points they hold now.
+CREATE FUNCTION kiln_metric_blocks_rebuild(touched_run BIGINT[], touched_key TEXT[], touched_block BIGINT[])
+    RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN
+  DELETE FROM metric_blocks b USING unnest(touched_run, touched_key, touched_block) AS t(run_pk, key, block)
+    WHERE b.run_pk = t.run_pk AND b.key = t.key COLLATE "C" AND b.block = t.block;
+  INSERT INTO metric_blocks
+    SELECT m.run_pk, m.key, m.step >> 6, COUNT(*), COUNT(*) FILTER (WHERE m.is_nan <> 0),
+           MIN(m.value) FILTER (WHERE m.is_nan = 0), MAX(m.value) FILTER (WHERE m.is_nan = 0),
+           SUM(m.value::numeric) FILTER (WHERE m.is_nan = 0 AND m.value <> 'Infinity' AND m.value <> '-Infinity'),
+           MIN(m.step), MAX(m.step)
+    FROM metrics m JOIN unnest(touched_run, touched_key, touched_block) AS t(run_pk, key, block)
+      ON m.run_pk = t.run_pk AND m.key = t.key COLLATE "C" AND m.step >= (t.block << 6)
+         AND m.step <= (t.block << 6) + 63
+    GROUP BY m.run_pk, m.key, m.step >> 6;
+END
+$body$;
+CREATE FUNCTION kiln_metric_blocks_rebuild_removed() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE r BIGINT[]; k TEXT[]; b BIGINT[];
+BEGIN
+  SELECT array_agg(run_pk), array_agg(key), array_agg(block) INTO r, k, b
+    FROM (SELECT DISTINCT run_pk, key, step >> 6 AS block FROM removed) t;
+  PERFORM kiln_metric_blocks_rebuild(r, k, b);
+  RETURN NULL;
+END
+$body$;
+CREATE FUNCTION kiln_metric_blocks_rebuild_changed() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE r BIGINT[]; k TEXT[]; b BIGINT[];
+BEGIN
+  SELECT array_agg(run_pk), array_agg(key), array_agg(block) INTO r, k, b
+    FROM (SELECT run_pk, key, step >> 6 AS block FROM removed
+          UNION SELECT run_pk, key, step >> 6 FROM added) t;
+  PERFORM kiln_metric_blocks_rebuild(r, k, b);
+  RETURN NULL;
+END
+$body$;
+CREATE FUNCTION kiln_metric_blocks_clear() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  TRUNCATE metric_blocks;
+  RETURN NULL;
+END
+$body$;
+CREATE TRIGGER metric_blocks_insert AFTER INSERT ON metrics REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION kiln_metric_blocks_add();
+CREATE TRIGGER metric_blocks_delete AFTER DELETE ON metrics REFERENCING OLD TABLE AS removed
+  FOR EACH STATEMENT EXECUTE FUNCTION kiln_metric_blocks_rebuild_removed();
+CREATE TRIGGER metric_blocks_update AFTER UPDATE ON metrics REFERENCING OLD TABLE AS removed NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION kiln_metric_blocks_rebuild_changed();
+CREATE TRIGGER metric_blocks_truncate AFTER TRUNCATE ON metrics
+  FOR EACH STATEMENT EXECUTE FUNCTION kiln_metric_blocks_clear();
+)sql";
+
 // The audit log's tables (storage/sqlite/sqlite_audit_store.cc keeps them in
 // a database file of their own; here they share the main database) with
 // their own version counter, audit_schema_migrations. records.seq and
@@ -441,7 +538,7 @@ CREATE TABLE checkpoints (
 }  // namespace
 
 const std::vector<const char*>& SchemaSteps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
   return steps;
 }
 
@@ -452,7 +549,7 @@ const std::vector<const char*>& AuditSchemaSteps() {
 
 int SchemaCompatibleSince(int version) {
   // Index v-1: see storage/sqlite/migrations.cc for why each value is what it is.
-  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8};
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8, 8};
   return version >= 1 && version <= static_cast<int>(since.size()) ? since[version - 1] : version;
 }
 

@@ -405,8 +405,78 @@ constexpr const char* kV9 = R"sql(
 CREATE INDEX logged_models_source_run ON logged_models(source_run_id);
 )sql";
 
+// v10 (expand): a summary of every metric history in blocks of 64 steps
+// (block = step >> 6: floor division, negative steps too), so a chart of a
+// long history reads one row per block instead of every point
+// (storage/sql/sql_ui_queries.cc). Triggers keep it, so every writer does:
+// this build, an older one on the same database during a rolling upgrade,
+// an import, a restore, psql. A point removed or changed rebuilds its block
+// from the points left. sum_value is NULL while the block has no non-NaN
+// point; once a float sum overflowed (or met opposite infinities) it is
+// Infinity or NULL and stays so until the block is rebuilt, and readers sum
+// that bucket's points instead (PostgreSQL sums in numeric and never does).
+constexpr const char* kV10 = R"sql(
+CREATE TABLE metric_blocks (
+  run_pk    INTEGER NOT NULL,
+  key       TEXT NOT NULL,
+  block     INTEGER NOT NULL,
+  count     INTEGER NOT NULL,
+  nan_count INTEGER NOT NULL,
+  min_value REAL,
+  max_value REAL,
+  sum_value REAL,
+  min_step  INTEGER NOT NULL,
+  max_step  INTEGER NOT NULL,
+  PRIMARY KEY (run_pk, key, block)
+) WITHOUT ROWID;
+INSERT INTO metric_blocks
+  SELECT run_pk, key, step >> 6, COUNT(*), COUNT(CASE WHEN is_nan <> 0 THEN 1 END),
+         MIN(CASE WHEN is_nan = 0 THEN value END), MAX(CASE WHEN is_nan = 0 THEN value END),
+         SUM(CASE WHEN is_nan = 0 THEN value END), MIN(step), MAX(step)
+  FROM metrics GROUP BY run_pk, key, step >> 6;
+CREATE TRIGGER metric_blocks_insert AFTER INSERT ON metrics BEGIN
+  INSERT INTO metric_blocks VALUES (NEW.run_pk, NEW.key, NEW.step >> 6, 1, NEW.is_nan <> 0,
+      CASE WHEN NEW.is_nan = 0 THEN NEW.value END, CASE WHEN NEW.is_nan = 0 THEN NEW.value END,
+      CASE WHEN NEW.is_nan = 0 THEN NEW.value END, NEW.step, NEW.step)
+  ON CONFLICT DO UPDATE SET
+    count = count + 1,
+    nan_count = nan_count + excluded.nan_count,
+    min_value = CASE WHEN excluded.min_value IS NULL THEN min_value WHEN min_value IS NULL THEN excluded.min_value
+                     ELSE min(min_value, excluded.min_value) END,
+    max_value = CASE WHEN excluded.max_value IS NULL THEN max_value WHEN max_value IS NULL THEN excluded.max_value
+                     ELSE max(max_value, excluded.max_value) END,
+    sum_value = CASE WHEN excluded.sum_value IS NULL THEN sum_value WHEN count = nan_count THEN excluded.sum_value
+                     ELSE sum_value + excluded.sum_value END,
+    min_step = min(min_step, excluded.min_step),
+    max_step = max(max_step, excluded.max_step);
+END;
+CREATE TRIGGER metric_blocks_delete AFTER DELETE ON metrics BEGIN
+  DELETE FROM metric_blocks WHERE run_pk = OLD.run_pk AND key = OLD.key AND block = OLD.step >> 6;
+  INSERT INTO metric_blocks
+    SELECT run_pk, key, step >> 6, COUNT(*), COUNT(CASE WHEN is_nan <> 0 THEN 1 END),
+           MIN(CASE WHEN is_nan = 0 THEN value END), MAX(CASE WHEN is_nan = 0 THEN value END),
+           SUM(CASE WHEN is_nan = 0 THEN value END), MIN(step), MAX(step)
+    FROM metrics WHERE run_pk = OLD.run_pk AND key = OLD.key AND step >= ((OLD.step >> 6) << 6)
+                       AND step <= ((OLD.step >> 6) << 6) + 63
+    GROUP BY run_pk, key, step >> 6;
+END;
+CREATE TRIGGER metric_blocks_update AFTER UPDATE ON metrics BEGIN
+  DELETE FROM metric_blocks WHERE (run_pk = OLD.run_pk AND key = OLD.key AND block = OLD.step >> 6)
+                               OR (run_pk = NEW.run_pk AND key = NEW.key AND block = NEW.step >> 6);
+  INSERT INTO metric_blocks
+    SELECT run_pk, key, step >> 6, COUNT(*), COUNT(CASE WHEN is_nan <> 0 THEN 1 END),
+           MIN(CASE WHEN is_nan = 0 THEN value END), MAX(CASE WHEN is_nan = 0 THEN value END),
+           SUM(CASE WHEN is_nan = 0 THEN value END), MIN(step), MAX(step)
+    FROM metrics WHERE (run_pk = OLD.run_pk AND key = OLD.key AND step >= ((OLD.step >> 6) << 6)
+                        AND step <= ((OLD.step >> 6) << 6) + 63)
+                    OR (run_pk = NEW.run_pk AND key = NEW.key AND step >= ((NEW.step >> 6) << 6)
+                        AND step <= ((NEW.step >> 6) << 6) + 63)
+    GROUP BY run_pk, key, step >> 6;
+END;
+)sql";
+
 const std::vector<const char*>& Steps() {
-  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+  static const std::vector<const char*> steps = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
   return steps;
 }
 
@@ -418,10 +488,11 @@ const std::vector<const char*>& Steps() {
 // build would serve a by-reference version from a copy that does not exist,
 // and v8's users, tokens and grants would be ignored by a build that does not
 // enforce them: both are contract steps in meaning though not in DDL.
-// v6 and v7 added tables only, v9 an index. Builds before this value existed refuse any
+// v6 and v7 added tables only, v9 an index, v10 a table its own triggers
+// keep (an older build's writes maintain it too). Builds before this value existed refuse any
 // newer database whatever it says.
 const std::vector<int>& CompatibleSinceByVersion() {
-  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8};
+  static const std::vector<int> since = {1, 1, 1, 1, 5, 5, 5, 8, 8, 8};
   return since;
 }
 
