@@ -6,7 +6,10 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <random>
+#include <tuple>
 
 #include "storage/sql/run_search_sql.h"
 #include "storage/sql/sql_test_util.h"
@@ -67,7 +70,7 @@ TEST_F(SqlStoreTest, UiMetricBucketsKeepEverySpike) {
   std::normal_distribution<double> noise(0, 1);
   for (int64_t s = 0; s < 20000; ++s) {
     double v = noise(gen);
-    if (s == 12345) v = 1e6;   // a spike a sampler would drop
+    if (s == 12345) v = 1e6;  // a spike a sampler would drop
     if (s == 777) v = -5e5;
     values.push_back(v);
     ms.push_back(M("loss", v, 1000 + s, s));
@@ -147,12 +150,226 @@ TEST_F(SqlStoreTest, UiMetricBucketsKeepEverySpike) {
   EXPECT_EQ((*res)[0].buckets[0].last.timestamp, 13399);
 }
 
+// What the buckets of a step range must hold, computed from the points
+// themselves: the reference the block summaries are checked against.
+struct Point {
+  int64_t step, ts;
+  double value;
+};
+
+void ExpectBucketsMatchPoints(const MetricBuckets& got, const std::vector<Point>& points, int64_t start, int64_t end,
+                              int64_t max_buckets) {
+  auto plan = PlanBuckets(start, end, max_buckets);
+  ASSERT_TRUE(plan.ok());
+  struct Want {
+    int64_t count = 0, nans = 0;
+    std::optional<double> min, max;
+    long double sum = 0;
+    double max_abs = 0;
+    const Point* first = nullptr;
+    const Point* last = nullptr;
+  };
+  std::map<int64_t, Want> want;
+  int64_t in_range = 0;
+  // MLflow's order of a history: step, timestamp, value.
+  auto before = [](const Point* a, const Point* b) {
+    auto stored = [](double v) { return std::isnan(v) ? 0.0 : v; };
+    return std::make_tuple(a->step, a->ts, stored(a->value), std::isnan(a->value)) <
+           std::make_tuple(b->step, b->ts, stored(b->value), std::isnan(b->value));
+  };
+  for (const Point& p : points) {
+    if (p.step < start || p.step > end) continue;
+    ++in_range;
+    Want& w = want[plan->IndexOf(p.step)];
+    ++w.count;
+    if (std::isnan(p.value)) {
+      ++w.nans;
+    } else {
+      w.min = w.min ? std::min(*w.min, p.value) : p.value;
+      w.max = w.max ? std::max(*w.max, p.value) : p.value;
+      w.sum += p.value;
+      if (std::isfinite(p.value)) w.max_abs = std::max(w.max_abs, std::abs(p.value));
+    }
+    if (!w.first || before(&p, w.first)) w.first = &p;
+    if (!w.last || before(w.last, &p)) w.last = &p;
+  }
+  EXPECT_EQ(got.range_count, in_range);
+  ASSERT_EQ(got.buckets.size(), want.size()) << "range [" << start << ", " << end << "] in " << max_buckets;
+  size_t i = 0;
+  for (const auto& [index, w] : want) {
+    const MetricBucket& b = got.buckets[i++];
+    SCOPED_TRACE("bucket " + std::to_string(index) + " of [" + std::to_string(start) + ", " + std::to_string(end) +
+                 "] in " + std::to_string(max_buckets));
+    EXPECT_EQ(b.x_start, plan->BucketStart(index));
+    EXPECT_EQ(b.x_end, plan->BucketEnd(index));
+    EXPECT_EQ(b.count, w.count);
+    EXPECT_EQ(b.nan_count, w.nans);
+    EXPECT_EQ(b.min, w.min);
+    EXPECT_EQ(b.max, w.max);
+    if (!w.min) {
+      EXPECT_FALSE(b.mean.has_value());
+    } else if (std::isinf(*w.min) && std::isinf(*w.max) && *w.min < 0 && *w.max > 0) {
+      ASSERT_TRUE(b.mean.has_value());
+      EXPECT_TRUE(std::isnan(*b.mean));
+    } else if (std::isinf(*w.max) && *w.max > 0) {
+      EXPECT_EQ(b.mean, w.max);
+    } else if (std::isinf(*w.min)) {
+      EXPECT_EQ(b.mean, w.min);
+    } else {
+      ASSERT_TRUE(b.mean.has_value());
+      // PostgreSQL sums in numeric from 15 significant digits per point.
+      EXPECT_NEAR(*b.mean, static_cast<double>(w.sum / static_cast<long double>(w.count - w.nans)),
+                  1e-9 + 1e-14 * w.max_abs);
+    }
+    EXPECT_EQ(b.first.step, w.first->step);
+    EXPECT_EQ(b.first.timestamp, w.first->ts);
+    EXPECT_EQ(std::isnan(b.first.value), std::isnan(w.first->value));
+    if (!std::isnan(w.first->value)) {
+      EXPECT_EQ(b.first.value, w.first->value);
+    }
+    EXPECT_EQ(b.last.step, w.last->step);
+    EXPECT_EQ(b.last.timestamp, w.last->ts);
+    if (!std::isnan(w.last->value)) {
+      EXPECT_EQ(b.last.value, w.last->value);
+    }
+  }
+}
+
+// The step buckets come from metric_blocks (64 steps per row, kept by the
+// schema's triggers): whatever the range and bucket count, they must hold
+// exactly what the points say, with negative steps, several points per step,
+// NaN and infinities, and after rows are deleted or changed behind the
+// store's back.
+TEST_F(SqlStoreTest, UiStepBucketsFromBlocksMatchThePoints) {
+  std::string exp = NewExperiment("e");
+  NewRun(exp, "r1");
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int64_t> step_of(-3000, 3000);
+  std::uniform_int_distribution<int> kind(0, 99);
+  std::normal_distribution<double> noise(0, 10);
+  std::vector<Point> points;
+  std::vector<Metric> batch;
+  for (int i = 0; i < 6000; ++i) {
+    Point p{step_of(gen), 1000 + i, noise(gen)};
+    const int k = kind(gen);
+    if (k == 0) p.value = std::numeric_limits<double>::quiet_NaN();
+    if (k == 1) p.value = std::numeric_limits<double>::infinity();
+    if (k == 2) p.value = -std::numeric_limits<double>::infinity();
+    // Huge finite values: a float sum of a few overflows.
+    if (k == 3) p.value = 1.5e308;
+    if (k == 4) p.value = -1.7e308;
+    if (k == 5) p.value = 1e308;
+    points.push_back(p);
+    batch.push_back(M("loss", p.value, p.ts, p.step));
+    if (batch.size() == static_cast<size_t>(1 + i % 700)) {
+      ASSERT_TRUE(store_->LogBatch("r1", batch, {}, {}).ok());
+      batch.clear();
+    }
+  }
+  ASSERT_TRUE(store_->LogBatch("r1", batch, {}, {}).ok());
+  // Points of another key and run interleave with the blocks of this one.
+  ASSERT_TRUE(store_->LogBatch("r1", {M("loss2", 5, 1, 10), M("loss2", 6, 1, 100)}, {}, {}).ok());
+
+  SqlUiQueryStore ui(*db_);
+  auto check = [&](std::optional<int64_t> start, std::optional<int64_t> end, int64_t max_buckets) {
+    MetricBucketsQuery q;
+    q.run_id = "r1";
+    q.key = "loss";
+    q.start = start;
+    q.end = end;
+    q.max_buckets = max_buckets;
+    auto res = ui.GetMetricBuckets({q});
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    int64_t lo = points[0].step, hi = points[0].step;
+    for (const Point& p : points) lo = std::min(lo, p.step), hi = std::max(hi, p.step);
+    EXPECT_EQ((*res)[0].total_count, static_cast<int64_t>(points.size()));
+    EXPECT_EQ((*res)[0].x_min, lo);
+    EXPECT_EQ((*res)[0].x_max, hi);
+    ExpectBucketsMatchPoints((*res)[0], points, start.value_or(lo), end.value_or(hi), max_buckets);
+  };
+  for (int64_t n : {1, 3, 7, 64, 100, 1000, 20000}) check(std::nullopt, std::nullopt, n);
+  check(-64, 63, 2);      // bucket edges on block edges
+  check(-65, 64, 3);      // ... and one step off them
+  check(-1, -1, 10);      // one step
+  check(100, 2000, 13);   // zoomed, edges inside blocks
+  check(2990, 5000, 50);  // past the history's end
+  check(std::nullopt, -2900, 9);
+
+  // Behind the store's back: delete a range and change values; the triggers
+  // rebuild the touched blocks from the points left.
+  ASSERT_TRUE(
+      db_->Write([](sql::Conn& c) { return c.Exec("DELETE FROM metrics WHERE step >= -70 AND step <= 70"); }).ok());
+  ASSERT_TRUE(db_->Write([](sql::Conn& c) {
+                   return c.Exec(
+                       "UPDATE metrics SET value = value + 1000, step = step + 1 WHERE key = 'loss' AND "
+                       "step >= 500 AND step <= 530 AND is_nan = 0");
+                 })
+                  .ok());
+  std::vector<Point> left;
+  for (Point p : points) {
+    if (p.step >= -70 && p.step <= 70) continue;
+    if (p.step >= 500 && p.step <= 530 && !std::isnan(p.value)) {
+      p.value += 1000;
+      p.step += 1;
+    }
+    left.push_back(p);
+  }
+  points = left;
+  for (int64_t n : {1, 100, 1000}) check(std::nullopt, std::nullopt, n);
+  check(-200, 200, 7);
+  check(450, 600, 150);
+}
+
+// Values near DBL_MAX: their sum overflows a double (PostgreSQL raises an
+// error on that, SQLite answers Infinity) but their mean does not; logging
+// them must succeed and every bucket's mean must be the true one, on both
+// axes.
+TEST_F(SqlStoreTest, UiMetricMeanOfHugeValuesDoesNotOverflow) {
+  std::string exp = NewExperiment("e");
+  NewRun(exp, "r1");
+  const double big = std::numeric_limits<double>::max();
+  ASSERT_TRUE(store_
+                  ->LogBatch("r1",
+                             {M("m", big, 10, 0), M("m", big, 11, 1), M("m", 0.5 * big, 12, 2), M("m", -big, 13, 100),
+                              M("m", -big, 14, 101), M("m", 3, 15, 102)},
+                             {}, {})
+                  .ok());
+  // One more point into the first block after its sum overflowed.
+  ASSERT_TRUE(store_->LogBatch("r1", {M("m", big, 16, 3)}, {}, {}).ok());
+  SqlUiQueryStore ui(*db_);
+  for (MetricAxis axis : {MetricAxis::kStep, MetricAxis::kTime}) {
+    SCOPED_TRACE(axis == MetricAxis::kStep ? "step" : "time");
+    MetricBucketsQuery q;
+    q.run_id = "r1";
+    q.key = "m";
+    q.axis = axis;
+    q.max_buckets = 1;
+    auto all = ui.GetMetricBuckets({q});
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_EQ((*all)[0].buckets.size(), 1u);
+    ASSERT_TRUE((*all)[0].buckets[0].mean.has_value());
+    EXPECT_NEAR(*(*all)[0].buckets[0].mean, big / 7 * 1.5 + 3.0 / 7, 1e-14 * big);
+    // Only the first four points (steps 0-3, times 10-12 and 16 apart).
+    q.start = axis == MetricAxis::kStep ? 0 : 10;
+    q.end = axis == MetricAxis::kStep ? 3 : 12;
+    auto first = ui.GetMetricBuckets({q});
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    ASSERT_EQ((*first)[0].buckets.size(), 1u);
+    const MetricBucket& b = (*first)[0].buckets[0];
+    const double want = axis == MetricAxis::kStep ? (3.5 / 4) * big : (2.5 / 3) * big;
+    ASSERT_TRUE(b.mean.has_value());
+    EXPECT_TRUE(std::isfinite(*b.mean));
+    EXPECT_NEAR(*b.mean, want, 1e-14 * big);
+    EXPECT_EQ(b.max, big);
+  }
+}
+
 TEST_F(SqlStoreTest, UiMetricBucketsEdgeCases) {
   std::string exp = NewExperiment("e");
   NewRun(exp, "r1");
   // Several points at one step: first/last follow (step, timestamp, value).
-  ASSERT_TRUE(store_->LogBatch("r1", {M("m", 3, 20, 5), M("m", 1, 10, 5), M("m", 2, 30, 5), M("m", 9, 5, 6)}, {}, {})
-                  .ok());
+  ASSERT_TRUE(
+      store_->LogBatch("r1", {M("m", 3, 20, 5), M("m", 1, 10, 5), M("m", 2, 30, 5), M("m", 9, 5, 6)}, {}, {}).ok());
   ASSERT_TRUE(store_->LogBatch("r1", {M("nan", std::numeric_limits<double>::quiet_NaN(), 1, 0)}, {}, {}).ok());
   SqlUiQueryStore ui(*db_);
   MetricBucketsQuery q;
@@ -182,8 +399,12 @@ TEST_F(SqlStoreTest, UiMetricBucketsEdgeCases) {
   // +inf and -inf in one bucket: the mean is NaN on both engines (SQLite's
   // SUM would be NULL, PostgreSQL's NaN); a finite one beside an infinity is it.
   const double inf = std::numeric_limits<double>::infinity();
-  ASSERT_TRUE(store_->LogBatch("r1", {M("inf", inf, 1, 0), M("inf", -inf, 1, 1), M("inf", 2, 1, 2),
-                                      M("pinf", 1, 1, 0), M("pinf", inf, 1, 1)}, {}, {}).ok());
+  ASSERT_TRUE(store_
+                  ->LogBatch("r1",
+                             {M("inf", inf, 1, 0), M("inf", -inf, 1, 1), M("inf", 2, 1, 2), M("pinf", 1, 1, 0),
+                              M("pinf", inf, 1, 1)},
+                             {}, {})
+                  .ok());
   q.key = "inf";
   res = ui.GetMetricBuckets({q});
   ASSERT_TRUE(res.ok()) << res.status().ToString();
@@ -259,8 +480,7 @@ TEST_F(SqlStoreTest, UiMetricRangesColumnsAndGroups) {
   EXPECT_EQ(*(*rows)[0].group_value, "a");
 
   q.filter.clear();
-  EXPECT_EQ(ui.GetGroupRows(q, GroupSource::kParam, "lr", "acc", 3).status().code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ui.GetGroupRows(q, GroupSource::kParam, "lr", "acc", 3).status().code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
