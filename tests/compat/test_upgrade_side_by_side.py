@@ -4,8 +4,9 @@ previous kiln and this one serve the same database at once.
 "Old" is a real binary: the commit before schema v9, built from git by
 scripts/build_old_kiln.sh and cached under ~/.cache/kiln/old-kiln/<commit>/ (the first
 run builds it; later runs reuse it). Its schema is 8 and it already honours
-compatible_since; v9 (this tree) is expand-only and records
-compatible_since = 8.
+compatible_since; v9 and v10 (this tree) are expand-only and record
+compatible_since = 8. v10's metric_blocks (the chart summaries) are kept by
+triggers in the database, so the old binary's metric writes keep them too.
 
 (a) The old binary serves a database the mlflow client fills (runs, params,
     metric histories, artifacts, a registered model with an alias). The new
@@ -37,7 +38,7 @@ import requests
 from conftest import BACKEND, REPO_ROOT, ServerProcess, kiln_binary
 
 OLD_SCHEMA = 8
-NEW_SCHEMA = 9
+NEW_SCHEMA = 10
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_old_kiln.sh"
 
 
@@ -159,7 +160,7 @@ if BACKEND == "postgres":
         assert _schema(pg_server, uri) == (OLD_SCHEMA, OLD_SCHEMA)
         exp, filled = _fill(old.url, art, f"upgrade-{root.name}")
 
-        # The new binary migrates to v9 while a client keeps writing through
+        # The new binary migrates to v10 while a client keeps writing through
         # the old one; not one of those writes may fail.
         written, errors, stop = [], [], threading.Event()
 
@@ -209,6 +210,25 @@ if BACKEND == "postgres":
             assert sorted(int(v.version) for v in versions) == [1, 2, 3]
             runs = MlflowClient(url).search_runs([exp], max_results=1000)
             assert {r.info.run_id for r in runs} == set(filled + written + [from_new, from_old])
+
+        # A history the old binary logs after the migration: the new one
+        # charts it from metric_blocks, which the database's triggers kept.
+        hist = MlflowClient(old.url).create_run(exp).info.run_id
+        values = [float((s * 37) % 101) for s in range(300)]
+        values[150] = 1e9
+        from mlflow.entities import Metric
+        for i in range(0, 300, 100):
+            MlflowClient(old.url).log_batch(hist, metrics=[Metric("loss", values[s], 1000 + s, s)
+                                                           for s in range(i, i + 100)])
+        for rid, want in ((hist, values), (filled[1], [1.0 / (step + 2) for step in range(10)])):
+            r = requests.get(new.url + "/api/2.0/kiln/ui/metric-buckets",
+                             params={"run_id": rid, "key": "loss", "buckets": "7"}, timeout=30)
+            assert r.status_code == 200, r.text
+            series = r.json()["series"][0]
+            assert series["total_count"] == len(want)
+            for b in series["buckets"]:
+                inside = want[b["x_start"]:b["x_end"] + 1]
+                assert (b["count"], b["min"], b["max"]) == (len(inside), min(inside), max(inside)), b
 
         # Rollback of one replica: the old binary restarted on the migrated
         # database starts, leaves the schema alone and serves.
