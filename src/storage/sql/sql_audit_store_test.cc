@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "storage/sql/sql_test_util.h"
 #include "storage/sqlite/sqlite_audit_db.h"
 
 namespace kiln::storage {
@@ -54,7 +55,32 @@ class SqliteAuditStoreTest : public ::testing::Test {
   std::unique_ptr<SqlAuditStore> store_;
 };
 
-TEST_F(SqliteAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
+// The store on either engine: its own audit.db on SQLite, the test's fresh
+// database on PostgreSQL (KILN_TEST_DATABASE=postgres, sql_test_util.h;
+// CTest runs this suite a second time that way).
+class SqlAuditStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir();
+    ASSERT_FALSE(dir_.empty());
+    auto db =
+        testing::TestOnPostgres() ? testing::NewTestDatabase(dir_) : sqlite::OpenAuditDatabase(dir_ + "/audit.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    store_ = std::make_unique<SqlAuditStore>(*db_);
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_;
+  std::unique_ptr<sql::Database> db_;
+  std::unique_ptr<SqlAuditStore> store_;
+};
+
+TEST_F(SqlAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
   auto last = store_->Last();
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->seq, 0);
@@ -72,7 +98,7 @@ TEST_F(SqliteAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
   EXPECT_EQ((*range)[1].action, "feast.ApplyFeatureView");
 }
 
-TEST_F(SqliteAuditStoreTest, RefusesAGapOrAReplayAndKeepsTheBatchAtomic) {
+TEST_F(SqlAuditStoreTest, RefusesAGapOrAReplayAndKeepsTheBatchAtomic) {
   ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
   EXPECT_EQ(store_->Append({Rec(3, "a", "x", 1)}).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->Append({Rec(1, "a", "x", 1)}).code(), StatusCode::kFailedPrecondition);
@@ -80,7 +106,7 @@ TEST_F(SqliteAuditStoreTest, RefusesAGapOrAReplayAndKeepsTheBatchAtomic) {
   EXPECT_EQ(store_->Last()->seq, 1);
 }
 
-TEST_F(SqliteAuditStoreTest, QueriesByFieldPrefixTimeAndPages) {
+TEST_F(SqlAuditStoreTest, QueriesByFieldPrefixTimeAndPages) {
   std::vector<StoredAuditRecord> batch;
   for (int64_t i = 1; i <= 20; ++i) batch.push_back(Rec(i, i % 2 ? "alice" : "bob", i % 4 ? "mlflow.runs.x" : "feast.y_z", i * 100));
   ASSERT_TRUE(store_->Append(batch).ok());
@@ -119,7 +145,7 @@ TEST_F(SqliteAuditStoreTest, QueriesByFieldPrefixTimeAndPages) {
   EXPECT_EQ(page2->front().seq, 9);
 }
 
-TEST_F(SqliteAuditStoreTest, QueriesNewestFirstWithFiltersAndPages) {
+TEST_F(SqlAuditStoreTest, QueriesNewestFirstWithFiltersAndPages) {
   std::vector<StoredAuditRecord> batch;
   for (int64_t i = 1; i <= 20; ++i) batch.push_back(Rec(i, i % 2 ? "alice" : "bob", "mlflow.runs.x", i * 100));
   ASSERT_TRUE(store_->Append(batch).ok());
@@ -150,7 +176,7 @@ TEST_F(SqliteAuditStoreTest, QueriesNewestFirstWithFiltersAndPages) {
   EXPECT_EQ(seqs, (std::vector<int64_t>{9, 8, 7}));
 }
 
-TEST_F(SqliteAuditStoreTest, CheckpointsKeepTheirOrder) {
+TEST_F(SqlAuditStoreTest, CheckpointsKeepTheirOrder) {
   StoredCheckpoint c1{5, "h5", 100, "", "sig1", "k"};
   StoredCheckpoint c2{9, "h9", 200, "sig1", "sig2", "k"};
   ASSERT_TRUE(store_->AppendCheckpoint(c1).ok());
