@@ -4,7 +4,12 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "storage/sql/sql_test_util.h"
 #include "storage/sqlite/sqlite_audit_db.h"
@@ -75,10 +80,24 @@ class SqlAuditStoreTest : public ::testing::Test {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+  int64_t Count(const std::string& table) {
+    int64_t n = -1;
+    Status s = db_->Read([&](sql::Conn& c) -> Status {
+      KILN_ASSIGN_OR_RETURN(n, c.QueryInt("SELECT COUNT(*) FROM " + table));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return n;
+  }
   std::string dir_;
   std::unique_ptr<sql::Database> db_;
   std::unique_ptr<SqlAuditStore> store_;
 };
+
+// Stand-in for the audit log's chain hash: deterministic, covers prev.
+std::string ChainOf(const std::string& prev, const std::string& json) {
+  return std::to_string(std::hash<std::string>{}(prev + "|" + json));
+}
 
 TEST_F(SqlAuditStoreTest, AppendsConsecutiveRecordsAndReadsThemBack) {
   auto last = store_->Last();
@@ -186,6 +205,167 @@ TEST_F(SqlAuditStoreTest, CheckpointsKeepTheirOrder) {
   ASSERT_EQ(cps->size(), 2u);
   EXPECT_EQ((*cps)[1].prev_signature, "sig1");
   EXPECT_EQ((*cps)[1].seq, 9);
+}
+
+TEST_F(SqlAuditStoreTest, TextWithQuotesBackslashesUnicodeAndControlCharactersRoundTrips) {
+  const std::vector<std::string> texts = {
+      "",
+      "NULL",
+      "\"",
+      "\\",
+      "\\\"",
+      "'; DROP TABLE records; --",
+      "a,b,c",
+      "{}",
+      "{\"a\":[1,\"b\\\\\",{\"c\":\"}\"}]}",
+      "{,\"}",
+      " leading and trailing ",
+      "tab\there\nnewline\rreturn",
+      std::string("\x01\x02\x1f\x7f", 4),
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xe4\xb8\xad\xe6\x96\x87",
+      "$1 ?1 ? $$x$$ E'\\n'",
+  };
+  std::vector<StoredAuditRecord> batch;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string& t = texts[i];
+    const std::string& u = texts[(i + 1) % texts.size()];
+    StoredAuditRecord r;
+    r.seq = static_cast<int64_t>(i) + 1;
+    r.time_ms = i % 2 ? -static_cast<int64_t>(i) : int64_t{1} << 62;
+    r.audit_id = t;
+    r.actor = u;
+    r.action = t + u;
+    r.object = u + t;
+    r.decision = t;
+    r.stage = u;
+    r.json = "{\"text\":" + t + "}";
+    r.hash = t + "#" + std::to_string(i);
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(store_->Append(batch).ok());
+  auto back = store_->Range(1, static_cast<int64_t>(batch.size()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const StoredAuditRecord& w = batch[i];
+    const StoredAuditRecord& g = (*back)[i];
+    EXPECT_EQ(g.seq, w.seq);
+    EXPECT_EQ(g.time_ms, w.time_ms) << i;
+    EXPECT_EQ(g.audit_id, w.audit_id) << i;
+    EXPECT_EQ(g.actor, w.actor) << i;
+    EXPECT_EQ(g.action, w.action) << i;
+    EXPECT_EQ(g.object, w.object) << i;
+    EXPECT_EQ(g.decision, w.decision) << i;
+    EXPECT_EQ(g.stage, w.stage) << i;
+    EXPECT_EQ(g.json, w.json) << i;
+    EXPECT_EQ(g.hash, w.hash) << i;
+  }
+  // The copies are what queries match on, byte for byte.
+  AuditQuery q;
+  q.audit_id = texts[8];
+  auto found = store_->Query(q);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().seq, 9);
+}
+
+TEST_F(SqlAuditStoreTest, AppendsABatchOf512Records) {
+  std::vector<StoredAuditRecord> batch;
+  for (int64_t i = 1; i <= 512; ++i) batch.push_back(Rec(i, "actor" + std::to_string(i % 7), "mlflow.runs.x", i));
+  ASSERT_TRUE(store_->Append(batch).ok());
+  std::vector<StoredAuditRecord> next;
+  for (int64_t i = 513; i <= 1024; ++i) next.push_back(Rec(i, "bob", "feast.y", i));
+  ASSERT_TRUE(store_->Append(next).ok());
+  auto all = store_->Range(1, 2000);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 1024u);
+  for (int64_t i = 1; i <= 1024; ++i) {
+    const StoredAuditRecord& r = (*all)[static_cast<size_t>(i - 1)];
+    ASSERT_EQ(r.seq, i);
+    EXPECT_EQ(r.json, "{\"seq\":" + std::to_string(i) + "}");
+    EXPECT_EQ(r.hash, "h" + std::to_string(i));
+    EXPECT_EQ(r.time_ms, i);
+  }
+  EXPECT_EQ(Count("record_json"), 1024);
+}
+
+TEST_F(SqlAuditStoreTest, AnAppendAtTheWrongSeqIsRefusedAndStoresNothing) {
+  ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1), Rec(2, "a", "x", 2), Rec(3, "a", "x", 3)}).ok());
+  Status ahead = store_->Append({Rec(5, "b", "y", 5), Rec(6, "b", "y", 6)});
+  EXPECT_EQ(ahead.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ahead.message(), "audit append at seq 5 but the log ends at 3");
+  Status behind = store_->Append({Rec(2, "b", "y", 2), Rec(3, "b", "y", 3), Rec(4, "b", "y", 4)});
+  EXPECT_EQ(behind.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(behind.message(), "audit append at seq 2 but the log ends at 3");
+  EXPECT_EQ(Count("records"), 3);
+  EXPECT_EQ(Count("record_json"), 3);
+  auto all = store_->Range(1, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  for (const StoredAuditRecord& r : *all) EXPECT_EQ(r.actor, "a");
+  // The right seq still goes in.
+  EXPECT_TRUE(store_->Append({Rec(4, "c", "z", 4)}).ok());
+  EXPECT_EQ(store_->Last()->seq, 4);
+}
+
+TEST_F(SqlAuditStoreTest, ConcurrentAppendersLeaveAGapFreeChainAndLoseNoRecord) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 30;
+  std::atomic<int> failures{0};
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "t" + std::to_string(t) + "_" + std::to_string(i);
+        bool written = false;
+        for (int attempt = 0; attempt < 10000 && !written; ++attempt) {
+          auto last = store_->Last();
+          if (!last.ok()) {
+            errors[t] = last.status().ToString();
+            break;
+          }
+          StoredAuditRecord r = Rec(last->seq + 1, "actor" + std::to_string(t), "x", i);
+          r.audit_id = id;
+          r.json = "{\"prev\":\"" + last->hash + "\",\"id\":\"" + id + "\"}";
+          r.hash = ChainOf(last->hash, r.json);
+          Status s = store_->Append({r});
+          if (s.ok()) {
+            written = true;
+          } else if (s.code() != StatusCode::kFailedPrecondition) {
+            errors[t] = s.ToString();
+            break;
+          }
+        }
+        if (!written) {
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0) << errors[0] << " | " << errors[1] << " | " << errors[2] << " | " << errors[3];
+  constexpr int64_t kTotal = int64_t{kThreads} * kPerThread;
+  auto all = store_->Range(1, kTotal + 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(static_cast<int64_t>(all->size()), kTotal);
+  std::string prev;
+  std::set<std::string> ids;
+  for (int64_t i = 0; i < kTotal; ++i) {
+    const StoredAuditRecord& r = (*all)[static_cast<size_t>(i)];
+    ASSERT_EQ(r.seq, i + 1);
+    EXPECT_EQ(r.json, "{\"prev\":\"" + prev + "\",\"id\":\"" + r.audit_id + "\"}") << "seq " << r.seq;
+    EXPECT_EQ(r.hash, ChainOf(prev, r.json)) << "seq " << r.seq;
+    ids.insert(r.audit_id);
+    prev = r.hash;
+  }
+  std::set<std::string> want;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) want.insert("t" + std::to_string(t) + "_" + std::to_string(i));
+  }
+  EXPECT_EQ(ids, want);
+  EXPECT_EQ(Count("record_json"), kTotal);
 }
 
 TEST_F(SqliteAuditStoreTest, FailsFastWhileAnotherConnectionHoldsTheWriteLock) {
