@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "storage/sql/sql_util.h"
+
 namespace kiln::storage {
 
 using sql::Stmt;
@@ -49,7 +51,101 @@ std::string PrefixPattern(std::string_view prefix) {
   return out;
 }
 
+// PostgreSQL: a whole batch in one statement (no BEGIN/COMMIT, one round
+// trip). ?1 is the first seq (the others follow it: ordinality), ?2 the
+// times and ?3..?10 the text columns as array literals. `batch` is empty
+// unless the log ends just before ?1, so either every record is inserted
+// (both tables) or none is; a concurrent appender that committed seq ?1
+// after this statement's snapshot makes the INSERT fail on the primary key.
+// Returns how many records it inserted and the log's end it compared with.
+constexpr const char* kPgAppend =
+    "WITH end_seq AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM records), "
+    "batch AS (SELECT CAST(?1 AS BIGINT) + b.ord - 1 AS seq, b.time_ms, b.audit_id, b.actor, b.action, b.object, "
+    "b.decision, b.stage, b.hash, b.json "
+    "FROM end_seq, unnest(CAST(?2 AS BIGINT[]), CAST(?3 AS TEXT[]), CAST(?4 AS TEXT[]), CAST(?5 AS TEXT[]), "
+    "CAST(?6 AS TEXT[]), CAST(?7 AS TEXT[]), CAST(?8 AS TEXT[]), CAST(?9 AS TEXT[]), CAST(?10 AS TEXT[])) "
+    "WITH ORDINALITY AS b(time_ms, audit_id, actor, action, object, decision, stage, hash, json, ord) "
+    "WHERE end_seq.seq = CAST(?1 AS BIGINT) - 1), "
+    "ins AS (INSERT INTO records(seq, time_ms, audit_id, actor, action, object, decision, stage, hash) "
+    "SELECT seq, time_ms, audit_id, actor, action, object, decision, stage, hash FROM batch RETURNING seq), "
+    "txt AS (INSERT INTO record_json(seq, json) SELECT seq, json FROM batch) "
+    "SELECT (SELECT COUNT(*) FROM ins), (SELECT seq FROM end_seq)";
+
+Status MovedError(int64_t first_seq, int64_t last) {
+  return FailedPrecondition("audit append at seq " + std::to_string(first_seq) + " but the log ends at " +
+                            std::to_string(last));
+}
+
 }  // namespace
+
+Status SqlAuditStore::AppendPostgres(const std::vector<StoredAuditRecord>& records) {
+  std::vector<int64_t> times;
+  std::vector<std::string_view> audit_ids, actors, actions, objects, decisions, stages, hashes, jsons;
+  for (const StoredAuditRecord& r : records) {
+    times.push_back(r.time_ms);
+    audit_ids.push_back(r.audit_id);
+    actors.push_back(r.actor);
+    actions.push_back(r.action);
+    objects.push_back(r.object);
+    decisions.push_back(r.decision);
+    stages.push_back(r.stage);
+    hashes.push_back(r.hash);
+    jsons.push_back(r.json);
+  }
+  const std::vector<std::string> arrays = {
+      sql::PgIntArray(times),    sql::PgTextArray(audit_ids), sql::PgTextArray(actors),
+      sql::PgTextArray(actions), sql::PgTextArray(objects),   sql::PgTextArray(decisions),
+      sql::PgTextArray(stages),  sql::PgTextArray(hashes),    sql::PgTextArray(jsons)};
+  const int64_t first = records.front().seq;
+  const int64_t last = records.back().seq;
+  // runs counts the statement's executions: WriteOneStatement runs fn again
+  // on a fresh connection when the first one was lost with the statement
+  // sent, and that first run may have committed.
+  int runs = 0;
+  int64_t inserted = 0;
+  int64_t log_end = 0;
+  Status s = db_.WriteOneStatement([&](sql::Conn& c) -> Status {
+    ++runs;
+    KILN_ASSIGN_OR_RETURN(Stmt st, c.Prepare(kPgAppend));
+    st.Bind(1, first);
+    for (size_t i = 0; i < arrays.size(); ++i) st.Bind(static_cast<int>(i + 2), arrays[i]);
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Internal("audit append returned no row");
+    inserted = st.Int(0);
+    log_end = st.Int(1);
+    st.Reset();
+    return Status::Ok();
+  });
+  if (s.ok() && inserted == static_cast<int64_t>(records.size())) return Status::Ok();
+  if (s.ok() && inserted != 0) {
+    return Internal("audit append inserted " + std::to_string(inserted) + " of " + std::to_string(records.size()) +
+                    " records");
+  }
+  // AlreadyExists: another writer appended the same seq first (it committed
+  // after this statement's snapshot).
+  if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+  if (s.ok() && runs == 1) return MovedError(first, log_end);
+  // Whether a run before the last one wrote the batch: the record at our
+  // last seq carries our hash only if it is ours (the hash covers its text,
+  // which names the previous hash, so the whole chain up to it). The log
+  // may already have grown past it (another writer appended after ours
+  // committed); refusing then would make the caller append the batch again.
+  int64_t end = 0;
+  bool ours = false;
+  KILN_RETURN_IF_ERROR(db_.Read([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(
+        Stmt st, c.Prepare("SELECT COALESCE(MAX(seq), 0), (SELECT hash FROM records WHERE seq = ?1) FROM records"));
+    st.Bind(1, last);
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Internal("audit log end: no row");
+    end = st.Int(0);
+    ours = !st.IsNull(1) && st.Text(1) == records.back().hash;
+    st.Reset();
+    return Status::Ok();
+  }));
+  if (runs > 1 && ours) return Status::Ok();
+  return MovedError(first, end);
+}
 
 Status SqlAuditStore::Append(const std::vector<StoredAuditRecord>& records) {
   if (records.empty()) return Status::Ok();
@@ -58,10 +154,8 @@ Status SqlAuditStore::Append(const std::vector<StoredAuditRecord>& records) {
       return InvalidArgument("audit records to append must have consecutive seq values");
     }
   }
-  auto moved = [&](int64_t last) {
-    return FailedPrecondition("audit append at seq " + std::to_string(records[0].seq) + " but the log ends at " +
-                              std::to_string(last));
-  };
+  if (db_.dialect() == sql::Dialect::kPostgres) return AppendPostgres(records);
+  auto moved = [&](int64_t last) { return MovedError(records[0].seq, last); };
   int64_t last_seen = 0;
   Status s = db_.Write([&](sql::Conn& db) -> Status {
     KILN_ASSIGN_OR_RETURN(int64_t last, db.QueryInt("SELECT COALESCE(MAX(seq), 0) FROM records"));

@@ -6,10 +6,17 @@
 // metadata restore cannot rewrite it), on PostgreSQL in the main database
 // (its migrations create the same tables and columns).
 //
-// Append checks the chain's end inside its transaction and inserts at
-// last + 1; a concurrent appender (another process) that got there first
-// makes it FailedPrecondition, either through that check or through the
-// primary key on seq.
+// Append inserts at last + 1 only; a concurrent appender (another process)
+// that got there first makes it FailedPrecondition, either through the check
+// of the chain's end or through the primary key on seq. SQLite checks the
+// end and inserts inside one transaction. PostgreSQL does it all in one
+// statement (Database::WriteOneStatement, the columns as array parameters):
+// with audit logging on every flush appends, and BEGIN SERIALIZABLE, the
+// end's SELECT, two INSERTs per record and COMMIT were as many network round
+// trips; one statement is one, and atomic without a transaction block. When
+// the connection is lost with that statement sent, whether it committed is
+// unknown and it runs again; finding then our last record, with our hash,
+// already stored means the first run wrote the batch (Ok), not a rival.
 //
 // Ownership: borrows the Database, which must outlive the store.
 // Thread-safety: thread-safe (the Database's transactions).
@@ -36,6 +43,9 @@ class SqlAuditStore final : public AuditStore {
   Status Ping() override;
 
  private:
+  // The single statement, with the outcome-unknown retry resolved.
+  Status AppendPostgres(const std::vector<StoredAuditRecord>& records);
+
   sql::Database& db_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -92,6 +93,33 @@ class SqlAuditStoreTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<sql::Database> db_;
   std::unique_ptr<SqlAuditStore> store_;
+};
+
+// A database whose single-statement writes behave as PgDatabase's do when
+// the connection is lost with the statement sent: fn runs a second time on
+// another connection. first_commits: the lost run had committed (otherwise
+// it had not: here it is refused by a read-only transaction); between runs
+// in the meantime (another appender).
+class RerunDatabase final : public sql::Database {
+ public:
+  RerunDatabase(sql::Database& inner, bool first_commits, std::function<void()> between)
+      : inner_(inner), first_commits_(first_commits), between_(std::move(between)) {}
+  sql::Dialect dialect() const override { return inner_.dialect(); }
+  Status Write(const TxnFn& fn) override { return inner_.Write(fn); }
+  Status WriteCommitted(const TxnFn& fn) override { return inner_.WriteCommitted(fn); }
+  Status WriteOneStatement(const TxnFn& fn) override {
+    Status first = first_commits_ ? inner_.WriteOneStatement(fn) : inner_.Read(fn);
+    if (first_commits_ && !first.ok()) return first;
+    if (between_) between_();
+    return inner_.WriteOneStatement(fn);
+  }
+  Status Read(const TxnFn& fn) override { return inner_.Read(fn); }
+  Status Ping() override { return inner_.Ping(); }
+
+ private:
+  sql::Database& inner_;
+  const bool first_commits_;
+  const std::function<void()> between_;
 };
 
 // Stand-in for the audit log's chain hash: deterministic, covers prev.
@@ -366,6 +394,43 @@ TEST_F(SqlAuditStoreTest, ConcurrentAppendersLeaveAGapFreeChainAndLoseNoRecord) 
   }
   EXPECT_EQ(ids, want);
   EXPECT_EQ(Count("record_json"), kTotal);
+}
+
+// PostgreSQL's single statement may run twice (connection lost with the
+// statement sent). Its own earlier write is success, whatever came after it.
+TEST_F(SqlAuditStoreTest, ARerunThatFindsItsOwnWriteSucceeds) {
+  if (db_->dialect() != sql::Dialect::kPostgres) GTEST_SKIP() << "the single-statement append is PostgreSQL's";
+  ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
+  RerunDatabase rerun(*db_, /*first_commits=*/true, nullptr);
+  SqlAuditStore twice(rerun);
+  EXPECT_TRUE(twice.Append({Rec(2, "a", "x", 2), Rec(3, "a", "x", 3)}).ok());
+  // Another appender got in between the lost run and its rerun.
+  RerunDatabase overtaken(*db_, /*first_commits=*/true,
+                          [&] { ASSERT_TRUE(store_->Append({Rec(5, "b", "y", 5)}).ok()); });
+  SqlAuditStore overtaken_store(overtaken);
+  EXPECT_TRUE(overtaken_store.Append({Rec(4, "a", "x", 4)}).ok());
+  auto all = store_->Range(1, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  for (int64_t i = 0; i < 5; ++i) EXPECT_EQ((*all)[static_cast<size_t>(i)].seq, i + 1);
+  EXPECT_EQ(Count("record_json"), 5);
+}
+
+// ... but another writer's record at the same seq is not.
+TEST_F(SqlAuditStoreTest, ARerunThatFindsAnotherWritersRecordIsRefused) {
+  if (db_->dialect() != sql::Dialect::kPostgres) GTEST_SKIP() << "the single-statement append is PostgreSQL's";
+  ASSERT_TRUE(store_->Append({Rec(1, "a", "x", 1)}).ok());
+  StoredAuditRecord theirs = Rec(2, "b", "y", 2);
+  theirs.hash = "theirs";
+  RerunDatabase lost(*db_, /*first_commits=*/false, [&] { ASSERT_TRUE(store_->Append({theirs}).ok()); });
+  SqlAuditStore store(lost);
+  Status s = store.Append({Rec(2, "a", "x", 2)});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(s.message(), "audit append at seq 2 but the log ends at 2");
+  auto last = store_->Last();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->seq, 2);
+  EXPECT_EQ(last->hash, "theirs");
 }
 
 TEST_F(SqliteAuditStoreTest, FailsFastWhileAnotherConnectionHoldsTheWriteLock) {
