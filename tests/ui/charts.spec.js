@@ -64,9 +64,17 @@ test('a 1,000,000-point history draws within budget and its single spike is draw
   const requests = bucketRequests(page);
   await page.goto(chartsUrl(`runs=${seeded().big}&metric=loss`));
   const d = await drawn(page);
+  // Where the fetch went, from the browser's resource timing of the one call.
+  const [rt] = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/2.0/kiln/ui/metric-buckets'))
+      .map((e) => ({ queued: e.requestStart - e.startTime, wait: e.responseStart - e.requestStart, body: e.responseEnd - e.responseStart })),
+  );
   console.log(
     `1M-point chart: ${d.buckets} buckets of ${d.bucketWidth} steps, draw ${d.drawMs} ms (uPlot drawClear→draw), ` +
-      `render ${d.renderMs} ms (data handed to uPlot → painted), fetch ${d.fetchMs} ms (target ${DRAW_TARGET_MS} ms)`,
+      `render ${d.renderMs} ms (data handed to uPlot → painted), fetch ${d.fetchMs} ms (target ${DRAW_TARGET_MS} ms; ` +
+      `request queued ${rt.queued.toFixed(1)} ms, server ${rt.wait.toFixed(1)} ms, body ${rt.body.toFixed(1)} ms)`,
   );
   expect(Number(d.totalCount)).toBe(1_000_000);
   expect(Number(d.rangeCount)).toBe(1_000_000);
