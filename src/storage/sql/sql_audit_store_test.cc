@@ -39,45 +39,24 @@ StoredAuditRecord Rec(int64_t seq, std::string actor, std::string action, int64_
   return r;
 }
 
-class SqliteAuditStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = TempDir();
-    ASSERT_FALSE(dir_.empty());
-    path_ = dir_ + "/audit.db";
-    auto db = sqlite::OpenAuditDatabase(path_);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    store_ = std::make_unique<SqlAuditStore>(*db_);
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string dir_, path_;
-  std::unique_ptr<sql::Database> db_;
-  std::unique_ptr<SqlAuditStore> store_;
-};
-
 // The store on either engine: its own audit.db on SQLite, the test's fresh
 // database on PostgreSQL (KILN_TEST_DATABASE=postgres, sql_test_util.h;
 // CTest runs this suite a second time that way).
 class SqlAuditStoreTest : public ::testing::Test {
  protected:
   virtual bool OnPostgres() const { return testing::TestOnPostgres(); }
+  StatusOr<std::unique_ptr<sql::Database>> Open() {
+    if (!OnPostgres()) return sqlite::OpenAuditDatabase(path_);
+    auto& server = postgres::testing::PgTestServer::Get();
+    if (!server.status().ok()) return server.status();
+    KILN_ASSIGN_OR_RETURN(std::string uri, server.CreateDatabase());
+    return postgres::OpenDatabase(uri, postgres::PgOptions{});
+  }
   void SetUp() override {
     dir_ = TempDir();
     ASSERT_FALSE(dir_.empty());
-    StatusOr<std::unique_ptr<sql::Database>> db = sqlite::OpenAuditDatabase(dir_ + "/audit.db");
-    if (OnPostgres()) {
-      auto& server = postgres::testing::PgTestServer::Get();
-      ASSERT_TRUE(server.status().ok()) << server.status().ToString();
-      auto uri = server.CreateDatabase();
-      ASSERT_TRUE(uri.ok()) << uri.status().ToString();
-      db = postgres::OpenDatabase(*uri, postgres::PgOptions{});
-    }
+    path_ = dir_ + "/audit.db";
+    auto db = Open();
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     store_ = std::make_unique<SqlAuditStore>(*db_);
@@ -97,7 +76,7 @@ class SqlAuditStoreTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     return n;
   }
-  std::string dir_;
+  std::string dir_, path_;  // path_: the SQLite file (unused on PostgreSQL)
   std::unique_ptr<sql::Database> db_;
   std::unique_ptr<SqlAuditStore> store_;
 };
@@ -404,6 +383,12 @@ TEST_F(SqlAuditStoreTest, ConcurrentAppendersLeaveAGapFreeChainAndLoseNoRecord) 
   EXPECT_EQ(ids, want);
   EXPECT_EQ(Count("record_json"), kTotal);
 }
+
+// Tests of the SQLite file itself (locks, reopening read-only).
+class SqliteAuditStoreTest : public SqlAuditStoreTest {
+ protected:
+  bool OnPostgres() const override { return false; }
+};
 
 // PostgreSQL's own append path, whatever the variant (it is not in the
 // postgres: filter, so it runs once).
