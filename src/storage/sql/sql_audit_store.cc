@@ -1,5 +1,6 @@
 #include "storage/sql/sql_audit_store.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "storage/sql/sql_util.h"
@@ -154,7 +155,19 @@ Status SqlAuditStore::Append(const std::vector<StoredAuditRecord>& records) {
       return InvalidArgument("audit records to append must have consecutive seq values");
     }
   }
-  if (db_.dialect() == sql::Dialect::kPostgres) return AppendPostgres(records);
+  // A NUL byte (a request field can carry one; PostgreSQL text cannot) would
+  // cut the one statement's array literal short: such a batch takes the
+  // per-row path below, which binds each field on its own.
+  auto has_nul = [](const StoredAuditRecord& r) {
+    for (const std::string* f :
+         {&r.audit_id, &r.actor, &r.action, &r.object, &r.decision, &r.stage, &r.hash, &r.json}) {
+      if (f->find('\0') != std::string::npos) return true;
+    }
+    return false;
+  };
+  if (db_.dialect() == sql::Dialect::kPostgres && std::none_of(records.begin(), records.end(), has_nul)) {
+    return AppendPostgres(records);
+  }
   auto moved = [&](int64_t last) { return MovedError(records[0].seq, last); };
   int64_t last_seen = 0;
   Status s = db_.Write([&](sql::Conn& db) -> Status {
@@ -256,9 +269,9 @@ Status SqlAuditStore::AppendCheckpoint(const StoredCheckpoint& c) {
       return FailedPrecondition("audit checkpoint at seq " + std::to_string(c.seq) +
                                 " does not follow the last checkpoint (seq " + std::to_string(last_seq) + ")");
     }
-    KILN_ASSIGN_OR_RETURN(
-        Stmt st, db.Prepare("INSERT INTO checkpoints(seq, hash, time_ms, prev_signature, signature, key_id) "
-                            "VALUES (?,?,?,?,?,?)"));
+    KILN_ASSIGN_OR_RETURN(Stmt st,
+                          db.Prepare("INSERT INTO checkpoints(seq, hash, time_ms, prev_signature, signature, key_id) "
+                                     "VALUES (?,?,?,?,?,?)"));
     st.Args(c.seq, c.hash, c.time_ms, c.prev_signature, c.signature, c.key_id);
     return st.Run();
   });
@@ -267,29 +280,27 @@ Status SqlAuditStore::AppendCheckpoint(const StoredCheckpoint& c) {
 StatusOr<std::vector<StoredCheckpoint>> SqlAuditStore::Checkpoints() {
   std::vector<StoredCheckpoint> out;
   Status s = db_.Read([&](sql::Conn& db) -> Status {
-  out.clear();
-  KILN_ASSIGN_OR_RETURN(Stmt st, db.Prepare("SELECT seq, hash, time_ms, prev_signature, signature, key_id "
-                                            "FROM checkpoints ORDER BY id"));
-  while (true) {
-    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    StoredCheckpoint c;
-    c.seq = st.Int(0);
-    c.hash = st.Text(1);
-    c.time_ms = st.Int(2);
-    c.prev_signature = st.Text(3);
-    c.signature = st.Text(4);
-    c.key_id = st.Text(5);
-    out.push_back(std::move(c));
-  }
-  return Status::Ok();
+    out.clear();
+    KILN_ASSIGN_OR_RETURN(Stmt st, db.Prepare("SELECT seq, hash, time_ms, prev_signature, signature, key_id "
+                                              "FROM checkpoints ORDER BY id"));
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      StoredCheckpoint c;
+      c.seq = st.Int(0);
+      c.hash = st.Text(1);
+      c.time_ms = st.Int(2);
+      c.prev_signature = st.Text(3);
+      c.signature = st.Text(4);
+      c.key_id = st.Text(5);
+      out.push_back(std::move(c));
+    }
+    return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Status SqlAuditStore::Ping() {
-  return db_.Ping();
-}
+Status SqlAuditStore::Ping() { return db_.Ping(); }
 
 }  // namespace kiln::storage

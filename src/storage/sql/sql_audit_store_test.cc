@@ -285,6 +285,21 @@ TEST_F(SqlAuditStoreTest, TextWithQuotesBackslashesUnicodeAndControlCharactersRo
   EXPECT_EQ(found->front().seq, 9);
 }
 
+// A NUL byte in a request field (the fuzzer sends them in model names)
+// must not make the audit log refuse the change.
+TEST_F(SqlAuditStoreTest, ARecordWithANulByteInAFieldIsAppended) {
+  StoredAuditRecord r = Rec(1, "alice", "platform.models.rollback", 10);
+  r.object = std::string("registered_model: \0x", 20);
+  ASSERT_TRUE(store_->Append({r, Rec(2, "bob", "x", 11)}).ok());
+  auto all = store_->Range(1, 2);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].json, r.json);
+  EXPECT_EQ((*all)[0].hash, r.hash);
+  EXPECT_EQ((*all)[1].seq, 2);
+  ASSERT_TRUE(store_->Append({Rec(3, "carol", "y", 12)}).ok());
+}
+
 TEST_F(SqlAuditStoreTest, AppendsABatchOf512Records) {
   std::vector<StoredAuditRecord> batch;
   for (int64_t i = 1; i <= 512; ++i) batch.push_back(Rec(i, "actor" + std::to_string(i % 7), "mlflow.runs.x", i));
