@@ -134,6 +134,11 @@ test('the verifier\'s verdict is shown: intact up to the last record', async ({ 
   await expect(page.getByTestId('audit-row')).toHaveCount(4);
   // KILN_UI_DOCS=1: the picture of this page in docs/ui.md.
   if (process.env.KILN_UI_DOCS) await page.screenshot({ path: path.join(repo, 'docs/ui/audit.png') });
+  // The verdict's text is the run's own and wraps to 3 or 4 lines: its box
+  // gets one fixed height for the picture (it is masked anyway).
+  await page.getByTestId('verify').evaluate((el) => {
+    Object.assign(el.style, { boxSizing: 'border-box', height: '100px', overflow: 'hidden' });
+  });
   await expect(page).toHaveScreenshot('audit-log.png', {
     // The main navigation grows with other pages; the times, seqs and verdict counts are the run's own.
     mask: [page.locator('header.top nav'), col(page, 'time'), col(page, 'seq'), page.getByTestId('verify')],
