@@ -5,6 +5,7 @@
 // read and modify them from whichever thread runs it, never concurrently.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ struct HttpRequest {
   // objects filter by it inside their queries.
   std::shared_ptr<const AccessScope> access;
   std::string audit_id;  // the audit record of this request, when one is written
+  // A protocol adapter's parse of `body`, kept by whichever of the access
+  // check and the handler reads the body first, so a large body (a metric
+  // batch) is parsed once per request. Only that adapter knows its type;
+  // mutable because reading the body is what fills it.
+  mutable std::any parsed_body;
 
   // First query value for key, or empty.
   std::string_view QueryValue(std::string_view key) const;

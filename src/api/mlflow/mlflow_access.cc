@@ -96,10 +96,12 @@ ObjectLocator RunField(Owners o) {
 }
 
 // log-metric / log-batch: the run, and every logged model the metrics are
-// written to (MLflow's validate_can_log_metrics), without a full parse.
+// written to (MLflow's validate_can_log_metrics). The parse is the handler's
+// too (RequestFields keeps it on the request).
 ObjectLocator MetricRefs(Owners o) {
   return [o](const HttpRequest& req) -> Refs {
-    KILN_ASSIGN_OR_RETURN(auto refs, ParseRunRefs(req.body));
+    KILN_ASSIGN_OR_RETURN(auto f, RequestFields::From(req));
+    RunRefs refs = RunRefsOf(f.doc());
     if (refs.run_id.empty()) return MissingParameter("run_id");
     std::vector<ObjectRef> out;
     KILN_ASSIGN_OR_RETURN(auto exp, o->ExperimentOfRun(refs.run_id));

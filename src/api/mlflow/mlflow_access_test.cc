@@ -14,6 +14,7 @@
 
 #include "api/mlflow/artifact_owner.h"
 #include "api/mlflow/mlflow_routes.h"
+#include "api/mlflow/request_fields.h"
 #include "api/mlflow/run_refs.h"
 #include "api/mlflow/ui_routes.h"
 #include "net/url.h"
@@ -435,14 +436,33 @@ TEST_F(MlflowAccessTest, SearchesFilterInsideTheQuery) {
 }
 
 TEST(RunRefsTest, KeepsOnlyTheRunAndModelIds) {
-  auto refs = ParseRunRefs(R"({"run_uuid": "r1", "metrics": [{"key": "k", "value": 1, "model_id": "m1"},
+  auto refs = RunRefsOf(json::parse(R"({"run_uuid": "r1", "metrics": [{"key": "k", "value": 1, "model_id": "m1"},
       {"key": "k", "nested": {"model_id": "no"}}, {"model_id": "m1"}, {"model_id": "m2"}],
-      "params": [{"key": "model_id", "value": "no"}], "tags": {"model_id": "no"}})");
-  ASSERT_TRUE(refs.ok());
-  EXPECT_EQ(refs->run_id, "r1");
-  EXPECT_EQ(refs->model_ids, (std::vector<std::string>{"m1", "m2"}));
-  EXPECT_FALSE(ParseRunRefs("[1]").ok());
-  EXPECT_FALSE(ParseRunRefs("{").ok());
+      "params": [{"key": "model_id", "value": "no"}], "tags": {"model_id": "no"}})"));
+  EXPECT_EQ(refs.run_id, "r1");
+  EXPECT_EQ(refs.model_ids, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(RunRefsOf(json::parse(R"({"run_id": "r2", "run_uuid": "r1", "model_id": 5})")).run_id, "r2");
+  EXPECT_TRUE(RunRefsOf(json::parse("[1]")).run_id.empty());
+}
+
+// The access check and the handler share one parse of the body; a body
+// changed after it was parsed is parsed again.
+TEST(RequestFieldsTest, ParsesTheBodyOncePerRequest) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.headers.emplace_back("content-type", "application/json");
+  req.body = R"({"run_id": "r1"})";
+  auto first = RequestFields::From(req);
+  ASSERT_TRUE(first.ok());
+  auto second = RequestFields::From(req);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(&first->doc(), &second->doc());
+  req.body = R"({"run_id": "r2", "x": 1})";
+  auto third = RequestFields::From(req);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third->RequiredString("run_id"), "r2");
+  req.body = "{";
+  EXPECT_FALSE(RequestFields::From(req).ok());
 }
 
 }  // namespace

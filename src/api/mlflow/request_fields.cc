@@ -72,15 +72,28 @@ Status MissingParameter(const std::string& key) {
                          "'. See the API docs for more information about request parameters.");
 }
 
+namespace {
+
+// What req.parsed_body holds for MLflow routes: the document and the body it
+// was parsed from, so a body changed after the parse is parsed again rather
+// than answered from a stale document.
+struct ParsedBody {
+  const char* data = nullptr;
+  size_t size = 0;
+  std::shared_ptr<const nlohmann::json> doc;
+};
+
+}  // namespace
+
 StatusOr<RequestFields> RequestFields::From(const net::HttpRequest& req) {
   RequestFields f;
   bool use_query = req.method == "GET" || (req.body.empty() && !req.query.empty()) ||
                    (req.body.empty() && req.method == "DELETE");
   if (use_query) {
     f.from_query_ = true;
-    f.json_ = nlohmann::json::object();
+    auto doc = std::make_shared<nlohmann::json>(nlohmann::json::object());
     for (const auto& [k, v] : req.query) {
-      auto& slot = f.json_[k];
+      auto& slot = (*doc)[k];
       if (slot.is_null()) {
         slot = v;
       } else if (slot.is_array()) {
@@ -89,32 +102,40 @@ StatusOr<RequestFields> RequestFields::From(const net::HttpRequest& req) {
         slot = nlohmann::json::array({slot, v});
       }
     }
+    f.json_ = std::move(doc);
     return f;
   }
   // MLflow reads a body only when it is declared JSON; anything else counts as
   // an empty request, which then fails on its first required field.
   const bool declared_json = req.Header("content-type").find("json") != std::string_view::npos;
   if (req.body.empty() || !declared_json) {
-    f.json_ = nlohmann::json::object();
+    f.json_ = std::make_shared<const nlohmann::json>(nlohmann::json::object());
     return f;
   }
-  f.json_ = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (f.json_.is_discarded()) return InvalidArgument("Malformed JSON in request body: " + req.body.substr(0, 200));
-  if (!f.json_.is_object()) return InvalidArgument("Request body must be a JSON object");
+  if (const auto* kept = std::any_cast<ParsedBody>(&req.parsed_body);
+      kept != nullptr && kept->data == req.body.data() && kept->size == req.body.size()) {
+    f.json_ = kept->doc;
+    return f;
+  }
+  auto doc = std::make_shared<nlohmann::json>(nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false));
+  if (doc->is_discarded()) return InvalidArgument("Malformed JSON in request body: " + req.body.substr(0, 200));
+  if (!doc->is_object()) return InvalidArgument("Request body must be a JSON object");
+  f.json_ = std::move(doc);
+  req.parsed_body = ParsedBody{req.body.data(), req.body.size(), f.json_};
   return f;
 }
 
 bool RequestFields::Has(const std::string& key) const {
-  auto it = json_.find(key);
-  return it != json_.end() && !it->is_null();
+  auto it = json_->find(key);
+  return it != json_->end() && !it->is_null();
 }
 
 StatusOr<std::optional<std::string>> RequestFields::String(const std::string& key) const {
   if (from_query_) {
-    auto it = json_.find(key);
-    if (it != json_.end() && it->is_array()) return std::optional<std::string>(it->front().get<std::string>());
+    auto it = json_->find(key);
+    if (it != json_->end() && it->is_array()) return std::optional<std::string>(it->front().get<std::string>());
   }
-  return StringOf(json_, key, key);
+  return StringOf(*json_, key, key);
 }
 
 StatusOr<std::string> RequestFields::RequiredString(const std::string& key) const {
@@ -123,15 +144,15 @@ StatusOr<std::string> RequestFields::RequiredString(const std::string& key) cons
   return *v;
 }
 
-StatusOr<std::optional<int64_t>> RequestFields::Int64(const std::string& key) const { return Int64Of(json_, key, key); }
+StatusOr<std::optional<int64_t>> RequestFields::Int64(const std::string& key) const { return Int64Of(*json_, key, key); }
 
 StatusOr<std::optional<double>> RequestFields::Double(const std::string& key) const {
-  return DoubleOf(json_, key, key);
+  return DoubleOf(*json_, key, key);
 }
 
 StatusOr<std::optional<bool>> RequestFields::Bool(const std::string& key) const {
-  auto it = json_.find(key);
-  if (it == json_.end() || it->is_null()) return std::optional<bool>();
+  auto it = json_->find(key);
+  if (it == json_->end() || it->is_null()) return std::optional<bool>();
   if (it->is_boolean()) return std::optional<bool>(it->get<bool>());
   if (it->is_string()) {
     const auto& s = it->get_ref<const std::string&>();
@@ -143,8 +164,8 @@ StatusOr<std::optional<bool>> RequestFields::Bool(const std::string& key) const 
 
 StatusOr<std::vector<std::string>> RequestFields::StringList(const std::string& key) const {
   std::vector<std::string> out;
-  auto it = json_.find(key);
-  if (it == json_.end() || it->is_null()) return out;
+  auto it = json_->find(key);
+  if (it == json_->end() || it->is_null()) return out;
   if (it->is_string() && from_query_) {  // a single repeated-field value in a query string
     out.push_back(it->get<std::string>());
     return out;
@@ -159,8 +180,8 @@ StatusOr<std::vector<std::string>> RequestFields::StringList(const std::string& 
 
 StatusOr<std::vector<nlohmann::json>> RequestFields::Objects(const std::string& key) const {
   std::vector<nlohmann::json> out;
-  auto it = json_.find(key);
-  if (it == json_.end() || it->is_null()) return out;
+  auto it = json_->find(key);
+  if (it == json_->end() || it->is_null()) return out;
   if (!it->is_array()) return BadValue(key, *it, "a list of objects");
   for (const auto& e : *it) {
     if (!e.is_object()) return BadValue(key, *it, "a list of objects");

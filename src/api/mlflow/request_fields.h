@@ -3,9 +3,11 @@
 // and missing required fields become InvalidArgument with MLflow's wording, so
 // the adapter answers 400 INVALID_PARAMETER_VALUE like MLflow does.
 //
-// Value type; not synchronised.
+// Value type (cheap to copy: the parsed document is shared and immutable);
+// not synchronised.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,8 +21,12 @@ namespace kiln::api::mlflow {
 class RequestFields {
  public:
   // GET (and body-less DELETE) read the query string; others parse the JSON
-  // body. A malformed body is InvalidArgument.
+  // body. A malformed body is InvalidArgument. The parsed body is kept in
+  // req.parsed_body: the access check and the handler share one parse.
   static StatusOr<RequestFields> From(const net::HttpRequest& req);
+
+  // The whole request as one JSON object (query parameters folded in).
+  const nlohmann::json& doc() const { return *json_; }
 
   StatusOr<std::optional<std::string>> String(const std::string& key) const;
   StatusOr<std::string> RequiredString(const std::string& key) const;
@@ -41,7 +47,9 @@ class RequestFields {
                                                   const std::string& context);
 
  private:
-  nlohmann::json json_;  // an object; query parameters are folded into it
+  // An object; query parameters are folded into it. Shared, immutable: the
+  // same parse may back the access check's fields and the handler's.
+  std::shared_ptr<const nlohmann::json> json_;
   bool from_query_ = false;
 };
 

@@ -1,25 +1,13 @@
 #include "api/mlflow/run_refs.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 namespace kiln::api::mlflow {
 
-StatusOr<RunRefs> ParseRunRefs(std::string_view body) {
-  using nlohmann::json;
-  // Depth 1 holds the request's own fields, depth 3 the fields of each
-  // metrics[] element; everything else is dropped as soon as it is read.
-  json::parser_callback_t keep = [](int depth, json::parse_event_t event, json& parsed) {
-    if (event != json::parse_event_t::key) return true;
-    const auto& k = parsed.get_ref<const std::string&>();
-    if (depth == 1) return k == "run_id" || k == "run_uuid" || k == "model_id" || k == "metrics";
-    if (depth == 3) return k == "model_id";
-    return depth < 3;
-  };
-  json doc = json::parse(body.begin(), body.end(), keep, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("Malformed request: the body is not a JSON object.");
+RunRefs RunRefsOf(const nlohmann::json& doc) {
   RunRefs refs;
-  auto text = [](const json& j, const char* key) -> std::string {
+  if (!doc.is_object()) return refs;
+  auto text = [](const nlohmann::json& j, const char* key) -> std::string {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };

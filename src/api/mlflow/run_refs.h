@@ -1,15 +1,13 @@
-// The run and logged models a metric-logging request names, read without
-// building the whole JSON document: log-batch bodies can hold thousands of
-// metrics whose keys, values and steps the access check does not need.
+// The run and logged models a metric-logging request names (MLflow's
+// validate_can_log_metrics checks each of them), read from the request's
+// parsed body -- the same parse its handler then uses.
 //
 // Pure function; safe to call concurrently.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include "core/status.h"
 
 namespace kiln::api::mlflow {
 
@@ -18,7 +16,8 @@ struct RunRefs {
   std::vector<std::string> model_ids;  // top-level model_id and metrics[].model_id, distinct
 };
 
-// InvalidArgument (MLflow's wording) for a body that is not a JSON object.
-StatusOr<RunRefs> ParseRunRefs(std::string_view body);
+// `doc` is the request object (RequestFields::doc()); fields of the wrong type
+// are ignored here and refused by the handler with MLflow's wording.
+RunRefs RunRefsOf(const nlohmann::json& doc);
 
 }  // namespace kiln::api::mlflow
