@@ -23,8 +23,11 @@ constexpr size_t kMaxBatch = 512;
 // Tries of one batch when other replicas keep appending first.
 constexpr int kMaxAppendAttempts = 50;
 // How long an outcome record waits for a request's batch to take it along
-// before the background thread writes it alone.
-constexpr std::chrono::milliseconds kDetachedDelay{5};
+// before the background thread writes it alone. Long enough that under
+// steady traffic the flusher wakes a few times per interval rather than once
+// per request (a wakeup costs more than the record's share of a commit);
+// short enough that an idle server's last outcomes are on disk at once.
+constexpr std::chrono::milliseconds kDetachedDelay{20};
 }  // namespace
 
 // Group commit, leader/follower: a caller queues its record; whoever finds
@@ -97,8 +100,15 @@ class AuditLog::Impl {
     if (detached) {
       // The queue owns it now; the next leader (or the flusher) writes it.
       queue_.push_back(owned.release());
-      ++detached_waiting_;
-      ticker_cv_.notify_one();
+      if (detached_waiting_++ == 0) {
+        // The oldest waiting outcome sets when the flusher writes: later
+        // ones must not wake it early, or it would write each alone just
+        // before the next request would have taken it along.
+        detached_deadline_ = std::chrono::steady_clock::now() + kDetachedDelay;
+        // A flusher already sleeping towards an earlier deadline finds
+        // this one when it wakes.
+        if (!ticker_armed_) ticker_cv_.notify_one();
+      }
       return e.audit_id;
     }
     queue_.push_back(&p);
@@ -271,17 +281,23 @@ class AuditLog::Impl {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       if (detached_waiting_ > 0) {
-        ticker_cv_.wait_for(lock, kDetachedDelay);
+        // Armed until the next wait that only a notify ends.
+        ticker_armed_ = true;
+        ticker_cv_.wait_until(lock, detached_deadline_, [this] { return stopping_; });
         if (stopping_) break;
-        if (detached_waiting_ > 0 && !leading_) {
+        // A request's batch may have taken them along meanwhile, and newer
+        // ones queued since then have a later deadline.
+        if (detached_waiting_ > 0 && !leading_ && steady_clock::now() >= detached_deadline_) {
           leading_ = true;
           LeadOneBatch(lock);
           leading_ = false;
           cv_.notify_all();
         }
       } else if (timed) {
+        ticker_armed_ = false;
         ticker_cv_.wait_until(lock, next_checkpoint);
       } else {
+        ticker_armed_ = false;
         ticker_cv_.wait(lock);
       }
       if (stopping_) break;
@@ -311,6 +327,12 @@ class AuditLog::Impl {
   bool leading_ = false;               // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
   size_t detached_waiting_ = 0;        // detached records in queue_; guarded by mu_
+  // When the oldest of them is written if no request takes it along first;
+  // guarded by mu_.
+  std::chrono::steady_clock::time_point detached_deadline_;
+  // The flusher is waiting for detached_deadline_ and needs no notify;
+  // guarded by mu_.
+  bool ticker_armed_ = false;
   std::thread ticker_;
 
   // The chain's end and the last checkpoint: only the leader reads or writes these.

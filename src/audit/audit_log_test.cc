@@ -200,6 +200,28 @@ TEST_F(AuditFixture, OutcomeRecordsAreQueuedAndWrittenWithTheNextBatchOrAtCheckp
   EXPECT_EQ(v->uncovered, 0);
 }
 
+// Without a request to take them along, outcome records reach the store on
+// their own -- also the ones queued while the flusher already waits, and the
+// ones queued after it went back to sleep.
+TEST_F(AuditFixture, OutcomeRecordsNobodyTakesAlongAreWrittenByTheFlusher) {
+  OpenLog();
+  auto wait_for_seq = [this](int64_t seq) {
+    for (int i = 0; i < 500 && store_->Last()->seq < seq; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return store_->Last()->seq;
+  };
+  AuditEvent e = Event("alice", "mlflow.runs.create");
+  e.stage = "response";
+  const int64_t start = store_->Last()->seq;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log_->Record(e).ok());
+  EXPECT_EQ(wait_for_seq(start + 3), start + 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the flusher is idle again
+  ASSERT_TRUE(log_->Record(e).ok());
+  EXPECT_EQ(wait_for_seq(start + 4), start + 4);
+  EXPECT_EQ(store_->Last()->stage, "response");
+}
+
 TEST_F(AuditFixture, FailsClosedWhileTheStoreIsLockedAndRecoversAfterwards) {
   OpenLog();
   sqlite3* other = nullptr;
