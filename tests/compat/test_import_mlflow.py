@@ -72,6 +72,15 @@ FILL = textwrap.dedent(r'''
         c.log_batch(rr.info.run_id, metrics=[mlflow.entities.Metric("loss", 1.0 / (s + 1), 100 + s, s) for s in range(20)],
                     params=[mlflow.entities.Param("i", str(i))])
         c.set_terminated(rr.info.run_id)
+    # A history long enough for kiln's chart summaries (blocks of 64 steps),
+    # negative steps, NaN and infinities among them.
+    lr = c.create_run(other, run_name="long")
+    curve = [float("nan") if s % 37 == 0 else float("inf") if s == 101 else float("-inf") if s == 150
+             else math.sin(s / 7.0) * 10 for s in range(-70, 230)]
+    c.log_batch(lr.info.run_id, metrics=[mlflow.entities.Metric("curve", v, 5000 + i, i - 70)
+                                         for i, v in enumerate(curve)])
+    c.set_terminated(lr.info.run_id)
+    out["long"] = lr.info.run_id
     c.delete_experiment(c.create_experiment("imp-deleted"))
     c.create_registered_model("imp-rm", tags={"x": "y"}, description="desc")
     mv1 = c.create_model_version("imp-rm", source=f"runs:/{r.info.run_id}/model", run_id=r.info.run_id,
@@ -244,7 +253,7 @@ def check_round_trip(tmp_path, kiln_factory, source_uri, fill_python, sql_source
     assert rep["complete"] and rep["verified"], rep
     counts = {t["table"]: t["source_rows"] for t in rep["tables"]}
     assert {t["table"]: t["source_rows"] for t in dry["tables"]} == counts
-    assert counts["runs"] == 14 and counts["metrics"] >= 6 + 1 + 1 + 12 * 20
+    assert counts["runs"] == 15 and counts["metrics"] >= 6 + 1 + 1 + 12 * 20 + 300
     srv = start_kiln(kiln_factory, data)
     kiln = run_py(sys.executable, DUMP, srv.url, cwd=src_dir)
     source = unmap_source(source, old, "/imported")
@@ -267,7 +276,42 @@ def check_round_trip(tmp_path, kiln_factory, source_uri, fill_python, sql_source
     assert [v for _, v in raw][:2] == [1.0, raw[1][1]] and math.isnan(raw[1][1])
     assert [v for _, v in raw][2:] == [math.inf, -math.inf, expect_4, -2.5]
     assert len(hist["dup"]) == 2
+    check_chart_summary(srv.url, info["long"], MlflowClient(srv.url).get_metric_history(info["long"], "curve"),
+                        sql_source)
     return info, data, srv
+
+
+def check_chart_summary(url, run_id, history, sql_source):
+    """kiln's chart buckets of an imported history (read from the summaries
+    the import wrote) agree with the points MLflow's client reads back."""
+    import numpy as np
+    import requests
+    pts = sorted((m.step, m.value) for m in history)
+    assert len(pts) == 300
+    steps = np.array([p[0] for p in pts])
+    values = np.array([p[1] for p in pts])
+    num = lambda v: {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}.get(v, v) \
+        if isinstance(v, str) else v
+    for n in (2, 3, 5):  # buckets wider than a block, so whole blocks are read from their summaries
+        r = requests.get(f"{url}/api/2.0/kiln/ui/metric-buckets",
+                         params={"run_id": run_id, "key": "curve", "buckets": n}, timeout=60)
+        assert r.status_code == 200, r.text
+        [series] = r.json()["series"]
+        assert series["total_count"] == 300 and series["x_min"] == -70 and series["x_max"] == 229
+        seen = 0
+        for b in series["buckets"]:
+            inside = (steps >= b["x_start"]) & (steps <= b["x_end"])
+            chunk = values[inside]
+            finite = chunk[~np.isnan(chunk)]
+            assert b["count"] == len(chunk) and b["nan_count"] == len(chunk) - len(finite), b
+            assert num(b["min"]) == finite.min() and num(b["max"]) == finite.max(), b
+            with np.errstate(invalid="ignore"):  # inf + -inf: the mean is NaN
+                want = finite.mean()
+            got = num(b["mean"])
+            assert got == want or (math.isnan(got) and math.isnan(want)) or \
+                (math.isfinite(want) and got == pytest.approx(want, rel=1e-12, abs=1e-12)), (b, want)
+            seen += len(chunk)
+        assert seen == 300
 
 
 def test_import_sqlite_mlflow3(tmp_path, kiln_factory):
@@ -313,7 +357,7 @@ def test_import_resume_and_refusals(tmp_path):
     assert not second["complete"]
     done = kiln_import(*args, "--resume")
     assert done["complete"] and done["verified"]
-    assert {t["table"]: t["target_rows"] for t in done["tables"]}["runs"] == 14
+    assert {t["table"]: t["target_rows"] for t in done["tables"]}["runs"] == 15
     # A finished import is not repeated.
     kiln_import(*args, expect=1)
     # --resume on a finished import only reports it again (and verifies).

@@ -7,8 +7,10 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <random>
@@ -115,6 +117,145 @@ TEST(BulkMetricsTest, SqliteStatementShapes) {
   std::filesystem::remove_all(dir);
 }
 
+// metric_blocks as kiln's insert trigger keeps it, row by row, every REAL
+// compared bit for bit (NULL distinct from any value).
+std::vector<std::string> BlockRows(sql::Database& db) {
+  std::vector<std::string> out;
+  Status s = db.Read([&](sql::Conn& c) -> Status {
+    out.clear();
+    KILN_ASSIGN_OR_RETURN(sql::Stmt st, c.Prepare("SELECT run_pk, key, block, count, nan_count, min_value, max_value, "
+                                                  "sum_value, min_step, max_step FROM metric_blocks "
+                                                  "ORDER BY run_pk, key, block"));
+    while (true) {
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return Status::Ok();
+      std::string r = std::to_string(st.Int(0)) + "|" + st.Text(1);
+      for (int col : {2, 3, 4}) r += "|" + std::to_string(st.Int(col));
+      for (int col : {5, 6, 7}) {
+        if (st.IsNull(col)) {
+          r += "|NULL";
+          continue;
+        }
+        const double d = st.Double(col);
+        uint64_t bits = 0;
+        std::memcpy(&bits, &d, sizeof bits);
+        r += "|" + std::to_string(bits);
+      }
+      r += "|" + std::to_string(st.Int(8)) + "|" + std::to_string(st.Int(9));
+      out.push_back(r);
+    }
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+std::string TriggerSql(sql::Database& db) {
+  std::string sql;
+  Status s = db.Read([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(sql::Stmt st, c.Prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                                                  "name = 'metric_blocks_insert'"));
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) sql = st.Text(0);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return sql;
+}
+
+// Per run, in kiln's primary-key order: steps across block boundaries and
+// below zero, blocks that start with NaN, inf meeting -inf, sums that
+// overflow, -0 and denormals.
+std::vector<std::vector<MetricRec>> BlockPoints() {
+  const std::vector<double> odd = {kNan, 1.5, kInf, -kInf, DBL_MAX, DBL_MAX, -0.0, 4.9e-324, 0.1, kNan, kNan, 1.0 / 3,
+                                   -2.5e300, 7.0};
+  std::vector<std::vector<MetricRec>> runs;
+  std::mt19937 rng(11);
+  for (int r = 0; r < 4; ++r) {
+    std::vector<MetricRec> pts;
+    for (const char* key : {"a", "loss", "z\xc3\xa9"}) {
+      for (int64_t step = -140 + r * 7; step < 200; step += 1 + static_cast<int64_t>(rng() % 9)) {
+        const int n = 1 + static_cast<int>(rng() % 3);  // several points at one step: timestamps differ
+        for (int t = 0; t < n; ++t) pts.push_back({key, odd[rng() % odd.size()], 1000 + t, step});
+      }
+    }
+    runs.push_back(std::move(pts));
+  }
+  return runs;
+}
+
+int64_t NewRun(sql::Conn& c, const std::string& id) {
+  auto pk = c.QueryInt("INSERT INTO runs(run_id, experiment_id, status, start_time, artifact_uri) "
+                       "VALUES (?, 0, 'FINISHED', 0, '') RETURNING id",
+                       {id});
+  EXPECT_TRUE(pk.ok()) << pk.status().ToString();
+  return pk.ok() ? *pk : -1;
+}
+
+Status PlainInsert(sql::Conn& c, int64_t pk, const MetricRec& m) {
+  KILN_ASSIGN_OR_RETURN(sql::Stmt st, c.Prepare("INSERT INTO metrics(run_pk, key, step, timestamp, value, is_nan) "
+                                                "VALUES (?, ?, ?, ?, ?, ?)"));
+  st.Args(pk, m.key, m.step, m.timestamp, StoredMetricValue(m.value), int64_t{std::isnan(m.value)});
+  return st.Run();
+}
+
+// The bulk writer suspends the per-point trigger and writes the blocks
+// itself: the result must be the trigger's, exactly, and the trigger must be
+// back (and working) afterwards, or still there when the transaction fails.
+TEST(BulkMetricsTest, SqliteBlocksAreTheTriggers) {
+  const std::string dir = TempDir();
+  auto bulk = OpenKilnSqlite(dir + "/bulk.db");
+  auto plain = OpenKilnSqlite(dir + "/plain.db");
+  ASSERT_TRUE(bulk.ok() && plain.ok());
+  AddExperiment(**bulk);
+  AddExperiment(**plain);
+  const std::string trigger = TriggerSql(**plain);
+  ASSERT_NE(trigger, "");
+  const auto runs = BlockPoints();
+  for (int rows : {1, 100}) {
+    Status s = (*bulk)->Write([&](sql::Conn& c) -> Status {
+      KILN_ASSIGN_OR_RETURN(auto w, MetricBulkWriter::For(c, MetricTable::kMetrics, rows));
+      for (size_t r = 0; r < runs.size(); ++r) {
+        KILN_RETURN_IF_ERROR(w->Add(NewRun(c, std::to_string(rows) + "-" + std::to_string(r)), runs[r]));
+      }
+      return w->Finish();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    s = (*plain)->Write([&](sql::Conn& c) -> Status {
+      for (size_t r = 0; r < runs.size(); ++r) {
+        const int64_t pk = NewRun(c, std::to_string(rows) + "-" + std::to_string(r));
+        for (const auto& m : runs[r]) KILN_RETURN_IF_ERROR(PlainInsert(c, pk, m));
+      }
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  const auto want = BlockRows(**plain);
+  ASSERT_GT(want.size(), 40u);
+  EXPECT_EQ(BlockRows(**bulk), want);
+  EXPECT_EQ(TriggerSql(**bulk), trigger);
+
+  // The trigger is live again: a later plain write keeps the blocks in both.
+  for (auto* db : {&*bulk, &*plain}) {
+    Status s = (*db)->Write([](sql::Conn& c) { return PlainInsert(c, 1, {"a", kInf, 5000, 3}); });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  EXPECT_EQ(BlockRows(**bulk), BlockRows(**plain));
+
+  // A failed transaction takes the suspension back with everything else.
+  const auto before = BlockRows(**bulk);
+  Status s = (*bulk)->Write([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(auto w, MetricBulkWriter::For(c, MetricTable::kMetrics));
+    KILN_RETURN_IF_ERROR(w->Add(NewRun(c, "failed"), runs[0]));
+    return Internal("the chunk failed");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(TriggerSql(**bulk), trigger);
+  EXPECT_EQ(BlockRows(**bulk), before);
+  bulk->reset();
+  plain->reset();
+  std::filesystem::remove_all(dir);
+}
+
 class BulkMetricsPgTest : public postgres::testing::PgTest {};
 
 TEST_F(BulkMetricsPgTest, CopyIsExact) {
@@ -195,6 +336,106 @@ TEST(MetricScanTest, BucketsByRunAcrossWindows) {
   EXPECT_GT(scan.scans(), 2);  // the window was smaller than the table
   EXPECT_LT(scan.scans(), 9);  // but not one scan per run
   src->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Every run's points, taken from a fresh scan of `path`.
+std::vector<std::vector<MetricRec>> TakeAll(const std::string& path, const std::vector<std::string>& runs,
+                                            int64_t* parallel) {
+  std::vector<std::vector<MetricRec>> out;
+  auto src = OpenSqliteReadOnly(path);
+  EXPECT_TRUE(src.ok()) << src.status().ToString();
+  if (!src.ok()) return out;
+  MetricScan scan(runs, /*budget_points=*/1 << 20);
+  Status s = (*src)->Read([&](sql::Conn& c) -> Status {
+    // As the SQL source does: the runs are read first in the same transaction.
+    KILN_RETURN_IF_ERROR(c.QueryInt("SELECT count(*) FROM metrics WHERE run_uuid = 'r0'").status());
+    for (const auto& run : runs) {
+      KILN_ASSIGN_OR_RETURN(auto pts, scan.Take(c, run));
+      out.push_back(std::move(pts));
+    }
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  *parallel = scan.parallel_scans();
+  return out;
+}
+
+// A source large enough for two scanning threads gives every run exactly the
+// points (and order) one thread gives; a WAL source is read by one thread.
+TEST(MetricScanTest, TwoThreadsReadWhatOneReads) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/mlflow.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE metrics (key VARCHAR(250), value FLOAT, timestamp BIGINT, run_uuid VARCHAR(32), "
+                         "step BIGINT, is_nan BOOLEAN, PRIMARY KEY (key, timestamp, step, run_uuid, value, is_nan)); "
+                         "BEGIN",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> runs;
+  for (int r = 0; r < 20; ++r) runs.push_back("r" + std::to_string(r));
+  std::sort(runs.begin(), runs.end());
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, nullptr), SQLITE_OK);
+  std::mt19937 rng(3);
+  int64_t total = 0;
+  for (int step = 0; step < 200; ++step) {
+    for (const char* key : {"loss", "acc", "lr"}) {
+      for (const auto& run : runs) {
+        if (rng() % 7 == 0) continue;  // runs of different lengths
+        const int v = static_cast<int>(rng() % 6);
+        sqlite3_bind_text(ins, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 2, v == 0 ? DBL_MAX : v == 1 ? 0.0 : v * 0.25);
+        sqlite3_bind_int64(ins, 3, 100 + step);
+        sqlite3_bind_text(ins, 4, run.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(ins, 5, step);
+        sqlite3_bind_int(ins, 6, v == 1);
+        ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        ++total;
+      }
+    }
+  }
+  sqlite3_finalize(ins);
+  ASSERT_EQ(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  ASSERT_GT(total, 10000);
+
+  auto count = [](const std::vector<std::vector<MetricRec>>& all) {
+    int64_t n = 0;
+    for (const auto& r : all) n += static_cast<int64_t>(r.size());
+    return n;
+  };
+  auto same = [](const std::vector<std::vector<MetricRec>>& a, const std::vector<std::vector<MetricRec>>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t r = 0; r < a.size(); ++r) {
+      if (a[r].size() != b[r].size()) return false;
+      for (size_t i = 0; i < a[r].size(); ++i) {
+        const MetricRec &x = a[r][i], &y = b[r][i];
+        if (x.key != y.key || x.step != y.step || x.timestamp != y.timestamp || !Same(x.value, y.value)) return false;
+      }
+    }
+    return true;
+  };
+  int64_t parallel = -1;
+  setenv("KILN_IMPORT_SCAN_THREADS", "1", 1);
+  const auto one = TakeAll(path, runs, &parallel);
+  EXPECT_EQ(parallel, 0);
+  setenv("KILN_IMPORT_SCAN_THREADS", "2", 1);
+  const auto two = TakeAll(path, runs, &parallel);
+  EXPECT_EQ(parallel, 1);
+  EXPECT_EQ(count(one), total);
+  EXPECT_TRUE(same(one, two));
+
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  const auto wal = TakeAll(path, runs, &parallel);
+  EXPECT_EQ(parallel, 0);
+  EXPECT_TRUE(same(one, wal));
+  unsetenv("KILN_IMPORT_SCAN_THREADS");
   std::filesystem::remove_all(dir);
 }
 
