@@ -412,13 +412,22 @@ StatusOr<std::vector<storage::FeatureEvent>> FeatureRegistry::ListEvents(const s
 
 // --- typed reads ---
 
-StatusOr<std::string> FeatureRegistry::ResolveProject(const std::string& explicit_project, const std::string& object) {
+namespace {
+constexpr const char* kWouldBlock = "the feature registry's cache does not hold this; it needs a store read";
+}  // namespace
+
+Status WouldBlock() { return Unavailable(kWouldBlock); }
+bool IsWouldBlock(const Status& s) { return s.code() == StatusCode::kUnavailable && s.message() == kWouldBlock; }
+
+StatusOr<std::string> FeatureRegistry::ResolveProject(const std::string& explicit_project, const std::string& object,
+                                                      RegistryRead read) {
   if (!explicit_project.empty()) return explicit_project;
   const std::string name = object.substr(0, object.find(':'));
   {
     std::shared_lock lock(cache_mu_);
     if (auto it = project_cache_.find(name); it != project_cache_.end()) return it->second;
   }
+  if (read == RegistryRead::kCachedOnly) return WouldBlock();
   uint64_t gen;
   {
     std::shared_lock lock(cache_mu_);
@@ -493,8 +502,9 @@ StatusOr<ViewSchema> FeatureRegistry::LoadViewSchema(const std::string& project,
   return NotFound(NotFoundError(ObjectKind::kFeatureView, view, project).message);
 }
 
-StatusOr<ViewSchema> FeatureRegistry::GetViewSchema(const std::string& project_in, const std::string& view) {
-  StatusOr<std::string> project = ResolveProject(project_in, view);
+StatusOr<ViewSchema> FeatureRegistry::GetViewSchema(const std::string& project_in, const std::string& view,
+                                                    RegistryRead read) {
+  StatusOr<std::string> project = ResolveProject(project_in, view, read);
   if (!project.ok()) return project.status();
   const std::string key = CacheKey(*project, view);
   uint64_t gen;
@@ -503,6 +513,7 @@ StatusOr<ViewSchema> FeatureRegistry::GetViewSchema(const std::string& project_i
     if (auto it = schema_cache_.find(key); it != schema_cache_.end()) return it->second;
     gen = generation_;
   }
+  if (read == RegistryRead::kCachedOnly) return WouldBlock();
   StatusOr<ViewSchema> schema = LoadViewSchema(*project, view);
   if (!schema.ok()) return schema;
   std::unique_lock lock(cache_mu_);
@@ -525,8 +536,9 @@ StatusOr<std::vector<ViewSchema>> FeatureRegistry::ListViewSchemas(const std::st
 }
 
 StatusOr<std::vector<ViewProjection>> FeatureRegistry::GetFeatureServiceProjections(const std::string& project_in,
-                                                                                    const std::string& service) {
-  StatusOr<std::string> project = ResolveProject(project_in, service);
+                                                                                    const std::string& service,
+                                                                                    RegistryRead read) {
+  StatusOr<std::string> project = ResolveProject(project_in, service, read);
   if (!project.ok()) return project.status();
   // Online reads by feature service ask this on every request: cached like
   // the view schemas, dropped on every write.
@@ -537,6 +549,7 @@ StatusOr<std::vector<ViewProjection>> FeatureRegistry::GetFeatureServiceProjecti
     if (auto it = projection_cache_.find(key); it != projection_cache_.end()) return it->second;
     gen = generation_;
   }
+  if (read == RegistryRead::kCachedOnly) return WouldBlock();
   StatusOr<RegistryObject> o = Get(ObjectKind::kFeatureService, *project, service);
   if (!o.ok()) return o.status();
   const auto& fs = static_cast<const feast::core::FeatureService&>(*o->message);

@@ -62,6 +62,12 @@ struct RegistryListFilter {
   int64_t updated_since_us = -1;            // < 0: no filter
 };
 
+// How a typed read treats a cache miss: read the store, or answer
+// WouldBlock() (a caller on an I/O thread, which then retries on the pool).
+enum class RegistryRead { kLoad, kCachedOnly };
+Status WouldBlock();
+bool IsWouldBlock(const Status& s);
+
 class FeatureRegistry {
  public:
   FeatureRegistry(storage::FeatureRegistryStore& store, const Clock& clock);
@@ -72,10 +78,12 @@ class FeatureRegistry {
 
   // --- typed reads for serving, materialization and retrieval ---
   // project empty: resolved as described in ResolveProject.
-  StatusOr<ViewSchema> GetViewSchema(const std::string& project, const std::string& view);
+  StatusOr<ViewSchema> GetViewSchema(const std::string& project, const std::string& view,
+                                     RegistryRead read = RegistryRead::kLoad);
   StatusOr<std::vector<ViewSchema>> ListViewSchemas(const std::string& project);
   StatusOr<std::vector<ViewProjection>> GetFeatureServiceProjections(const std::string& project,
-                                                                     const std::string& service);
+                                                                     const std::string& service,
+                                                                     RegistryRead read = RegistryRead::kLoad);
   // The batch/stream views a push source feeds.
   StatusOr<std::vector<ViewSchema>> ViewsForPushSource(const std::string& project, const std::string& push_source);
   // Records a materialized window in the view's meta, as Feast's
@@ -86,7 +94,8 @@ class FeatureRegistry {
   // else the only project whose registry holds an object named `object`
   // (view, feature service or push source; or the only project at all).
   // Ambiguity is InvalidArgument naming the candidates.
-  StatusOr<std::string> ResolveProject(const std::string& explicit_project, const std::string& object);
+  StatusOr<std::string> ResolveProject(const std::string& explicit_project, const std::string& object,
+                                       RegistryRead read = RegistryRead::kLoad);
 
   // --- Feast's registry operations (the RegistryServer adapter's calls) ---
   // Creates or updates `object` (a message of the kind's type) in `project`

@@ -92,6 +92,8 @@ const std::string& OnlineService::ProjectOr(const std::string& requested) const 
 }
 
 StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& request) {
+  if (request.memory_only && store_.ReadsBlock()) return WouldBlock();
+  const RegistryRead cached = request.memory_only ? RegistryRead::kCachedOnly : RegistryRead::kLoad;
   // --- shape of the entity columns ---
   size_t rows = 0;
   if (!request.entities.empty()) rows = request.entities.front().second.size();
@@ -116,12 +118,13 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
   // --- which views and features ---
   Plan plan;
   if (!request.feature_service.empty()) {
-    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(ProjectOr(request.project), request.feature_service));
+    KILN_ASSIGN_OR_RETURN(plan.project,
+                          registry_.ResolveProject(ProjectOr(request.project), request.feature_service, cached));
     KILN_ASSIGN_OR_RETURN(auto projections,
-                          registry_.GetFeatureServiceProjections(plan.project, request.feature_service));
+                          registry_.GetFeatureServiceProjections(plan.project, request.feature_service, cached));
     for (auto& p : projections) {
       PlannedView pv;
-      KILN_ASSIGN_OR_RETURN(pv.schema, registry_.GetViewSchema(plan.project, p.view));
+      KILN_ASSIGN_OR_RETURN(pv.schema, registry_.GetViewSchema(plan.project, p.view, cached));
       KILN_RETURN_IF_ERROR(CheckServable(pv.schema));
       pv.output_name = p.alias.empty() ? p.view : p.alias;
       if (p.features.empty()) {
@@ -150,13 +153,14 @@ StatusOr<OnlineResult> OnlineService::GetOnlineFeatures(const OnlineRequest& req
       KILN_RETURN_IF_ERROR(ParseRef(ref, &view, &feature));
       refs.emplace_back(std::move(view), std::move(feature));
     }
-    KILN_ASSIGN_OR_RETURN(plan.project, registry_.ResolveProject(ProjectOr(request.project), refs.front().first));
+    KILN_ASSIGN_OR_RETURN(plan.project,
+                          registry_.ResolveProject(ProjectOr(request.project), refs.front().first, cached));
     std::unordered_map<std::string, size_t> view_index;
     for (auto& [view, feature] : refs) {
       auto it = view_index.find(view);
       if (it == view_index.end()) {
         PlannedView pv;
-        KILN_ASSIGN_OR_RETURN(pv.schema, registry_.GetViewSchema(plan.project, view));
+        KILN_ASSIGN_OR_RETURN(pv.schema, registry_.GetViewSchema(plan.project, view, cached));
         KILN_RETURN_IF_ERROR(CheckServable(pv.schema));
         pv.output_name = view;
         for (const auto& e : pv.schema.entities) pv.request_columns.push_back(e.join_key);

@@ -69,6 +69,10 @@ struct OnlineRequest {
   // Entity columns in request order: join key (or request-data name) -> one
   // value per entity row.
   std::vector<std::pair<std::string, std::vector<RequestValue>>> entities;
+  // Answer only from memory (a caller on an I/O thread): when the registry's
+  // cache misses or the store's reads block, fail with WouldBlock()
+  // (feature_registry.h) and nothing else done.
+  bool memory_only = false;
 };
 
 struct OnlineColumn {
@@ -116,6 +120,9 @@ class OnlineService {
                               PushTarget to);
 
   const OnlineLimits& limits() const { return limits_; }
+  // True when reads wait on the network (Redis): a memory_only read always
+  // answers WouldBlock.
+  bool ReadsBlock() const { return store_.ReadsBlock(); }
 
  private:
   const std::string& ProjectOr(const std::string& requested) const;

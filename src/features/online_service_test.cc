@@ -21,7 +21,7 @@ namespace {
 using test_util::MemoryRegistryStore;
 
 // Newest row per key (event time, then created time), as the contract says.
-class MemoryOnlineStore final : public storage::OnlineStore {
+class MemoryOnlineStore : public storage::OnlineStore {
  public:
   struct Row {
     int64_t event_us = 0, created_us = 0;
@@ -216,6 +216,47 @@ TEST_F(OnlineServiceTest, OlderWritesDoNotReplaceNewerRows) {
   std::string v;
   ASSERT_TRUE(AppendValueJson(r->ValueBytes(r->columns[1], 0), &v).ok());
   EXPECT_EQ(v, "10");
+}
+
+// A caller on an I/O thread asks for memory only: a cold registry cache or a
+// store whose reads block answers WouldBlock (the caller retries on a
+// worker), a warm one the same answer as a normal read.
+TEST_F(OnlineServiceTest, MemoryOnlyReadsAnswerFromTheCacheOrWouldBlock) {
+  OnlineRequest req;
+  req.feature_service = "svc";
+  req.entities = {{"user_id", {Int(7)}}};
+  req.memory_only = true;
+  EXPECT_TRUE(IsWouldBlock(service.GetOnlineFeatures(req).status()));  // nothing cached since the applies
+  WriteDriver(7, kNowUs, 70);
+  req.memory_only = false;
+  auto loaded = service.GetOnlineFeatures(req);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  req.memory_only = true;
+  auto cached = service.GetOnlineFeatures(req);
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  ASSERT_EQ(cached->columns.size(), loaded->columns.size());
+  EXPECT_EQ(cached->columns[1].statuses, loaded->columns[1].statuses);
+  EXPECT_EQ(cached->ValueBytes(cached->columns[1], 0), loaded->ValueBytes(loaded->columns[1], 0));
+  // A registry change drops the cache: memory only would block again.
+  ASSERT_TRUE(registry.Apply(ObjectKind::kFeatureView, kProject, View("other", {"driver"}, 60), "t").ok());
+  EXPECT_TRUE(IsWouldBlock(service.GetOnlineFeatures(req).status()));
+  // An unknown view is a real error on the normal path, never WouldBlock there.
+  OnlineRequest bad;
+  bad.features = {"nope:trips"};
+  bad.entities = {{"driver_id", {Int(1)}}};
+  auto r = service.GetOnlineFeatures(bad);
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+
+  class BlockingStore final : public MemoryOnlineStore {
+   public:
+    bool ReadsBlock() const override { return true; }
+  };
+  BlockingStore remote;
+  OnlineService over_network{registry, remote, clock, OnlineLimits{3, 100, ""}};
+  req.memory_only = false;
+  ASSERT_TRUE(over_network.GetOnlineFeatures(req).ok());
+  req.memory_only = true;
+  EXPECT_TRUE(IsWouldBlock(over_network.GetOnlineFeatures(req).status()));
 }
 
 TEST_F(OnlineServiceTest, BadRequestsNameTheProblem) {

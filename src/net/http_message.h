@@ -41,6 +41,9 @@ struct HttpRequest {
   // batch) is parsed once per request. Only that adapter knows its type;
   // mutable because reading the body is what fills it.
   mutable std::any parsed_body;
+  // The handler runs on an I/O thread (Route::inline_if chose it): it must
+  // not block, and answers HttpResponse::RunOnPool() when it would.
+  bool on_io_thread = false;
 
   // First query value for key, or empty.
   std::string_view QueryValue(std::string_view key) const;
@@ -65,7 +68,15 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::unique_ptr<ResponseBodySource> stream;  // when set, replaces body
+  // Only from a handler running on_io_thread: "this needs to block; run me
+  // on the worker pool instead". Never sent.
+  bool run_on_pool = false;
 
+  static HttpResponse RunOnPool() {
+    HttpResponse r;
+    r.run_on_pool = true;
+    return r;
+  }
   static HttpResponse Json(unsigned status, std::string body) {
     HttpResponse r;
     r.status = status;

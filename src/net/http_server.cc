@@ -561,6 +561,12 @@ class HttpServer::Impl {
     if (ec) co_return std::pair{route.render_error(400, "BAD_REQUEST", "cannot read request body: " + ec.message()), false};
     req->body = std::move(parser.get().body());
     if (route.execution == Execution::kInline) co_return std::pair{Invoke(route, *req), true};
+    if (route.inline_if && route.handler && route.inline_if(*req)) {
+      req->on_io_thread = true;
+      HttpResponse res = Invoke(route, *req);
+      req->on_io_thread = false;
+      if (!res.run_on_pool) co_return std::pair{std::move(res), true};
+    }
     if (route.async) {
       auto start = [route_ptr = &route, req](Responder respond) {
         try {

@@ -281,5 +281,46 @@ TEST_F(HttpServerTest, AsyncRouteAnswersFromAnotherThreadWithoutHoldingAWorker) 
   answerer.join();
 }
 
+TEST_F(HttpServerTest, InlineProbeRunsOnTheIoThreadAndHandsOverToThePool) {
+  struct Call {
+    std::string body;
+    bool on_io_thread;
+    std::thread::id thread;
+  };
+  std::mutex mu;
+  std::vector<Call> calls;
+  Route& r = router_.Add("POST", "/maybe", [&](HttpRequest& req) {
+    {
+      std::lock_guard lock(mu);
+      calls.push_back({req.body, req.on_io_thread, std::this_thread::get_id()});
+    }
+    if (req.on_io_thread && req.body == "blk") return HttpResponse::RunOnPool();
+    return HttpResponse::Text(200, std::string(req.on_io_thread ? "io:" : "pool:") + req.body);
+  });
+  r.inline_if = [](const HttpRequest& req) { return req.body.size() <= 3; };
+  Start({});
+  auto post = [&](const std::string& body) {
+    return RawExchange(port(),
+                       "POST /maybe HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body,
+                       std::chrono::milliseconds(3000));
+  };
+  std::string small = post("ab");
+  EXPECT_NE(small.find("io:ab"), std::string::npos) << small;
+  std::string handed = post("blk");
+  EXPECT_EQ(StatusOf(handed), 200) << handed;
+  EXPECT_NE(handed.find("pool:blk"), std::string::npos) << handed;
+  std::string large = post("large");
+  EXPECT_NE(large.find("pool:large"), std::string::npos) << large;
+  std::lock_guard lock(mu);
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_TRUE(calls[0].on_io_thread);
+  EXPECT_TRUE(calls[1].on_io_thread);                   // "blk": tried on the I/O thread,
+  EXPECT_FALSE(calls[2].on_io_thread);                  // then run again on a worker
+  EXPECT_NE(calls[1].thread, calls[2].thread);
+  EXPECT_EQ(calls[2].body, "blk");
+  EXPECT_FALSE(calls[3].on_io_thread);                  // the probe said no
+}
+
 }  // namespace
 }  // namespace kiln::net

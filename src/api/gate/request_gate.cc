@@ -366,7 +366,10 @@ Status RequestGate::Install(net::Router& router) {
     const net::Route* route = r;
     // Checking credentials may read the store (a cache miss) and a password
     // hash is deliberately slow: never on an I/O thread.
-    if (options_.auth && r->access.kind != net::AccessKind::kPublic) r->execution = net::Execution::kPool;
+    if (options_.auth && r->access.kind != net::AccessKind::kPublic) {
+      r->execution = net::Execution::kPool;
+      r->inline_if = nullptr;
+    }
     if (r->handler) {
       r->handler = [this, route, inner = std::move(r->handler)](net::HttpRequest& req) {
         return Guard(*route, req, inner);
