@@ -10,11 +10,6 @@
 // (one more sequential scan per window). A 100 M-point source with the
 // default budget is one pass.
 //
-// A SQLite source that is not in WAL mode and fits the budget is scanned by
-// two threads, each over half of the table's rowids on a connection of its
-// own (the caller's read transaction holds the file's shared lock, so both
-// see the same rows); the halves are joined per run in rowid order.
-//
 // Values come decoded as SqlSource decodes them (is_nan -> NaN, +-DBL_MAX ->
 // +-inf). Take() hands a run's points out sorted in kiln's primary-key order
 // (key bytewise, step, timestamp, stored value, is_nan), so NormalizeMetrics
@@ -48,7 +43,6 @@ class MetricScan {
 
   double scan_seconds() const { return scan_seconds_; }
   int64_t scans() const { return scans_; }
-  int64_t parallel_scans() const { return parallel_scans_; }
   int64_t points_read() const { return points_read_; }
 
  private:
@@ -58,24 +52,9 @@ class MetricScan {
     int64_t timestamp;
     double value;  // decoded: NaN, +-inf restored
   };
-  // What one scanning thread found: points bucketed by run (index of ids_),
-  // keys numbered in the order this part met them.
-  struct Part {
-    std::vector<std::vector<Point>> buckets;
-    std::vector<std::string> keys;
-    std::unordered_map<std::string, uint32_t> key_index;
-    uint32_t last_key = UINT32_MAX;
-    int64_t rows = 0;
-  };
   // Loads runs [from, hi_) with one pass over the table.
   Status Scan(sql::Conn& c, size_t from);
-  // Rows with rowid in [lo, hi) (every row when `range` is false).
-  Status ScanSqlite(::sqlite3* db, bool range, int64_t lo, int64_t hi);
-  // Both halves at once; false when the source does not allow it.
-  StatusOr<bool> ScanSqliteParallel(::sqlite3* db);
-  void AddToPart(Part& part, std::string_view run, std::string_view key, double value, int64_t ts, int64_t step,
-                 bool is_nan) const;
-  void MergePart(Part& part);
+  Status ScanSqlite(sql::Conn& c, ::sqlite3* db);
   Status ScanGeneric(sql::Conn& c);
   void AddRow(std::string_view run, std::string_view key, double value, int64_t ts, int64_t step, bool is_nan);
   uint32_t KeyIndex(std::string_view key);
@@ -95,7 +74,6 @@ class MetricScan {
   uint32_t last_key_ = UINT32_MAX;
   double scan_seconds_ = 0;
   int64_t scans_ = 0;
-  int64_t parallel_scans_ = 0;
   int64_t points_read_ = 0;
 };
 
