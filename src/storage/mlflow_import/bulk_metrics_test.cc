@@ -251,6 +251,16 @@ TEST(BulkMetricsTest, SqliteBlocksAreTheTriggers) {
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   EXPECT_EQ(TriggerSql(**bulk), trigger);
   EXPECT_EQ(BlockRows(**bulk), before);
+  int64_t failed_runs = -1, failed_points = -1;
+  s = (*bulk)->Read([&](sql::Conn& c) -> Status {
+    KILN_ASSIGN_OR_RETURN(failed_runs, c.QueryInt("SELECT count(*) FROM runs WHERE run_id = 'failed'"));
+    KILN_ASSIGN_OR_RETURN(failed_points, c.QueryInt("SELECT count(*) FROM metrics m JOIN runs r ON r.id = m.run_pk "
+                                                    "WHERE r.run_id = 'failed'"));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(failed_runs, 0);
+  EXPECT_EQ(failed_points, 0);
   bulk->reset();
   plain->reset();
   std::filesystem::remove_all(dir);
