@@ -136,6 +136,7 @@ StatusOr<Matrix> FromEntities(const PredictRequest& req, const LiveEndpoint& ep,
   online_req.features = b.features;
   online_req.full_feature_names = true;  // both names are known, so a column can match either
   online_req.entities = req.entities;
+  online_req.memory_only = req.on_io_thread;
   KILN_ASSIGN_OR_RETURN(features::OnlineResult result, online->GetOnlineFeatures(online_req));
   if (result.rows == 0) return InvalidArgument("the request has no entity rows");
   Matrix m;
@@ -210,6 +211,38 @@ struct InFlight {
   std::vector<double> feature_values;
   int64_t rows = 0;
 };
+
+// Answers a call with the model's outputs, on whichever thread ran them
+// (`in_place`: the caller's own, not a batcher's).
+void Complete(InFlight& call, StatusOr<std::vector<serving::Tensor>> out, bool in_place) {
+  const LiveRoute& r = *call.route;
+  const double seconds = SecondsSince(call.start);
+  if (r.stats) r.stats->Record(!out.ok() && IsServerError(out.status()), seconds);
+  PredictDone done = std::move(call.done);
+  if (!out.ok()) {
+    done(out.status());
+  } else {
+    PredictResponse resp;
+    resp.endpoint = call.endpoint->name;
+    resp.model = r.model;
+    resp.version = r.version;
+    resp.revision = r.revision;
+    resp.outputs = std::move(*out);
+    resp.feature_names = std::move(call.feature_names);
+    resp.feature_values = std::move(call.feature_values);
+    resp.rows = call.rows;
+    resp.latency_ms = seconds * 1e3;
+    done(std::move(resp));
+  }
+  // This may be the model's last owner: never drop it on its batcher's
+  // thread (a self-join). In place the caller still holds the snapshot and
+  // releases it (see Predict).
+  if (in_place) {
+    call.endpoint.reset();
+  } else {
+    ReleaseLater(std::move(call.endpoint));
+  }
+}
 
 }  // namespace
 
@@ -310,7 +343,8 @@ void PredictService::Predict(PredictRequest request, PredictDone done) const {
                                                                                   : RandomKey();
   const LiveRoute& route = ep->Pick(key);
   auto fail = [&](const Status& s) {
-    if (route.stats) route.stats->Record(IsServerError(s), SecondsSince(start));
+    // A would-block is no outcome: the call starts again on a worker.
+    if (route.stats && !features::IsWouldBlock(s)) route.stats->Record(IsServerError(s), SecondsSince(start));
     done(s);
   };
   if (!route.served || !route.served->runtime || !route.served->batcher || route.served->runtime->inputs().empty()) {
@@ -354,29 +388,19 @@ void PredictService::Predict(PredictRequest request, PredictDone done) const {
     call->feature_names = route.input_columns;
     call->feature_values = std::move(m.values);
   }
+  const serving::Runtime& runtime = *route.served->runtime;
+  if (request.on_io_thread && runtime.RowCost() >= 0 && m.rows * runtime.RowCost() <= kInlineRowCost) {
+    Complete(*call, route.served->runtime->Execute(inputs), /*in_place=*/true);
+    // Only the likely last owner is handed over (an I/O thread should not
+    // free a model); the usual case drops its reference here rather than
+    // wake the releaser's thread for every call.
+    if (ep.use_count() == 1) ReleaseLater(std::move(ep));
+    return;
+  }
   Status queued = route.served->batcher->Submit(
-      std::move(inputs), [call](StatusOr<std::vector<serving::Tensor>> out, const serving::BatchTiming&) {
-        const LiveRoute& r = *call->route;
-        const double seconds = SecondsSince(call->start);
-        if (r.stats) r.stats->Record(!out.ok() && IsServerError(out.status()), seconds);
-        PredictDone done = std::move(call->done);
-        if (!out.ok()) {
-          done(out.status());
-        } else {
-          PredictResponse resp;
-          resp.endpoint = call->endpoint->name;
-          resp.model = r.model;
-          resp.version = r.version;
-          resp.revision = r.revision;
-          resp.outputs = std::move(*out);
-          resp.feature_names = std::move(call->feature_names);
-          resp.feature_values = std::move(call->feature_values);
-          resp.rows = call->rows;
-          resp.latency_ms = seconds * 1e3;
-          done(std::move(resp));
-        }
-        // This may be the model's last owner: never drop it on its batcher's thread.
-        ReleaseLater(std::move(call->endpoint));
+      std::move(inputs),
+      [call](StatusOr<std::vector<serving::Tensor>> out, const serving::BatchTiming&) {
+        Complete(*call, std::move(out), /*in_place=*/false);
       });
   if (!queued.ok()) {
     // Submit refused: the callback never runs; `done` is still ours.

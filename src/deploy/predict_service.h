@@ -15,7 +15,14 @@
 // random), queues the rows at that model's batcher, records the outcome in
 // the route's RouteStats, feeds the endpoint's DriftMonitor with the inputs
 // used, mirrors the call when the endpoint has a mirror, and answers from the
-// batcher's thread.
+// batcher's thread. A call made on an I/O thread (`on_io_thread`) reads its
+// features from memory only and, when the rows are cheap for the model
+// (serving::Runtime::RowCost: a tree model and at most kInlineRowCost node
+// visits in all), runs the model right there: a one-row request then costs
+// no thread handoff at all, which on a small machine is most of its latency
+// and of its tail. Anything larger still goes through the batcher; a read
+// that would block answers WouldBlock (features/feature_registry.h) so the
+// caller can start again on a worker.
 //
 // Errors: NotFound (no such endpoint), InvalidArgument (bad input, unknown
 // or missing column, missing feature value without default: the message
@@ -25,8 +32,8 @@
 // Ownership: borrows the route table and online service (may be null: no
 // feature-bound predictions), which outlive it.
 // Thread-safety: thread-safe, no mutable state of its own. Predict may block
-// briefly on the online store's shared lock and on a registry cache miss:
-// call from the worker pool.
+// briefly on the online store's shared lock and on a registry cache miss
+// unless on_io_thread is set: call it from the worker pool otherwise.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +62,8 @@ struct PredictRequest {
   std::vector<std::pair<std::string, std::vector<features::RequestValue>>> entities;
   std::string sticky_value;     // the endpoint's sticky header's value, if any
   bool return_features = false;  // answer the input matrix that was used
+  // The caller is an I/O thread: never block (see the class comment).
+  bool on_io_thread = false;
 };
 
 struct PredictResponse {
@@ -81,9 +90,16 @@ Status CheckFeatureBinding(features::FeatureRegistry& registry, const std::strin
 class PredictService {
  public:
   PredictService(const RouteTable& routes, features::OnlineService* online);
-  // `done` runs exactly once, on this thread (errors before queueing) or on
-  // the model batcher's thread.
+  // Rows x RowCost up to which an on_io_thread call runs the model in place:
+  // ~20-40 us of tree walking on this machine's cores.
+  static constexpr int64_t kInlineRowCost = 20'000;
+
+  // `done` runs exactly once, on this thread (errors before queueing, and
+  // models run in place) or on the model batcher's thread.
   void Predict(PredictRequest request, PredictDone done) const;
+  // True when feature reads wait on the network (Redis): an on_io_thread
+  // call from entities would only answer WouldBlock.
+  bool FeatureReadsBlock() const { return online_ && online_->ReadsBlock(); }
 
  private:
   const RouteTable& routes_;

@@ -196,6 +196,59 @@ TEST_F(PredictServiceTest, NamedColumnsAreReorderedToTheSignature) {
   EXPECT_EQ(Floats(r->outputs[0]), (std::vector<float>{2 + 10 + 100, 1 + 20 + 200}));
 }
 
+// Where done ran, and whether Predict had returned by then.
+struct Answered {
+  StatusOr<PredictResponse> response = Status::Ok();
+  std::thread::id thread;
+  bool before_return = false;
+};
+
+Answered CallAndWatch(const PredictService& svc, PredictRequest req) {
+  std::promise<Answered> p;
+  auto f = p.get_future();
+  std::atomic<bool> returned{false};
+  svc.Predict(std::move(req), [&](StatusOr<PredictResponse> r) {
+    Answered a;
+    a.response = std::move(r);
+    a.thread = std::this_thread::get_id();
+    a.before_return = !returned.load();
+    p.set_value(std::move(a));
+  });
+  returned = true;
+  return f.get();
+}
+
+TEST_F(PredictServiceTest, OnAnIoThreadCheapRowsRunInPlaceAndLargeOnesGoToTheBatcher) {
+  PublishSingle();
+  // Three stumps: two nodes deep each, plus copying three features.
+  ASSERT_EQ(v1->runtime->RowCost(), 3 * 2 + 3);
+  PredictRequest small = Inputs({"x", "y", "z"}, 2, {1, 0, 0, 0, 1, 1});
+  small.on_io_thread = true;
+  Answered here = CallAndWatch(svc, small);
+  ASSERT_TRUE(here.response.ok()) << here.response.status().ToString();
+  EXPECT_EQ(Floats(here.response->outputs[0]), (std::vector<float>{2 + 10 + 100, 1 + 20 + 200}));
+  EXPECT_EQ(here.thread, std::this_thread::get_id());
+  EXPECT_TRUE(here.before_return);
+  EXPECT_EQ(stats->total_requests(), 1u);
+
+  // The same rows from a worker go through the batcher.
+  small.on_io_thread = false;
+  Answered batched = CallAndWatch(svc, small);
+  ASSERT_TRUE(batched.response.ok()) << batched.response.status().ToString();
+  EXPECT_EQ(Floats(batched.response->outputs[0]), Floats(here.response->outputs[0]));
+  EXPECT_NE(batched.thread, std::this_thread::get_id());
+
+  // Rows beyond the in-place budget go through the batcher from an I/O thread too.
+  const int64_t rows = PredictService::kInlineRowCost / v1->runtime->RowCost() + 1;
+  PredictRequest large = Inputs({"x", "y", "z"}, rows, std::vector<double>(static_cast<size_t>(rows) * 3, 1.0));
+  large.on_io_thread = true;
+  Answered queued = CallAndWatch(svc, large);
+  ASSERT_TRUE(queued.response.ok()) << queued.response.status().ToString();
+  EXPECT_NE(queued.thread, std::this_thread::get_id());
+  EXPECT_EQ(Floats(queued.response->outputs[0]), std::vector<float>(static_cast<size_t>(rows), 222));
+  EXPECT_EQ(stats->total_requests(), 3u);
+}
+
 TEST_F(PredictServiceTest, PositionalRowsAreInSignatureOrder) {
   PublishSingle();
   auto r = Call(svc, Inputs({}, 1, {1, 0, 1}));
@@ -510,6 +563,30 @@ TEST_F(EntityPredictTest, FeatureServiceRowsInSignatureOrder) {
   EXPECT_EQ(Floats(r->outputs[0]), (std::vector<float>{2 + 10 + 100, 1 + 20 + 200}));
   EXPECT_EQ(r->feature_names, (std::vector<std::string>{"trips", "drivers__rate", "score"}));
   EXPECT_EQ(r->feature_values, (std::vector<double>{7, 0.0, 0.25, 0, 0.9, 0.75}));
+}
+
+TEST_F(EntityPredictTest, OnAnIoThreadFeaturesComeFromMemoryOrTheCallWouldBlock) {
+  Write(1, kNowUs, 0.0, 7, 0.25);
+  storage::FeatureBinding b;
+  b.feature_service = "svc";
+  Publish(b);
+  PredictService svc(table, online.get());
+  EXPECT_FALSE(svc.FeatureReadsBlock());
+  PredictRequest req = Entities({1});
+  req.on_io_thread = true;
+  // Nothing of the registry cached since the applies: the call would block,
+  // and counts as no outcome of the route.
+  Answered cold = CallAndWatch(svc, req);
+  EXPECT_TRUE(features::IsWouldBlock(cold.response.status())) << cold.response.status().ToString();
+  EXPECT_TRUE(cold.before_return);
+  EXPECT_EQ(table.Find("ep")->routes[0].stats->total_requests(), 0u);
+  req.on_io_thread = false;
+  ASSERT_TRUE(Call(svc, req).ok());  // a worker's call fills the cache
+  req.on_io_thread = true;
+  Answered warm = CallAndWatch(svc, req);
+  ASSERT_TRUE(warm.response.ok()) << warm.response.status().ToString();
+  EXPECT_EQ(warm.thread, std::this_thread::get_id());
+  EXPECT_EQ(Floats(warm.response->outputs[0]), (std::vector<float>{2 + 10 + 100}));
 }
 
 TEST_F(EntityPredictTest, FeatureListBinding) {

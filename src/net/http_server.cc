@@ -567,6 +567,20 @@ class HttpServer::Impl {
       req->on_io_thread = false;
       if (!res.run_on_pool) co_return std::pair{std::move(res), true};
     }
+    if (route.async && route.inline_if && route.inline_if(*req)) {
+      req->on_io_thread = true;
+      auto here = [route_ptr = &route, req](Responder respond) {
+        try {
+          route_ptr->async(req, std::move(respond));
+        } catch (const std::exception& e) {
+          log::Error("handler for " + route_ptr->pattern + " threw: " + e.what());
+        }
+      };
+      HttpResponse fallback = route.render_error(500, "INTERNAL_ERROR", "internal error: the request was dropped");
+      auto answered = co_await AwaitDeferredHere(std::move(here), std::move(fallback));
+      req->on_io_thread = false;
+      if (answered && !answered->run_on_pool) co_return std::pair{std::move(*answered), true};
+    }
     if (route.async) {
       auto start = [route_ptr = &route, req](Responder respond) {
         try {

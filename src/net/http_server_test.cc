@@ -234,6 +234,58 @@ TEST_F(HttpServerTest, CountsRequestsInMetrics) {
             std::string::npos);
 }
 
+TEST_F(HttpServerTest, InlineProbeStartsADeferredRouteOnTheIoThread) {
+  // "now": answered at once on the I/O thread; "later": answered from another
+  // thread after the handler returned; "blk": handed over to a worker.
+  struct Call {
+    std::string body;
+    bool on_io_thread;
+  };
+  std::mutex mu;
+  std::vector<Call> calls;
+  std::vector<std::thread> answerers;
+  Route& r = router_.AddAsync("POST", "/deferred", [&](std::shared_ptr<HttpRequest> req, Responder respond) {
+    {
+      std::lock_guard lock(mu);
+      calls.push_back({req->body, req->on_io_thread});
+    }
+    const std::string where = req->on_io_thread ? "io:" : "pool:";
+    if (req->on_io_thread && req->body == "blk") return respond(HttpResponse::RunOnPool());
+    if (req->body == "later") {
+      std::lock_guard lock(mu);
+      answerers.emplace_back([respond, where] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        respond(HttpResponse::Text(200, where + "later"));
+      });
+      return;
+    }
+    respond(HttpResponse::Text(200, where + req->body));
+  });
+  r.inline_if = [](const HttpRequest& req) { return req.body != "big"; };
+  Start({});
+  auto post = [&](const std::string& body) {
+    return RawExchange(port(),
+                       "POST /deferred HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body,
+                       std::chrono::milliseconds(3000));
+  };
+  EXPECT_NE(post("now").find("io:now"), std::string::npos);
+  EXPECT_NE(post("later").find("io:later"), std::string::npos);
+  std::string handed = post("blk");
+  EXPECT_EQ(StatusOf(handed), 200) << handed;
+  EXPECT_NE(handed.find("pool:blk"), std::string::npos) << handed;
+  EXPECT_NE(post("big").find("pool:big"), std::string::npos);
+  std::lock_guard lock(mu);
+  for (auto& t : answerers) t.join();
+  ASSERT_EQ(calls.size(), 5u);
+  EXPECT_TRUE(calls[0].on_io_thread);
+  EXPECT_TRUE(calls[1].on_io_thread);
+  EXPECT_TRUE(calls[2].on_io_thread);   // "blk" tried on the I/O thread,
+  EXPECT_FALSE(calls[3].on_io_thread);  // then started again on a worker
+  EXPECT_EQ(calls[3].body, "blk");
+  EXPECT_FALSE(calls[4].on_io_thread);  // the probe said no
+}
+
 }  // namespace
 }  // namespace kiln::net
 

@@ -103,4 +103,23 @@ boost::asio::awaitable<std::optional<HttpResponse>> AwaitDeferred(WorkerPool& po
       asio::use_awaitable);
 }
 
+// The same, but `start` runs here, on the awaiting coroutine's own thread
+// (an I/O thread, for routes whose probe chose it); the response still
+// resumes the coroutine through its executor, so `start` may answer at once
+// or later from another thread.
+template <typename Start>
+boost::asio::awaitable<std::optional<HttpResponse>> AwaitDeferredHere(Start start, HttpResponse fallback) {
+  namespace asio = boost::asio;
+  auto shared_start = std::make_shared<Start>(std::move(start));
+  auto shared_fallback = std::make_shared<HttpResponse>(std::move(fallback));
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<HttpResponse>)>(
+      [shared_start, shared_fallback](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        using State = internal::DeferredCompletion<decltype(handler), decltype(executor)>;
+        auto state = std::make_shared<State>(std::move(handler), executor, std::move(*shared_fallback));
+        (*shared_start)(Responder([state](HttpResponse r) { state->Fire(std::optional<HttpResponse>(std::move(r))); }));
+      },
+      asio::use_awaitable);
+}
+
 }  // namespace kiln::net

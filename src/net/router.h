@@ -36,10 +36,13 @@ using Responder = std::function<void(HttpResponse)>;
 // and from another thread (a batcher), so no worker waits for the answer.
 // If every copy of the Responder is dropped unanswered, the client gets a 500.
 using AsyncHandler = std::function<void(std::shared_ptr<HttpRequest>, Responder)>;
-// Decides, once a kPool route's body is read, whether its handler runs first
-// on the I/O thread: memory-only work that costs less than the two thread
-// handoffs (to a worker and back), which at one request in flight are most
-// of a small request's latency. The handler sees HttpRequest::on_io_thread.
+// Decides, once a kPool or deferred route's body is read, whether its handler
+// runs first on the I/O thread: memory-only work that costs less than the two
+// thread handoffs (to a worker and back), which at one request in flight are
+// most of a small request's latency. The handler sees
+// HttpRequest::on_io_thread; a deferred handler may still answer later from
+// another thread, or answer HttpResponse::RunOnPool() to start again on a
+// worker.
 using InlineProbe = std::function<bool(const HttpRequest&)>;
 // Renders an error the HTTP layer raises (status, short code, message).
 using ErrorRenderer = std::function<HttpResponse(unsigned status, std::string_view code, std::string_view message)>;
@@ -56,7 +59,7 @@ struct Route {
   AsyncHandler async;    // set for deferred-answer routes instead of handler
   ErrorRenderer render_error = DefaultErrorRenderer;
   uint64_t max_body_bytes = 0;  // 0: the server default
-  InlineProbe inline_if;        // kPool handler routes only; null: always the pool
+  InlineProbe inline_if;        // kPool handler and deferred routes; null: always the pool
   AccessRule access;  // who may call it (see access_rule.h); set by the api layer
 
   std::vector<std::string> segments;  // parsed pattern

@@ -55,6 +55,13 @@ class LightGbmModel {
   size_t num_outputs() const { return static_cast<size_t>(num_tree_per_iteration_); }
   int num_class() const { return num_class_; }
   size_t num_trees() const { return trees_.size(); }
+  // A bound on the nodes one row's prediction visits (every tree's split
+  // count plus its leaf): what a row costs, for deciding where it may run.
+  size_t max_path_nodes() const {
+    size_t n = 0;
+    for (const Tree& t : trees_) n += t.nodes.size() + 1;
+    return n;
+  }
   size_t num_iterations() const { return trees_.size() / static_cast<size_t>(num_tree_per_iteration_); }
   // The objective line as written (e.g. "binary sigmoid:1"); empty when absent.
   const std::string& objective() const { return objective_; }

@@ -39,6 +39,9 @@ class LightGbmRuntime final : public Runtime {
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
   StatusOr<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) override;
+  int64_t RowCost() const override {
+    return static_cast<int64_t>(model_->max_path_nodes() + model_->num_features());
+  }
 
   const LightGbmModel& model() const { return *model_; }
 

@@ -29,6 +29,11 @@ class Runtime {
   // against inputs(); the runtime still refuses what it cannot run
   // (InvalidArgument), never crashes on it.
   virtual StatusOr<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) = 0;
+  // A bound on what one row of Execute() costs, in tree-node visits, for
+  // runtimes whose small batches are cheap enough to run on an I/O thread
+  // (memory only: no locks held long, no threads, no I/O); -1 when the
+  // runtime cannot say, and its requests always go through the batcher.
+  virtual int64_t RowCost() const { return -1; }
 };
 
 }  // namespace kiln::serving

@@ -170,7 +170,9 @@ Status XgboostModel::Finish(const Header& h, Format format) {
   }
   for (size_t i = 0; i < trees_.size(); ++i) {
     Tree& tree = trees_[i];
-    KILN_RETURN_IF_ERROR(CheckTree(tree, i));
+    size_t depth = 0;
+    KILN_RETURN_IF_ERROR(CheckTree(tree, i, &depth));
+    max_path_nodes_ += depth;
     tree.hot.resize(tree.nodes.size());
     for (size_t n = 0; n < tree.nodes.size(); ++n) {
       const Node& node = tree.nodes[n];
@@ -182,7 +184,7 @@ Status XgboostModel::Finish(const Header& h, Format format) {
   return Status::Ok();
 }
 
-Status XgboostModel::CheckTree(const Tree& tree, size_t index) const {
+Status XgboostModel::CheckTree(const Tree& tree, size_t index, size_t* depth) const {
   const std::string where = "tree " + std::to_string(index);
   const size_t n = tree.nodes.size();
   if (n == 0) return InvalidArgument(where + " has no nodes");
@@ -195,10 +197,12 @@ Status XgboostModel::CheckTree(const Tree& tree, size_t index) const {
   // Walk every reachable node once: a node reached twice (a cycle or a
   // shared child) is no tree, and prediction walks could then loop forever.
   std::vector<char> seen(n, 0);
-  std::vector<int32_t> stack{0};
+  std::vector<std::pair<int32_t, size_t>> stack{{0, 1}};  // node, its depth
+  *depth = 0;
   while (!stack.empty()) {
-    const int32_t id = stack.back();
+    const auto [id, level] = stack.back();
     stack.pop_back();
+    *depth = std::max(*depth, level);
     if (seen[static_cast<size_t>(id)]) return InvalidArgument(where + ": node " + std::to_string(id) + " is reached twice");
     seen[static_cast<size_t>(id)] = 1;
     const Node& node = tree.nodes[static_cast<size_t>(id)];
@@ -213,7 +217,7 @@ Status XgboostModel::CheckTree(const Tree& tree, size_t index) const {
         return InvalidArgument(where + ": node " + std::to_string(id) + " has child " + std::to_string(child) +
                                " outside its " + std::to_string(n) + " nodes");
       }
-      stack.push_back(child);
+      stack.emplace_back(child, level + 1);
     }
     if (node.feature >= num_features_) {
       return InvalidArgument(where + ": node " + std::to_string(id) + " splits on feature " +

@@ -79,6 +79,9 @@ class XgboostModel {
   // Margins per row: num_class, or the target count.
   size_t num_groups() const { return num_groups_; }
   size_t num_trees() const { return trees_.size(); }
+  // The most nodes one row's prediction visits: the sum of the trees' depths
+  // (leaves included). What a row costs, for deciding where it may run.
+  size_t max_path_nodes() const { return max_path_nodes_; }
   const std::string& objective() const { return objective_; }
   const std::string& booster() const { return booster_; }
   Transform transform() const { return transform_; }
@@ -156,7 +159,8 @@ class XgboostModel {
   Status Finish(const Header& header, Format format);
   // Validates one tree's structure: children after their parent and in
   // range (so every walk ends), features in range, leaves sized.
-  Status CheckTree(const Tree& tree, size_t index) const;
+  // Sets *depth to the most nodes a walk from the root visits.
+  Status CheckTree(const Tree& tree, size_t index, size_t* depth) const;
   // Margins of rows [0, n) (n <= kBlockRows) into out[n * num_groups].
   void BlockMargins(const float* rows, size_t n, float* out) const;
   static constexpr size_t kBlockRows = 64;
@@ -172,6 +176,7 @@ class XgboostModel {
   size_t num_groups_ = 1;
   std::vector<float> base_margin_;
   std::vector<Tree> trees_;
+  size_t max_path_nodes_ = 0;
 };
 
 }  // namespace kiln::serving

@@ -40,6 +40,7 @@ class XgboostRuntime final : public Runtime {
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
   StatusOr<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) override;
+  int64_t RowCost() const override { return static_cast<int64_t>(model_->max_path_nodes()) + num_features(); }
 
   int64_t num_features() const { return static_cast<int64_t>(model_->num_features()); }
   const std::string& objective() const { return model_->objective(); }
