@@ -567,20 +567,6 @@ class HttpServer::Impl {
       req->on_io_thread = false;
       if (!res.run_on_pool) co_return std::pair{std::move(res), true};
     }
-    if (route.async && route.inline_if && route.inline_if(*req)) {
-      req->on_io_thread = true;
-      auto here = [route_ptr = &route, req](Responder respond) {
-        try {
-          route_ptr->async(req, std::move(respond));
-        } catch (const std::exception& e) {
-          log::Error("handler for " + route_ptr->pattern + " threw: " + e.what());
-        }
-      };
-      HttpResponse fallback = route.render_error(500, "INTERNAL_ERROR", "internal error: the request was dropped");
-      auto answered = co_await AwaitDeferredHere(std::move(here), std::move(fallback));
-      req->on_io_thread = false;
-      if (answered && !answered->run_on_pool) co_return std::pair{std::move(*answered), true};
-    }
     if (route.async) {
       auto start = [route_ptr = &route, req](Responder respond) {
         try {
@@ -589,7 +575,16 @@ class HttpServer::Impl {
           log::Error("handler for " + route_ptr->pattern + " threw: " + e.what());
         }
       };
-      HttpResponse fallback = route.render_error(500, "INTERNAL_ERROR", "internal error: the request was dropped");
+      const std::string dropped = "internal error: the request was dropped";
+      if (route.inline_if && route.inline_if(*req)) {
+        req->on_io_thread = true;
+        auto here = start;
+        HttpResponse unanswered = route.render_error(500, "INTERNAL_ERROR", dropped);
+        auto answered = co_await AwaitDeferredHere(std::move(here), std::move(unanswered));
+        req->on_io_thread = false;
+        if (answered && !answered->run_on_pool) co_return std::pair{std::move(*answered), true};
+      }
+      HttpResponse fallback = route.render_error(500, "INTERNAL_ERROR", dropped);
       auto deferred = co_await AwaitDeferred(pool_, std::move(start), std::move(fallback));
       if (!deferred) {
         co_return std::pair{route.render_error(503, "TEMPORARILY_UNAVAILABLE", "server busy: worker queue is full"),

@@ -52,6 +52,14 @@ std::string RawExchange(uint16_t port, const std::string& request, std::chrono::
   return out;
 }
 
+// POSTs `body` to `path` on a connection of its own and reads the reply.
+std::string PostOnce(uint16_t port, const std::string& path, const std::string& body) {
+  return RawExchange(port,
+                     "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                         "\r\nConnection: close\r\n\r\n" + body,
+                     std::chrono::milliseconds(3000));
+}
+
 int StatusOf(const std::string& response) {
   if (response.size() < 12) return 0;
   return std::stoi(response.substr(9, 3));
@@ -263,12 +271,7 @@ TEST_F(HttpServerTest, InlineProbeStartsADeferredRouteOnTheIoThread) {
   });
   r.inline_if = [](const HttpRequest& req) { return req.body != "big"; };
   Start({});
-  auto post = [&](const std::string& body) {
-    return RawExchange(port(),
-                       "POST /deferred HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + body,
-                       std::chrono::milliseconds(3000));
-  };
+  auto post = [&](const std::string& body) { return PostOnce(port(), "/deferred", body); };
   EXPECT_NE(post("now").find("io:now"), std::string::npos);
   EXPECT_NE(post("later").find("io:later"), std::string::npos);
   std::string handed = post("blk");
@@ -351,12 +354,7 @@ TEST_F(HttpServerTest, InlineProbeRunsOnTheIoThreadAndHandsOverToThePool) {
   });
   r.inline_if = [](const HttpRequest& req) { return req.body.size() <= 3; };
   Start({});
-  auto post = [&](const std::string& body) {
-    return RawExchange(port(),
-                       "POST /maybe HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + body,
-                       std::chrono::milliseconds(3000));
-  };
+  auto post = [&](const std::string& body) { return PostOnce(port(), "/maybe", body); };
   std::string small = post("ab");
   EXPECT_NE(small.find("io:ab"), std::string::npos) << small;
   std::string handed = post("blk");
