@@ -388,8 +388,8 @@ void PredictService::Predict(PredictRequest request, PredictDone done) const {
     call->feature_names = route.input_columns;
     call->feature_values = std::move(m.values);
   }
-  const serving::Runtime& runtime = *route.served->runtime;
-  if (request.on_io_thread && runtime.RowCost() >= 0 && m.rows * runtime.RowCost() <= kInlineRowCost) {
+  const int64_t row_cost = route.served->runtime->RowCost();
+  if (request.on_io_thread && row_cost >= 0 && m.rows * row_cost <= kInlineRowCost) {
     Complete(*call, route.served->runtime->Execute(inputs), /*in_place=*/true);
     // Only the likely last owner is handed over (an I/O thread should not
     // free a model); the usual case drops its reference here rather than

@@ -27,6 +27,7 @@ LightGbmRuntime::LightGbmRuntime(std::unique_ptr<const LightGbmModel> model) : m
   inputs_.push_back({kInputName, DataType::kFp32, {-1, features}});
   outputs_.push_back({kOutputName, DataType::kFp32, outputs == 1 ? std::vector<int64_t>{-1}
                                                                  : std::vector<int64_t>{-1, outputs}});
+  row_cost_ = static_cast<int64_t>(model_->max_path_nodes() + model_->num_features());
 }
 
 StatusOr<std::unique_ptr<LightGbmRuntime>> LightGbmRuntime::FromText(std::string_view text) {

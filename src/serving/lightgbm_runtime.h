@@ -39,9 +39,7 @@ class LightGbmRuntime final : public Runtime {
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
   StatusOr<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) override;
-  int64_t RowCost() const override {
-    return static_cast<int64_t>(model_->max_path_nodes() + model_->num_features());
-  }
+  int64_t RowCost() const override { return row_cost_; }
 
   const LightGbmModel& model() const { return *model_; }
 
@@ -51,6 +49,7 @@ class LightGbmRuntime final : public Runtime {
   std::unique_ptr<const LightGbmModel> model_;
   std::vector<TensorSpec> inputs_;
   std::vector<TensorSpec> outputs_;
+  int64_t row_cost_ = 0;  // fixed at load: RowCost() is asked on every request
 };
 
 }  // namespace kiln::serving
