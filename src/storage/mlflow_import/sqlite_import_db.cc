@@ -126,8 +126,14 @@ class ImportDatabase final : public sql::Database {
     } catch (const std::exception& e) {
       s = Internal(std::string("import transaction: ") + e.what());
     }
+    // SQLite ends the transaction itself on some errors (SQLITE_FULL,
+    // SQLITE_IOERR, ...); a chunk must then fail, not commit what ran after.
+    if (s.ok() && sqlite3_get_autocommit(conn_->raw())) {
+      s = Internal("import transaction: SQLite rolled the transaction back before its end (a statement failed "
+                   "with a disk, I/O or memory error); the chunk is not recorded as done");
+    }
     if (s.ok()) s = conn_->Exec("COMMIT");
-    if (!s.ok()) (void)conn_->Exec("ROLLBACK");
+    if (!s.ok() && !sqlite3_get_autocommit(conn_->raw())) (void)conn_->Exec("ROLLBACK");
     return s;
   }
   std::unique_ptr<ImportConn> conn_;
