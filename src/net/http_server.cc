@@ -521,7 +521,12 @@ class HttpServer::Impl {
     if (!body_consumed && !header_parser.is_done() && (header_parser.content_length().value_or(0) > 0 || header_parser.chunked())) {
       keep_alive = false;
     }
-    bool ok = co_await WriteResponse(stream, *req, res, keep_alive && !draining_);
+    // Decided once: a response that told the client "keep-alive" must leave
+    // the connection open for its next request, even when the shutdown
+    // begins while the response is written (that request is then answered
+    // with Connection: close).
+    const bool reuse = keep_alive && !draining_;
+    bool ok = co_await WriteResponse(stream, *req, res, reuse);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     Record(req->method, route_label, res.status, seconds);
     if (options_.access_log) {
@@ -529,7 +534,7 @@ class HttpServer::Impl {
       std::snprintf(line, sizeof line, " %u %.3fms id=%s", res.status, seconds * 1000, req->request_id.c_str());
       log::Info("access " + req->method + " " + req->target.substr(0, 512) + line);
     }
-    co_return ok && keep_alive && !draining_;
+    co_return ok && reuse;
   }
 
   HttpResponse Invoke(const Route& route, HttpRequest& req) {
