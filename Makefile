@@ -1,5 +1,5 @@
 # kiln: `make run` and `make test` are all a fresh machine needs.
-.PHONY: setup build build-debug run test test-unit test-compat test-deploy test-ui test-latest asan tidy format clean fuzz install
+.PHONY: setup setup-debs setup-build setup-tools build build-debug run test test-unit test-compat test-deploy test-ui test-latest asan tidy format clean fuzz install
 
 JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -8,11 +8,22 @@ export CCACHE_BASEDIR := $(CURDIR)
 setup:
 	./scripts/setup.sh
 
-build: setup
+# The stages of setup.sh: `build` needs only what the compiler does, so the
+# test-only tools (virtualenvs, Go builds) can be set up while it compiles.
+setup-debs:
+	./scripts/setup.sh debs
+
+setup-build: setup-debs
+	./scripts/setup.sh build
+
+setup-tools: setup-debs
+	./scripts/setup.sh tools
+
+build: setup-build
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
-build-debug: setup
+build-debug: setup-build
 	cmake --preset debug >/dev/null
 	cmake --build build/debug -j $(JOBS)
 
@@ -20,23 +31,26 @@ build-debug: setup
 run: build
 	./build/release/kiln serve --port $${KILN_PORT:-5000} --data-dir $${KILN_DATA_DIR:-./kiln-data}
 
-test-unit: build
+test-unit: build setup-tools
 	ctest --preset release -j $(JOBS)
 
 # Both metadata backends (SQLite and PostgreSQL) at once: scripts/run_compat.sh.
-test-compat: build
+test-compat: build setup-tools
 	./scripts/run_compat.sh
 
 # The container image tree, Helm chart, Terraform module, Prometheus rules,
 # Alertmanager config and dashboards (tests/deploy; a real Prometheus scrapes kiln).
-test-deploy: build
+test-deploy: build setup-tools
 	./scripts/run_deploy_tests.sh
 
 # kiln's web UI in Debian's Chromium (Playwright), against the real binary.
-test-ui: build
+test-ui: build setup-tools
 	./scripts/run_ui_tests.sh
 
-test: test-unit test-compat test-deploy test-ui
+# The C++ build and the test tools' set-up side by side, then the suites.
+test:
+	$(MAKE) --no-print-directory -j2 build setup-tools
+	$(MAKE) --no-print-directory test-unit test-compat test-deploy test-ui
 
 # The runtime tree the container image holds: DESTDIR=/tmp/x make install.
 PREFIX ?= /usr/local
@@ -45,11 +59,11 @@ install: build
 
 # The compat suites in a fresh virtualenv with every client unpinned (newest
 # releases): finds the next client drift. Not part of `make test`.
-test-latest: build
+test-latest: build setup-tools
 	./scripts/test_latest.sh
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan: setup
+asan: setup-build setup-tools
 	cmake --preset asan >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
@@ -61,7 +75,7 @@ asan: setup
 FUZZ_SECONDS ?= 60
 FUZZERS := v2_json_request_fuzzer v2_binary_request_fuzzer
 
-fuzz: setup
+fuzz: setup-build
 	@command -v clang++-14 >/dev/null || { echo "make fuzz: needs clang-14 and libclang-rt-14-dev (apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
 	cmake --preset fuzz >/dev/null
 	cmake --build build/fuzz --target kiln_fuzzers -j $(JOBS)

@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
 # Installs what kiln needs to build and test, only when it is missing:
-# Debian packages (compiler, CMake, C++ libraries, test servers) and a
-# project-local Python virtualenv with the pinned ecosystem clients.
+# Debian packages (compiler, CMake, C++ libraries, test servers), what the
+# build fetches from registries (DuckDB, hiredis, the web UI's npm packages),
+# and what only the tests need (project-local Python virtualenvs with the
+# pinned ecosystem clients, Go-built tools).
+#
+# usage: setup.sh [all|debs|build|tools]
+#   debs   the Debian packages only
+#   build  what `cmake --build` needs (debs included)
+#   tools  what the tests need beyond the build (debs included)
+# `make test` runs `build` (then the C++ build) and `tools` side by side after
+# `debs`: the Go builds and pip downloads of `tools` overlap the compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STAGE=${1:-all}
+case "$STAGE" in all|debs|build|tools) ;; *) echo "usage: $0 [all|debs|build|tools]" >&2; exit 2 ;; esac
 
+# pip for `pip download` of sdists (DuckDB's header, hiredis' sources): the
+# system Python's, so the build stage needs no virtualenv.
+pip_download() {
+  if python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip download -q --disable-pip-version-check "$@"
+  else
+    python_envs_main
+    .venv/bin/pip download -q --disable-pip-version-check "$@"
+  fi
+}
+
+install_debs() {
 DEBS=(g++ cmake ninja-build pkg-config make ccache
       libboost-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libgtest-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
@@ -30,7 +53,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+}
 
+python_envs_main() {
 # The virtualenv is rebuilt when the pinned requirements change.
 REQ=tests/compat/requirements.txt
 STAMP=.venv/.requirements.sha256
@@ -42,7 +67,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q -r "$REQ"
   echo "$want" > "$STAMP"
 fi
+}
 
+python_envs_reference() {
 # --- XGBoost reference versions (tests/compat/test_serving_xgboost_matrix.py) ---
 # One small virtualenv per xgboost release whose models kiln must predict
 # exactly; each writes its own model matrix and predictions. The CPU-only
@@ -75,7 +102,9 @@ if [ ! -x .venv-mlflow2/bin/python ] || [ "$(cat .venv-mlflow2/.pins 2>/dev/null
   .venv-mlflow2/bin/pip install -q --disable-pip-version-check $MLFLOW2_PINS
   echo "$MLFLOW2_PINS" > .venv-mlflow2/.pins
 fi
+}
 
+build_deps() {
 # --- DuckDB (offline engine, src/storage/duckdb; cmake/duckdb.cmake) ---
 # DuckDB publishes its C library (libduckdb.so) inside the Node bindings
 # package and its C header (duckdb.h) inside the Python sdist; both are
@@ -107,7 +136,7 @@ if [ ! -f "$DUCKDB_DIR/lib/libduckdb.so" ] || [ ! -f "$DUCKDB_DIR/include/duckdb
     trap 'rm -rf "$tmp"' EXIT
     npm pack --silent --pack-destination "$tmp" "$DUCKDB_NPM_PKG" >/dev/null
     echo "$DUCKDB_NPM_SHA256  $tmp/$DUCKDB_NPM_TGZ" | sha256sum -c --quiet -
-    .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary duckdb \
+    pip_download --no-deps --no-binary duckdb \
       --dest "$tmp" "duckdb==$DUCKDB_VERSION"
     echo "$DUCKDB_SDIST_SHA256  $tmp/$DUCKDB_SDIST" | sha256sum -c --quiet -
     tar -xzf "$tmp/$DUCKDB_NPM_TGZ" -C "$tmp" package/libduckdb.so package/LICENSE
@@ -139,7 +168,7 @@ if [ ! -f "$HIREDIS_DIR/hiredis/hiredis.h" ] || [ "$(cat "$HIREDIS_DIR/.pins" 2>
   (
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary hiredis \
+    pip_download --no-deps --no-binary hiredis \
       --dest "$tmp" "hiredis==$HIREDIS_PY_VERSION"
     echo "$HIREDIS_SDIST_SHA256  $tmp/$HIREDIS_SDIST" | sha256sum -c --quiet -
     tar -xzf "$tmp/$HIREDIS_SDIST" -C "$tmp" "hiredis-$HIREDIS_PY_VERSION/vendor/hiredis"
@@ -152,6 +181,35 @@ if [ ! -f "$HIREDIS_DIR/hiredis/hiredis.h" ] || [ "$(cat "$HIREDIS_DIR/.pins" 2>
 fi
 # --- end of hiredis ---
 
+# --- kiln web UI (ui/ -> third_party/ui-dist, embedded by src/api/webui; docs/ui.md) ---
+# npm ci + vite build only when ui/'s sources or lock file changed since the
+# last build: the hash of those files is stored next to the output.
+UI_DIST=third_party/ui-dist
+ui_hash=$( (cd ui && find index.html vite.config.js package.json package-lock.json src -type f -print0 \
+  | sort -z | xargs -0 sha256sum; node --version) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$UI_DIST/index.html" ] || [ "$(cat "$UI_DIST/.hash" 2>/dev/null)" != "$ui_hash" ]; then
+  command -v npm >/dev/null || { echo "setup: the web UI needs Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
+  echo "setup: building the web UI (ui/) into $UI_DIST"
+  (cd ui && npm ci --no-audit --no-fund && KILN_UI_OUT="$PWD/../$UI_DIST" npm run build)
+  echo "$ui_hash" > "$UI_DIST/.hash"
+fi
+# --- end of kiln web UI ---
+}
+
+kube_schemas() {
+# The schemas kubeconform checks the chart against (tests/deploy/test_helm.py).
+KUBE_SCHEMA_DIR=third_party/kube-schemas
+KUBE_SCHEMA_VERSIONS="1.27.0 1.33.0"
+kube_schema_pins="$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))') $KUBE_SCHEMA_VERSIONS"
+if [ "$(cat "$KUBE_SCHEMA_DIR/.pins" 2>/dev/null)" != "$kube_schema_pins" ]; then
+  echo "setup: converting kubernetes-validate schemas ($KUBE_SCHEMA_VERSIONS) into $KUBE_SCHEMA_DIR"
+  # shellcheck disable=SC2086  # the versions are separate words
+  .venv/bin/python scripts/kube_schemas.py "$KUBE_SCHEMA_DIR" $KUBE_SCHEMA_VERSIONS
+  echo "$kube_schema_pins" > "$KUBE_SCHEMA_DIR/.pins"
+fi
+}
+
+go_tools() {
 # --- the cache of Go-built tools, outside the checkout ---
 # CI tests a fresh clone every run: third_party/versitygw and
 # third_party/go-tools (helm, kubeconform, tflint, tofu: tens of minutes to
@@ -182,20 +240,6 @@ if [ ! -x "$VERSITYGW_DIR/bin/versitygw" ] || [ "$(cat "$VERSITYGW_DIR/.pins" 2>
 fi
 # --- end of versitygw ---
 
-# --- kiln web UI (ui/ -> third_party/ui-dist, embedded by src/api/webui; docs/ui.md) ---
-# npm ci + vite build only when ui/'s sources or lock file changed since the
-# last build: the hash of those files is stored next to the output.
-UI_DIST=third_party/ui-dist
-ui_hash=$( (cd ui && find index.html vite.config.js package.json package-lock.json src -type f -print0 \
-  | sort -z | xargs -0 sha256sum; node --version) | sha256sum | cut -d' ' -f1)
-if [ ! -f "$UI_DIST/index.html" ] || [ "$(cat "$UI_DIST/.hash" 2>/dev/null)" != "$ui_hash" ]; then
-  command -v npm >/dev/null || { echo "setup: the web UI needs Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
-  echo "setup: building the web UI (ui/) into $UI_DIST"
-  (cd ui && npm ci --no-audit --no-fund && KILN_UI_OUT="$PWD/../$UI_DIST" npm run build)
-  echo "$ui_hash" > "$UI_DIST/.hash"
-fi
-# --- end of kiln web UI ---
-
 # --- Deployment tooling (tests/deploy/test_helm.py) ---
 # Helm and kubeconform, built once from their pinned Go modules into
 # third_party/go-tools/bin (helm ~10 min) and reused; each is rebuilt only when
@@ -216,16 +260,7 @@ for spec in "${GO_TOOLS[@]}"; do
     echo "$module@$version" > "$GO_TOOLS_DIR/.pins-$tool"
   fi
 done
-KUBE_SCHEMA_DIR=third_party/kube-schemas
-KUBE_SCHEMA_VERSIONS="1.27.0 1.33.0"
-kube_schema_pins="$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))') $KUBE_SCHEMA_VERSIONS"
-if [ "$(cat "$KUBE_SCHEMA_DIR/.pins" 2>/dev/null)" != "$kube_schema_pins" ]; then
-  echo "setup: converting kubernetes-validate schemas ($KUBE_SCHEMA_VERSIONS) into $KUBE_SCHEMA_DIR"
-  # shellcheck disable=SC2086  # the versions are separate words
-  .venv/bin/python scripts/kube_schemas.py "$KUBE_SCHEMA_DIR" $KUBE_SCHEMA_VERSIONS
-  echo "$kube_schema_pins" > "$KUBE_SCHEMA_DIR/.pins"
-fi
-# --- end of deployment tooling ---
+# --- end of Helm and kubeconform ---
 
 # --- Terraform checks (tests/deploy/test_terraform.py) ---
 # tflint (its bundled terraform rules work offline) and OpenTofu (for
@@ -259,3 +294,34 @@ if [ ! -x "$TF_GO_TOOLS_DIR/bin/tflint" ] || [ "$(cat "$TF_GO_TOOLS_DIR/.pins-tf
   fi
 fi
 # --- end of Terraform checks ---
+}
+
+# The browser suite's npm packages (tests/ui; Playwright drives Debian's
+# chromium, so no browser is downloaded). scripts/run_ui_tests.sh checks the
+# same condition.
+ui_test_deps() {
+  if [ ! -d tests/ui/node_modules/@playwright/test ] ||
+     [ tests/ui/package-lock.json -nt tests/ui/node_modules/.package-lock.json ]; then
+    echo "setup: installing the browser suite's npm packages (tests/ui)"
+    (cd tests/ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
+
+# Sections that share nothing run side by side: the virtualenvs (mostly
+# downloads) beside the Go builds (mostly CPU).
+test_tools() {
+  ( python_envs_main; kube_schemas; python_envs_reference ) &
+  local py=$!
+  ( ui_test_deps ) &
+  local ui=$!
+  go_tools
+  wait "$py"
+  wait "$ui"
+}
+
+install_debs
+case "$STAGE" in
+  build) build_deps ;;
+  tools) test_tools ;;
+  all) build_deps; test_tools ;;
+esac
