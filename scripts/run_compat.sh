@@ -9,7 +9,7 @@ logs=build/compat-logs
 mkdir -p "$logs"
 run() {
   local backend=$1
-  KILN_COMPAT_BACKEND=$backend .venv/bin/python -m pytest tests/compat -q -rf -p no:cacheprovider \
+  KILN_COMPAT_BACKEND=$backend .venv/bin/python -m pytest tests/compat -q -rf -p no:cacheprovider --durations=40 \
     > "$logs/$backend.log" 2>&1
 }
 run sqlite & sqlite_pid=$!
@@ -18,7 +18,7 @@ wait $sqlite_pid; sqlite_rc=$?
 wait $postgres_pid; postgres_rc=$?
 for backend in sqlite postgres; do
   echo "=== compat suite, metadata backend: $backend ($logs/$backend.log)"
-  grep -E "^(FAILED|ERROR) |^[0-9]+ (passed|failed)|passed|failed|error" "$logs/$backend.log" | tail -n 40
+  grep -E "^(FAILED|ERROR) |^[0-9]+ (passed|failed)|passed|failed|error" "$logs/$backend.log" | grep -vE "^[0-9.]+s (call|setup|teardown) " | tail -n 40
 done
 if [ $sqlite_rc -ne 0 ] || [ $postgres_rc -ne 0 ]; then
   echo "compat suite failed (sqlite: exit $sqlite_rc, postgres: exit $postgres_rc)"
