@@ -160,6 +160,22 @@ def steady_and_rollout(a, v1, v2, spec):
     return {"rollouts": pairs}
 
 
+def steady_controls(a):
+    """Pairs of steady windows with nothing changed between them: the ratio of the second's p99 to
+    the first's is what a window-to-window comparison gives on this machine without any rollout,
+    the yardstick for the rollout ratios above."""
+    ratios = []
+    for i in range(a.controls):
+        first = summary(finish(*loadgen(a, f"lg_control{i + 1}a", a.warmup, a.window), a.warmup + a.window + 30))
+        second = summary(finish(*loadgen(a, f"lg_control{i + 1}b", a.warmup, a.window), a.warmup + a.window + 30))
+        log(f"control {i + 1}: {first} -> {second}")
+        r = {"first": first, "second": second}
+        if "p99_ms" in first and "p99_ms" in second:
+            r["p99_ratio"] = second["p99_ms"] / first["p99_ms"]
+        ratios.append(r)
+    return {"controls": ratios}
+
+
 class Probe(threading.Thread):
     def __init__(self, a):
         super().__init__(daemon=True)
@@ -250,6 +266,8 @@ def main():
     ap.add_argument("--window", type=float, default=5)
     ap.add_argument("--rollbacks", type=int, default=5)
     ap.add_argument("--rollouts", type=int, default=4, help="(steady, rollout) pairs; the first loads its version")
+    ap.add_argument("--controls", type=int, default=0,
+                    help="(steady, steady) pairs with no change between them: the window-to-window noise")
     ap.add_argument("--pid", type=int, default=0)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -262,6 +280,7 @@ def main():
                 "rollout": {"strategy": "linear", "step_percent": 25, "interval_s": 1}}
     res = {"rate": a.rate, "connections": a.connections, "window_s": a.window, "versions": [v1, v2]}
     res.update(steady_and_rollout(a, v1, v2, spec))
+    res.update(steady_controls(a))
     last = (res["rollouts"] or [{}])[-1]
     if last.get("patch_status") == 200 and "rollout_error" not in last:
         res.update(rollbacks(a))
@@ -300,6 +319,11 @@ def main():
         med = sorted(warm)[len(warm) // 2]
         print(f"| rollout steps (version still loaded): p99 ≤ 2× the steady p99 just before | median {med:.2f}× over {len(warm)} "
               f"(each: {', '.join(f'{q:.2f}' for q in warm)}) | {'yes' if med <= 2 else '**no**'} |")
+    ctl = [r["p99_ratio"] for r in res.get("controls", []) if "p99_ratio" in r]
+    if ctl:
+        cmed = sorted(ctl)[len(ctl) // 2]
+        print(f"| (yardstick, not a target) steady window after a steady window, nothing changed: p99 ratio | median "
+              f"{cmed:.2f}× over {len(ctl)}, {sum(q > 2 for q in ctl)} above 2× (each: {', '.join(f'{q:.2f}' for q in ctl)}) | |")
     if cold:
         print(f"| rollout incl. loading the new version: p99 / steady p99 | {cold[0]:.2f}× | {'yes' if cold[0] <= 2 else '**no**'} |")
     phases = [res.get("background")] + [r.get("steady") for r in res["rollouts"]] + [r.get("load") for r in res["rollouts"]]

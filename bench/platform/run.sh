@@ -24,6 +24,7 @@
 #   SKIP_KILN=1 / SKIP_CHAIN=1   leave a side out
 #   LOCUST_TIME=60s  LOCUST_USERS=100  LOCUST_SPAWN_RATE=10  LOCUST_FAST_HTTP=1 (FastHttpUser)   (locust mode)
 #   ROLLBACKS=5  ROLLOUTS=4  ROLLOUT_RATE=2000  (rollout mode: rollbacks, (steady, rollout) pairs, loadgen rate)
+#   CONTROLS=0             (rollout mode: (steady, steady) pairs with no change, the window-to-window noise)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,6 +57,7 @@ LOCUST_SPAWN_RATE="${LOCUST_SPAWN_RATE:-10}"
 ROLLBACKS="${ROLLBACKS:-5}"
 ROLLOUT_RATE="${ROLLOUT_RATE:-2000}"
 ROLLOUTS="${ROLLOUTS:-4}"
+CONTROLS="${CONTROLS:-0}"
 ENDPOINT=driver
 PY="$ROOT/.venv/bin/python"
 FEAST="$ROOT/.venv/bin/feast"
@@ -208,7 +210,7 @@ record_meta() {
     echo "conns_list=$CONNS_LIST"
     echo "duration_s=$DURATION"
     echo "warmup_s=$WARMUP"
-    echo "cmdline=MODE=$MODE DURATION=$DURATION WARMUP=$WARMUP CONNS_LIST=\"$CONNS_LIST\" ENTITIES=$ENTITIES QUIET_WAIT=$QUIET_WAIT KILN_BINARY=${KILN_BINARY#$ROOT/}${KILN_ARGS:+ KILN_ARGS=\"$KILN_ARGS\"} FEAST_SERVE_ARGS=\"$FEAST_SERVE_ARGS\"${LG_RATES_KILN:+ LG_RATES_KILN=\"$LG_RATES_KILN\" LG_CONNS=$LG_CONNS} SKIP_KILN=$SKIP_KILN SKIP_CHAIN=$SKIP_CHAIN$([[ "$MODE" == locust ]] && echo " LOCUST_TIME=$LOCUST_TIME LOCUST_USERS=$LOCUST_USERS LOCUST_SPAWN_RATE=$LOCUST_SPAWN_RATE${LOCUST_FAST_HTTP:+ LOCUST_FAST_HTTP=$LOCUST_FAST_HTTP}")$([[ "$MODE" == rollout ]] && echo " ROLLBACKS=$ROLLBACKS ROLLOUTS=$ROLLOUTS ROLLOUT_RATE=$ROLLOUT_RATE LG_CONNS=$LG_CONNS") bench/platform/run.sh $MODE"
+    echo "cmdline=MODE=$MODE DURATION=$DURATION WARMUP=$WARMUP CONNS_LIST=\"$CONNS_LIST\" ENTITIES=$ENTITIES QUIET_WAIT=$QUIET_WAIT KILN_BINARY=${KILN_BINARY#$ROOT/}${KILN_ARGS:+ KILN_ARGS=\"$KILN_ARGS\"} FEAST_SERVE_ARGS=\"$FEAST_SERVE_ARGS\"${LG_RATES_KILN:+ LG_RATES_KILN=\"$LG_RATES_KILN\" LG_CONNS=$LG_CONNS} SKIP_KILN=$SKIP_KILN SKIP_CHAIN=$SKIP_CHAIN$([[ "$MODE" == locust ]] && echo " LOCUST_TIME=$LOCUST_TIME LOCUST_USERS=$LOCUST_USERS LOCUST_SPAWN_RATE=$LOCUST_SPAWN_RATE${LOCUST_FAST_HTTP:+ LOCUST_FAST_HTTP=$LOCUST_FAST_HTTP}")$([[ "$MODE" == rollout ]] && echo " ROLLBACKS=$ROLLBACKS ROLLOUTS=$ROLLOUTS CONTROLS=$CONTROLS ROLLOUT_RATE=$ROLLOUT_RATE LG_CONNS=$LG_CONNS") bench/platform/run.sh $MODE"
   } > "$RUN/meta.txt"
 }
 record_meta
@@ -361,7 +363,7 @@ case "$MODE" in
     step check pdrv check --port "$PORT" --path "/api/v1/endpoints/$ENDPOINT/predict" --data "$DATA"
     quiet load
     "$PY" "$HERE/rollout.py" --port "$PORT" --endpoint "$ENDPOINT" --data "$DATA" --loadgen "$LOADGEN" \
-      --rate "$ROLLOUT_RATE" --connections "$LG_CONNS" --rollbacks "$ROLLBACKS" --rollouts "$ROLLOUTS" --pid "$KILN_PID" --out "$SDIR" \
+      --rate "$ROLLOUT_RATE" --connections "$LG_CONNS" --rollbacks "$ROLLBACKS" --rollouts "$ROLLOUTS" --controls "$CONTROLS" --pid "$KILN_PID" --out "$SDIR" \
       2> >(tee -a "$RUN/run.log" >&2) | tee "$RUN/results.md"
     ;;
 esac
