@@ -19,6 +19,15 @@ target is mlflow; a kiln run never skips anything.
 from __future__ import annotations
 
 import os
+
+# The test servers (redis-server, PostgreSQL) start through subprocess with a
+# preexec_fn, i.e. a plain fork() of this process, which also holds gRPC
+# channels (Feast's SDK, tritonclient). gRPC's fork handlers then ran in the
+# child before exec and could abort it (seen: redis-server "exited -6" with
+# no log, beside "Epoll1Poller ... epoll_wait error: Bad file descriptor").
+# Read by grpcio when it is first imported, so set before any test module.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 import re
 import shutil
 import signal
